@@ -1,0 +1,47 @@
+"""The pure interview engine: no Flask, no database, no clock."""
+
+from ivr.engine.interpreter import MAX_TRIES, start, step
+from ivr.engine.model import (
+    AnswerRecorded,
+    Digits,
+    DissatisfactionDetected,
+    HangUp,
+    InputEvent,
+    InterviewEnded,
+    InterviewerAnswer,
+    OutputEvent,
+    Reason,
+    Recording,
+    ReferralRequested,
+    Silence,
+    Speech,
+    State,
+    Status,
+    Step,
+    Via,
+    Wait,
+)
+
+__all__ = [
+    "MAX_TRIES",
+    "AnswerRecorded",
+    "Digits",
+    "DissatisfactionDetected",
+    "HangUp",
+    "InputEvent",
+    "InterviewEnded",
+    "InterviewerAnswer",
+    "OutputEvent",
+    "Reason",
+    "Recording",
+    "ReferralRequested",
+    "Silence",
+    "Speech",
+    "State",
+    "Status",
+    "Step",
+    "Via",
+    "Wait",
+    "start",
+    "step",
+]

@@ -1,0 +1,202 @@
+"""The engine's inputs, outputs and serialisable interview state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Via(str, Enum):
+    """How an answer reached us."""
+
+    KEYPAD = "keypad"
+    SPEECH = "speech"
+    INTERVIEWER = "interviewer"
+
+
+class Status(str, Enum):
+    """Where an interview stands; the final ones never change again."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+    CALLBACK_REQUESTED = "callback_requested"
+    WRONG_PERSON = "wrong_person"
+    NO_RESPONSE = "no_response"
+    UNSAFE = "unsafe"
+    ABANDONED = "abandoned"
+
+
+# --- input events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Keys pressed (without the finish key)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Speech:
+    """What the speech recogniser heard, with its confidence from 0 to 1."""
+
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Silence:
+    """No input before the timeout (or only the finish key)."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A spoken free answer, kept by the telephony provider at ``url``."""
+
+    url: str
+    seconds: int = 0
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The call ended."""
+
+
+@dataclass(frozen=True)
+class InterviewerAnswer:
+    """An interviewer chose an option (by key) or typed text for the current step."""
+
+    key: str | None = None
+    text: str | None = None
+
+
+InputEvent = Digits | Speech | Silence | Recording | HangUp | InterviewerAnswer
+
+
+# --- output events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRecorded:
+    """A questionnaire question got its answer (or was given up as unanswered)."""
+
+    question_id: str
+    code: str | None
+    label: str | None
+    via: Via | None
+    raw: str | None = None
+    confidence: float | None = None
+    recording_url: str | None = None
+
+    @property
+    def unanswered(self) -> bool:
+        """True when the respondent gave no usable answer after every attempt."""
+        return self.code is None and self.recording_url is None and self.raw is None
+
+
+@dataclass(frozen=True)
+class DissatisfactionDetected:
+    """A core question was answered on the dissatisfied side."""
+
+    question_id: str
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One question and answer that triggered a referral."""
+
+    question: str
+    code: str | None
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class ReferralRequested:
+    """A referral rule fired: a service-recovery referral or an action alert."""
+
+    kind: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class InterviewEnded:
+    """The interview reached a final status."""
+
+    status: Status
+
+
+OutputEvent = AnswerRecorded | DissatisfactionDetected | ReferralRequested | InterviewEnded
+
+
+# --- state and step ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the engine needs between turns; serialises to plain JSON."""
+
+    case: dict[str, Any]
+    node: str | None = None
+    tries: int = 0
+    confirming: str | None = None
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: Status = Status.IN_PROGRESS
+    raised: tuple[str, ...] = ()
+    heard_help: tuple[str, ...] = ()
+
+    @property
+    def ended(self) -> bool:
+        """True once the interview has a final status."""
+        return self.status is not Status.IN_PROGRESS
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of this state."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["raised"] = list(self.raised)
+        data["heard_help"] = list(self.heard_help)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> State:
+        """Rebuild a state saved with :meth:`to_json`."""
+        return cls(
+            case=dict(data["case"]),
+            node=data.get("node"),
+            tries=int(data.get("tries", 0)),
+            confirming=data.get("confirming"),
+            answers=dict(data.get("answers", {})),
+            status=Status(data.get("status", Status.IN_PROGRESS.value)),
+            raised=tuple(data.get("raised", ())),
+            heard_help=tuple(data.get("heard_help", ())),
+        )
+
+    def but(self, **changes: Any) -> State:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """What the engine waits for next."""
+
+    kind: str  # "keys", "number" or "recording"
+    speech: bool = False
+    hints: tuple[str, ...] = ()
+    max_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class Step:
+    """The engine's answer to one input: what to say, what to wait for, what happened."""
+
+    prompts: tuple[str, ...]
+    wait: Wait | None
+    state: State
+    events: tuple[OutputEvent, ...] = ()
+    node: str | None = None

@@ -1,0 +1,159 @@
+"""The flat script an interview walks: control steps, then the questions.
+
+Also the wording: case fields spoken naturally, and keypad help per question type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ivr.questionnaire.options import CONSENT, YES_NO, is_dissatisfied, is_satisfied, options_for
+from ivr.questionnaire.schema import (
+    PLACEHOLDER,
+    Condition,
+    Option,
+    Question,
+    Questionnaire,
+    QuestionType,
+)
+
+IDENTITY, SAFETY, CONSENT_STEP = "_identity", "_safety", "_consent"
+CONTROL = (IDENTITY, SAFETY, CONSENT_STEP)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One step of the script: a control step or a question."""
+
+    id: str
+    type: QuestionType
+    prompt: str
+    interviewer: str
+    options: tuple[Option, ...]
+    when: Condition | None
+    question: Question | None
+
+    @property
+    def is_control(self) -> bool:
+        """True for identity, safety and consent (not reported as answers)."""
+        return self.question is None
+
+    def option(self, key: str) -> Option | None:
+        """The option with this key, if any."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+# Keyed by id() because a questionnaire holds dicts and so cannot be hashed; the
+# questionnaire is kept alongside so its id cannot be reused while cached.
+_SCRIPTS: dict[int, tuple[Questionnaire, tuple[Node, ...], dict[str, int]]] = {}
+
+
+def nodes_of(q: Questionnaire) -> tuple[Node, ...]:
+    """The questionnaire as an ordered script of nodes (cached per questionnaire)."""
+    cached = _SCRIPTS.get(id(q))
+    if cached is None or cached[0] is not q:
+        nodes = _build(q)
+        cached = (q, nodes, {node.id: i for i, node in enumerate(nodes)})
+        if len(_SCRIPTS) > 256:
+            _SCRIPTS.clear()
+        _SCRIPTS[id(q)] = cached
+    return cached[1]
+
+
+def index_of(q: Questionnaire) -> dict[str, int]:
+    """Position of each node id in the script."""
+    nodes_of(q)
+    return _SCRIPTS[id(q)][2]
+
+
+def _build(q: Questionnaire) -> tuple[Node, ...]:
+    nodes = [_control(IDENTITY, q.identity.prompt, q.identity.interviewer, YES_NO, q.identity.when)]
+    if q.safety is not None:
+        nodes.append(_control(SAFETY, q.safety.prompt, q.safety.interviewer, YES_NO, q.safety.when))
+    nodes.append(
+        _control(CONSENT_STEP, q.consent.prompt, q.consent.interviewer, CONSENT, q.consent.when)
+    )
+    for question in q.questions:
+        nodes.append(
+            Node(question.id, question.type, question.prompt, question.interviewer_wording,
+                 options_for(question), question.when, question)
+        )
+    return tuple(nodes)
+
+
+def _control(
+    node_id: str, prompt: str, interviewer: str | None, options: tuple[Option, ...],
+    when: Condition | None,
+) -> Node:
+    return Node(node_id, QuestionType.CHOICE, prompt, interviewer or prompt, options, when, None)
+
+
+def ordinal(day: int) -> str:
+    """1 -> '1st', 22 -> '22nd', 13 -> '13th'."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def spoken_date(value: date) -> str:
+    """A date as a person says it: 'Tuesday the 3rd of March 2026'."""
+    return f"{value:%A} the {ordinal(value.day)} of {value:%B} {value.year}"
+
+
+def spoken_value(q: Questionnaire, name: str, value: Any) -> str:
+    """A case field's value in spoken words."""
+    field = q.case_fields.get(name)
+    if value is None or field is None:
+        return ""
+    if field.type == "date":
+        parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
+        return spoken_date(parsed)
+    if field.type == "choice":
+        return field.choices.get(str(value), str(value))
+    return str(value)
+
+
+def render(q: Questionnaire, text: str, case: dict[str, Any]) -> str:
+    """Fill ``{field}`` placeholders with the case's values, spoken naturally."""
+    if "{" not in text:
+        return text
+    return PLACEHOLDER.sub(lambda m: spoken_value(q, m.group(1), case.get(m.group(1))), text)
+
+
+def choice_help(options: tuple[Option, ...]) -> str:
+    """'For yes, a lot, press 1. For no, press 2.' built from a question's options."""
+    return " ".join(f"For {o.label}, press {o.key}." for o in options)
+
+
+def hints_for(node: Node) -> tuple[str, ...]:
+    """Speech recognition hints: every label and synonym of the node's options."""
+    seen: dict[str, None] = {}
+    for option in node.options:
+        for phrase in (option.label, *option.synonyms):
+            seen.setdefault(phrase, None)
+    return tuple(seen)
+
+
+def holds(q: Questionnaire, cond: Condition | None, answers: dict[str, dict[str, Any]],
+          case: dict[str, Any]) -> bool:
+    """Evaluate a ``when:`` condition against answers so far and the case."""
+    if cond is None:
+        return True
+    if cond.answer is not None:
+        code = (answers.get(cond.answer) or {}).get("code")
+        return code is not None and str(code) in (cond.in_ or ())
+    if cond.case is not None:
+        value = case.get(cond.case)
+        return value is not None and str(value) in (cond.in_ or ())
+    for name, test in (("dissatisfied", is_dissatisfied), ("satisfied", is_satisfied)):
+        listed = getattr(cond, name)
+        if listed is not None:
+            ids = q.core_ids if listed == "core" else listed
+            return any(test(q.question(i), (answers.get(i) or {}).get("code")) for i in ids)
+    if cond.all is not None:
+        return all(holds(q, c, answers, case) for c in cond.all)
+    if cond.any is not None:
+        return any(holds(q, c, answers, case) for c in cond.any)
+    assert cond.not_ is not None
+    return not holds(q, cond.not_, answers, case)

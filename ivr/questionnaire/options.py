@@ -1,0 +1,64 @@
+"""The answer options built into the keypad conventions of the contract.
+
+7-point scale: 1 completely satisfied ... 7 completely dissatisfied; yes/no: 1 yes,
+2 no; consent: 1 take part now, 2 call back later, 3 do not want to take part.
+"""
+
+from __future__ import annotations
+
+from ivr.questionnaire.schema import Option, Question, QuestionType, Sentiment
+
+SCALE7: tuple[Option, ...] = (
+    Option(key="1", label="completely satisfied", sentiment=Sentiment.SATISFIED,
+           synonyms=("one", "completely", "extremely satisfied", "totally satisfied")),
+    Option(key="2", label="very satisfied", sentiment=Sentiment.SATISFIED,
+           synonyms=("two", "very", "really satisfied")),
+    Option(key="3", label="fairly satisfied", sentiment=Sentiment.SATISFIED,
+           synonyms=("three", "fairly", "quite satisfied", "reasonably satisfied")),
+    Option(key="4", label="neither satisfied nor dissatisfied", sentiment=Sentiment.NEUTRAL,
+           synonyms=("four", "neither", "neutral", "not sure", "don't know")),
+    Option(key="5", label="fairly dissatisfied", sentiment=Sentiment.DISSATISFIED,
+           synonyms=("five", "quite dissatisfied", "a bit dissatisfied")),
+    Option(key="6", label="very dissatisfied", sentiment=Sentiment.DISSATISFIED,
+           synonyms=("six", "really dissatisfied", "very unhappy")),
+    Option(key="7", label="completely dissatisfied", sentiment=Sentiment.DISSATISFIED,
+           synonyms=("seven", "totally dissatisfied", "extremely dissatisfied")),
+)
+
+YES_NO: tuple[Option, ...] = (
+    Option(key="1", label="yes",
+           synonyms=("one", "yeah", "yep", "yes please", "correct", "that's right", "it is")),
+    Option(key="2", label="no",
+           synonyms=("two", "nope", "no thanks", "no thank you", "not really", "it isn't")),
+)
+
+CONSENT: tuple[Option, ...] = (
+    Option(key="1", label="take part now",
+           synonyms=("one", "yes", "yeah", "okay", "ok", "go ahead", "now", "sure")),
+    Option(key="2", label="call me back later",
+           synonyms=("two", "later", "call back", "another time", "not now", "call me later")),
+    Option(key="3", label="do not want to take part",
+           synonyms=("three", "no", "no thanks", "no thank you", "don't want to", "not interested")),
+)
+
+CONSENT_NOW, CONSENT_LATER, CONSENT_REFUSED = "1", "2", "3"
+YES, NO = "1", "2"
+
+
+def options_for(question: Question) -> tuple[Option, ...]:
+    """The options a question accepts: built in for scale7 and yes_no, else its own."""
+    if question.type is QuestionType.SCALE7:
+        return SCALE7
+    if question.type is QuestionType.YES_NO:
+        return YES_NO
+    return question.options
+
+
+def is_dissatisfied(question: Question, key: str | None) -> bool:
+    """Whether an answer key to this question expresses dissatisfaction."""
+    return any(o.key == key and o.sentiment is Sentiment.DISSATISFIED for o in options_for(question))
+
+
+def is_satisfied(question: Question, key: str | None) -> bool:
+    """Whether an answer key to this question counts as satisfied (scale keys 1-3)."""
+    return any(o.key == key and o.sentiment is Sentiment.SATISFIED for o in options_for(question))

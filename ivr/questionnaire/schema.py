@@ -1,0 +1,284 @@
+"""Typed, immutable model of a questionnaire as written in YAML.
+
+Unknown keys are rejected everywhere (``extra="forbid"``) so that a typo in a
+questionnaire is an error at load time, not a silently skipped branch mid-call.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+#: Keys the keypad reserves for itself: ``*`` repeats the question, ``#`` ends input.
+RESERVED_KEYS = frozenset({"*", "#"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class QuestionType(str, Enum):
+    SCALE7 = "scale7"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    NUMBER = "number"
+    RECORDING = "recording"
+    STATEMENT = "statement"
+
+
+class Sentiment(str, Enum):
+    SATISFIED = "satisfied"
+    NEUTRAL = "neutral"
+    DISSATISFIED = "dissatisfied"
+
+
+class Option(Model):
+    """One answer a respondent can give: a keypad key, a label and spoken synonyms."""
+
+    key: str
+    label: str
+    synonyms: tuple[str, ...] = ()
+    sentiment: Sentiment | None = None
+    goto: str | None = None
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_as_text(cls, value: object) -> object:
+        # YAML reads `key: 1` as an int; keys are keypad characters.
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("key")
+    @classmethod
+    def _one_key(cls, value: str) -> str:
+        if len(value) != 1 or value not in "0123456789*#":
+            raise ValueError(f"key {value!r} must be a single keypad key 0-9")
+        return value
+
+
+class Condition(Model):
+    """A `when:` test on earlier answers and case fields.
+
+    Exactly one form is used: ``answer``/``case`` with ``in``; ``dissatisfied``
+    (any of the listed questions, or ``core``, answered dissatisfied);
+    ``satisfied``; or ``all``/``any``/``not`` combining other conditions.
+    """
+
+    answer: str | None = None
+    case: str | None = None
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+    dissatisfied: Literal["core"] | tuple[str, ...] | None = None
+    satisfied: Literal["core"] | tuple[str, ...] | None = None
+    all: tuple[Condition, ...] | None = None
+    any: tuple[Condition, ...] | None = None
+    not_: Condition | None = Field(default=None, alias="not")
+
+    @field_validator("in_", mode="before")
+    @classmethod
+    def _values_as_text(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(str(v) if isinstance(v, int | bool) else v for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        forms = [
+            name
+            for name in ("answer", "case", "dissatisfied", "satisfied", "all", "any", "not_")
+            if getattr(self, name) is not None
+        ]
+        if len(forms) != 1:
+            raise ValueError(
+                "a condition needs exactly one of answer, case, dissatisfied, satisfied, "
+                f"all, any, not (found {', '.join(f.rstrip('_') for f in forms) or 'none'})"
+            )
+        if forms[0] in ("answer", "case") and not self.in_:
+            raise ValueError(f"'{forms[0]}:' needs 'in:' with the values that match")
+        if forms[0] not in ("answer", "case") and self.in_ is not None:
+            raise ValueError("'in:' only goes with 'answer:' or 'case:'")
+        return self
+
+
+class Question(Model):
+    """A question of the questionnaire proper (these are what results report)."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    type: QuestionType
+    prompt: str
+    interviewer: str | None = None
+    instructions: str | None = None
+    options: tuple[Option, ...] = ()
+    when: Condition | None = None
+    core: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    max_seconds: int = Field(default=60, ge=5, le=300)
+    goto: str | None = None
+
+    @property
+    def interviewer_wording(self) -> str:
+        """The wording an interviewer reads: their own, or the spoken prompt."""
+        return self.interviewer or self.prompt
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> Question:
+        if self.type is QuestionType.CHOICE and len(self.options) < 2:
+            raise ValueError("a choice question needs at least two options")
+        if self.type is not QuestionType.CHOICE and self.options:
+            raise ValueError(
+                f"a {self.type.value} question takes no options "
+                "(scale7 and yes_no options are built in)"
+            )
+        if self.type is not QuestionType.NUMBER and (
+            self.minimum is not None or self.maximum is not None
+        ):
+            raise ValueError("minimum/maximum only apply to number questions")
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum > self.maximum
+        ):
+            raise ValueError("minimum is greater than maximum")
+        return self
+
+
+class ControlStep(Model):
+    """The opening, identity, consent and safety steps (not reported as answers)."""
+
+    prompt: str
+    interviewer: str | None = None
+    when: Condition | None = None
+
+
+class CaseField(Model):
+    """A case column the survey needs from the sample file."""
+
+    type: Literal["text", "date", "choice", "yes_no", "integer"] = "text"
+    required: bool = True
+    choices: dict[str, str] = Field(default_factory=dict)
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _choices_for_choice(self) -> CaseField:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice field needs 'choices:' (value: spoken label)")
+        return self
+
+
+class ReferralRule(Model):
+    """When an interview raises a service-recovery referral or an action alert."""
+
+    kind: Literal["service_recovery", "action_alert"]
+    when: Condition
+    reasons: Literal["dissatisfied"] | tuple[str, ...] = "dissatisfied"
+
+
+class Routing(Model):
+    """Where referrals go: the case's police district, or a named service."""
+
+    to: Literal["district", "service"] = "district"
+    service: str | None = None
+
+    @model_validator(mode="after")
+    def _service_named(self) -> Routing:
+        if self.to == "service" and not self.service:
+            raise ValueError("routing to a service needs 'service:' naming it")
+        return self
+
+
+class Closing(Model):
+    """What is said before the call ends, by how the interview ended."""
+
+    completed: str
+    refused: str
+    callback: str
+    wrong_person: str
+    no_response: str
+    unsafe: str = "We will try again at another time. Goodbye."
+
+
+class Messages(Model):
+    """Stock phrases the engine uses around questions."""
+
+    no_input: str = "Sorry, I didn't hear an answer."
+    invalid: str = "Sorry, that is not one of the choices."
+    confirm: str = "I think you said {label}. If that is right, press 1 or say yes. If not, press 2 or say no."
+    moving_on: str = "Let's move on."
+    scale_help: str = (
+        "Press 1 for completely satisfied, 2 for very satisfied, 3 for fairly satisfied, "
+        "4 for neither satisfied nor dissatisfied, 5 for fairly dissatisfied, "
+        "6 for very dissatisfied, or 7 for completely dissatisfied."
+    )
+    scale_reminder: str = "Please press a key from 1, completely satisfied, to 7, completely dissatisfied."
+    yes_no_help: str = "Press 1 for yes or 2 for no."
+    repeat_help: str = "You can press star at any time to hear a question again."
+    record_help: str = "Please speak after the tone, and press the hash key when you have finished."
+    number_help: str = "Please key in the number, then press the hash key."
+
+
+class Questionnaire(Model):
+    """A whole survey script: its steps, questions, referral rules and closing."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    version: Annotated[str, Field(min_length=1)]
+    title: str
+    case_fields: dict[str, CaseField] = Field(default_factory=dict)
+    opening: str
+    identity: ControlStep
+    safety: ControlStep | None = None
+    consent: ControlStep
+    questions: tuple[Question, ...]
+    referrals: tuple[ReferralRule, ...] = ()
+    routing: Routing = Field(default_factory=Routing)
+    closing: Closing
+    messages: Messages = Field(default_factory=Messages)
+    speech: bool = True
+    speech_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("questions")
+    @classmethod
+    def _some_questions(cls, value: tuple[Question, ...]) -> tuple[Question, ...]:
+        if not value:
+            raise ValueError("a questionnaire needs at least one question")
+        return value
+
+    def question(self, question_id: str) -> Question:
+        """The question with this id (KeyError if there is none)."""
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)
+
+    @property
+    def core_ids(self) -> tuple[str, ...]:
+        """Ids of the questions flagged ``core:`` for reporting."""
+        return tuple(q.id for q in self.questions if q.core)
+
+
+Condition.model_rebuild()
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+__all__ = [
+    "RESERVED_KEYS",
+    "CaseField",
+    "Closing",
+    "Condition",
+    "ControlStep",
+    "Messages",
+    "Option",
+    "Question",
+    "QuestionType",
+    "Questionnaire",
+    "ReferralRule",
+    "Routing",
+    "Sentiment",
+]

@@ -1,0 +1,190 @@
+"""Typed SQLAlchemy models: cases, interviews, answers, referrals, call attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def public_id() -> str:
+    """An unguessable id for URLs, so no sequence or case detail appears in them."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class QuestionnaireVersion(Base):
+    """The exact questionnaire text an interview started with, kept for its whole life."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("survey", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Case(Base):
+    """A victim's case sampled for a survey."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("survey", "case_ref"),
+        Index("ix_cases_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey: Mapped[str] = mapped_column(String(64))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    crime_type: Mapped[str | None] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(100))
+    reported_on: Mapped[date | None] = mapped_column(Date)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    interviews: Mapped[list[Interview]] = relationship(back_populates="case")
+
+    def field_values(self) -> dict[str, Any]:
+        """Every case field by name, as the questionnaire's prompts and conditions see them."""
+        values: dict[str, Any] = dict(self.fields or {})
+        values.update(
+            first_name=self.first_name,
+            crime_type=self.crime_type,
+            district=self.district,
+            reported_on=self.reported_on.isoformat() if self.reported_on else None,
+        )
+        return {k: v for k, v in values.items() if v is not None}
+
+
+class Interview(Base):
+    """One attempt at the questionnaire with one respondent, pinned to one version."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (Index("ix_interviews_case_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(32), default="in_progress")
+    step_no: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="interviews")
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="interview",
+                                                 order_by="Answer.id")
+
+
+class Turn(Base):
+    """The response sent for one webhook turn, replayed verbatim when Twilio retries."""
+
+    __tablename__ = "turns"
+
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
+    step_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Answer(Base):
+    """One answer per interview and question; ``code`` is None when unanswered."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("interview_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    via: Mapped[str | None] = mapped_column(String(20))
+    raw: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="answers")
+
+
+class Referral(Base):
+    """A service-recovery referral or action alert for a district or service to work."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "kind"),
+        Index("ix_referrals_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    survey: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str] = mapped_column(String(100))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    case: Mapped[Case] = relationship()
+
+
+class CallAttempt(Base):
+    """One telephone call, inbound or outbound, and how it went."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (Index("ix_call_attempts_case_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    interview_id: Mapped[int | None] = mapped_column(ForeignKey("interviews.id"))
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
