@@ -1,0 +1,141 @@
+"""Shared fixtures: an app on a fresh database, the Twilio simulator, sample cases.
+
+Functional tests run on SQLite and, through the ``any_db`` fixture, on PostgreSQL.
+PostgreSQL and Redis tests skip locally when the service is down, but in CI
+(``CI=true``) a missing service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from ivr.app import create_app
+from ivr.config import Settings
+from ivr.queue import InProcessQueue
+from ivr.store.db import Database
+from ivr.store.models import Base, Case
+from ivr.telephony.simulator import TwilioSimulator, WSGITransport
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://ivr.example.test"
+SURVEY_NUMBER = "+441134960999"
+POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def service_missing(what: str, error: Exception) -> None:
+    """Skip locally, fail in CI, when a real service a test needs is not there."""
+    message = f"{what} is not reachable: {error}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def make_settings(database_url: str, **changes: Any) -> Settings:
+    """Settings for a test app: signed webhooks with the test token, bundled questionnaires."""
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from_number=SURVEY_NUMBER,
+        public_base_url=PUBLIC_BASE_URL,
+        questionnaires_dir=ROOT / "questionnaires",
+    ).but(**changes)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database with the current schema, created once per session."""
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "not there"
+        service_missing("PostgreSQL", exc)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("drop table if exists alembic_version"))
+    Database(POSTGRES_URL).upgrade()
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"truncate {tables} restart identity cascade"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL: SQLite, then PostgreSQL (emptied before the test)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ivr.db'}"
+        Base.metadata.create_all(create_engine(url))
+        return url
+    url = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database with the schema."""
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(sqlite_url: str) -> Iterator[Flask]:
+    """The app on a fresh SQLite database."""
+    app = create_app(make_settings(sqlite_url), queue=InProcessQueue())
+    yield app
+    app.extensions["ivr"].db.dispose()
+
+
+@pytest.fixture
+def app_any_db(any_db: str) -> Iterator[Flask]:
+    """The app on a fresh SQLite and then a fresh PostgreSQL database."""
+    app = create_app(make_settings(any_db), queue=InProcessQueue())
+    yield app
+    app.extensions["ivr"].db.dispose()
+
+
+def simulator(app: Flask, *, repeat: bool = False, token: str = AUTH_TOKEN) -> TwilioSimulator:
+    """A Twilio simulator calling ``app`` in-process."""
+    return TwilioSimulator(WSGITransport(app), auth_token=token, public_base_url=PUBLIC_BASE_URL,
+                           repeat_requests=repeat)
+
+
+def add_case(app: Flask, **fields: Any) -> Case:
+    """Store one USS case (defaults fill what the test does not care about)."""
+    values: dict[str, Any] = {
+        "survey": "uss",
+        "case_ref": "CR/0001/26",
+        "phone": "+441134960001",
+        "first_name": "Alex",
+        "crime_type": "burglary",
+        "district": "Hartlepool",
+        "reported_on": date(2026, 9, 14),
+    }
+    values.update(fields)
+    with app.extensions["ivr"].db.transaction() as session:
+        case = Case(**values)
+        session.add(case)
+    return case
