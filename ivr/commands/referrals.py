@@ -1,0 +1,54 @@
+"""``ivr referrals list``: service-recovery referrals and action alerts to work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from rich.console import Console
+from rich.table import Table
+
+from ivr.app import services
+from ivr.reports import list_referrals
+
+
+@click.group("referrals")
+def command() -> None:
+    """Referrals for districts and services."""
+
+
+def _reasons_text(reasons: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{r['question']}: {r['answer']}" for r in reasons)
+
+
+def referrals_table(rows: list[dict[str, Any]]) -> Table:
+    """A table of referrals; it shows no phone numbers or names, only the case reference."""
+    table = Table(title=f"Referrals ({len(rows)})")
+    for name in ("case_ref", "survey", "kind", "district", "status", "created_at", "reasons"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(row["case_ref"], row["survey"], row["kind"], row["district"],
+                      row["status"], row["created_at"], _reasons_text(row["reasons"]))
+    return table
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--survey", help="Only this survey's referrals.")
+@click.option("--status", help="Only referrals with this status, e.g. new.")
+@with_appcontext
+def list_command(as_json: bool, survey: str | None, status: str | None) -> None:
+    """List referrals, newest first."""
+    with services().db.transaction() as session:
+        rows = list_referrals(session, survey=survey, status=status)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    # Markup off: district names and answers come from data and must print literally.
+    console = Console(markup=False, emoji=False, highlight=False)
+    if not rows:
+        console.print("no referrals")
+        return
+    console.print(referrals_table(rows))

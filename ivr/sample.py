@@ -1,0 +1,289 @@
+"""Import a survey's sample of cases from a CSV file: every row, or none at all.
+
+A sample comes from a force's crime system, often edited by hand in a spreadsheet, so
+every row is checked and every problem is reported (with the physical line it starts
+on) before anything is stored: an operator fixes the file once, not once per error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TextIO
+
+from sqlalchemy import Column, insert, select
+from sqlalchemy.orm import Session
+
+from ivr.phones import PhoneError, to_e164
+from ivr.questionnaire.schema import CaseField, Questionnaire
+from ivr.store.models import Case, utcnow
+
+#: Columns every sample has, whatever the questionnaire.
+BASE_COLUMNS = ("case_ref", "phone")
+#: Existing case_refs are looked up this many at a time: few round trips for a large
+#: file, and well under SQLite's limit on bound parameters.
+LOOKUP_CHUNK = 500
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+#: Case columns that hold a case field of the same name; other fields go in ``fields``.
+FIXED_COLUMNS: dict[str, Column[Any]] = {
+    column.name: column
+    for column in Case.__table__.columns
+    if column.name not in {"id", "survey", "case_ref", "phone", "fields", "imported_at"}
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one line of the file cannot be imported."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """How many cases were imported, or why none were."""
+
+    imported: int
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass
+class _Row:
+    case_ref: str
+    phone: str
+    values: dict[str, Any]
+
+
+class _Invalid(ValueError):
+    """A cell whose value does not fit its column."""
+
+
+def import_sample(session: Session, questionnaire: Questionnaire, stream: TextIO, *,
+                  today: date | None = None) -> ImportReport:
+    """Check a sample CSV for ``questionnaire`` and add its cases if every row is valid.
+
+    On any problem nothing is added to ``session`` and every problem is returned;
+    otherwise all rows are inserted in one batch. ``stream`` should be opened with
+    ``newline=""`` so quoted line breaks survive.
+    """
+    today = today or date.today()
+    problems: list[RowProblem] = []
+    records = _records(stream, problems)
+    header = next(records, None)
+    if header is None:
+        if not problems:
+            problems.append(RowProblem(1, "the file is empty; the first line must name the "
+                                          f"columns: {', '.join(_required(questionnaire))}"))
+        return ImportReport(0, _in_line_order(problems))
+    columns = _columns(*header, questionnaire, problems)
+    width = len(header[1])
+    fields = {name: questionnaire.case_fields[name] for name in columns
+              if name in questionnaire.case_fields}
+
+    rows: list[_Row] = []
+    first_seen: dict[str, int] = {}
+    data_records = 0
+    for line, cells in records:
+        data_records += 1
+        if len(cells) != width:
+            problems.append(RowProblem(line, f"expected {width} columns, found {len(cells)}"))
+            continue
+        row, reasons = _check_row(cells, columns, fields, today)
+        problems.extend(RowProblem(line, reason) for reason in reasons)
+        if row.case_ref:
+            if row.case_ref in first_seen:
+                problems.append(RowProblem(line, f"duplicate case_ref '{row.case_ref}' "
+                                                 f"(first on line {first_seen[row.case_ref]})"))
+            else:
+                first_seen[row.case_ref] = line
+        if not reasons:
+            rows.append(row)
+    if not data_records and not any(p.line > header[0] for p in problems):
+        problems.append(RowProblem(header[0], "no cases in file (only the header line)"))
+
+    for ref in _already_imported(session, questionnaire.id, list(first_seen)):
+        problems.append(RowProblem(first_seen[ref], f"case_ref '{ref}' is already imported"))
+    if problems:
+        return ImportReport(0, _in_line_order(problems))
+
+    _insert(session, questionnaire.id, rows)
+    return ImportReport(len(rows), [])
+
+
+def _records(stream: TextIO, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank CSV record with the physical line it starts on.
+
+    Blank lines are held back and reported only when a record follows them, so the
+    blank lines spreadsheets leave at the end of a file do no harm.
+    """
+    # strict: a quote that is never closed would otherwise swallow the rest of the file
+    # into one cell without a word.
+    reader = csv.reader(stream, strict=True)
+    blank_lines: list[int] = []
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(RowProblem(start, _csv_reason(exc)))
+            start = reader.line_num + 1
+            continue
+        except UnicodeDecodeError:
+            problems.append(RowProblem(start, "the file is not UTF-8 text"))
+            return
+        if any(cell.strip() for cell in cells):
+            problems.extend(RowProblem(line, "empty row") for line in blank_lines)
+            blank_lines.clear()
+            yield start, cells
+        else:
+            blank_lines.append(start)
+        start = reader.line_num + 1
+
+
+def _csv_reason(error: csv.Error) -> str:
+    if "unexpected end of data" in str(error):
+        return "a quoted value that starts in this row is never closed"
+    return f"not valid CSV ({error})"
+
+
+def _required(questionnaire: Questionnaire) -> list[str]:
+    return [*BASE_COLUMNS,
+            *(name for name, spec in questionnaire.case_fields.items() if spec.required)]
+
+
+def _columns(line: int, header: list[str], questionnaire: Questionnaire,
+             problems: list[RowProblem]) -> dict[str, int]:
+    """Each known column's position, by its name as the questionnaire spells it."""
+    known = {name.lower(): name for name in (*BASE_COLUMNS, *questionnaire.case_fields)}
+    columns: dict[str, int] = {}
+    for position, raw in enumerate(header):
+        # A BOM survives when the caller opened the file as plain utf-8.
+        text = (raw.lstrip("\ufeff") if position == 0 else raw).strip()
+        name = known.get(text.lower())
+        if not text:
+            problems.append(RowProblem(line, f"column {position + 1} has no name"))
+        elif name is None:
+            problems.append(RowProblem(line, f"unknown column '{text}'"))
+        elif name in columns:
+            problems.append(RowProblem(line, f"duplicate column '{text}'"))
+        else:
+            columns[name] = position
+    missing = [name for name in _required(questionnaire) if name not in columns]
+    if missing:
+        problems.append(RowProblem(line, f"missing column(s): {', '.join(missing)}"))
+    return columns
+
+
+def _check_row(cells: list[str], columns: dict[str, int],
+               fields: dict[str, CaseField], today: date) -> tuple[_Row, list[str]]:
+    """The row's converted values and the reasons it is invalid (none if valid)."""
+    reasons: list[str] = []
+    case_ref = cells[columns["case_ref"]].strip() if "case_ref" in columns else ""
+    if "case_ref" in columns:
+        if not case_ref:
+            reasons.append("case_ref is blank")
+        elif len(case_ref) > (limit := _length(Case.__table__.c.case_ref)):
+            reasons.append(f"case_ref is longer than {limit} characters")
+    phone = ""
+    if "phone" in columns:
+        try:
+            phone = to_e164(cells[columns["phone"]])
+        except PhoneError as exc:
+            reasons.append(f"phone: {exc}")
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        try:
+            values[name] = _convert(name, spec, cells[columns[name]].strip(), today)
+        except _Invalid as exc:
+            reasons.append(str(exc))
+    return _Row(case_ref, phone, values), reasons
+
+
+def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
+    """A cell's value as stored, or None for an optional blank; _Invalid if it does not fit."""
+    if not text:
+        if spec.required:
+            raise _Invalid(f"{name} is blank")
+        return None
+    if spec.type == "choice":
+        canonical = {key.lower(): key for key in spec.choices}
+        if text.lower() not in canonical:
+            raise _Invalid(f"{name} '{text}' is not one of: {', '.join(spec.choices)}")
+        return canonical[text.lower()]
+    if spec.type == "date":
+        try:
+            if not ISO_DATE.fullmatch(text):
+                raise ValueError(text)
+            value = date.fromisoformat(text)
+        except ValueError:
+            raise _Invalid(f"{name} '{text}' is not a date in the form YYYY-MM-DD") from None
+        if value > today:
+            raise _Invalid(f"{name} {text} is in the future")
+        return value
+    if spec.type == "yes_no":
+        if text.lower() in YES:
+            return "yes"
+        if text.lower() in NO:
+            return "no"
+        raise _Invalid(f"{name} '{text}' is not yes or no "
+                       f"(accepted: {', '.join(sorted(YES | NO))})")
+    if spec.type == "integer":
+        if not WHOLE_NUMBER.fullmatch(text):
+            raise _Invalid(f"{name} '{text}' is not a whole number")
+        return int(text)
+    column = FIXED_COLUMNS.get(name)
+    if column is not None and (limit := _length(column)) and len(text) > limit:
+        raise _Invalid(f"{name} is longer than {limit} characters")
+    return text
+
+
+def _length(column: Column[Any]) -> int:
+    return getattr(column.type, "length", None) or 0
+
+
+def _already_imported(session: Session, survey: str, refs: list[str]) -> set[str]:
+    """Which of ``refs`` the survey already has, asked a chunk at a time."""
+    found: set[str] = set()
+    # Flushing the caller's pending objects here would touch its transaction.
+    with session.no_autoflush:
+        for start in range(0, len(refs), LOOKUP_CHUNK):
+            chunk = refs[start:start + LOOKUP_CHUNK]
+            found.update(session.scalars(
+                select(Case.case_ref).where(Case.survey == survey, Case.case_ref.in_(chunk))))
+    return found
+
+
+def _insert(session: Session, survey: str, rows: list[_Row]) -> None:
+    """Insert every row in one executemany, fixed columns where the Case model has them."""
+    imported_at = utcnow()
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        # Every dict has the same keys so the whole batch goes in one statement.
+        record: dict[str, Any] = dict.fromkeys(FIXED_COLUMNS)
+        record.update(survey=survey, case_ref=row.case_ref, phone=row.phone,
+                      imported_at=imported_at, fields={})
+        for name, value in row.values.items():
+            column = FIXED_COLUMNS.get(name)
+            if column is not None and isinstance(value, column.type.python_type):
+                record[name] = value
+            elif value is not None:
+                record["fields"][name] = value.isoformat() if isinstance(value, date) else value
+        batch.append(record)
+    session.execute(insert(Case), batch)
+
+
+def _in_line_order(problems: list[RowProblem]) -> list[RowProblem]:
+    # Stable: a row's own problems keep the order of its columns.
+    return sorted(problems, key=lambda problem: problem.line)

@@ -1,0 +1,238 @@
+"""The pure engine: questionnaire + state + input -> prompts, wait, state, events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr import engine
+from ivr.engine import (
+    AnswerRecorded,
+    Digits,
+    DissatisfactionDetected,
+    HangUp,
+    InterviewEnded,
+    InterviewerAnswer,
+    Recording,
+    ReferralRequested,
+    Silence,
+    Speech,
+    State,
+    Status,
+    Step,
+)
+from ivr.questionnaire.loader import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+USS = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire
+VCAS = load_file(ROOT / "questionnaires" / "vcas_exit.yaml").questionnaire
+CASE = {"first_name": "Alex", "crime_type": "burglary", "district": "Hartlepool",
+        "reported_on": "2026-09-14"}
+
+
+def play(*events: engine.InputEvent, case: dict | None = None, q=USS) -> list[Step]:
+    steps = [engine.start(q, case or CASE)]
+    for event in events:
+        steps.append(engine.step(q, steps[-1].state, event))
+    return steps
+
+
+def events_of(steps: list[Step]) -> list:
+    return [e for s in steps for e in s.events]
+
+
+def answers_of(steps: list[Step]) -> dict[str, str | None]:
+    return {e.question_id: e.code for e in events_of(steps) if isinstance(e, AnswerRecorded)}
+
+
+SATISFIED = (Digits("1"), Digits("1"), Digits("1"), Digits("2"), Digits("3"), Digits("2"),
+             Digits("1"), Digits("2"))
+
+
+def test_satisfied_victim_completes_without_referral() -> None:
+    steps = play(*SATISFIED)
+    assert answers_of(steps) == {
+        "ease_of_contact": "1", "actions_taken": "2", "kept_informed": "3", "treatment": "2",
+        "whole_experience": "1", "police_contact": "2",
+    }
+    assert steps[-1].state.status is Status.COMPLETED
+    assert steps[-1].wait is None
+    assert not any(isinstance(e, ReferralRequested) for e in events_of(steps))
+    assert "Thank you for taking part" in steps[-1].prompts[-1]
+
+
+def test_opening_and_identity_reveal_no_case_detail() -> None:
+    first = engine.start(USS, CASE)
+    said = " ".join(first.prompts).lower()
+    assert "alex" in said
+    assert "burglary" not in said and "september" not in said
+    second = engine.step(USS, first.state, Digits("1"))
+    assert "You reported a burglary to us on Monday the 14th of September 2026" in second.prompts[0]
+
+
+def test_dissatisfied_with_consent_raises_one_referral_listing_every_dissatisfied_answer() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("6"), Digits("2"), Digits("7"), Digits("4"),
+                 Digits("5"), Digits("1"), Recording("https://rec/1", 9), Digits("2"))
+    events = events_of(steps)
+    dissatisfied = [e.question_id for e in events if isinstance(e, DissatisfactionDetected)]
+    assert dissatisfied == ["ease_of_contact", "kept_informed", "whole_experience"]
+    referrals = [e for e in events if isinstance(e, ReferralRequested)]
+    assert len(referrals) == 1
+    assert referrals[0].kind == "service_recovery"
+    assert [(r.question, r.code, r.answer) for r in referrals[0].reasons] == [
+        ("ease_of_contact", "6", "very dissatisfied"),
+        ("kept_informed", "7", "completely dissatisfied"),
+        ("whole_experience", "5", "fairly dissatisfied"),
+    ]
+    reason = next(e for e in events if isinstance(e, AnswerRecorded)
+                  and e.question_id == "dissatisfaction_reason")
+    assert reason.recording_url == "https://rec/1"
+    assert steps[-1].state.status is Status.COMPLETED
+
+
+def test_dissatisfied_without_consent_raises_nothing_and_skips_the_reason() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("7"), Digits("7"), Digits("7"), Digits("7"),
+                 Digits("7"), Digits("2"), Digits("2"))
+    assert "dissatisfaction_reason" not in answers_of(steps)
+    assert not any(isinstance(e, ReferralRequested) for e in events_of(steps))
+    assert steps[-1].state.status is Status.COMPLETED
+
+
+def test_asking_for_police_contact_raises_an_action_alert() -> None:
+    steps = play(*SATISFIED[:-1], Digits("1"))
+    referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
+    assert [(r.kind, [x.question for x in r.reasons]) for r in referrals] == [
+        ("action_alert", ["police_contact"])
+    ]
+
+
+def test_star_repeats_without_using_an_attempt() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("9"), Digits("*"), Digits("*"), Silence())
+    assert steps[-1].state.node == "ease_of_contact"
+    assert steps[-1].state.tries == 2
+    repeat = steps[4]
+    assert repeat.prompts[0].startswith("Thinking about when you first contacted")
+    assert "Press 1 for completely satisfied" in repeat.prompts[-1]
+
+
+def test_third_failure_records_unanswered_and_moves_on() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("9"), Silence(), Digits("0"))
+    last = steps[-1]
+    assert last.state.node == "actions_taken"
+    assert last.events == (AnswerRecorded("ease_of_contact", None, None, None),)
+    assert last.prompts[0] == USS.messages.moving_on
+    # The rest can still complete.
+    rest = [engine.step(USS, last.state, Digits(k)) for k in ("1",)]
+    assert rest[0].state.node == "kept_informed"
+
+
+def test_reprompt_says_why() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("9"), Silence())
+    assert steps[3].prompts[0] == USS.messages.invalid
+    assert steps[4].prompts[0] == USS.messages.no_input
+
+
+def test_speech_matches_labels_and_synonyms_longest_first() -> None:
+    steps = play(Speech("yes", 0.9), Speech("yeah okay", 0.9),
+                 Speech("I was very dissatisfied", 0.95),
+                 Speech("neither satisfied nor dissatisfied", 0.9),
+                 Speech("fairly satisfied thanks", 0.9))
+    assert answers_of(steps) == {"ease_of_contact": "6", "actions_taken": "4",
+                                 "kept_informed": "3"}
+    assert {e.via.value for e in events_of(steps) if isinstance(e, AnswerRecorded)} == {"speech"}
+
+
+def test_low_confidence_speech_is_confirmed_first() -> None:
+    steps = play(Digits("1"), Digits("1"), Speech("very satisfied", 0.2))
+    assert steps[-1].prompts == ("I think you said very satisfied. If that is right, press 1 "
+                                 "or say yes. If not, press 2 or say no.",)
+    assert not steps[-1].events
+    confirmed = engine.step(USS, steps[-1].state, Speech("yes", 0.9))
+    assert confirmed.events[0].question_id == "ease_of_contact"
+    assert confirmed.events[0].code == "2"
+    rejected = engine.step(USS, steps[-1].state, Digits("2"))
+    assert rejected.state.node == "ease_of_contact" and not rejected.events
+
+
+def test_unmatched_speech_reprompts() -> None:
+    steps = play(Digits("1"), Digits("1"), Speech("purple elephants", 0.9))
+    assert steps[-1].prompts[0] == USS.messages.invalid
+
+
+@pytest.mark.parametrize(("keys", "status", "closing"), [
+    (("2",), Status.WRONG_PERSON, "wrong_person"),
+    (("1", "2"), Status.CALLBACK_REQUESTED, "callback"),
+    (("1", "3"), Status.REFUSED, "refused"),
+    (("9", "", "8"), Status.NO_RESPONSE, "no_response"),
+])
+def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closing: str) -> None:
+    steps = play(*(Digits(k) if k else Silence() for k in keys))
+    assert steps[-1].state.status is status
+    assert steps[-1].wait is None
+    assert steps[-1].prompts[-1] == getattr(USS.closing, closing)
+    assert not answers_of(steps)
+    assert "burglary" not in steps[-1].prompts[-1]
+
+
+def test_domestic_abuse_asks_the_safety_check_before_any_detail() -> None:
+    case = {**CASE, "crime_type": "domestic_abuse"}
+    steps = play(Digits("1"), case=case)
+    assert steps[-1].state.node == "_safety"
+    assert "safe" in steps[-1].prompts[0]
+    unsafe = engine.step(USS, steps[-1].state, Digits("2"))
+    assert unsafe.state.status is Status.UNSAFE
+    assert "incident" not in " ".join(unsafe.prompts)
+    assert "safe" not in " ".join(play(Digits("1"))[-1].prompts)  # not asked for burglary
+
+
+def test_hang_up_midway_is_partial_and_keeps_consented_referral() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("2"), HangUp())
+    assert steps[-1].state.status is Status.PARTIAL
+    assert steps[-1].events == (InterviewEnded(Status.PARTIAL),)
+    before_consent = play(Digits("1"), HangUp())
+    assert before_consent[-1].state.status is Status.ABANDONED
+    consented = play(Digits("1"), Digits("1"), *[Digits("7")] * 5, Digits("1"), HangUp())
+    assert [e.kind for e in events_of(consented) if isinstance(e, ReferralRequested)] == [
+        "service_recovery"
+    ]
+
+
+def test_ended_interview_ignores_further_input() -> None:
+    steps = play(*SATISFIED)
+    again = engine.step(USS, steps[-1].state, Digits("1"))
+    assert again.events == () and again.prompts == () and again.wait is None
+
+
+def test_state_round_trips_through_json() -> None:
+    import json
+
+    steps = play(Digits("1"), Digits("1"), Digits("6"))
+    state = State.from_json(json.loads(json.dumps(steps[-1].state.to_json())))
+    assert state == steps[-1].state
+
+
+def test_engine_is_deterministic() -> None:
+    assert play(*SATISFIED) == play(*SATISFIED)
+
+
+def test_interviewer_answers_go_through_the_same_rules() -> None:
+    steps = play(InterviewerAnswer("1"), InterviewerAnswer("1"), *[InterviewerAnswer("6")] * 5,
+                 InterviewerAnswer("1"), InterviewerAnswer(text="They never called back."),
+                 InterviewerAnswer("2"))
+    reason = next(e for e in events_of(steps) if isinstance(e, AnswerRecorded)
+                  and e.question_id == "dissatisfaction_reason")
+    assert reason.raw == "They never called back." and reason.via.value == "interviewer"
+    assert [e.kind for e in events_of(steps) if isinstance(e, ReferralRequested)] == [
+        "service_recovery"
+    ]
+
+
+def test_vcas_referral_uses_choice_sentiment() -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("1"), Digits("2"), Digits("3"), Digits("1"),
+                 Digits("4"), Digits("1"), Digits("1"), Recording("https://rec/2", 4),
+                 Recording("https://rec/3", 6),
+                 q=VCAS, case={"first_name": "Sam", "closed_on": "2026-10-01", "consent": "yes"})
+    referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
+    assert [(r.question, r.code) for r in referrals[0].reasons] == [("cope_everyday", "3")]
+    assert steps[-1].state.status is Status.COMPLETED
