@@ -42,9 +42,6 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, event, make_url, text
-from twilio.request_validator import RequestValidator
-
 from bench_app import (
     AUTH_TOKEN,
     SURVEY_NUMBER,
@@ -55,6 +52,9 @@ from bench_app import (
     drama_numbers,
     prepare_database,
 )
+from sqlalchemy import Engine, event, make_url, text
+from twilio.request_validator import RequestValidator
+
 from ivr.store.db import Database
 from ivr.telephony.respondents import Scripted, press
 from ivr.telephony.simulator import (
@@ -168,7 +168,7 @@ class MeteredTransport:
         self.inner = inner
         self.sql = sql
         self.stats: dict[str, KindStats] = {}
-        self.trace_requests = False
+        self._last: tuple[str, dict[str, str]] | None = None
 
     def reset(self) -> dict[str, KindStats]:
         """Start a new phase; return the previous phase's figures."""
@@ -178,6 +178,10 @@ class MeteredTransport:
     def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         """POST through the wrapped transport, counting time and statements."""
         kind = request_kind(url)
+        # The simulator's --repeat sends each webhook twice in a row: cost the replay apart.
+        if (url, params) == self._last:
+            kind += " (retry)"
+        self._last = (url, dict(params))
         stats = self.stats.setdefault(kind, KindStats())
         before = self.sql.snapshot() if self.sql else None
         if self.sql is not None and self.sql.trace is not None:
@@ -419,8 +423,8 @@ def print_profile(profile: cProfile.Profile, turns: int, limit: int) -> None:
         log(f"\n== profile, top {limit} by {sort} ({turns} turns; divide times by turns "
             f"for per turn) ==")
         # pstats' header lines are noise here; keep from the column titles on.
-        text_ = out.getvalue()
-        log(text_[text_.find("   ncalls"):])
+        listing = out.getvalue()
+        log(listing[listing.find("   ncalls"):])
 
 
 @contextmanager
@@ -602,7 +606,7 @@ def report(figures: dict[str, Any]) -> str:
             extra = (f", {stats['sql_per_request']:g} SQL ({verbs}), "
                      f"{stats['checkouts_per_request']:g} checkouts, "
                      f"{stats['commits_per_request']:g} commits")
-        lines.append(f"  {kind:<8} {stats['requests']:>6} requests, {stats['mean_ms']:.3f} ms"
+        lines.append(f"  {kind:<16} {stats['requests']:>6} requests, {stats['mean_ms']:.3f} ms"
                      + extra)
     if "sql_per_turn" in f:
         lines.append(f"SQL statements per turn {f['sql_per_turn']:g}, per call "

@@ -34,6 +34,7 @@ from ivr.engine.script import (
     holds,
     index_of,
     nodes_of,
+    phrase_hints,
     render,
 )
 from ivr.engine.speech import asks_to_repeat, match_option, spoken_number, words
@@ -277,8 +278,7 @@ def _help(q: Questionnaire, node: Node, full: bool) -> tuple[str | None, str | N
 
 
 def _keys_wait(q: Questionnaire, options: tuple[Option, ...]) -> Wait:
-    hints = tuple(dict.fromkeys(p for o in options for p in (o.label, *o.synonyms)))
-    return Wait("keys", speech=q.speech, hints=hints)
+    return Wait("keys", speech=q.speech, hints=phrase_hints(options))
 
 
 def _wait_for(q: Questionnaire, node: Node) -> Wait:

@@ -128,10 +128,15 @@ def choice_help(options: tuple[Option, ...]) -> str:
 
 def hints_for(node: Node) -> tuple[str, ...]:
     """Speech recognition hints: every label and synonym of the node's options."""
+    return phrase_hints(node.options)
+
+
+def phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:
+    """Labels and synonyms as hints; Twilio separates hints by commas, so none inside one."""
     seen: dict[str, None] = {}
-    for option in node.options:
+    for option in options:
         for phrase in (option.label, *option.synonyms):
-            seen.setdefault(phrase, None)
+            seen.setdefault(" ".join(phrase.replace(",", " ").split()), None)
     return tuple(seen)
 
 

@@ -235,7 +235,8 @@ def test_empty_file_and_header_only(app: Flask) -> None:
     assert lines(run(app, "")) == [
         "line 1: the file is empty; the first line must name the columns: case_ref, phone, "
         "first_name, crime_type, district, reported_on"]
-    assert lines(run(app, USS_HEADER + "\n\n")) == ["line 1: no cases in file (only the header line)"]
+    assert lines(run(app, USS_HEADER + "\n\n")) == [
+        "line 1: no cases in file (only the header line)"]
 
 
 def test_wrong_cell_count_and_empty_rows(app: Flask) -> None:
@@ -274,6 +275,16 @@ def test_unclosed_quote(app: Flask) -> None:
                     uss_row("CR/0003/26"))
     assert lines(run(app, text)) == [
         "line 3: a quoted value that starts in this row is never closed"]
+
+
+def test_malformed_quoting_is_reported_and_checking_goes_on(app: Flask) -> None:
+    text = csv_text(USS_HEADER, 'CR/0001/26,0113 496 0001,"burglary"x,Leeds,2026-09-14,Alex',
+                    uss_row("CR/0002/26", crime="arson"))
+    assert lines(run(app, text)) == [
+        "line 2: not valid CSV (',' expected after '\"')",
+        "line 3: crime_type 'arson' is not one of: burglary, vehicle, violent, "
+        "domestic_abuse, racist",
+    ]
 
 
 def test_duplicate_case_refs_in_the_file(app: Flask) -> None:
@@ -341,7 +352,8 @@ def test_already_imported_is_found_beyond_one_lookup_chunk(app: Flask) -> None:
     report = run(app, text)
     assert report.imported == 0
     assert len(report.problems) == len(refs)
-    assert str(report.problems[-1]) == f"line {len(refs) + 1}: case_ref '{refs[-1]}' is already imported"
+    assert str(report.problems[-1]) == (
+        f"line {len(refs) + 1}: case_ref '{refs[-1]}' is already imported")
 
 
 def test_vcas_exit_columns(app: Flask, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""``ivr demo``: a whole survey run on the embedded default, played by the simulator."""

@@ -1,0 +1,119 @@
+"""Respondents for the demo: victims who answer as a kind of person would.
+
+A persona recognises what it is asked from the prompt's speech hints (the option
+labels the app sends to Twilio) and from a few words of what it heard, so the
+same persona plays either questionnaire.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from ivr.telephony.respondents import (
+    Action,
+    HangUp,
+    Press,
+    Prompt,
+    RecordAudio,
+    Silence,
+    Speak,
+)
+
+SCALE_LABELS = {"1": "completely satisfied", "2": "very satisfied", "3": "fairly satisfied",
+                "4": "neither satisfied nor dissatisfied", "5": "fairly dissatisfied",
+                "6": "very dissatisfied", "7": "completely dissatisfied"}
+
+#: Kinds of respondent and how often each turns up in the demo.
+KINDS = {
+    "satisfied": 30,
+    "dissatisfied_consenting": 12,
+    "dissatisfied_declining": 8,
+    "speech": 12,
+    "invalid_keys": 8,
+    "silent": 4,
+    "hang_up_midway": 8,
+    "refuses": 5,
+    "call_back_later": 4,
+    "wrong_person": 3,
+    "wants_police_contact": 6,
+}
+
+
+@dataclass
+class Persona:
+    """A victim answering one call in a recognisable way."""
+
+    kind: str
+    rng: random.Random
+    answered: int = 0
+    fumbled: set[str] = field(default_factory=set)
+
+    @property
+    def by_speech(self) -> bool:
+        """Speaks instead of pressing keys."""
+        return self.kind == "speech"
+
+    def respond(self, heard: str, prompt: Prompt) -> Action:
+        """Answer what the app just asked."""
+        kind, hints = self.kind, set(prompt.hints)
+        if kind == "silent":
+            return Silence()
+        if kind == "hang_up_midway" and self.answered >= 2:
+            return HangUp()
+        if prompt.kind == "record":
+            return RecordAudio(self.rng.randint(4, 20))
+        if "I think you said" in heard:
+            return self._key("1", "yes")
+        if "take part now" in hints:
+            choice = {"refuses": "3", "call_back_later": "2"}.get(kind, "1")
+            return self._key(choice, {"1": "yes", "2": "call back", "3": "no thanks"}[choice])
+        if "completely satisfied" in hints:
+            return self._scale()
+        if "yes a lot" in hints:
+            return self._choice()
+        return self._yes_no(heard)
+
+    def _key(self, key: str, words: str) -> Action:
+        if self.by_speech:
+            # Now and then the recogniser is unsure, and the app asks to confirm.
+            return Speak(words, 0.4 if self.rng.random() < 0.15 else 0.9)
+        return Press(key)
+
+    def _scale(self) -> Action:
+        if self.kind == "invalid_keys" and "scale" not in self.fumbled:
+            self.fumbled.add("scale")
+            return Press(self.rng.choice("089"))
+        self.answered += 1
+        dissatisfied = self.kind.startswith("dissatisfied")
+        key = str(self.rng.choice((5, 6, 7) if dissatisfied else (1, 2, 2, 3, 3, 4)))
+        if dissatisfied and self.rng.random() < 0.4:
+            key = str(self.rng.choice((2, 3, 4)))
+        return self._key(key, SCALE_LABELS[key])
+
+    def _choice(self) -> Action:
+        self.answered += 1
+        key = "3" if self.kind.startswith("dissatisfied") else self.rng.choice("1124")
+        labels = {"1": "yes a lot", "2": "a little", "3": "not at all", "4": "does not apply"}
+        return self._key(key, labels[key])
+
+    def _yes_no(self, heard: str) -> Action:
+        text = heard.lower()
+        if "am i speaking to" in text:
+            return self._key("2", "no") if self.kind == "wrong_person" else self._key("1", "yes")
+        if "contact you to talk about it" in text:
+            yes = self.kind == "dissatisfied_consenting"
+            return self._key("1", "yes") if yes else self._key("2", "no")
+        if "like the police to contact you" in text:
+            yes = self.kind == "wants_police_contact"
+            return self._key("1", "yes") if yes else self._key("2", "no thanks")
+        if "recommend" in text:
+            return self._key("2", "no") if self.kind.startswith("dissatisfied") else \
+                self._key("1", "yes")
+        return self._key("1", "yes")
+
+
+def pick_kind(rng: random.Random) -> str:
+    """A respondent kind drawn with the demo's mix."""
+    kinds = list(KINDS)
+    return rng.choices(kinds, weights=[KINDS[k] for k in kinds])[0]
