@@ -20,7 +20,7 @@ DRAMA_PREFIXES = ("+44113496", "+44114496", "+44116496", "+44117496",
 
 def drama_numbers() -> list[str]:
     """Every fictional number the demo may use, in a fixed order."""
-    numbers = []
+    numbers: list[str] = []
     for prefix in DRAMA_PREFIXES:
         width = 13 - len(prefix)  # a UK number in E.164 is +44 and ten digits
         numbers.extend(f"{prefix}{n:0{width}d}" for n in range(1000))

@@ -92,7 +92,8 @@ def _check_condition(
         if c.case is not None:
             field = q.case_fields.get(c.case)
             if field is None:
-                yield sub_path + ("case",), f"'when:' names case field '{c.case}', not in case_fields"
+                yield (sub_path + ("case",),
+                       f"'when:' names case field '{c.case}', not in case_fields")
             elif field.type == "choice":
                 for value in c.in_ or ():
                     if value not in field.choices:
@@ -114,7 +115,8 @@ def _check_condition(
                                f"question '{qid}' has no satisfied/dissatisfied answers")
                     elif asked_before is not None and qid not in asked_before:
                         yield (sub_path + (name,),
-                               f"'{name}:' names question '{qid}', which is not asked before this one")
+                               f"'{name}:' names question '{qid}', "
+                               "which is not asked before this one")
 
 
 def _conditions(q: Questionnaire) -> Iterator[Found]:
@@ -133,7 +135,9 @@ def _gotos_and_reachability(q: Questionnaire) -> Iterator[Found]:
     edges: dict[int, set[int]] = {i: set() for i in range(len(q.questions))}
     for i, question in enumerate(q.questions):
         # Unanswered questions fall through to the question-level goto or the next one.
-        targets: list[tuple[tuple[Any, ...], str | None]] = [(("questions", i, "goto"), question.goto)]
+        targets: list[tuple[tuple[Any, ...], str | None]] = [
+            (("questions", i, "goto"), question.goto)
+        ]
         targets += [
             (("questions", i, "options", j, "goto"), option.goto)
             for j, option in enumerate(question.options)
@@ -157,7 +161,7 @@ def _gotos_and_reachability(q: Questionnaire) -> Iterator[Found]:
             if nxt not in reached:
                 reached.add(nxt)
                 stack.append(nxt)
-    for i, question in enumerate(q.questions):
+    for i in range(len(q.questions)):
         if i not in reached:
             yield ("questions", i, "id"), "unreachable: every path before it jumps past it"
 

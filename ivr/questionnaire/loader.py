@@ -99,7 +99,7 @@ def _where(data: Any, path: Path_) -> str:
     return str(path[0]) if path else ""
 
 
-def _message(error: dict[str, Any], path: Path_) -> str:
+def _message(error: Any, path: Path_) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"unknown key '{path[-1]}'"
@@ -116,10 +116,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path_:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part.isidentifier():

@@ -38,7 +38,8 @@ CONSENT: tuple[Option, ...] = (
     Option(key="2", label="call me back later",
            synonyms=("two", "later", "call back", "another time", "not now", "call me later")),
     Option(key="3", label="do not want to take part",
-           synonyms=("three", "no", "no thanks", "no thank you", "don't want to", "not interested")),
+           synonyms=("three", "no", "no thanks", "no thank you", "don't want to",
+                     "not interested")),
 )
 
 CONSENT_NOW, CONSENT_LATER, CONSENT_REFUSED = "1", "2", "3"
@@ -56,7 +57,9 @@ def options_for(question: Question) -> tuple[Option, ...]:
 
 def is_dissatisfied(question: Question, key: str | None) -> bool:
     """Whether an answer key to this question expresses dissatisfaction."""
-    return any(o.key == key and o.sentiment is Sentiment.DISSATISFIED for o in options_for(question))
+    return any(
+        o.key == key and o.sentiment is Sentiment.DISSATISFIED for o in options_for(question)
+    )
 
 
 def is_satisfied(question: Question, key: str | None) -> bool:

@@ -205,14 +205,19 @@ class Messages(Model):
 
     no_input: str = "Sorry, I didn't hear an answer."
     invalid: str = "Sorry, that is not one of the choices."
-    confirm: str = "I think you said {label}. If that is right, press 1 or say yes. If not, press 2 or say no."
+    confirm: str = (
+        "I think you said {label}. If that is right, press 1 or say yes. "
+        "If not, press 2 or say no."
+    )
     moving_on: str = "Let's move on."
     scale_help: str = (
         "Press 1 for completely satisfied, 2 for very satisfied, 3 for fairly satisfied, "
         "4 for neither satisfied nor dissatisfied, 5 for fairly dissatisfied, "
         "6 for very dissatisfied, or 7 for completely dissatisfied."
     )
-    scale_reminder: str = "Please press a key from 1, completely satisfied, to 7, completely dissatisfied."
+    scale_reminder: str = (
+        "Please press a key from 1, completely satisfied, to 7, completely dissatisfied."
+    )
     yes_no_help: str = "Press 1 for yes or 2 for no."
     repeat_help: str = "You can press star at any time to hear a question again."
     record_help: str = "Please speak after the tone, and press the hash key when you have finished."

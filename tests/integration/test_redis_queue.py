@@ -11,8 +11,15 @@ from redis import Redis
 
 from ivr.app import create_app
 from ivr.queue import RedisQueue
-from tests.conftest import REDIS_URL, SURVEY_NUMBER, add_case, make_settings, service_missing, simulator
 from ivr.telephony.respondents import Scripted, press, record
+from tests.conftest import (
+    REDIS_URL,
+    SURVEY_NUMBER,
+    add_case,
+    make_settings,
+    service_missing,
+    simulator,
+)
 
 
 @pytest.fixture
