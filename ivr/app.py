@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from ivr.config import Settings
-from ivr.queue import JobQueue, make_queue
 from ivr.questionnaire.registry import QuestionnaireRegistry
+from ivr.queue import JobQueue, make_queue
 from ivr.store.db import Database
 from ivr.telephony.signature import SignatureChecker
 

@@ -38,8 +38,15 @@ from ivr.engine.script import (
     render,
 )
 from ivr.engine.speech import asks_to_repeat, match_option, spoken_number, words
-from ivr.questionnaire.options import CONSENT_LATER, CONSENT_NOW, CONSENT_REFUSED, YES, NO
-from ivr.questionnaire.options import YES_NO, is_dissatisfied
+from ivr.questionnaire.options import (
+    CONSENT_LATER,
+    CONSENT_NOW,
+    CONSENT_REFUSED,
+    NO,
+    YES,
+    YES_NO,
+    is_dissatisfied,
+)
 from ivr.questionnaire.schema import Option, Questionnaire, QuestionType
 
 #: Attempts at one question before it is recorded as unanswered (the contract's "third").
