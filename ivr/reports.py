@@ -25,7 +25,6 @@ __all__ = [
     "wilson_interval",
 ]
 
-UNANSWERED: dict[str, Any] = {"code": None, "label": None, "via": None}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -38,9 +37,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
-def _answer_entry(answer: Answer | None) -> dict[str, Any]:
-    if answer is None:
-        return dict(UNANSWERED)
+def _answer_entry(answer: Answer) -> dict[str, Any]:
     entry: dict[str, Any] = {"code": answer.code, "label": answer.label, "via": answer.via}
     if answer.recording_url:
         entry["recording_url"] = answer.recording_url
@@ -50,8 +47,9 @@ def _answer_entry(answer: Answer | None) -> dict[str, Any]:
 def export_interviews(session: Session, survey: str) -> list[dict[str, Any]]:
     """Every interview of a survey with its answers to the questionnaire it pinned.
 
-    Ordered by start time then id. ``answers`` holds one entry per question of the
-    pinned version, asked or not, so every row of one version has the same keys.
+    Ordered by start time then id. ``answers`` holds the questions that were asked, in
+    the pinned questionnaire's order: a question skipped by its ``when:`` or never
+    reached is absent, and one asked but never answered has null code, label and via.
     """
     interviews = session.scalars(
         select(Interview)
@@ -76,8 +74,8 @@ def export_interviews(session: Session, survey: str) -> list[dict[str, Any]]:
             "ended_at": iso(interview.ended_at),
             "channel": interview.channel,
             "questionnaire_version": interview.questionnaire_version.version,
-            "answers": {q.id: _answer_entry(by_question.get(q.id))
-                        for q in questionnaire.questions},
+            "answers": {q.id: _answer_entry(by_question[q.id])
+                        for q in questionnaire.questions if q.id in by_question},
         })
     return rows
 
