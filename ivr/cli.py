@@ -10,8 +10,13 @@ from ivr.commands import register
 
 def _create_app():  # type: ignore[no-untyped-def]
     from ivr.app import create_app
+    from ivr.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # A configuration mistake is the operator's to fix: say what, not where in the code.
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,

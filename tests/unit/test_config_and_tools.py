@@ -57,3 +57,17 @@ def test_flow_runner_plays_a_questionnaire_from_the_keyboard(monkeypatch, capsys
     assert code == 0
     assert "(call ends: completed)" in out
     assert out.count("[AnswerRecorded]") == 6
+
+
+def test_command_line_names_missing_production_settings(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    for name in ("DATABASE_URL", "SECRET_KEY", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IVR_ENV", "production")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "missing required setting(s) for production: DATABASE_URL, SECRET_KEY" in result.output
+    assert "Traceback" not in result.output
