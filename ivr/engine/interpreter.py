@@ -73,8 +73,8 @@ def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     if state.ended or state.node is None:
         return Step((), None, state)
     if isinstance(event, HangUp):
-        in_questions = not nodes_of(q)[index_of(q)[state.node]].is_control
-        status = Status.PARTIAL if in_questions else Status.ABANDONED
+        # The contract counts any call that ends before the last question as partial.
+        status = Status.PARTIAL
         ended = state.but(status=status, node=None, confirming=None)
         events: tuple[OutputEvent, ...] = (*_referrals(q, ended), InterviewEnded(status))
         return Step((), None, ended.but(raised=_raised(ended, events)), events)

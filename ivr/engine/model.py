@@ -26,7 +26,6 @@ class Status(str, Enum):
     WRONG_PERSON = "wrong_person"
     NO_RESPONSE = "no_response"
     UNSAFE = "unsafe"
-    ABANDONED = "abandoned"
 
 
 # --- input events -----------------------------------------------------------------

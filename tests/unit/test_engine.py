@@ -191,7 +191,7 @@ def test_hang_up_midway_is_partial_and_keeps_consented_referral() -> None:
     assert steps[-1].state.status is Status.PARTIAL
     assert steps[-1].events == (InterviewEnded(Status.PARTIAL),)
     before_consent = play(Digits("1"), HangUp())
-    assert before_consent[-1].state.status is Status.ABANDONED
+    assert before_consent[-1].state.status is Status.PARTIAL
     consented = play(Digits("1"), Digits("1"), *[Digits("7")] * 5, Digits("1"), HangUp())
     assert [e.kind for e in events_of(consented) if isinstance(e, ReferralRequested)] == [
         "service_recovery"
