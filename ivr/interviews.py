@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from ivr import engine
 from ivr.engine import InputEvent, State, Status, Step
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
-from ivr.store.interviews import (
-    add_answer,
-    add_referral,
-    pin_version,
-    pinned_questionnaire,
-)
-from ivr.store.models import Case, Interview, Referral, utcnow
+from ivr.store import turns
+from ivr.store.interviews import pin_version, pinned_questionnaire
+from ivr.store.models import Case, public_id, utcnow
+from ivr.store.turns import InterviewRow, NewReferral
 
 log = logging.getLogger(__name__)
 
@@ -27,56 +26,90 @@ class Outcome:
     """What one turn did: the engine's step and any referrals it created."""
 
     step: Step
-    referrals: list[Referral] = field(default_factory=list)
+    referrals: list[NewReferral] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new interview: its row id, the id in its URLs, and its first step."""
+
+    id: int
+    public_id: str
+    outcome: Outcome
 
 
 def begin(
-    session: Session, registry: QuestionnaireRegistry, case: Case, *, channel: str,
+    conn: Connection, registry: QuestionnaireRegistry, case: Case, *, channel: str,
     call_sid: str | None = None,
-) -> tuple[Interview, Outcome]:
+) -> Started:
     """Start an interview for a case on the current version of its questionnaire."""
     loaded = registry.current(case.survey)
-    version_id = pin_version(session, loaded)
-    step = engine.start(loaded.questionnaire, case.field_values())
-    interview = Interview(case=case, questionnaire_version_id=version_id, channel=channel,
-                          call_sid=call_sid, status=Status.IN_PROGRESS.value, step_no=0,
-                          state=step.state.to_json())
-    session.add(interview)
-    session.flush()
-    return interview, _keep(session, interview, loaded.questionnaire, step)
+    q = loaded.questionnaire
+    version_id = pin_version(conn, loaded)
+    step = engine.start(q, case.field_values())
+    now = utcnow()
+    status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
+    interview_public_id = public_id()
+    interview_id = turns.add_interview(conn, {
+        "public_id": interview_public_id, "case_id": case.id,
+        "questionnaire_version_id": version_id, "channel": channel, "call_sid": call_sid,
+        "status": status, "step_no": 0, "state": step.state.to_json(), "started_at": now,
+        "ended_at": ended_at,
+    })
+    referrals = _record(conn, interview_id, case.id, q, step, now,
+                        case_values=(case.survey, case.district))
+    return Started(interview_id, interview_public_id, Outcome(step, referrals))
 
 
-def advance(session: Session, interview: Interview, event: InputEvent) -> Outcome:
+def advance(conn: Connection, interview: InterviewRow, event: InputEvent) -> Outcome:
     """Apply one input to an interview and keep its answers, referrals and status."""
-    questionnaire = pinned_questionnaire(session, interview.questionnaire_version_id)
-    state = State.from_json(interview.state)
-    step = engine.step(questionnaire, state, event)
-    interview.step_no += 1
-    return _keep(session, interview, questionnaire, step)
+    questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
+    step = engine.step(questionnaire, State.from_json(interview.state), event)
+    now = utcnow()
+    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now)
+    status, ended_at = _ending(step, interview.status, now)
+    turns.save_interview(conn, interview.id, step_no=interview.step_no + 1, status=status,
+                         state=step.state.to_json(), ended_at=ended_at)
+    return Outcome(step, referrals)
 
 
-def _keep(session: Session, interview: Interview, q: Questionnaire, step: Step) -> Outcome:
-    outcome = Outcome(step)
+def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | None]:
+    """The interview's status after ``step``, and when it ended if the step ended it."""
+    ended_at = None
+    for event in step.events:
+        if isinstance(event, engine.InterviewEnded):
+            status, ended_at = event.status.value, now
+    return status, ended_at
+
+
+def _record(
+    conn: Connection, interview_id: int, case_id: int, q: Questionnaire, step: Step,
+    now: datetime, case_values: tuple[str, str | None] | None = None,
+) -> list[NewReferral]:
+    """Store the step's answers and referrals; ``case_values`` is the case's (survey,
+    district), read from the database only when a referral needs it."""
+    answers: list[dict[str, Any]] = []
+    referrals: list[NewReferral] = []
     for event in step.events:
         if isinstance(event, engine.AnswerRecorded):
-            add_answer(
-                session, interview, question_id=event.question_id, code=event.code,
-                label=event.label, via=event.via.value if event.via else None, raw=event.raw,
-                confidence=event.confidence, recording_url=event.recording_url,
-            )
+            answers.append({
+                "interview_id": interview_id, "question_id": event.question_id,
+                "code": event.code, "label": event.label,
+                "via": event.via.value if event.via else None, "raw": event.raw,
+                "confidence": event.confidence, "recording_url": event.recording_url,
+                "answered_at": now,
+            })
         elif isinstance(event, engine.ReferralRequested):
-            case = interview.case
+            if case_values is None:
+                case_values = turns.case_survey_and_district(conn, case_id)
+            survey, case_district = case_values
             district = (
-                q.routing.service if q.routing.to == "service" else case.district
+                q.routing.service if q.routing.to == "service" else case_district
             ) or "unassigned"
             reasons = [{"question": r.question, "answer": r.answer, "code": r.code}
                        for r in event.reasons]
-            outcome.referrals.append(
-                add_referral(session, interview, case, kind=event.kind, district=district,
-                             reasons=reasons)
-            )
-        elif isinstance(event, engine.InterviewEnded):
-            interview.status = event.status.value
-            interview.ended_at = utcnow()
-    interview.state = step.state.to_json()
-    return outcome
+            referrals.append(turns.add_referral(
+                conn, interview_id=interview_id, case_id=case_id, survey=survey,
+                kind=event.kind, district=district, reasons=reasons, now=now))
+    turns.add_answers(conn, answers)
+    return referrals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -155,11 +155,19 @@ class State:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of this state."""
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["raised"] = list(self.raised)
-        data["heard_help"] = list(self.heard_help)
-        return data
+        # Built field by field: dataclasses.asdict deep-copies every value recursively,
+        # which is slow for something saved on every turn. The engine replaces these
+        # containers rather than changing them, so copying the dicts the state owns is enough.
+        return {
+            "case": dict(self.case),
+            "node": self.node,
+            "tries": self.tries,
+            "confirming": self.confirming,
+            "answers": {k: dict(v) for k, v in self.answers.items()},
+            "status": self.status.value,
+            "raised": list(self.raised),
+            "heard_help": list(self.heard_help),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:

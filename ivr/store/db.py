@@ -7,10 +7,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Key in a pooled SQLite connection's info: begin no transaction, so that each statement
+#: commits on its own. Set only while Database.reading lends the connection out.
+NO_BEGIN = "ivr_no_begin"
+#: Seconds a pooled PostgreSQL connection is reused before being replaced. Pre-ping would
+#: cost a round trip on every checkout, i.e. on every webhook; recycling bounds how stale
+#: a connection can get, and a dead one is invalidated by the error it raises.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,8 +35,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: PoolProxiedConnection) -> None:
+    # Lone reads (Database.reading) run in sqlite3's autocommit mode and take no lock.
+    if not connection.info.get(NO_BEGIN):
+        connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def make_engine(url: str) -> Engine:
@@ -36,11 +46,14 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        # The dialect's own begin hook, not a "begin" event listener: any engine-level
+        # connection event makes SQLAlchemy dispatch events around every statement,
+        # which costs a webhook turn a fifth of its database time.
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign,assignment]
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=10, max_overflow=10)
 
 
 class Database:
@@ -50,12 +63,48 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite = self.engine.dialect.name == "sqlite"
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A Core connection outside any transaction: each statement commits on its own.
+
+        A read there takes no lock, and on PostgreSQL costs no BEGIN and COMMIT round
+        trips; :meth:`writing` then makes the same connection one transaction.
+        """
+        with self.engine.connect() as conn:
+            if not self._sqlite:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+                return
+            # The flag lives in the pooled connection's info: take the dict now so that it
+            # is cleared even if the connection is invalidated meanwhile.
+            info = conn.info
+            info[NO_BEGIN] = True
+            try:
+                yield conn
+            finally:
+                info.pop(NO_BEGIN, None)
+
+    def writing(self, conn: Connection) -> RootTransaction:
+        """Start one transaction on a connection from :meth:`reading`, to use in ``with``.
+
+        On SQLite it begins IMMEDIATE, so it holds the write lock from its first read.
+        """
+        # Ends the no-op transaction SQLAlchemy opened around the lone reads: changing
+        # the isolation level is refused while one is open.
+        conn.rollback()
+        if self._sqlite:
+            conn.info.pop(NO_BEGIN, None)
+        else:
+            conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
+        return conn.begin()
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to ``revision`` with Alembic."""

@@ -1,118 +1,157 @@
-"""Reading and writing interviews, their turns, answers and referrals."""
+"""Reading and writing what starts an interview: questionnaire versions, cases, call attempts."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import exists, select
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Table,
+    bindparam,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
 from ivr.questionnaire.schema import Questionnaire
-from ivr.store.models import (
-    Answer,
-    CallAttempt,
-    Case,
-    Interview,
-    QuestionnaireVersion,
-    Referral,
-    Turn,
-)
+from ivr.store.models import Base, CallAttempt, Case, public_id, utcnow
 
 #: Statuses after which a case needs no more calls for its survey.
 CLOSED_STATUSES = ("completed", "refused")
 
-# Parsed pinned questionnaires by version row id; a version's text never changes.
-_PINNED: dict[int, Questionnaire] = {}
+_VERSIONS: Table = Base.metadata.tables["questionnaire_versions"]
+_CASES: Table = Base.metadata.tables["cases"]
+_INTERVIEWS: Table = Base.metadata.tables["interviews"]
+_ATTEMPTS: Table = Base.metadata.tables["call_attempts"]
+
+_VERSION_ID = select(_VERSIONS.c.id).where(_VERSIONS.c.survey == bindparam("survey"),
+                                           _VERSIONS.c.sha256 == bindparam("sha256"))
+_ADD_VERSION = insert(_VERSIONS)
+_VERSION_SOURCE = select(_VERSIONS.c.survey, _VERSIONS.c.version, _VERSIONS.c.source).where(
+    _VERSIONS.c.id == bindparam("version_id"))
+_CLOSED = exists().where(_INTERVIEWS.c.case_id == _CASES.c.id,
+                         _INTERVIEWS.c.status.in_(CLOSED_STATUSES))
+_OPEN_CASE_FOR_PHONE = (
+    select(_CASES)
+    .where(_CASES.c.phone == bindparam("phone"),
+           _CASES.c.survey.in_(bindparam("surveys", expanding=True)), ~_CLOSED)
+    .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
+    .limit(1)
+)
+_CASE = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
+_ATTEMPT_BY_PUBLIC_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
+    _ATTEMPTS.c.public_id == bindparam("public_id"))
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+_START_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(interview_id=bindparam("new_interview_id", type_=_ATTEMPTS.c.interview_id.type),
+            call_sid=bindparam("new_call_sid", type_=_ATTEMPTS.c.call_sid.type),
+            status="in-progress",
+            updated_at=bindparam("now", type_=_ATTEMPTS.c.updated_at.type))
+)
+
+# Caches per engine, so that two databases in one process (tests, tools) never mix up
+# their row ids. A stored version's text never changes, so an entry stays right.
+_PINNED: WeakKeyDictionary[Engine, dict[int, Questionnaire]] = WeakKeyDictionary()
+_VERSION_IDS: WeakKeyDictionary[Engine, dict[tuple[str, str], int]] = WeakKeyDictionary()
 
 
-def pin_version(session: Session, loaded: LoadedQuestionnaire) -> int:
+class AttemptRef(NamedTuple):
+    """An outbound call attempt as the call's first webhook finds it."""
+
+    id: int
+    case_id: int | None
+
+
+def _engine(bind: Session | Connection) -> Engine:
+    if isinstance(bind, Connection):
+        return bind.engine
+    engine = bind.get_bind()
+    return engine if isinstance(engine, Engine) else engine.engine
+
+
+def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
     """The id of the stored copy of this exact questionnaire text, storing it if new."""
     q = loaded.questionnaire
-    version_id = session.scalar(
-        select(QuestionnaireVersion.id).where(
-            QuestionnaireVersion.survey == q.id, QuestionnaireVersion.sha256 == loaded.sha256
-        )
-    )
+    engine = _engine(bind)
+    ids = _VERSION_IDS.setdefault(engine, {})
+    key = (q.id, loaded.sha256)
+    version_id = ids.get(key)
+    if version_id is not None:
+        return version_id
+    version_id = bind.execute(_VERSION_ID, {"survey": q.id, "sha256": loaded.sha256}).scalar()
     if version_id is None:
-        row = QuestionnaireVersion(survey=q.id, version=q.version, sha256=loaded.sha256,
-                                   source=loaded.source)
-        session.add(row)
-        session.flush()
-        version_id = row.id
-    _PINNED.setdefault(version_id, q)
-    return version_id
+        result = cast(CursorResult[Any], bind.execute(_ADD_VERSION, {
+            "survey": q.id, "version": q.version, "sha256": loaded.sha256,
+            "source": loaded.source, "loaded_at": utcnow()}))
+        assert result.inserted_primary_key is not None
+        version_id = int(result.inserted_primary_key[0])
+    else:
+        # Only a row found by a read is sure to outlive this transaction; a new row's id
+        # is remembered once a later interview finds it.
+        ids[key] = version_id
+    _PINNED.setdefault(engine, {}).setdefault(version_id, q)
+    return int(version_id)
 
 
-def pinned_questionnaire(session: Session, version_id: int) -> Questionnaire:
+def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questionnaire:
     """The questionnaire an interview pinned, parsed once per process from the stored text."""
-    q = _PINNED.get(version_id)
+    pinned = _PINNED.setdefault(_engine(bind), {})
+    q = pinned.get(version_id)
     if q is None:
-        row = session.get(QuestionnaireVersion, version_id)
+        row = bind.execute(_VERSION_SOURCE, {"version_id": version_id}).first()
         if row is None:
             raise LookupError(f"questionnaire version {version_id} is not stored")
         q = parse_questionnaire(row.source, f"<stored {row.survey} {row.version}>").questionnaire
-        _PINNED[version_id] = q
+        pinned[version_id] = q
     return q
 
 
-def open_case_for_phone(session: Session, phone: str, surveys: list[str]) -> Case | None:
-    """The newest case with this number whose survey is still to be done."""
-    closed = exists().where(
-        Interview.case_id == Case.id, Interview.status.in_(CLOSED_STATUSES)
-    )
-    return session.scalars(
-        select(Case)
-        .where(Case.phone == phone, Case.survey.in_(surveys), ~closed)
-        .order_by(Case.imported_at.desc(), Case.id.desc())
-        .limit(1)
-    ).first()
+def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> Case | None:
+    """The newest case with this number whose survey is still to be done (not in a session)."""
+    row = conn.execute(_OPEN_CASE_FOR_PHONE, {"phone": phone, "surveys": surveys}).first()
+    return None if row is None else Case(**row._mapping)
 
 
-def interview_by_public_id(session: Session, public_id: str, *, lock: bool) -> Interview | None:
-    """An interview by the id in its URLs, row-locked for the turn when ``lock``."""
-    query = select(Interview).where(Interview.public_id == public_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+def case_by_id(conn: Connection, case_id: int) -> Case | None:
+    """A case by row id (not in a session)."""
+    row = conn.execute(_CASE, {"case_id": case_id}).first()
+    return None if row is None else Case(**row._mapping)
 
 
-def interview_by_call_sid(session: Session, call_sid: str, *, lock: bool) -> Interview | None:
-    """The interview a call is carrying, if any."""
-    query = select(Interview).where(Interview.call_sid == call_sid)
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
-
-
-def stored_turn(session: Session, interview_id: int, step_no: int) -> str | None:
-    """The TwiML already sent for a turn, if it was processed before."""
-    return session.scalar(
-        select(Turn.response).where(Turn.interview_id == interview_id, Turn.step_no == step_no)
-    )
-
-
-def attempt_by_public_id(session: Session, public_id: str) -> CallAttempt | None:
+def attempt_for_call(conn: Connection, attempt_public_id: str) -> AttemptRef | None:
     """An outbound call attempt by the id carried in its Voice URL."""
-    return session.scalars(select(CallAttempt).where(CallAttempt.public_id == public_id)).first()
+    row = conn.execute(_ATTEMPT_BY_PUBLIC_ID, {"public_id": attempt_public_id}).first()
+    return None if row is None else AttemptRef(*row)
 
 
-def attempts_by_call_sid(session: Session, call_sid: str) -> list[CallAttempt]:
-    """Attempts (normally one) recorded for a call."""
-    return list(session.scalars(select(CallAttempt).where(CallAttempt.call_sid == call_sid)))
+def add_inbound_attempt(conn: Connection, *, case_id: int, call_sid: str, interview_id: int,
+                        now: datetime) -> None:
+    """Record an inbound call that started an interview."""
+    conn.execute(_ADD_ATTEMPT, {
+        "public_id": public_id(), "case_id": case_id, "interview_id": interview_id,
+        "call_sid": call_sid, "direction": "inbound", "status": "in-progress",
+        "created_at": now, "updated_at": now,
+    })
 
 
-def add_answer(session: Session, interview: Interview, **values: Any) -> Answer:
-    """Store one answer for the interview."""
-    answer = Answer(interview_id=interview.id, **values)
-    session.add(answer)
-    return answer
+def start_attempt(conn: Connection, attempt_id: int, *, call_sid: str, interview_id: int,
+                  now: datetime) -> None:
+    """Mark an outbound attempt answered, carrying this call and interview."""
+    conn.execute(_START_ATTEMPT, {"attempt_id": attempt_id, "new_interview_id": interview_id,
+                                  "new_call_sid": call_sid, "now": now})
 
 
-def add_referral(session: Session, interview: Interview, case: Case, *, kind: str,
-                 district: str, reasons: list[dict[str, Any]]) -> Referral:
-    """Store a new referral for the interview's case."""
-    referral = Referral(interview_id=interview.id, case_id=case.id, survey=case.survey,
-                        kind=kind, district=district, reasons=reasons, status="new")
-    session.add(referral)
-    return referral
+def attempt_by_public_id(session: Session, attempt_public_id: str) -> CallAttempt | None:
+    """An outbound call attempt by the id carried in its Voice URL, in a session."""
+    return session.scalars(
+        select(CallAttempt).where(CallAttempt.public_id == attempt_public_id)
+    ).first()

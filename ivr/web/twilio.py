@@ -7,16 +7,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from ivr import interviews
 from ivr.app import services
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status
 from ivr.phones import caller_e164
 from ivr.store import interviews as store
-from ivr.store.models import CallAttempt, Case, Interview, Referral
+from ivr.store import turns
+from ivr.store.models import Case, utcnow
+from ivr.store.turns import NewReferral
 from ivr.telephony.signature import public_url
 from ivr.telephony.twiml import farewell_twiml, step_twiml
 
@@ -51,9 +54,11 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml", content_type=TWIML)
 
 
-def _turn_url(interview: Interview, step_no: int) -> str:
-    path = url_for("twilio.turn", public_id=interview.public_id, step_no=step_no)
-    return services().settings.public_base_url + path
+def _turn_url(interview_public_id: str, step_no: int) -> str:
+    # Formatted rather than built with url_for, which costs several times more; a public
+    # id is hex, so nothing in the path needs quoting.
+    return (f"{services().settings.public_base_url}{bp.url_prefix}/interviews/"
+            f"{interview_public_id}/turns/{step_no}")
 
 
 @bp.post("/voice")
@@ -71,25 +76,13 @@ def voice() -> Response:
         return _twiml(farewell_twiml(None))
     for _ in range(2):
         try:
-            with svc.db.transaction() as session:
-                existing = store.interview_by_call_sid(session, call_sid, lock=False)
-                if existing is not None:
-                    return _twiml(store.stored_turn(session, existing.id, 0) or farewell_twiml(None))
-                case, attempt = _case_for_call(session, form, request.args.get("attempt"))
-                if case is None:
-                    return _twiml(farewell_twiml(NEUTRAL_MESSAGE))
-                channel = "phone_outbound" if attempt is not None else "phone_inbound"
-                interview, outcome = interviews.begin(session, svc.questionnaires, case,
-                                                      channel=channel, call_sid=call_sid)
-                body = step_twiml(outcome.step, _turn_url(interview, 1))
-                session.add(store.Turn(interview_id=interview.id, step_no=0, response=body))
-                if attempt is None:
-                    attempt = CallAttempt(case_id=case.id, direction="inbound",
-                                          call_sid=call_sid, status="in-progress")
-                    session.add(attempt)
-                attempt.interview_id = interview.id
-                attempt.call_sid = call_sid
-                attempt.status = "in-progress"
+            with svc.db.reading() as conn:
+                # A retried first webhook gets its first answer again, read without a lock.
+                found, opening = turns.opening_by_call_sid(conn, call_sid)
+                if found:
+                    return _twiml(opening or farewell_twiml(None))
+                with svc.db.writing(conn):
+                    body = _start_call(conn, form, call_sid, request.args.get("attempt"))
             return _twiml(body)
         except IntegrityError:
             # A duplicate of this request won the race; the loop replays its turn.
@@ -97,21 +90,44 @@ def voice() -> Response:
     abort(409)
 
 
-def _case_for_call(session: Session, form: Any, attempt_id: str | None
-                   ) -> tuple[Case | None, CallAttempt | None]:
+def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
+                attempt_public_id: str | None) -> str:
+    """Start the interview a call is for, if any, and return the call's first TwiML."""
+    svc = services()
+    case, attempt_id = _case_for_call(conn, form, attempt_public_id)
+    if case is None:
+        return farewell_twiml(NEUTRAL_MESSAGE)
+    channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
+    started = interviews.begin(conn, svc.questionnaires, case, channel=channel,
+                               call_sid=call_sid)
+    body = step_twiml(started.outcome.step, _turn_url(started.public_id, 1))
+    now = utcnow()
+    turns.add_turn(conn, started.id, 0, body, now)
+    if attempt_id is None:
+        store.add_inbound_attempt(conn, case_id=case.id, call_sid=call_sid,
+                                  interview_id=started.id, now=now)
+    else:
+        store.start_attempt(conn, attempt_id, call_sid=call_sid, interview_id=started.id,
+                            now=now)
+    return body
+
+
+def _case_for_call(conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
+                   ) -> tuple[Case | None, int | None]:
+    """The case a call is about and the outbound attempt it answers (None when inbound)."""
     surveys = services().questionnaires.surveys()
-    if attempt_id:
-        attempt = store.attempt_by_public_id(session, attempt_id)
+    if attempt_public_id:
+        attempt = store.attempt_for_call(conn, attempt_public_id)
         if attempt is None or attempt.case_id is None:
             return None, None
-        case = session.get(Case, attempt.case_id)
-        return (case, attempt) if case and case.survey in surveys else (None, None)
+        case = store.case_by_id(conn, attempt.case_id)
+        return (case, attempt.id) if case and case.survey in surveys else (None, None)
     if form.get("Direction", "inbound") != "inbound":
         return None, None
     phone = caller_e164(form.get("From"))
     if phone is None:
         return None, None
-    return store.open_case_for_phone(session, phone, surveys), None
+    return store.open_case_for_phone(conn, phone, surveys), None
 
 
 def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> None:
@@ -127,32 +143,45 @@ def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> No
 @signed
 def turn(public_id: str, step_no: int) -> Response:
     """One turn of an interview: the answer to the prompt of turn ``step_no - 1``."""
-    svc = services()
-    referrals: list[Referral] = []
+    if step_no < 1:
+        abort(404)
+    db = services().db
     for _ in range(2):
         try:
-            with svc.db.transaction() as session:
-                interview = store.interview_by_public_id(session, public_id, lock=True)
-                if interview is None or step_no < 1:
-                    abort(404)
-                if step_no <= interview.step_no:
-                    replay = store.stored_turn(session, interview.id, step_no)
-                    if replay is None:
-                        abort(404)
+            with db.reading() as conn:
+                # Twilio's retries of a turn are answered from this one unlocked read.
+                replay = turns.replay(conn, public_id, step_no)
+                if replay is not None:
                     return _twiml(replay)
-                if step_no != interview.step_no + 1:
-                    abort(404)
-                if interview.status != Status.IN_PROGRESS.value:
-                    return _twiml(farewell_twiml(None))
-                outcome = interviews.advance(session, interview, input_event(request.form))
-                body = step_twiml(outcome.step, _turn_url(interview, step_no + 1))
-                session.add(store.Turn(interview_id=interview.id, step_no=step_no, response=body))
-                referrals = outcome.referrals
+                with db.writing(conn):
+                    body, referrals = _take_turn(conn, public_id, step_no)
             _announce(referrals)
             return _twiml(body)
         except IntegrityError:
+            # A duplicate of this turn committed first; the loop replays what it sent.
             continue
     abort(409)
+
+
+def _take_turn(conn: Connection, public_id: str, step_no: int) -> tuple[str, list[NewReferral]]:
+    """Apply the caller's input under the interview's lock; return the TwiML and referrals."""
+    interview = turns.lock_interview(conn, public_id)
+    if interview is None:
+        abort(404)
+    if step_no <= interview.step_no:
+        # Processed while this request waited for the lock.
+        replay = turns.stored_turn(conn, interview.id, step_no)
+        if replay is None:
+            abort(404)
+        return replay, []
+    if step_no != interview.step_no + 1:
+        abort(404)
+    if interview.status != Status.IN_PROGRESS.value:
+        return farewell_twiml(None), []
+    outcome = interviews.advance(conn, interview, input_event(request.form))
+    body = step_twiml(outcome.step, _turn_url(public_id, step_no + 1))
+    turns.add_turn(conn, interview.id, step_no, body, utcnow())
+    return body, outcome.referrals
 
 
 def input_event(form: Any) -> InputEvent:
@@ -180,27 +209,33 @@ def input_event(form: Any) -> InputEvent:
 @signed
 def status() -> tuple[str, int]:
     """Call status callbacks: keep the attempt's outcome; a dropped call ends its interview."""
-    svc = services()
     form = request.form
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")
-    referrals: list[Referral] = []
-    with svc.db.transaction() as session:
-        for attempt in store.attempts_by_call_sid(session, call_sid):
-            if attempt.status not in FINAL_CALL_STATUSES:
-                attempt.status = call_status or attempt.status
-            if form.get("CallDuration", "").isdigit():
-                attempt.duration_seconds = int(form["CallDuration"])
-            attempt.answered_by = form.get("AnsweredBy") or attempt.answered_by
+    duration = form.get("CallDuration", "")
+    referrals: list[NewReferral] = []
+    with services().db.engine.begin() as conn:
+        now = utcnow()
+        for attempt in turns.attempts_by_call_sid(conn, call_sid):
+            changed = attempt._replace(
+                status=attempt.status if attempt.status in FINAL_CALL_STATUSES
+                else call_status or attempt.status,
+                duration_seconds=int(duration) if duration.isdigit()
+                else attempt.duration_seconds,
+                answered_by=form.get("AnsweredBy") or attempt.answered_by,
+            )
+            # An attempt this callback does not change keeps its updated_at.
+            if changed != attempt:
+                turns.save_attempt(conn, changed, now)
         if call_status in FINAL_CALL_STATUSES:
-            interview = store.interview_by_call_sid(session, call_sid, lock=True)
+            interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
-                referrals = interviews.advance(session, interview, HangUp()).referrals
+                referrals = interviews.advance(conn, interview, HangUp()).referrals
     _announce(referrals)
     return "", 204
 
 
-def _announce(referrals: list[Referral]) -> None:
+def _announce(referrals: list[NewReferral]) -> None:
     """Queue notifications once the turn that created the referrals has committed."""
     queue = services().queue
     for referral in referrals:
