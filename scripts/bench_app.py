@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from ivr.app import create_app
 from ivr.config import Settings
-from ivr.phones import to_e164
+from ivr.demo.people import drama_numbers as all_drama_numbers
 from ivr.queue import InProcessQueue
 from ivr.store.db import Database
 from ivr.store.models import Base, Case
@@ -29,37 +29,10 @@ AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 #: The number callers dial; kept out of the generated callers so no case shares it.
 SURVEY_NUMBER = "+441134960999"
 
-#: Ofcom's numbers reserved for drama, as (national prefix, first, last line number):
-#: they never ring a real person. Only ranges libphonenumber accepts as valid are
-#: listed, because the webhook drops callers whose number it cannot validate.
-DRAMA_RANGES: tuple[tuple[str, int, int], ...] = (
-    ("0113496", 0, 999),
-    ("0114496", 0, 999),
-    ("0116496", 0, 999),
-    ("0117496", 0, 999),
-    ("0118496", 0, 999),
-    ("0121496", 0, 999),
-    ("0131496", 0, 999),
-    ("0141496", 0, 999),
-    ("0151496", 0, 999),
-    ("0161496", 0, 999),
-    ("0191498", 0, 999),
-    ("0207946", 0, 999),
-    ("0292018", 0, 999),
-    ("0289649", 6000, 6999),
-)
-
 
 def drama_numbers(count: int) -> list[str]:
-    """``count`` distinct drama numbers in E.164, validated as the webhook will see them."""
-    numbers: list[str] = []
-    for prefix, first, last in DRAMA_RANGES:
-        for line in range(first, last + 1):
-            if len(numbers) == count:
-                return numbers
-            e164 = to_e164(f"{prefix}{line:04d}")
-            if e164 != SURVEY_NUMBER:
-                numbers.append(e164)
+    """``count`` distinct fictional numbers in E.164 (the demo's), never the survey number."""
+    numbers = [n for n in all_drama_numbers() if n != SURVEY_NUMBER][:count]
     if len(numbers) < count:
         raise ValueError(f"only {len(numbers)} drama numbers are available, {count} asked for")
     return numbers

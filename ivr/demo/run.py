@@ -70,7 +70,7 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
     )
     app = create_app(settings, queue=InProcessQueue())
     services = app.extensions["ivr"]
-    numbers = drama_numbers()
+    numbers = [n for n in drama_numbers() if n != SURVEY_NUMBER]
     today = date.today()
     files = {
         "uss": uss_csv(uss_cases, numbers[:uss_cases], rng, today),
