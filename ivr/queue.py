@@ -26,14 +26,10 @@ def resolve(func_path: str) -> Callable[..., Any]:
 class InProcessQueue:
     """Runs each job at once in the calling process; a failing job is logged, not raised."""
 
-    def __init__(self) -> None:
-        self.done: list[tuple[str, tuple[Any, ...]]] = []
-
     def enqueue(self, func_path: str, *args: Any) -> None:
         """Run the job now."""
         try:
             resolve(func_path)(*args)
-            self.done.append((func_path, args))
         except Exception:
             log.exception("in-process job %s failed", func_path)
 

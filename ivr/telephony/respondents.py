@@ -97,11 +97,6 @@ class Scripted:
             return self.actions[index]
         return self.then
 
-    @property
-    def remaining(self) -> int:
-        """Number of scripted actions not yet played."""
-        return max(0, len(self.actions) - len(self.heard))
-
 
 def press(digits: str) -> Press:
     """Build a key-press action."""
