@@ -14,8 +14,8 @@ from ivr.engine import InputEvent, State, Status, Step
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store import turns
-from ivr.store.interviews import pin_version, pinned_questionnaire
-from ivr.store.models import Case, public_id, utcnow
+from ivr.store.interviews import CaseFacts, pin_version, pinned_questionnaire
+from ivr.store.models import public_id, utcnow
 from ivr.store.turns import InterviewRow, NewReferral
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Started:
 
 
 def begin(
-    conn: Connection, registry: QuestionnaireRegistry, case: Case, *, channel: str,
+    conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
     call_sid: str | None = None,
 ) -> Started:
     """Start an interview for a case on the current version of its questionnaire."""
@@ -61,16 +61,32 @@ def begin(
     return Started(interview_id, interview_public_id, Outcome(step, referrals))
 
 
-def advance(conn: Connection, interview: InterviewRow, event: InputEvent) -> Outcome:
-    """Apply one input to an interview and keep its answers, referrals and status."""
+def next_step(conn: Connection, interview: InterviewRow, event: InputEvent
+              ) -> tuple[Questionnaire, Step]:
+    """What one input does to an interview, worked out without writing anything."""
     questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
-    step = engine.step(questionnaire, State.from_json(interview.state), event)
+    return questionnaire, engine.step(questionnaire, State.from_json(interview.state), event)
+
+
+def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Questionnaire,
+              step: Step) -> Outcome | None:
+    """Store a step's answers, referrals and status, in the caller's transaction; None
+    (and nothing stored) when another request already moved the interview on."""
     now = utcnow()
-    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now)
     status, ended_at = _ending(step, interview.status, now)
-    turns.save_interview(conn, interview.id, step_no=interview.step_no + 1, status=status,
-                         state=step.state.to_json(), ended_at=ended_at)
+    # The guarded update goes first: it is what decides whether this request may write.
+    if not turns.save_interview(conn, interview.id, read_step_no=interview.step_no,
+                                step_no=interview.step_no + 1, status=status,
+                                state=step.state.to_json(), ended_at=ended_at):
+        return None
+    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now)
     return Outcome(step, referrals)
+
+
+def advance(conn: Connection, interview: InterviewRow, event: InputEvent) -> Outcome | None:
+    """Apply one input to an interview and keep what it did (see :func:`keep_step`)."""
+    questionnaire, step = next_step(conn, interview, event)
+    return keep_step(conn, interview, questionnaire, step)
 
 
 def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | None]:

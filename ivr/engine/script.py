@@ -131,8 +131,21 @@ def hints_for(node: Node) -> tuple[str, ...]:
     return phrase_hints(node.options)
 
 
+# Keyed by id() like _SCRIPTS: option tuples belong to questionnaires or are constants.
+_HINTS: dict[int, tuple[tuple[Option, ...], tuple[str, ...]]] = {}
+
+
 def phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:
     """Labels and synonyms as hints; Twilio separates hints by commas, so none inside one."""
+    cached = _HINTS.get(id(options))
+    if cached is None or cached[0] is not options:
+        if len(_HINTS) > 4096:
+            _HINTS.clear()
+        cached = _HINTS[id(options)] = (options, _phrase_hints(options))
+    return cached[1]
+
+
+def _phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for option in options:
         for phrase in (option.label, *option.synonyms):

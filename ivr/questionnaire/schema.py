@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -257,12 +258,14 @@ class Questionnaire(Model):
 
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        raise KeyError(question_id)
+        return self._questions_by_id[question_id]
 
-    @property
+    # Cached: the model is frozen, and conditions ask for these on every webhook turn.
+    @cached_property
+    def _questions_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+    @cached_property
     def core_ids(self) -> tuple[str, ...]:
         """Ids of the questions flagged ``core:`` for reporting."""
         return tuple(q.id for q in self.questions if q.core)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 from weakref import WeakKeyDictionary
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     insert,
+    or_,
     select,
     update,
 )
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
 from ivr.questionnaire.schema import Questionnaire
-from ivr.store.models import Base, CallAttempt, Case, public_id, utcnow
+from ivr.store.models import Base, CallAttempt, case_field_values, public_id, utcnow
+from ivr.store.prepared import Prepared
 
 #: Statuses after which a case needs no more calls for its survey.
 CLOSED_STATUSES = ("completed", "refused")
@@ -36,20 +38,25 @@ _VERSION_ID = select(_VERSIONS.c.id).where(_VERSIONS.c.survey == bindparam("surv
 _ADD_VERSION = insert(_VERSIONS)
 _VERSION_SOURCE = select(_VERSIONS.c.survey, _VERSIONS.c.version, _VERSIONS.c.source).where(
     _VERSIONS.c.id == bindparam("version_id"))
+_CASE_FACTS = (_CASES.c.id, _CASES.c.survey, _CASES.c.district, _CASES.c.first_name,
+               _CASES.c.crime_type, _CASES.c.reported_on, _CASES.c.fields)
 _CLOSED = exists().where(_INTERVIEWS.c.case_id == _CASES.c.id,
-                         _INTERVIEWS.c.status.in_(CLOSED_STATUSES))
-_OPEN_CASE_FOR_PHONE = (
-    select(_CASES)
-    .where(_CASES.c.phone == bindparam("phone"),
-           _CASES.c.survey.in_(bindparam("surveys", expanding=True)), ~_CLOSED)
+                         or_(*(_INTERVIEWS.c.status == status for status in CLOSED_STATUSES)))
+# Every open case with the number, newest first; the caller keeps the first whose survey
+# is loaded (one number rarely has more than a case or two, and a fixed statement can be
+# prepared where a list of surveys could not).
+_OPEN_CASES_FOR_PHONE = Prepared(
+    select(*_CASE_FACTS)
+    .where(_CASES.c.phone == bindparam("phone"), ~_CLOSED)
     .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
-    .limit(1)
 )
-_CASE = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
-_ATTEMPT_BY_PUBLIC_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
-    _ATTEMPTS.c.public_id == bindparam("public_id"))
-_ADD_ATTEMPT = insert(_ATTEMPTS)
-_START_ATTEMPT = (
+_CASE = Prepared(select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id")))
+_ATTEMPT_BY_PUBLIC_ID = Prepared(select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
+    _ATTEMPTS.c.public_id == bindparam("public_id")))
+_ADD_ATTEMPT = Prepared(insert(_ATTEMPTS), column_keys=(
+    "public_id", "case_id", "interview_id", "call_sid", "direction", "status", "created_at",
+    "updated_at"))
+_START_ATTEMPT = Prepared(
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
     .values(interview_id=bindparam("new_interview_id", type_=_ATTEMPTS.c.interview_id.type),
@@ -62,6 +69,22 @@ _START_ATTEMPT = (
 # their row ids. A stored version's text never changes, so an entry stays right.
 _PINNED: WeakKeyDictionary[Engine, dict[int, Questionnaire]] = WeakKeyDictionary()
 _VERSION_IDS: WeakKeyDictionary[Engine, dict[tuple[str, str], int]] = WeakKeyDictionary()
+
+
+class CaseFacts(NamedTuple):
+    """What starting an interview needs of a case, read without the ORM's instance set-up."""
+
+    id: int
+    survey: str
+    district: str | None
+    first_name: str | None
+    crime_type: str | None
+    reported_on: date | None
+    fields: dict[str, Any] | None
+
+    def field_values(self) -> dict[str, Any]:
+        """Every case field by name, as the questionnaire's prompts and conditions see them."""
+        return case_field_values(self)
 
 
 class AttemptRef(NamedTuple):
@@ -115,28 +138,31 @@ def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questio
     return q
 
 
-def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> Case | None:
-    """The newest case with this number whose survey is still to be done (not in a session)."""
-    row = conn.execute(_OPEN_CASE_FOR_PHONE, {"phone": phone, "surveys": surveys}).first()
-    return None if row is None else Case(**row._mapping)
+def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> CaseFacts | None:
+    """The newest case with this number whose survey is still to be done."""
+    for row in _OPEN_CASES_FOR_PHONE.all(conn, {"phone": phone}):
+        case = CaseFacts(*row)
+        if case.survey in surveys:
+            return case
+    return None
 
 
-def case_by_id(conn: Connection, case_id: int) -> Case | None:
-    """A case by row id (not in a session)."""
-    row = conn.execute(_CASE, {"case_id": case_id}).first()
-    return None if row is None else Case(**row._mapping)
+def case_by_id(conn: Connection, case_id: int) -> CaseFacts | None:
+    """A case by row id."""
+    row = _CASE.first(conn, {"case_id": case_id})
+    return None if row is None else CaseFacts(*row)
 
 
 def attempt_for_call(conn: Connection, attempt_public_id: str) -> AttemptRef | None:
     """An outbound call attempt by the id carried in its Voice URL."""
-    row = conn.execute(_ATTEMPT_BY_PUBLIC_ID, {"public_id": attempt_public_id}).first()
+    row = _ATTEMPT_BY_PUBLIC_ID.first(conn, {"public_id": attempt_public_id})
     return None if row is None else AttemptRef(*row)
 
 
 def add_inbound_attempt(conn: Connection, *, case_id: int, call_sid: str, interview_id: int,
                         now: datetime) -> None:
     """Record an inbound call that started an interview."""
-    conn.execute(_ADD_ATTEMPT, {
+    _ADD_ATTEMPT.execute(conn, {
         "public_id": public_id(), "case_id": case_id, "interview_id": interview_id,
         "call_sid": call_sid, "direction": "inbound", "status": "in-progress",
         "created_at": now, "updated_at": now,
@@ -146,7 +172,7 @@ def add_inbound_attempt(conn: Connection, *, case_id: int, call_sid: str, interv
 def start_attempt(conn: Connection, attempt_id: int, *, call_sid: str, interview_id: int,
                   now: datetime) -> None:
     """Mark an outbound attempt answered, carrying this call and interview."""
-    conn.execute(_START_ATTEMPT, {"attempt_id": attempt_id, "new_interview_id": interview_id,
+    _START_ATTEMPT.execute(conn, {"attempt_id": attempt_id, "new_interview_id": interview_id,
                                   "new_call_sid": call_sid, "now": now})
 
 

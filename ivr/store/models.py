@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -83,14 +83,34 @@ class Case(Base):
 
     def field_values(self) -> dict[str, Any]:
         """Every case field by name, as the questionnaire's prompts and conditions see them."""
-        values: dict[str, Any] = dict(self.fields or {})
-        values.update(
-            first_name=self.first_name,
-            crime_type=self.crime_type,
-            district=self.district,
-            reported_on=self.reported_on.isoformat() if self.reported_on else None,
-        )
-        return {k: v for k, v in values.items() if v is not None}
+        return case_field_values(self)
+
+
+class _CaseColumns(Protocol):
+    """A case's field columns, as the model and lighter row types both offer them."""
+
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def crime_type(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def reported_on(self) -> date | None: ...
+    @property
+    def fields(self) -> dict[str, Any] | None: ...
+
+
+def case_field_values(case: _CaseColumns) -> dict[str, Any]:
+    """A case's fields by name (the named columns over the free-form ones), without blanks."""
+    values: dict[str, Any] = dict(case.fields or {})
+    values.update(
+        first_name=case.first_name,
+        crime_type=case.crime_type,
+        district=case.district,
+        reported_on=case.reported_on.isoformat() if case.reported_on else None,
+    )
+    return {k: v for k, v in values.items() if v is not None}
 
 
 class Interview(Base):

@@ -18,7 +18,7 @@ from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, S
 from ivr.phones import caller_e164
 from ivr.store import interviews as store
 from ivr.store import turns
-from ivr.store.models import Case, utcnow
+from ivr.store.models import utcnow
 from ivr.store.turns import NewReferral
 from ivr.telephony.signature import public_url
 from ivr.telephony.twiml import farewell_twiml, step_twiml
@@ -113,7 +113,7 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
 
 
 def _case_for_call(conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
-                   ) -> tuple[Case | None, int | None]:
+                   ) -> tuple[store.CaseFacts | None, int | None]:
     """The case a call is about and the outbound attempt it answers (None when inbound)."""
     surveys = services().questionnaires.surveys()
     if attempt_public_id:
@@ -139,49 +139,50 @@ def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> No
             attempt.status = "machine"
 
 
+class _Overtaken(Exception):
+    """Another copy of this turn moved the interview on first."""
+
+
 @bp.post("/interviews/<public_id>/turns/<int:step_no>")
 @signed
 def turn(public_id: str, step_no: int) -> Response:
-    """One turn of an interview: the answer to the prompt of turn ``step_no - 1``."""
+    """One turn of an interview: the answer to the prompt of turn ``step_no - 1``.
+
+    The interview is read without a lock and the engine runs outside any transaction; the
+    write is conditional on the interview still being where it was read, so a duplicate of
+    the turn that lost the race writes nothing and replays the winner's TwiML.
+    """
     if step_no < 1:
         abort(404)
     db = services().db
-    for _ in range(2):
+    event = input_event(request.form)
+    for _ in range(3):
         try:
             with db.reading() as conn:
-                # Twilio's retries of a turn are answered from this one unlocked read.
-                replay = turns.replay(conn, public_id, step_no)
-                if replay is not None:
-                    return _twiml(replay)
+                found = turns.interview_for_turn(conn, public_id, step_no)
+                if found is None:
+                    abort(404)
+                interview, sent = found
+                if sent is not None:
+                    # Twilio's retries of a turn get the very bytes it was sent.
+                    return _twiml(sent)
+                if step_no != interview.step_no + 1:
+                    abort(404)
+                if interview.status != Status.IN_PROGRESS.value:
+                    return _twiml(farewell_twiml(None))
+                questionnaire, step = interviews.next_step(conn, interview, event)
+                body = step_twiml(step, _turn_url(public_id, step_no + 1))
                 with db.writing(conn):
-                    body, referrals = _take_turn(conn, public_id, step_no)
-            _announce(referrals)
+                    outcome = interviews.keep_step(conn, interview, questionnaire, step)
+                    if outcome is None:
+                        raise _Overtaken
+                    turns.add_turn(conn, interview.id, step_no, body, utcnow())
+            _announce(outcome.referrals)
             return _twiml(body)
-        except IntegrityError:
-            # A duplicate of this turn committed first; the loop replays what it sent.
+        except (IntegrityError, _Overtaken):
+            # The other copy committed first; the next pass replays what it sent.
             continue
     abort(409)
-
-
-def _take_turn(conn: Connection, public_id: str, step_no: int) -> tuple[str, list[NewReferral]]:
-    """Apply the caller's input under the interview's lock; return the TwiML and referrals."""
-    interview = turns.lock_interview(conn, public_id)
-    if interview is None:
-        abort(404)
-    if step_no <= interview.step_no:
-        # Processed while this request waited for the lock.
-        replay = turns.stored_turn(conn, interview.id, step_no)
-        if replay is None:
-            abort(404)
-        return replay, []
-    if step_no != interview.step_no + 1:
-        abort(404)
-    if interview.status != Status.IN_PROGRESS.value:
-        return farewell_twiml(None), []
-    outcome = interviews.advance(conn, interview, input_event(request.form))
-    body = step_twiml(outcome.step, _turn_url(public_id, step_no + 1))
-    turns.add_turn(conn, interview.id, step_no, body, utcnow())
-    return body, outcome.referrals
 
 
 def input_event(form: Any) -> InputEvent:
@@ -230,7 +231,9 @@ def status() -> tuple[str, int]:
         if call_status in FINAL_CALL_STATUSES:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
-                referrals = interviews.advance(conn, interview, HangUp()).referrals
+                outcome = interviews.advance(conn, interview, HangUp())
+                # The interview is locked, so no other request can have moved it on.
+                referrals = outcome.referrals if outcome is not None else []
     _announce(referrals)
     return "", 204
 

@@ -12,6 +12,9 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from ivr import interviews
+from ivr.engine import Digits
+from ivr.store import turns as turn_store
 from ivr.store.models import Base, Interview, Turn
 from ivr.telephony.respondents import Scripted, hang_up, press
 from ivr.telephony.simulator import CallRecord, parse_twiml
@@ -131,3 +134,32 @@ def test_turns_out_of_sequence_are_not_found_and_write_nothing(app_any_db: Flask
     response = post_signed(app_any_db, f"{base}/turns/{step + 1}", {**params, "Digits": "2"})
     assert response.status_code == 200 and "<Gather" in response.get_data(as_text=True)
     assert snapshot(app_any_db)["counts"]["turns"] == before["counts"]["turns"] + 1
+
+
+def test_a_turn_that_read_the_interview_before_another_copy_wrote_stores_nothing(
+    app_any_db: Flask,
+) -> None:
+    """The loser of a race between two copies of a turn: its read is stale by the time it
+    writes, and the step-number guard makes its whole write a no-op."""
+    record = unfinished_call(app_any_db)
+    step, url, params, _ = turn_requests(record)[-1]
+    public_id = TURN_URL.search(url)["public_id"]  # type: ignore[index]
+    db = app_any_db.extensions["ivr"].db
+    with db.reading() as conn:
+        found = turn_store.interview_for_turn(conn, public_id, step + 1)
+    assert found is not None and found[1] is None
+    stale, _ = found
+    # The winner: the same turn, processed in full.
+    base = url.removesuffix(f"/turns/{step}")
+    winner = post_signed(app_any_db, f"{base}/turns/{step + 1}", {**params, "Digits": "2"})
+    assert winner.status_code == 200
+    before = snapshot(app_any_db)
+    with db.reading() as conn:
+        questionnaire, next_step = interviews.next_step(conn, stale, Digits("5"))
+        with db.writing(conn):
+            assert interviews.keep_step(conn, stale, questionnaire, next_step) is None
+    assert snapshot(app_any_db) == before
+    # And the webhook itself answers the late copy with the winner's TwiML.
+    late = post_signed(app_any_db, f"{base}/turns/{step + 1}", {**params, "Digits": "5"})
+    assert late.data == winner.data
+    assert snapshot(app_any_db) == before
