@@ -13,6 +13,7 @@ from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.queue import JobQueue, make_queue
 from ivr.store.db import Database
 from ivr.telephony.signature import SignatureChecker
+from ivr.web.requests import Request
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
     """Build the Flask app from settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = Request
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,

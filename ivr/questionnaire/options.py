@@ -55,13 +55,30 @@ def options_for(question: Question) -> tuple[Option, ...]:
     return question.options
 
 
+# Keys by sentiment per option tuple, keyed by id(): option tuples are constants above or
+# belong to a loaded questionnaire, and conditions ask on every turn of every call.
+_KEYS: dict[int, tuple[tuple[Option, ...], dict[Sentiment | None, frozenset[str]]]] = {}
+
+
+def _keys_by_sentiment(options: tuple[Option, ...]) -> dict[Sentiment | None, frozenset[str]]:
+    cached = _KEYS.get(id(options))
+    if cached is None or cached[0] is not options:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        grouped: dict[Sentiment | None, set[str]] = {}
+        for option in options:
+            grouped.setdefault(option.sentiment, set()).add(option.key)
+        cached = _KEYS[id(options)] = (options, {k: frozenset(v) for k, v in grouped.items()})
+    return cached[1]
+
+
 def is_dissatisfied(question: Question, key: str | None) -> bool:
     """Whether an answer key to this question expresses dissatisfaction."""
-    return any(
-        o.key == key and o.sentiment is Sentiment.DISSATISFIED for o in options_for(question)
-    )
+    keys = _keys_by_sentiment(options_for(question)).get(Sentiment.DISSATISFIED)
+    return keys is not None and key in keys
 
 
 def is_satisfied(question: Question, key: str | None) -> bool:
     """Whether an answer key to this question counts as satisfied (scale keys 1-3)."""
-    return any(o.key == key and o.sentiment is Sentiment.SATISFIED for o in options_for(question))
+    keys = _keys_by_sentiment(options_for(question)).get(Sentiment.SATISFIED)
+    return keys is not None and key in keys

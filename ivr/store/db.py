@@ -11,10 +11,9 @@ from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
+from ivr.store.prepared import AUTOCOMMIT
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: Key in a pooled SQLite connection's info: begin no transaction, so that each statement
-#: commits on its own. Set only while Database.reading lends the connection out.
-NO_BEGIN = "ivr_no_begin"
 #: Seconds a pooled PostgreSQL connection is reused before being replaced. Pre-ping would
 #: cost a round trip on every checkout, i.e. on every webhook; recycling bounds how stale
 #: a connection can get, and a dead one is invalidated by the error it raises.
@@ -37,7 +36,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: PoolProxiedConnection) -> None:
     # Lone reads (Database.reading) run in sqlite3's autocommit mode and take no lock.
-    if not connection.info.get(NO_BEGIN):
+    if not connection.info.get(AUTOCOMMIT):
         connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
@@ -81,28 +80,26 @@ class Database:
         with self.engine.connect() as conn:
             if not self._sqlite:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield conn
-                return
             # The flag lives in the pooled connection's info: take the dict now so that it
             # is cleared even if the connection is invalidated meanwhile.
             info = conn.info
-            info[NO_BEGIN] = True
+            info[AUTOCOMMIT] = True
             try:
                 yield conn
             finally:
-                info.pop(NO_BEGIN, None)
+                info.pop(AUTOCOMMIT, None)
 
     def writing(self, conn: Connection) -> RootTransaction:
         """Start one transaction on a connection from :meth:`reading`, to use in ``with``.
 
         On SQLite it begins IMMEDIATE, so it holds the write lock from its first read.
         """
-        # Ends the no-op transaction SQLAlchemy opened around the lone reads: changing
-        # the isolation level is refused while one is open.
-        conn.rollback()
-        if self._sqlite:
-            conn.info.pop(NO_BEGIN, None)
-        else:
+        conn.info.pop(AUTOCOMMIT, None)
+        if conn.in_transaction():
+            # Ends the no-op transaction SQLAlchemy opened around lone reads made through
+            # Connection.execute: changing the isolation level is refused while one is open.
+            conn.rollback()
+        if not self._sqlite:
             conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
         return conn.begin()
 

@@ -20,6 +20,10 @@ from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
 
+#: Key in a pooled connection's info meaning "each statement commits on its own" (sqlite3
+#: in autocommit mode, psycopg with autocommit on), so there is no transaction to begin.
+AUTOCOMMIT = "ivr_autocommit"
+
 
 class _Compiled:
     """One statement's SQL, parameter order and type processors for one dialect."""
@@ -97,8 +101,9 @@ class Prepared:
 
     def _run(self, conn: Connection, compiled: _Compiled, values: Any, many: bool) -> Any:
         # The connection's transaction begins as Connection.execute would begin it, so that
-        # commit, rollback and the SQLite BEGIN IMMEDIATE hook work exactly as usual.
-        if not conn.in_transaction():
+        # commit, rollback and the SQLite BEGIN IMMEDIATE hook work exactly as usual; in
+        # autocommit there is nothing to begin, and SQLAlchemy's bookkeeping is skipped.
+        if not conn.in_transaction() and not conn.info.get(AUTOCOMMIT):
             conn.begin()
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:

@@ -236,3 +236,13 @@ def test_vcas_referral_uses_choice_sentiment() -> None:
     referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
     assert [(r.question, r.code) for r in referrals[0].reasons] == [("cope_everyday", "3")]
     assert steps[-1].state.status is Status.COMPLETED
+
+
+def test_a_state_copy_changes_only_what_it_names() -> None:
+    state = State(case={"first_name": "Alex"}, node="ease_of_contact", tries=1)
+    moved = state.but(node="actions_taken", tries=0)
+    assert (state.node, state.tries) == ("ease_of_contact", 1)
+    assert (moved.node, moved.tries, moved.case) == ("actions_taken", 0, state.case)
+    assert moved == State(case={"first_name": "Alex"}, node="actions_taken")
+    with pytest.raises(TypeError, match="no field nodes"):
+        state.but(nodes="x")
