@@ -25,6 +25,7 @@ from ivr.engine.model import (
     Wait,
 )
 from ivr.engine.script import (
+    CALLBACK_TIME,
     CONSENT_STEP,
     IDENTITY,
     SAFETY,
@@ -39,6 +40,7 @@ from ivr.engine.script import (
 )
 from ivr.engine.speech import asks_to_repeat, match_option, spoken_number, words
 from ivr.questionnaire.options import (
+    CALLBACK_CHOICES,
     CONSENT_LATER,
     CONSENT_NOW,
     CONSENT_REFUSED,
@@ -177,7 +179,8 @@ def _failed(q: Questionnaire, state: State, node: Node, event: InputEvent) -> St
         lead = q.messages.no_input if silent else q.messages.invalid
         return _ask(q, state.but(tries=tries), node, lead=(lead,), full_help=True)
     if node.is_control:
-        status = Status.UNSAFE if node.id == SAFETY else Status.NO_RESPONSE
+        status = {SAFETY: Status.UNSAFE, CALLBACK_TIME: Status.CALLBACK_REQUESTED}.get(
+            node.id, Status.NO_RESPONSE)
         return _end(q, state, status, events=())
     given_up = AnswerRecorded(node.id, None, None, None)
     answers = {**state.answers, node.id: {"code": None, "label": None, "via": None}}
@@ -215,9 +218,15 @@ def _control_answered(q: Questionnaire, state: State, node: Node, key: str) -> S
     if node.id == CONSENT_STEP:
         if key == CONSENT_NOW:
             return _advance(q, state, after=after, lead=(), events=())
-        status = Status.CALLBACK_REQUESTED if key == CONSENT_LATER else Status.REFUSED
-        assert key in (CONSENT_LATER, CONSENT_REFUSED)
-        return _end(q, state, status, events=())
+        if key == CONSENT_LATER:
+            asked = nodes_of(q)[index_of(q)[CALLBACK_TIME]]
+            return _ask(q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked,
+                        lead=(), full_help=False)
+        assert key == CONSENT_REFUSED
+        return _end(q, state, Status.REFUSED, events=())
+    if node.id == CALLBACK_TIME:
+        return _end(q, state.but(callback=CALLBACK_CHOICES[key]), Status.CALLBACK_REQUESTED,
+                    events=())
     if key == YES:
         return _advance(q, state, after=after, lead=(), events=())
     status = Status.WRONG_PERSON if node.id == IDENTITY else Status.UNSAFE
@@ -236,7 +245,7 @@ def _advance(
     said = list(lead)
     while position < len(nodes):
         node = nodes[position]
-        if not holds(q, node.when, state.answers, state.case):
+        if node.id == CALLBACK_TIME or not holds(q, node.when, state.answers, state.case):
             position += 1
             continue
         if node.type is QuestionType.STATEMENT:

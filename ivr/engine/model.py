@@ -147,6 +147,8 @@ class State:
     status: Status = Status.IN_PROGRESS
     raised: tuple[str, ...] = ()
     heard_help: tuple[str, ...] = ()
+    #: When a victim who asked to be called back would like the call (calling policy's name).
+    callback: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -167,6 +169,7 @@ class State:
             "status": self.status.value,
             "raised": list(self.raised),
             "heard_help": list(self.heard_help),
+            "callback": self.callback,
         }
 
     @classmethod
@@ -181,6 +184,7 @@ class State:
             status=Status(data.get("status", Status.IN_PROGRESS.value)),
             raised=tuple(data.get("raised", ())),
             heard_help=tuple(data.get("heard_help", ())),
+            callback=data.get("callback"),
         )
 
     def but(self, **changes: Any) -> State:

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ivr.questionnaire.options import CONSENT, YES_NO, is_dissatisfied, is_satisfied, options_for
+from ivr.questionnaire.options import (
+    CALLBACK_TIMES,
+    CONSENT,
+    YES_NO,
+    is_dissatisfied,
+    is_satisfied,
+    options_for,
+)
 from ivr.questionnaire.schema import (
     PLACEHOLDER,
     Condition,
@@ -20,7 +27,9 @@ from ivr.questionnaire.schema import (
 )
 
 IDENTITY, SAFETY, CONSENT_STEP = "_identity", "_safety", "_consent"
-CONTROL = (IDENTITY, SAFETY, CONSENT_STEP)
+#: Asked only after "call me back later" at consent; never reached in the script's order.
+CALLBACK_TIME = "_callback_time"
+CONTROL = (IDENTITY, SAFETY, CONSENT_STEP, CALLBACK_TIME)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ def _build(q: Questionnaire) -> tuple[Node, ...]:
     nodes.append(
         _control(CONSENT_STEP, q.consent.prompt, q.consent.interviewer, CONSENT, q.consent.when)
     )
+    nodes.append(_control(CALLBACK_TIME, q.callback_time.prompt, q.callback_time.interviewer,
+                          CALLBACK_TIMES, None))
     for question in q.questions:
         nodes.append(
             Node(question.id, question.type, question.prompt, question.interviewer_wording,

@@ -32,7 +32,31 @@ def check_questionnaire(q: Questionnaire) -> list[Found]:
         *_gotos_and_reachability(q),
         *_placeholders(q),
         *_referrals(q),
+        *_campaign(q),
     ]
+
+
+def _campaign(q: Questionnaire) -> Iterator[Found]:
+    if q.campaign is None:
+        return
+    rules = q.campaign.eligibility
+    path = ("campaign", "eligibility")
+    field = q.case_fields.get(rules.from_field)
+    if field is None:
+        yield path + ("from_field",), f"'{rules.from_field}' is not in case_fields"
+    elif field.type != "date":
+        yield path + ("from_field",), f"'{rules.from_field}' is not a date field"
+    if rules.before_days is not None and rules.before_days <= rules.after_days:
+        yield path + ("before",), "'before' must be later than 'after'"
+    for section in ("field_in", "required", "needs_safety_check"):
+        for name in getattr(rules, section):
+            if name not in q.case_fields:
+                yield path + (section, name), f"'{name}' is not in case_fields"
+    if rules.min_age is not None and "age" not in q.case_fields:
+        yield path + ("min_age",), "'min_age' needs an 'age' field in case_fields"
+    if rules.needs_safety_check and q.safety is None:
+        yield (path + ("needs_safety_check",),
+               "cases that need a safety check can never be rung: the questionnaire has none")
 
 
 def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:

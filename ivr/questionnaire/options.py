@@ -42,6 +42,16 @@ CONSENT: tuple[Option, ...] = (
                      "not interested")),
 )
 
+#: When a victim who asked to be called back would like the call.
+CALLBACK_TIMES: tuple[Option, ...] = (
+    Option(key="1", label="this evening", synonyms=("one", "tonight", "evening", "later today")),
+    Option(key="2", label="tomorrow during the day",
+           synonyms=("two", "tomorrow", "tomorrow daytime", "during the day", "daytime")),
+    Option(key="3", label="tomorrow evening", synonyms=("three", "tomorrow night")),
+)
+#: The calling policy's name for each callback choice.
+CALLBACK_CHOICES = {"1": "this_evening", "2": "tomorrow_daytime", "3": "tomorrow_evening"}
+
 CONSENT_NOW, CONSENT_LATER, CONSENT_REFUSED = "1", "2", "3"
 YES, NO = "1", "2"
 

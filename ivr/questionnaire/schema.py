@@ -225,6 +225,61 @@ class Messages(Model):
     number_help: str = "Please key in the number, then press the hash key."
 
 
+DURATION = re.compile(r"(\d+)\s*([dw])")
+
+
+def days_in(text: str) -> int:
+    """'6w' -> 42, '10d' -> 10: the whole days a duration in days or weeks stands for."""
+    match = DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"'{text}' is not a duration such as 10d or 6w")
+    number, unit = int(match[1]), match[2]
+    return number * 7 if unit == "w" else number
+
+
+class Eligibility(Model):
+    """Which sampled cases an outbound campaign may ring, and from when until when."""
+
+    #: The case's date field the calling period counts from (reported_on, closed_on...).
+    from_field: str
+    #: Ring from this long after that date...
+    after: str = "0d"
+    #: ...and no later than this long after it (no limit when absent).
+    before: str | None = None
+    #: Case fields that must hold one of the listed values (e.g. the crime types covered).
+    field_in: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: Case fields that must hold exactly this value (e.g. consent: "yes").
+    required: dict[str, str] = Field(default_factory=dict)
+    #: Never ring anyone younger, when the case has an ``age`` field.
+    min_age: int | None = None
+    #: Cases matching these values are rung only if the questionnaire's safety check
+    #: applies to them (domestic abuse: "is it safe for you to talk now?").
+    needs_safety_check: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("after", "before")
+    @classmethod
+    def _a_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            days_in(value)
+        return value
+
+    @property
+    def after_days(self) -> int:
+        return days_in(self.after)
+
+    @property
+    def before_days(self) -> int | None:
+        return None if self.before is None else days_in(self.before)
+
+
+class CampaignSettings(Model):
+    """How a survey is rung: who is eligible and the calling policy's settings."""
+
+    eligibility: Eligibility
+    #: Passed to the calling policy (windows, attempts, retry intervals, bank holidays).
+    calling: dict[str, object] = Field(default_factory=dict)
+
+
 class Questionnaire(Model):
     """A whole survey script: its steps, questions, referral rules and closing."""
 
@@ -236,6 +291,12 @@ class Questionnaire(Model):
     identity: ControlStep
     safety: ControlStep | None = None
     consent: ControlStep
+    #: Asked of a victim who chose "call me back later" at the consent step.
+    callback_time: ControlStep = Field(default_factory=lambda: ControlStep(
+        prompt="When would suit you better? For this evening, press 1. For tomorrow during "
+               "the day, press 2. For tomorrow evening, press 3.",
+        interviewer="Ask when would suit them better: this evening, tomorrow during the day, "
+                    "or tomorrow evening."))
     questions: tuple[Question, ...]
     referrals: tuple[ReferralRule, ...] = ()
     routing: Routing = Field(default_factory=Routing)
@@ -243,6 +304,7 @@ class Questionnaire(Model):
     messages: Messages = Field(default_factory=Messages)
     speech: bool = True
     speech_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    campaign: CampaignSettings | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -277,9 +339,11 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 __all__ = [
     "RESERVED_KEYS",
+    "CampaignSettings",
     "CaseField",
     "Closing",
     "Condition",
+    "Eligibility",
     "ControlStep",
     "Messages",
     "Option",

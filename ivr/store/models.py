@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -194,7 +195,11 @@ class CallAttempt(Base):
     """One telephone call, inbound or outbound, and how it went."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (Index("ix_call_attempts_case_id", "case_id"),)
+    __table_args__ = (
+        Index("ix_call_attempts_case_id", "case_id"),
+        UniqueConstraint("case_id", "attempt_no"),
+        Index("ix_call_attempts_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
@@ -205,6 +210,65 @@ class CallAttempt(Base):
     status: Mapped[str] = mapped_column(String(32), default="queued")
     answered_by: Mapped[str | None] = mapped_column(String(32))
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: Outbound only: which attempt at the case this is (1, 2, ...), unique per case so
+    #: that no two schedulers can create the same attempt twice.
+    attempt_no: Mapped[int | None] = mapped_column(Integer)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When a worker took the attempt to dial it; set once, so a second worker never dials.
+    dialing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: How the attempt ended, in the calling policy's terms (no_answer, busy, machine, ...).
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
+
+
+class Schedule(Base):
+    """Where the outbound campaign is with one case: when to ring next, how it ended."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        # The scheduler's one query: the due cases of a survey, soonest first.
+        Index("ix_schedules_due", "survey", "next_attempt_at",
+              postgresql_where=text("disposition IS NULL AND active_attempt_id IS NULL"),
+              sqlite_where=text("disposition IS NULL AND active_attempt_id IS NULL")),
+        Index("ix_schedules_unplanned", "survey",
+              postgresql_where=text("planned_at IS NULL"),
+              sqlite_where=text("planned_at IS NULL")),
+    )
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    survey: Mapped[str] = mapped_column(String(64))
+    planned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    active_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    #: Outcomes of the attempts so far, oldest first: what the final disposition rests on.
+    outcomes: Mapped[list[Any]] = mapped_column(default=list)
+    #: AAPOR final disposition code once the case is no longer worked ("1.1", "3.13", ...).
+    disposition: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Campaign(Base):
+    """Whether a survey's outbound calling is running or paused."""
+
+    __tablename__ = "campaigns"
+
+    survey: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DoNotCall(Base):
+    """A number that no survey may ring again."""
+
+    __tablename__ = "do_not_call"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -162,7 +162,8 @@ def test_unmatched_speech_reprompts() -> None:
 
 @pytest.mark.parametrize(("keys", "status", "closing"), [
     (("2",), Status.WRONG_PERSON, "wrong_person"),
-    (("1", "2"), Status.CALLBACK_REQUESTED, "callback"),
+    (("1", "2", "3"), Status.CALLBACK_REQUESTED, "callback"),
+    (("1", "2", "", "9", ""), Status.CALLBACK_REQUESTED, "callback"),
     (("1", "3"), Status.REFUSED, "refused"),
     (("9", "", "8"), Status.NO_RESPONSE, "no_response"),
 ])
@@ -173,6 +174,27 @@ def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closi
     assert steps[-1].prompts[-1] == getattr(USS.closing, closing)
     assert not answers_of(steps)
     assert "burglary" not in steps[-1].prompts[-1]
+
+
+@pytest.mark.parametrize(("key", "choice"), [
+    ("1", "this_evening"), ("2", "tomorrow_daytime"), ("3", "tomorrow_evening"),
+])
+def test_call_me_back_later_asks_when(key: str, choice: str) -> None:
+    asked = play(Digits("1"), Digits("2"))[-1]
+    assert asked.state.node == "_callback_time" and asked.wait is not None
+    assert "this evening, press 1" in asked.prompts[0]
+    booked = engine.step(USS, asked.state, Digits(key))
+    assert booked.state.status is Status.CALLBACK_REQUESTED
+    assert booked.state.callback == choice
+    assert State.from_json(booked.state.to_json()).callback == choice
+    by_voice = engine.step(USS, asked.state, Speech("tomorrow evening please", 0.9))
+    assert by_voice.state.callback == "tomorrow_evening"
+
+
+def test_no_callback_time_still_ends_as_a_callback_without_one() -> None:
+    steps = play(Digits("1"), Digits("2"), Silence(), Silence(), Silence())
+    assert steps[-1].state.status is Status.CALLBACK_REQUESTED
+    assert steps[-1].state.callback is None
 
 
 def test_domestic_abuse_asks_the_safety_check_before_any_detail() -> None:

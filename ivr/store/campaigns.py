@@ -1,0 +1,409 @@
+"""The outbound campaign's SQL: schedules, outbound attempts, the do-not-call list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, cast, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ivr.store.models import Base, public_id
+
+SCHEDULES: Table = Base.metadata.tables["schedules"]
+CASES: Table = Base.metadata.tables["cases"]
+ATTEMPTS: Table = Base.metadata.tables["call_attempts"]
+INTERVIEWS: Table = Base.metadata.tables["interviews"]
+CAMPAIGNS: Table = Base.metadata.tables["campaigns"]
+DO_NOT_CALL: Table = Base.metadata.tables["do_not_call"]
+
+_s, _c, _a = SCHEDULES.c, CASES.c, ATTEMPTS.c
+
+#: Call statuses in the order a call goes through them; a callback never moves an attempt
+#: back to an earlier one, and the first final status an attempt gets is kept.
+STATUS_RANK = {"queued": 0, "dialing": 1, "initiated": 2, "ringing": 3, "in-progress": 4,
+               "answered": 4}
+FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled",
+                            "cancelled", "machine", "not-placed"})
+#: Interview statuses after which the case needs no more calls for its survey.
+CLOSED_INTERVIEW_STATUSES = ("completed", "refused", "wrong_person")
+#: Attempt statuses of a call that may still ring or be under way.
+LIVE_STATUSES = ("queued", "dialing", "initiated", "ringing", "in-progress", "answered")
+
+
+@dataclass(frozen=True)
+class CaseToCall:
+    """A scheduled case with what eligibility and dialling need."""
+
+    case_id: int
+    survey: str
+    phone: str
+    fields: dict[str, Any]
+    attempts: int
+    outcomes: tuple[str, ...]
+    next_attempt_at: datetime | None
+    appointment_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An outbound attempt as the dialler and the status callback see it."""
+
+    id: int
+    public_id: str
+    case_id: int
+    attempt_no: int
+    status: str
+    call_sid: str | None
+    dialing_at: datetime | None
+    outcome: str | None
+    phone: str
+    survey: str
+
+
+def _case_fields(row: Any) -> dict[str, Any]:
+    values: dict[str, Any] = dict(row.fields or {})
+    values.update(first_name=row.first_name, crime_type=row.crime_type,
+                  district=row.district,
+                  reported_on=row.reported_on.isoformat() if row.reported_on else None)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+_CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, _c.phone, _c.fields, _c.first_name,
+                         _c.crime_type, _c.district, _c.reported_on, _s.attempts, _s.outcomes,
+                         _s.next_attempt_at, _s.appointment_at)
+
+
+def _case_to_call(row: Any) -> CaseToCall:
+    return CaseToCall(row.case_id, row.survey, row.phone, _case_fields(row), row.attempts,
+                      tuple(row.outcomes or ()), _aware(row.next_attempt_at),
+                      _aware(row.appointment_at))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes for timezone-aware columns; every time stored is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+# --- schedules ----------------------------------------------------------------------------
+
+def add_missing_schedules(conn: Connection, survey: str, now: datetime) -> int:
+    """Give every case of ``survey`` without a schedule one, to be planned; how many."""
+    missing = (
+        select(_c.id, _c.survey, literal(0), cast(literal("[]"), JSON),
+               literal(now, _s.updated_at.type))
+        .select_from(CASES.outerjoin(SCHEDULES, _s.case_id == _c.id))
+        .where(_c.survey == survey, _s.case_id.is_(None))
+    )
+    result = conn.execute(insert(SCHEDULES).from_select(
+        ["case_id", "survey", "attempts", "outcomes", "updated_at"], missing))
+    return int(result.rowcount or 0)
+
+
+def unplanned(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
+    """Cases of ``survey`` the scheduler has not planned yet."""
+    rows = conn.execute(
+        select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
+        .where(_s.survey == survey, _s.planned_at.is_(None)).limit(limit))
+    return [_case_to_call(row) for row in rows]
+
+
+def due(conn: Connection, survey: str, now: datetime, limit: int) -> list[CaseToCall]:
+    """Cases of ``survey`` due a call at ``now``, soonest first (the partial index's query)."""
+    rows = conn.execute(
+        select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
+        .where(_s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
+               _s.next_attempt_at <= now)
+        .order_by(_s.next_attempt_at).limit(limit))
+    return [_case_to_call(row) for row in rows]
+
+
+def set_plan(conn: Connection, case_id: int, *, now: datetime,
+             next_attempt_at: datetime | None = None, disposition: str | None = None,
+             reason: str | None = None, appointment_at: datetime | None = None) -> None:
+    """Plan a case's next call, or close it with a disposition."""
+    conn.execute(update(SCHEDULES).where(_s.case_id == case_id).values(
+        planned_at=now, next_attempt_at=next_attempt_at, disposition=disposition,
+        reason=reason, appointment_at=appointment_at, updated_at=now))
+
+
+def schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
+    """One case's schedule."""
+    row = conn.execute(select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
+                       .where(_s.case_id == case_id)).first()
+    return None if row is None else _case_to_call(row)
+
+
+def disposition_of(conn: Connection, case_id: int) -> tuple[str | None, str | None]:
+    """A case's final disposition code and reason, if it has one."""
+    row = conn.execute(select(_s.disposition, _s.reason).where(_s.case_id == case_id)).first()
+    return (None, None) if row is None else (row.disposition, row.reason)
+
+
+def closed_cases(conn: Connection, case_ids: Sequence[int]) -> set[int]:
+    """Which of these cases already have an interview that closes them."""
+    if not case_ids:
+        return set()
+    i = INTERVIEWS.c
+    return set(conn.scalars(select(i.case_id).where(
+        i.case_id.in_(case_ids), i.status.in_(CLOSED_INTERVIEW_STATUSES))))
+
+
+# --- attempts -----------------------------------------------------------------------------
+
+def add_attempt(conn: Connection, case: CaseToCall, *, scheduled_for: datetime,
+                now: datetime) -> tuple[int, str] | None:
+    """Create the case's next outbound attempt and make it the case's active one.
+
+    None when another scheduler got there first: the schedule is updated only if it still
+    has no active attempt and the attempt count it was read with, and (case, attempt_no)
+    is unique, so an attempt is never created twice.
+    """
+    taken = conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case.case_id, _s.active_attempt_id.is_(None),
+               _s.attempts == case.attempts, _s.disposition.is_(None))
+        .values(attempts=case.attempts + 1, updated_at=now, active_attempt_id=-1))
+    if not taken.rowcount:
+        return None
+    attempt_public_id = public_id()
+    result = conn.execute(insert(ATTEMPTS).returning(_a.id).values(
+        public_id=attempt_public_id, case_id=case.case_id, direction="outbound",
+        status="queued", attempt_no=case.attempts + 1, scheduled_for=scheduled_for,
+        created_at=now, updated_at=now))
+    attempt_id = int(result.scalar_one())
+    conn.execute(update(SCHEDULES).where(_s.case_id == case.case_id)
+                 .values(active_attempt_id=attempt_id))
+    return attempt_id, attempt_public_id
+
+
+_ATTEMPT_COLUMNS = (_a.id, _a.public_id, _a.case_id, _a.attempt_no, _a.status, _a.call_sid,
+                    _a.dialing_at, _a.outcome, _c.phone, _c.survey)
+
+
+def _attempt(row: Any) -> Attempt:
+    return Attempt(row.id, row.public_id, row.case_id, row.attempt_no, row.status,
+                   row.call_sid, _aware(row.dialing_at), row.outcome, row.phone, row.survey)
+
+
+def outbound_attempt(conn: Connection, *, attempt_public_id: str | None = None,
+                     call_sid: str | None = None, lock: bool = False) -> Attempt | None:
+    """An outbound attempt by its public id (in its URLs) or by call SID."""
+    query = select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id).where(
+        _a.direction == "outbound")
+    if attempt_public_id is not None:
+        query = query.where(_a.public_id == attempt_public_id)
+    elif call_sid is not None:
+        query = query.where(_a.call_sid == call_sid)
+    else:
+        return None
+    row = conn.execute(query.with_for_update(of=ATTEMPTS) if lock else query).first()
+    return None if row is None else _attempt(row)
+
+
+def claim_for_dialing(conn: Connection, attempt_id: int, now: datetime) -> bool:
+    """Take a queued attempt to dial it; False if it was taken (or ended) before.
+
+    This one conditional update is what stops a re-run job, or a second worker, from
+    ringing the victim a second time for the same attempt.
+    """
+    result = conn.execute(update(ATTEMPTS).where(
+        _a.id == attempt_id, _a.status == "queued", _a.dialing_at.is_(None)
+    ).values(status="dialing", dialing_at=now, updated_at=now))
+    return bool(result.rowcount)
+
+
+def note_placed(conn: Connection, attempt_id: int, call_sid: str, now: datetime) -> None:
+    """Keep the SID Twilio gave the call, unless a status callback brought it first."""
+    conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.call_sid.is_(None))
+                 .values(call_sid=call_sid, updated_at=now))
+    conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.status == "dialing")
+                 .values(status="initiated", updated_at=now))
+
+
+def advance_status(conn: Connection, attempt_id: int, status: str, now: datetime, *,
+                   call_sid: str | None = None, answered_by: str | None = None) -> bool:
+    """Move a live attempt forward to a non-final ``status``; never back, never once ended.
+
+    The call SID and answering party are kept whatever the order callbacks came in.
+    """
+    extra: dict[str, Any] = {}
+    if answered_by:
+        extra["answered_by"] = answered_by
+    if extra:
+        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id).values(**extra))
+    if call_sid:
+        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.call_sid.is_(None))
+                     .values(call_sid=call_sid))
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        return False
+    earlier = [name for name, r in STATUS_RANK.items() if r < rank]
+    changed = conn.execute(update(ATTEMPTS).where(
+        _a.id == attempt_id, _a.ended_at.is_(None), _a.status.in_(earlier)
+    ).values(status=status, updated_at=now))
+    return bool(changed.rowcount)
+
+
+def finish_attempt(conn: Connection, attempt_id: int, *, status: str, outcome: str,
+                   now: datetime, duration: int | None = None) -> bool:
+    """End an attempt with its outcome; False if it had already ended (first end wins)."""
+    result = conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.ended_at.is_(None))
+                          .values(status=status, outcome=outcome, ended_at=now,
+                                  duration_seconds=duration, updated_at=now))
+    return bool(result.rowcount)
+
+
+def release_case(conn: Connection, case_id: int, attempt_id: int, *, outcome: str,
+                 now: datetime) -> None:
+    """The attempt is over: clear it from the case and add its outcome to the history."""
+    outcomes = conn.execute(select(_s.outcomes).where(_s.case_id == case_id)).scalar_one()
+    conn.execute(update(SCHEDULES).where(_s.case_id == case_id,
+                                         _s.active_attempt_id == attempt_id)
+                 .values(active_attempt_id=None, outcomes=[*(outcomes or []), outcome],
+                         updated_at=now))
+
+
+def queued_attempts(conn: Connection, survey: str, older_than: datetime) -> list[str]:
+    """Public ids of attempts queued before ``older_than`` and never taken by a worker."""
+    return list(conn.scalars(
+        select(_a.public_id).join(CASES, _c.id == _a.case_id)
+        .where(_c.survey == survey, _a.status == "queued", _a.created_at < older_than)))
+
+
+def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> list[Attempt]:
+    """Attempts a worker took to dial before ``older_than`` that no callback ever reached.
+
+    Whether the call was placed cannot be known: they are closed, never redialled.
+    """
+    rows = conn.execute(
+        select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id)
+        .where(_c.survey == survey, _a.direction == "outbound", _a.ended_at.is_(None),
+               _a.status.in_(("dialing", "initiated")), _a.dialing_at < older_than))
+    return [_attempt(row) for row in rows]
+
+
+def pending_attempts_for_case(conn: Connection, case_id: int) -> list[int]:
+    """Outbound attempts of a case that no worker has dialled yet."""
+    return list(conn.scalars(select(_a.id).where(
+        _a.case_id == case_id, _a.direction == "outbound", _a.status == "queued")))
+
+
+def live_calls(conn: Connection) -> int:
+    """Outbound calls being dialled, ringing or under way, across every survey."""
+    return int(conn.execute(select(func.count()).select_from(ATTEMPTS).where(
+        _a.direction == "outbound", _a.ended_at.is_(None),
+        _a.status.in_(LIVE_STATUSES[1:]))).scalar_one())
+
+
+def calls_placed_since(conn: Connection, survey: str, since: datetime) -> int:
+    """Outbound attempts of ``survey`` a worker dialled since ``since``."""
+    return int(conn.execute(select(func.count()).select_from(
+        ATTEMPTS.join(CASES, _c.id == _a.case_id)).where(
+        _c.survey == survey, _a.dialing_at >= since)).scalar_one())
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+def campaign_status(conn: Connection, survey: str) -> str:
+    """``running`` or ``paused`` (a campaign never started is paused)."""
+    status = conn.execute(select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.survey == survey)
+                          ).scalar()
+    return status or "paused"
+
+
+def set_campaign_status(conn: Connection, survey: str, status: str, now: datetime) -> None:
+    """Start or pause a survey's campaign."""
+    values = {"survey": survey, "status": status, "updated_at": now}
+    stmt: Any
+    if conn.dialect.name == "postgresql":
+        stmt = pg_insert(CAMPAIGNS).values(values).on_conflict_do_update(
+            index_elements=["survey"], set_={"status": status, "updated_at": now})
+    else:
+        stmt = sqlite_insert(CAMPAIGNS).values(values).on_conflict_do_update(
+            index_elements=["survey"], set_={"status": status, "updated_at": now})
+    conn.execute(stmt)
+
+
+# --- do not call --------------------------------------------------------------------------
+
+def on_do_not_call(conn: Connection, phones: Iterable[str]) -> set[str]:
+    """Which of ``phones`` are on the do-not-call list."""
+    wanted = list(set(phones))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(conn.scalars(select(DO_NOT_CALL.c.phone).where(
+            DO_NOT_CALL.c.phone.in_(wanted[start:start + 500]))))
+    return found
+
+
+def add_do_not_call(conn: Connection, phone: str, *, reason: str, source: str,
+                    now: datetime) -> bool:
+    """Put a number on the list; False if it was already there."""
+    values = {"phone": phone, "reason": reason, "source": source, "added_at": now}
+    stmt: Any = (pg_insert(DO_NOT_CALL) if conn.dialect.name == "postgresql"
+                 else sqlite_insert(DO_NOT_CALL)).values(values).on_conflict_do_nothing()
+    return bool(conn.execute(stmt).rowcount)
+
+
+def remove_do_not_call(conn: Connection, phone: str) -> bool:
+    """Take a number off the list; False if it was not there."""
+    return bool(conn.execute(delete(DO_NOT_CALL).where(DO_NOT_CALL.c.phone == phone)).rowcount)
+
+
+def do_not_call_list(conn: Connection) -> list[dict[str, Any]]:
+    """The whole list, newest first."""
+    d = DO_NOT_CALL.c
+    return [dict(row._mapping) for row in conn.execute(
+        select(d.phone, d.reason, d.source, d.added_at).order_by(d.added_at.desc()))]
+
+
+def cases_with_phone(conn: Connection, phone: str) -> list[int]:
+    """Every case, of any survey, with this number."""
+    return list(conn.scalars(select(_c.id).where(_c.phone == phone)))
+
+
+def close_open_schedules(conn: Connection, case_ids: Sequence[int], *, disposition: str,
+                         reason: str, now: datetime) -> None:
+    """Give cases still being worked a final disposition (their live calls end on their own)."""
+    if case_ids:
+        conn.execute(update(SCHEDULES).where(
+            _s.case_id.in_(case_ids), _s.disposition.is_(None)
+        ).values(disposition=disposition, reason=reason, next_attempt_at=None, updated_at=now))
+
+
+def cancel_attempts(conn: Connection, attempt_ids: Sequence[int], now: datetime) -> int:
+    """Cancel attempts no worker has taken yet; how many were cancelled."""
+    if not attempt_ids:
+        return 0
+    result = conn.execute(update(ATTEMPTS).where(
+        _a.id.in_(attempt_ids), _a.status == "queued"
+    ).values(status="cancelled", outcome="cancelled", ended_at=now, updated_at=now))
+    return int(result.rowcount or 0)
+
+
+def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
+    """Schedule counts for the campaign status: by disposition, in progress, waiting."""
+    by_disposition = {code: n for code, n in conn.execute(
+        select(_s.disposition, func.count()).where(_s.survey == survey,
+                                                   _s.disposition.is_not(None))
+        .group_by(_s.disposition))}
+    in_progress = conn.execute(select(func.count()).where(
+        _s.survey == survey, _s.active_attempt_id.is_not(None))).scalar_one()
+    waiting = conn.execute(select(func.count()).where(
+        _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
+        _s.next_attempt_at.is_not(None))).scalar_one()
+    unplanned_count = conn.execute(select(func.count()).where(
+        _s.survey == survey, _s.planned_at.is_(None))).scalar_one()
+    next_due = conn.execute(select(func.min(_s.next_attempt_at)).where(
+        _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None))
+    ).scalar()
+    return {"by_disposition": by_disposition, "in_progress": int(in_progress),
+            "waiting": int(waiting), "unplanned": int(unplanned_count),
+            "next_due": _aware(next_due)}
+
