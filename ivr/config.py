@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import phonenumbers
 
@@ -31,6 +32,19 @@ def _default_questionnaires() -> Path:
     return Path(__file__).resolve().parent.parent / "questionnaires"
 
 
+_Num = TypeVar("_Num", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: _Num, kind: type[_Num]) -> _Num:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about a running app."""
@@ -45,6 +59,12 @@ class Settings:
     public_base_url: str = "http://localhost:5000"
     questionnaires_dir: Path = field(default_factory=_default_questionnaires)
     production: bool = False
+    #: Outbound calls started per second across every worker (Twilio's default is 1).
+    calls_per_second: float = 1.0
+    #: Outbound calls dialling, ringing or under way at once, across every worker.
+    max_concurrent_calls: int = 5
+    #: Who the information message says is calling, when a call cannot go on.
+    organisation_name: str = "the police victim satisfaction team"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +90,10 @@ class Settings:
             if env.get("IVR_QUESTIONNAIRES")
             else _default_questionnaires(),
             production=production,
+            calls_per_second=_number(env, "CALLS_PER_SECOND", cls.calls_per_second, float),
+            max_concurrent_calls=_number(env, "MAX_CONCURRENT_CALLS", cls.max_concurrent_calls,
+                                         int),
+            organisation_name=env.get("ORGANISATION_NAME") or cls.organisation_name,
         )
         settings.validate()
         return settings
@@ -93,6 +117,10 @@ class Settings:
             ):
                 raise ConfigError("TWILIO_FROM_NUMBER must be a valid number in E.164, "
                                   "e.g. +441134960999")
+        if self.calls_per_second <= 0:
+            raise ConfigError("CALLS_PER_SECOND must be more than 0")
+        if self.max_concurrent_calls < 1:
+            raise ConfigError("MAX_CONCURRENT_CALLS must be at least 1")
         if not self.questionnaires_dir.is_dir():
             raise ConfigError(f"IVR_QUESTIONNAIRES: no such directory {self.questionnaires_dir}")
 

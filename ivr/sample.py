@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.phones import PhoneError, to_e164
 from ivr.questionnaire.schema import CaseField, Questionnaire
+from ivr.store.campaigns import add_missing_schedules
 from ivr.store.models import Case, utcnow
 
 #: Columns every sample has, whatever the questionnaire.
@@ -287,6 +288,8 @@ def _insert(session: Session, survey: str, rows: list[_Row]) -> None:
                 record["fields"][name] = value.isoformat() if isinstance(value, date) else value
         batch.append(record)
     session.execute(insert(CASES), batch)
+    # Every case gets a schedule, which the campaign's scheduler plans.
+    add_missing_schedules(session.connection(), survey, imported_at)
 
 
 def _in_line_order(problems: list[RowProblem]) -> list[RowProblem]:

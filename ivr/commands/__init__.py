@@ -7,7 +7,8 @@ import importlib
 import click
 
 #: Modules that each define ``command`` (a click command or group) to add to ``ivr``.
-MODULES = ("db", "questionnaires", "sample", "referrals", "results", "demo")
+MODULES = ("db", "questionnaires", "sample", "referrals", "results", "campaign", "dnc",
+           "demo")
 
 
 def register(group: click.Group) -> None:

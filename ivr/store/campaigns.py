@@ -64,7 +64,7 @@ class Attempt:
     survey: str
 
 
-def _case_fields(row: Any) -> dict[str, Any]:
+def case_fields(row: Any) -> dict[str, Any]:
     values: dict[str, Any] = dict(row.fields or {})
     values.update(first_name=row.first_name, crime_type=row.crime_type,
                   district=row.district,
@@ -78,12 +78,12 @@ _CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, _c.phone, _c.fields, _c.first_na
 
 
 def _case_to_call(row: Any) -> CaseToCall:
-    return CaseToCall(row.case_id, row.survey, row.phone, _case_fields(row), row.attempts,
-                      tuple(row.outcomes or ()), _aware(row.next_attempt_at),
-                      _aware(row.appointment_at))
+    return CaseToCall(row.case_id, row.survey, row.phone, case_fields(row), row.attempts,
+                      tuple(row.outcomes or ()), aware(row.next_attempt_at),
+                      aware(row.appointment_at))
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes for timezone-aware columns; every time stored is UTC.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -188,7 +188,7 @@ _ATTEMPT_COLUMNS = (_a.id, _a.public_id, _a.case_id, _a.attempt_no, _a.status, _
 
 def _attempt(row: Any) -> Attempt:
     return Attempt(row.id, row.public_id, row.case_id, row.attempt_no, row.status,
-                   row.call_sid, _aware(row.dialing_at), row.outcome, row.phone, row.survey)
+                   row.call_sid, aware(row.dialing_at), row.outcome, row.phone, row.survey)
 
 
 def outbound_attempt(conn: Connection, *, attempt_public_id: str | None = None,
@@ -405,5 +405,25 @@ def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
     ).scalar()
     return {"by_disposition": by_disposition, "in_progress": int(in_progress),
             "waiting": int(waiting), "unplanned": int(unplanned_count),
-            "next_due": _aware(next_due)}
+            "next_due": aware(next_due)}
 
+
+
+def uncount_attempt(conn: Connection, case_id: int, attempt_id: int, now: datetime) -> None:
+    """Take back an attempt that never rang: free the case and give the attempt back."""
+    conn.execute(update(SCHEDULES).where(
+        _s.case_id == case_id, _s.active_attempt_id == attempt_id, _s.attempts > 0
+    ).values(active_attempt_id=None, attempts=_s.attempts - 1, updated_at=now))
+
+
+def finish_inbound(conn: Connection, call_sid: str, *, status: str,
+                   now: datetime) -> tuple[int, int | None] | None:
+    """End an inbound call's attempt once: (case id, interview id), or None if it had ended
+    already or is not an inbound call."""
+    row = conn.execute(select(_a.id, _a.case_id, _a.interview_id).where(
+        _a.call_sid == call_sid, _a.direction == "inbound", _a.ended_at.is_(None))).first()
+    if row is None or row.case_id is None:
+        return None
+    conn.execute(update(ATTEMPTS).where(_a.id == row.id, _a.ended_at.is_(None))
+                 .values(ended_at=now, outcome=status, updated_at=now))
+    return row.case_id, row.interview_id

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from ivr.config import Settings
 from ivr.engine.model import Step, Wait
 
 VOICE = "Polly.Amy"
@@ -77,6 +78,36 @@ def _render(text: str, wait: Wait | None, next_url: str) -> str:
         response.append(gather)
     # Reached only on no input: the same turn URL without Digits means silence.
     response.redirect(next_url, method="POST")
+    return str(response)
+
+
+#: The key that stops further calls, offered in the information message.
+OPT_OUT_KEY = "9"
+OPTED_OUT_MESSAGE = "Thank you. We will not call this number again. Goodbye."
+
+
+def information_message(settings: Settings) -> str:
+    """Who called and how to decline further calls, for a call that cannot go on."""
+    callback = ""
+    if settings.twilio_from_number:
+        digits = settings.twilio_from_number.removeprefix("+44")
+        spoken = " ".join(("0" + digits) if settings.twilio_from_number.startswith("+44")
+                          else settings.twilio_from_number)
+        callback = f" You can call us back on {spoken}."
+    return (f"This is an automated call from {settings.organisation_name}. We are sorry, "
+            f"we cannot continue this call now, and we will try again another day.{callback} "
+            f"If you would rather not be called again, press {OPT_OUT_KEY} now.")
+
+
+def information_twiml(settings: Settings, opt_out_url: str) -> str:
+    """The information message, listening for the opt-out key, then goodbye."""
+    response = VoiceResponse()
+    gather = Gather(input="dtmf", num_digits=1, action=opt_out_url, method="POST",
+                    timeout=GATHER_TIMEOUT, action_on_empty_result=False)
+    _say(gather, information_message(settings))
+    response.append(gather)
+    _say(response, "Goodbye.")
+    response.hangup()
     return str(response)
 
 

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from ivr import interviews
+from ivr import dialing, interviews
 from ivr.app import services
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status
 from ivr.phones import caller_e164
+from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
-from ivr.store.models import utcnow
+from ivr.store.models import Interview, utcnow
 from ivr.store.turns import NewReferral
 from ivr.telephony.signature import public_url
-from ivr.telephony.twiml import farewell_twiml, step_twiml
+from ivr.telephony.twiml import (
+    OPT_OUT_KEY,
+    OPTED_OUT_MESSAGE,
+    farewell_twiml,
+    information_twiml,
+    step_twiml,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -96,6 +104,11 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
     svc = services()
     case, attempt_id = _case_for_call(conn, form, attempt_public_id)
     if case is None:
+        if attempt_public_id:
+            # We rang, and cannot go on (no such attempt, or its survey is not loaded):
+            # say who called and how to stop further calls, as Ofcom expects.
+            return information_twiml(svc.settings,
+                                     f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}")
         return farewell_twiml(NEUTRAL_MESSAGE)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
     started = interviews.begin(conn, svc.questionnaires, case, channel=channel,
@@ -106,6 +119,8 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
     if attempt_id is None:
         store.add_inbound_attempt(conn, case_id=case.id, call_sid=call_sid,
                                   interview_id=started.id, now=now)
+        # The victim rang us: calls queued for them are not needed now.
+        dialing.cancel_pending_for_inbound(conn, case.id, now)
     else:
         store.start_attempt(conn, attempt_id, call_sid=call_sid, interview_id=started.id,
                             now=now)
@@ -128,6 +143,22 @@ def _case_for_call(conn: Connection, form: MultiDict[str, str], attempt_public_i
     if phone is None:
         return None, None
     return store.open_case_for_phone(conn, phone, surveys), None
+
+
+@bp.post("/opt-out")
+@signed
+def opt_out() -> Response:
+    """The information message's key: 9 puts the number on the do-not-call list."""
+    svc = services()
+    attempt_public_id = request.args.get("attempt", "")
+    if (request.form.get("Digits") or "").strip() != OPT_OUT_KEY:
+        return _twiml(farewell_twiml("Goodbye."))
+    with svc.db.engine.begin() as conn:
+        attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
+        if attempt is not None:
+            dialing.opt_out(conn, attempt.phone, reason="pressed the opt-out key",
+                            source="information message", now=svc.clock())
+    return _twiml(farewell_twiml(OPTED_OUT_MESSAGE))
 
 
 def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> None:
@@ -209,33 +240,54 @@ def input_event(form: Any) -> InputEvent:
 @bp.post("/status")
 @signed
 def status() -> tuple[str, int]:
-    """Call status callbacks: keep the attempt's outcome; a dropped call ends its interview."""
+    """Call status callbacks: a dropped call ends its interview; the attempt's outcome
+    plans the case's next call."""
+    svc = services()
     form = request.form
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")
-    duration = form.get("CallDuration", "")
     referrals: list[NewReferral] = []
-    with services().db.engine.begin() as conn:
-        now = utcnow()
-        for attempt in turns.attempts_by_call_sid(conn, call_sid):
-            changed = attempt._replace(
-                status=attempt.status if attempt.status in FINAL_CALL_STATUSES
-                else call_status or attempt.status,
-                duration_seconds=int(duration) if duration.isdigit()
-                else attempt.duration_seconds,
-                answered_by=form.get("AnsweredBy") or attempt.answered_by,
-            )
-            # An attempt this callback does not change keeps its updated_at.
-            if changed != attempt:
-                turns.save_attempt(conn, changed, now)
-        if call_status in FINAL_CALL_STATUSES:
+    with svc.db.engine.begin() as conn:
+        now = svc.clock()
+        if call_status in FINAL_CALL_STATUSES and call_sid:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
                 outcome = interviews.advance(conn, interview, HangUp())
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
+        if not dialing.record_call_status(conn, svc.questionnaires, request.args.get("attempt"),
+                                          form, now):
+            _inbound_status(conn, form, now)
     _announce(referrals)
     return "", 204
+
+
+def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) -> None:
+    """Keep an inbound call's progress; once it ends, the case's campaign goes on."""
+    call_sid = form.get("CallSid", "")
+    call_status = form.get("CallStatus", "")
+    duration = form.get("CallDuration", "")
+    for attempt in turns.attempts_by_call_sid(conn, call_sid):
+        changed = attempt._replace(
+            status=attempt.status if attempt.status in FINAL_CALL_STATUSES
+            else call_status or attempt.status,
+            duration_seconds=int(duration) if duration.isdigit() else attempt.duration_seconds,
+            answered_by=form.get("AnsweredBy") or attempt.answered_by,
+        )
+        # An attempt this callback does not change keeps its updated_at.
+        if changed != attempt:
+            turns.save_attempt(conn, changed, now)
+    if call_status not in FINAL_CALL_STATUSES:
+        return
+    ended = campaign_store.finish_inbound(conn, call_sid, status=call_status, now=now)
+    if ended is None or ended[1] is None:
+        return
+    case_id, interview_id = ended
+    found = conn.execute(select(Interview.status, Interview.state)
+                         .where(Interview.id == interview_id)).first()
+    if found is not None:
+        dialing.interview_ended(conn, services().questionnaires, case_id, found.status,
+                                (found.state or {}).get("callback"), now)
 
 
 def _announce(referrals: list[NewReferral]) -> None:

@@ -1,0 +1,329 @@
+"""Outbound campaigns: who to ring, when, and the scheduler pass that queues the calls."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from ivr.questionnaire.registry import QuestionnaireRegistry
+from ivr.questionnaire.schema import Questionnaire
+from ivr.queue import JobQueue
+from ivr.scheduling.dispositions import Disposition, final_disposition
+from ivr.scheduling.eligibility import Reason, Verdict, judge
+from ivr.scheduling.policy import CallingPolicy, Outcome
+from ivr.store import campaigns as store
+from ivr.store.db import Database
+from ivr.store.models import Case, Interview
+
+log = logging.getLogger(__name__)
+
+#: Cases planned per scheduler pass: a large new sample is planned over a few passes
+#: rather than in one long transaction.
+PLAN_BATCH = 5000
+#: A queued attempt no worker has taken after this long is queued again (its job was
+#: lost, e.g. Redis restarted); taking it is idempotent, so a duplicate job is harmless.
+REQUEUE_AFTER = timedelta(minutes=2)
+#: A call a worker started dialling that no status callback has reached after this long
+#: is closed as not placed. It is never redialled: whether Twilio took it cannot be known.
+STRANDED_AFTER = timedelta(minutes=30)
+#: Outcomes after which a case is not rung again, and the disposition each one means.
+FINAL_OUTCOMES = {
+    Outcome.COMPLETED_INTERVIEW: Disposition.COMPLETE,
+    Outcome.REFUSED: Disposition.REFUSAL,
+    Outcome.OPTED_OUT: Disposition.REFUSAL,
+    Outcome.WRONG_PERSON: Disposition.NO_ELIGIBLE_RESPONDENT,
+}
+JOB_PLACE_CALL = "workers.dialer.place_call"
+
+
+class CampaignError(ValueError):
+    """A survey cannot be campaigned: unknown, or its questionnaire declares no calling."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A survey's questionnaire and the calling policy its campaign runs under."""
+
+    questionnaire: Questionnaire
+    policy: CallingPolicy
+
+    @property
+    def survey(self) -> str:
+        return self.questionnaire.id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.policy.windows.tz)
+
+
+def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
+    """The campaign of a loaded survey; CampaignError naming what is wrong otherwise."""
+    if survey not in registry.surveys():
+        raise CampaignError(f"unknown survey '{survey}' (loaded: "
+                            f"{', '.join(registry.surveys()) or 'none'})")
+    q = registry.current(survey).questionnaire
+    if q.campaign is None:
+        raise CampaignError(f"survey '{survey}' declares no 'campaign:' for outbound calls")
+    try:
+        policy = CallingPolicy.from_mapping(q.campaign.calling)
+    except ValueError as exc:
+        raise CampaignError(f"survey '{survey}': campaign.calling: {exc}") from None
+    return Campaign(q, policy)
+
+
+def local_today(campaign: Campaign, now: datetime) -> date:
+    """The date in the force's zone at ``now``: eligibility counts whole local days."""
+    return now.astimezone(campaign.zone).date()
+
+
+def _start_of(campaign: Campaign, day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=campaign.zone).astimezone(UTC)
+
+
+def judge_case(campaign: Campaign, case: store.CaseToCall, now: datetime, *,
+               do_not_call: bool, interviewed: bool) -> Verdict:
+    """A scheduled case's eligibility at ``now``."""
+    return judge(campaign.questionnaire, case.fields, local_today(campaign, now),
+                 do_not_call=do_not_call, interviewed=interviewed)
+
+
+# --- planning -----------------------------------------------------------------------------
+
+def plan(conn: Connection, campaign: Campaign, now: datetime, limit: int = PLAN_BATCH) -> int:
+    """Give unplanned cases their first call time, or close those never to be rung."""
+    cases = store.unplanned(conn, campaign.survey, limit)
+    if not cases:
+        return 0
+    listed = store.on_do_not_call(conn, (c.phone for c in cases))
+    closed = store.closed_cases(conn, [c.case_id for c in cases])
+    for case in cases:
+        verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
+                             interviewed=case.case_id in closed)
+        _apply_verdict(conn, campaign, case, verdict, now)
+    return len(cases)
+
+
+def _apply_verdict(conn: Connection, campaign: Campaign, case: store.CaseToCall,
+                   verdict: Verdict, now: datetime) -> None:
+    if verdict.reason.final:
+        disposition = _closing_disposition(case, verdict.reason)
+        store.set_plan(conn, case.case_id, now=now, disposition=disposition.code,
+                       reason=verdict.reason.value)
+        return
+    assert verdict.first_day is not None
+    first = campaign.policy.first_attempt(
+        eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now)
+    store.set_plan(conn, case.case_id, now=now, next_attempt_at=first)
+
+
+def _closing_disposition(case: store.CaseToCall, reason: Reason) -> Disposition:
+    """The disposition of a case that will not be rung (again) for ``reason``."""
+    if reason is Reason.DO_NOT_CALL:
+        return Disposition.REFUSAL
+    if reason is Reason.ALREADY_INTERVIEWED:
+        return Disposition.COMPLETE
+    if case.attempts and reason is Reason.PAST_PERIOD:
+        found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
+        if found is not None:
+            return found
+    return Disposition.OUT_OF_SAMPLE
+
+
+# --- the scheduler pass -------------------------------------------------------------------
+
+@dataclass
+class TickReport:
+    """What one scheduler pass did."""
+
+    survey: str
+    running: bool = True
+    window_open: bool = True
+    planned: int = 0
+    queued: list[str] = field(default_factory=list)
+    requeued: int = 0
+    stranded: int = 0
+    closed: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"survey": self.survey, "running": self.running,
+                "window_open": self.window_open, "planned": self.planned,
+                "calls_queued": len(self.queued), "requeued": self.requeued,
+                "stranded": self.stranded, "closed": dict(self.closed)}
+
+
+def tick(db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *,
+         max_concurrent_calls: int, force: bool = False) -> TickReport:
+    """One scheduler pass: plan new cases, queue the calls now due, tidy lost attempts.
+
+    Calls are queued only while the campaign runs (or ``force``), inside a calling window,
+    and up to the concurrent-call limit; the jobs are sent after the transaction commits,
+    so a worker always finds its attempt.
+    """
+    report = TickReport(campaign.survey)
+    requeue: list[str] = []
+    with db.engine.begin() as conn:
+        report.running = force or store.campaign_status(conn, campaign.survey) == "running"
+        report.planned = plan(conn, campaign, now)
+        report.stranded = _close_stranded(conn, campaign, now)
+        if report.running:
+            requeue = store.queued_attempts(conn, campaign.survey, now - REQUEUE_AFTER)
+            report.window_open = campaign.policy.may_start(now)
+            if report.window_open:
+                capacity = max_concurrent_calls - store.live_calls(conn) - len(requeue)
+                if capacity > 0:
+                    report.queued = _queue_due(conn, campaign, now, capacity, report)
+    for attempt_public_id in [*requeue, *report.queued]:
+        queue.enqueue(JOB_PLACE_CALL, attempt_public_id)
+    report.requeued = len(requeue)
+    return report
+
+
+def _queue_due(conn: Connection, campaign: Campaign, now: datetime, capacity: int,
+               report: TickReport) -> list[str]:
+    """Create attempts for up to ``capacity`` due cases still eligible; their public ids."""
+    queued: list[str] = []
+    # Read a little more than the capacity: some due cases turn out ineligible now.
+    cases = store.due(conn, campaign.survey, now, capacity * 2)
+    listed = store.on_do_not_call(conn, (c.phone for c in cases))
+    closed = store.closed_cases(conn, [c.case_id for c in cases])
+    for case in cases:
+        if len(queued) >= capacity:
+            break
+        verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
+                             interviewed=case.case_id in closed)
+        if not verdict.eligible and not _keeps_appointment(case, verdict):
+            if verdict.reason.final:
+                report.closed[verdict.reason.value] += 1
+            _apply_verdict(conn, campaign, case, verdict, now)
+            continue
+        if case.attempts >= campaign.policy.max_attempts:
+            _close_exhausted(conn, case, now)
+            report.closed["attempts_exhausted"] += 1
+            continue
+        created = store.add_attempt(conn, case, scheduled_for=case.next_attempt_at or now,
+                                    now=now)
+        if created is not None:
+            queued.append(created[1])
+    return queued
+
+
+def _keeps_appointment(case: store.CaseToCall, verdict: Verdict) -> bool:
+    # A victim who asked to be rung back is rung back, even just past the calling period.
+    return case.appointment_at is not None and verdict.reason is Reason.PAST_PERIOD
+
+
+def _close_exhausted(conn: Connection, case: store.CaseToCall, now: datetime) -> None:
+    found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
+    store.set_plan(conn, case.case_id, now=now,
+                   disposition=(found or Disposition.NO_ANSWER).code,
+                   reason="attempts_exhausted")
+
+
+def _close_stranded(conn: Connection, campaign: Campaign, now: datetime) -> int:
+    stranded = store.stranded_attempts(conn, campaign.survey, now - STRANDED_AFTER)
+    for attempt in stranded:
+        if store.finish_attempt(conn, attempt.id, status="not-placed",
+                                outcome=Outcome.NOT_PLACED.value, now=now):
+            log.warning("attempt %s: no callback %s after dialling; closed, not redialled",
+                        attempt.public_id, STRANDED_AFTER)
+            replan_after(conn, campaign, attempt.case_id, attempt.id, Outcome.NOT_PLACED, now)
+    return len(stranded)
+
+
+# --- after a call -------------------------------------------------------------------------
+
+def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id: int | None,
+                 outcome: Outcome, now: datetime, *, appointment_choice: str | None = None
+                 ) -> None:
+    """Plan a case's next call after an attempt (or an inbound call) ended with ``outcome``."""
+    if attempt_id is not None:
+        store.release_case(conn, case_id, attempt_id, outcome=outcome.value, now=now)
+    case = store.schedule_of(conn, case_id)
+    if case is None or store.disposition_of(conn, case_id)[0] is not None:
+        return
+    if outcome in FINAL_OUTCOMES:
+        store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,
+                       reason=outcome.value)
+        return
+    if outcome is Outcome.CALLBACK_REQUESTED:
+        when = campaign.policy.appointment(appointment_choice or "tomorrow_daytime", now)
+        store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)
+        return
+    starts = _attempt_starts(conn, case_id)
+    following = campaign.policy.next_attempt(outcome=outcome, attempts_made=case.attempts,
+                                             previous_starts=starts, now=now)
+    if following is None:
+        found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
+        store.set_plan(conn, case_id, now=now,
+                       disposition=(found or Disposition.NO_ANSWER).code,
+                       reason="attempts_exhausted")
+    else:
+        store.set_plan(conn, case_id, now=now, next_attempt_at=following)
+
+
+def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
+    a = store.ATTEMPTS.c
+    starts = conn.scalars(select(a.dialing_at).where(
+        a.case_id == case_id, a.direction == "outbound", a.dialing_at.is_not(None)
+    ).order_by(a.dialing_at))
+    return [t if t.tzinfo else t.replace(tzinfo=UTC) for t in starts]
+
+
+# --- preview and status -------------------------------------------------------------------
+
+def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """How many of the survey's cases are eligible now, and why the others are not."""
+    reasons: Counter[str] = Counter()
+    with db.engine.connect() as conn:
+        c = Case.__table__.c  # type: ignore[attr-defined]
+        listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
+        i = Interview.__table__.c  # type: ignore[attr-defined]
+        closed = set(conn.scalars(select(i.case_id).join(Case.__table__, c.id == i.case_id)
+                                  .where(c.survey == campaign.survey,
+                                         i.status.in_(store.CLOSED_INTERVIEW_STATUSES))))
+        rows = conn.execution_options(yield_per=2000).execute(
+            select(c.id, c.phone, c.fields, c.first_name, c.crime_type, c.district,
+                   c.reported_on).where(c.survey == campaign.survey))
+        today = local_today(campaign, now)
+        for row in rows:
+            fields = store.case_fields(row)
+            verdict = judge(campaign.questionnaire, fields, today,
+                            do_not_call=row.phone in listed, interviewed=row.id in closed)
+            reasons[verdict.reason.value] += 1
+    total = sum(reasons.values())
+    return {"survey": campaign.survey, "date": today.isoformat(), "cases": total,
+            "eligible": reasons.get(Reason.ELIGIBLE.value, 0),
+            "not_eligible": {k: v for k, v in sorted(reasons.items())
+                             if k != Reason.ELIGIBLE.value}}
+
+
+def status(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """The campaign at a glance: eligible, in progress, completed, dispositions, today."""
+    zone = campaign.zone
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    with db.engine.connect() as conn:
+        counts = store.counts_by(conn, campaign.survey)
+        state = store.campaign_status(conn, campaign.survey)
+        placed_today = store.calls_placed_since(conn, campaign.survey, midnight.astimezone(UTC))
+    by_code = counts["by_disposition"]
+    labels = {d.code: d.label for d in Disposition}
+    next_due = counts["next_due"]
+    return {
+        "survey": campaign.survey,
+        "status": state,
+        "window_open_now": campaign.policy.may_start(now),
+        "waiting": counts["waiting"],
+        "unplanned": counts["unplanned"],
+        "in_progress": counts["in_progress"],
+        "completed": by_code.get(Disposition.COMPLETE.code, 0),
+        "by_disposition": {f"{code} {labels.get(code, '')}".strip(): n
+                           for code, n in sorted(by_code.items())},
+        "calls_placed_today": placed_today,
+        "next_due": next_due.isoformat() if next_due else None,
+    }

@@ -1,0 +1,148 @@
+"""``ivr campaign``: preview, start, pause, run and watch a survey's outbound calling."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from ivr import campaigns
+from ivr.app import services
+from ivr.queue import InProcessQueue
+from ivr.store import campaigns as store
+
+
+@click.group("campaign")
+def command() -> None:
+    """Outbound survey campaigns."""
+
+
+def _campaign(survey: str) -> campaigns.Campaign:
+    try:
+        return campaigns.campaign_for(services().questionnaires, survey)
+    except campaigns.CampaignError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _echo(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for name, count in value.items():
+                click.echo(f"  {name}: {count}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+SURVEY = click.option("--survey", required=True, help="Survey id, e.g. uss or vcas_exit.")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@command.command("preview")
+@SURVEY
+@AS_JSON
+@with_appcontext
+def preview_command(survey: str, as_json: bool) -> None:
+    """How many cases are eligible to ring now, and why the others are not."""
+    svc = services()
+    _echo(campaigns.preview(svc.db, _campaign(survey), svc.clock()), as_json)
+
+
+@command.command("start")
+@SURVEY
+@with_appcontext
+def start_command(survey: str) -> None:
+    """Start (or resume) calling; with Redis, also start the workers' scheduler passes."""
+    svc = services()
+    _campaign(survey)
+    with svc.db.engine.begin() as conn:
+        store.set_campaign_status(conn, survey, "running", svc.clock())
+    if svc.settings.redis_url:
+        from workers.dialer import schedule_next_tick
+
+        schedule_next_tick(svc.settings.redis_url, delay=1)
+        click.echo(f"campaign {survey} running; workers (rq worker --with-scheduler) "
+                   "place the calls", err=True)
+    else:
+        click.echo(f"campaign {survey} running; run `ivr campaign run --survey {survey}` "
+                   "to place the calls", err=True)
+
+
+@command.command("pause")
+@SURVEY
+@with_appcontext
+def pause_command(survey: str) -> None:
+    """Stop starting new calls (calls under way finish)."""
+    svc = services()
+    _campaign(survey)
+    with svc.db.engine.begin() as conn:
+        store.set_campaign_status(conn, survey, "paused", svc.clock())
+    click.echo(f"campaign {survey} paused", err=True)
+
+
+@command.command("status")
+@SURVEY
+@AS_JSON
+@with_appcontext
+def status_command(survey: str, as_json: bool) -> None:
+    """Eligible, in progress, completed, by disposition, calls placed today, next due."""
+    svc = services()
+    campaign = _campaign(survey)
+    data = campaigns.status(svc.db, campaign, svc.clock())
+    data["eligible_now"] = campaigns.preview(svc.db, campaign, svc.clock())["eligible"]
+    _echo(data, as_json)
+
+
+@command.command("run")
+@SURVEY
+@click.option("--once", is_flag=True, help="One scheduler pass, then exit.")
+@click.option("--interval", default=30, show_default=True, help="Seconds between passes.")
+@click.option("--force", is_flag=True, help="Call even if the campaign is paused.")
+@AS_JSON
+@with_appcontext
+def run_command(survey: str, once: bool, interval: int, force: bool, as_json: bool) -> None:
+    """Run scheduler passes in the foreground, placing the due calls from this process.
+
+    The calls are placed, not waited for: their progress arrives at the status webhook.
+    """
+    svc = services()
+    campaign = _campaign(survey)
+    try:
+        svc.dialer()
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from None
+    # Calls are dialled here, whatever queue the app sends other jobs to.
+    dial_here = InProcessQueue()
+    while True:
+        report = campaigns.tick(svc.db, campaign, dial_here, svc.clock(),
+                                max_concurrent_calls=svc.settings.max_concurrent_calls,
+                                force=force)
+        if as_json:
+            click.echo(json.dumps(report.as_dict()))
+        else:
+            _say(report)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _say(report: campaigns.TickReport) -> None:
+    if not report.running:
+        click.echo(f"{report.survey}: campaign paused (start it, or use --force)", err=True)
+        return
+    parts = [f"planned {report.planned}", f"calls placed {len(report.queued)}"]
+    if not report.window_open:
+        parts.append("outside the calling window")
+    if report.requeued:
+        parts.append(f"requeued {report.requeued}")
+    if report.stranded:
+        parts.append(f"closed {report.stranded} attempts that never reported")
+    if report.closed:
+        parts.append("closed " + ", ".join(f"{n} {why}" for why, n in report.closed.items()))
+    click.echo(f"{report.survey}: " + "; ".join(parts), err=True)

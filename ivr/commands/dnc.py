@@ -1,0 +1,70 @@
+"""``ivr dnc``: the do-not-call list, which every survey's campaign respects."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from ivr import dialing
+from ivr.app import services
+from ivr.phones import PhoneError, to_e164
+from ivr.store import campaigns as store
+
+
+@click.group("dnc")
+def command() -> None:
+    """Numbers never to ring again."""
+
+
+def _number(phone: str) -> str:
+    try:
+        return to_e164(phone)
+    except PhoneError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@command.command("add")
+@click.argument("phone")
+@click.option("--reason", default="asked not to be called", show_default=True)
+@with_appcontext
+def add_command(phone: str, reason: str) -> None:
+    """Never ring PHONE again, for any survey; its open cases are closed."""
+    svc = services()
+    number = _number(phone)
+    with svc.db.engine.begin() as conn:
+        already = bool(store.on_do_not_call(conn, [number]))
+        dialing.opt_out(conn, number, reason=reason, source="command line", now=svc.clock())
+    click.echo(f"{number} {'was already' if already else 'is now'} on the do-not-call list",
+               err=True)
+
+
+@command.command("remove")
+@click.argument("phone")
+@with_appcontext
+def remove_command(phone: str) -> None:
+    """Allow PHONE to be rung again (closed cases stay closed)."""
+    svc = services()
+    number = _number(phone)
+    with svc.db.engine.begin() as conn:
+        removed = store.remove_do_not_call(conn, number)
+    if not removed:
+        raise click.ClickException(f"{number} is not on the do-not-call list")
+    click.echo(f"{number} removed from the do-not-call list", err=True)
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@with_appcontext
+def list_command(as_json: bool) -> None:
+    """The list, newest first (numbers are personal data: mind where this goes)."""
+    with services().db.engine.connect() as conn:
+        rows = store.do_not_call_list(conn)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        click.echo(f"{row['phone']}\t{row['added_at']:%Y-%m-%d}\t{row['source']}\t"
+                   f"{row['reason']}")
+    click.echo(f"{len(rows)} numbers", err=True)

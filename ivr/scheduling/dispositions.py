@@ -1,0 +1,150 @@
+"""AAPOR final disposition codes for a telephone case, and the rates built on them.
+
+Codes follow AAPOR's Standard Definitions (table for telephone surveys). A case is a named
+victim at a known number, so a human who says they are not the victim makes the case
+ineligible (4.70), and an eligible victim who could not talk (unsafe, or asked to be called
+back and never was) is a non-contact, "respondent never available" (2.21): 2.32 is for
+people physically or mentally unable to take part, which says something about the victim
+that "not safe to talk now" does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import Enum, StrEnum
+
+from ivr.scheduling.policy import FINAL_OUTCOMES, Outcome
+
+
+class RateGroup(StrEnum):
+    """The letters AAPOR's rate formulas use."""
+
+    I = "I"       # noqa: E741 - AAPOR's own name: complete interview
+    P = "P"       # partial interview
+    R = "R"       # refusal and break-off
+    NC = "NC"     # non-contact
+    O = "O"       # noqa: E741 - other eligible non-interview
+    UH = "UH"     # unknown if household/occupied (here: unknown if the number is the victim's)
+    UO = "UO"     # unknown, other
+    NE = "NE"     # not eligible
+
+
+class Disposition(Enum):
+    """An AAPOR final disposition: ``.code`` such as "1.1", ``.label`` and ``.group``.
+
+    ``final_disposition`` never gives 2.22, 2.32, 3.90 or 4.30: they need a person's
+    judgement (a greeting naming the victim, an operator's note, a number-unobtainable tone).
+    """
+
+    COMPLETE = ("1.1", "Complete", RateGroup.I)
+    PARTIAL = ("1.2", "Partial", RateGroup.P)
+    REFUSAL = ("2.11", "Refusal", RateGroup.R)
+    BREAK_OFF = ("2.12", "Break-off", RateGroup.R)
+    RESPONDENT_NEVER_AVAILABLE = ("2.21", "Respondent never available", RateGroup.NC)
+    ANSWERING_MACHINE_RESPONDENT = ("2.22", "Answering machine, respondent's number, "
+                                            "no message left", RateGroup.NC)
+    UNABLE = ("2.32", "Physically or mentally unable/incompetent", RateGroup.O)
+    NOT_ATTEMPTED = ("3.11", "Not attempted or worked", RateGroup.UH)
+    ALWAYS_BUSY = ("3.12", "Always busy", RateGroup.UH)
+    NO_ANSWER = ("3.13", "No answer", RateGroup.UH)
+    ANSWERING_MACHINE_UNKNOWN = ("3.14", "Answering machine, don't know if eligible",
+                                 RateGroup.UH)
+    TECHNICAL_PROBLEMS = ("3.16", "Technical phone problems", RateGroup.UH)
+    NO_SCREENER = ("3.21", "Answered, identity not confirmed (no screener completed)",
+                   RateGroup.UO)
+    OTHER_UNKNOWN = ("3.90", "Other, unknown eligibility", RateGroup.UO)
+    OUT_OF_SAMPLE = ("4.10", "Out of sample", RateGroup.NE)
+    NON_WORKING = ("4.30", "Non-working number", RateGroup.NE)
+    NO_ELIGIBLE_RESPONDENT = ("4.70", "No eligible respondent", RateGroup.NE)
+
+    def __init__(self, code: str, label: str, group: RateGroup) -> None:
+        self.code = code
+        self.label = label
+        #: The letter this code counts under in the rate formulas.
+        self.group = group
+
+    @classmethod
+    def from_code(cls, code: str) -> Disposition:
+        """The disposition with AAPOR code ``code``."""
+        for disposition in cls:
+            if disposition.code == code:
+                return disposition
+        raise ValueError(f"'{code}' is not a disposition code this platform uses")
+
+
+def final_disposition(outcomes: Sequence[Outcome | str], *, attempts_exhausted: bool,
+                      out_of_sample: bool = False,
+                      partial_threshold_met: bool = True) -> Disposition | None:
+    """A case's final disposition from its attempts' outcomes, or None while it is worked.
+
+    A case is closed by a final outcome, by ``attempts_exhausted`` (no attempts left, or the
+    calling period ended: AAPOR keeps such cases in the denominator), or by
+    ``out_of_sample`` (withdrawn by the force or found outside the survey's population).
+    The most informative outcome wins, as AAPOR recommends over "the last one":
+    an interview, then a refusal (an opt-out is a do-not-call request, which AAPOR codes as
+    a refusal), then a wrong person; then, among non-contacts, a confirmed victim who could
+    not talk (2.21), a human who did not confirm identity (3.21), an answering machine
+    (3.14; 2.22 needs a greeting that names the victim, which only a person can judge),
+    busy on every attempt (3.12), any ringing without answer (3.13), only network failures
+    (3.16), and nothing that reached the network (3.11).
+    A partial is 1.2 if it met the survey's partial threshold, else a break-off (2.12).
+    """
+    seen = {Outcome(outcome) for outcome in outcomes}
+    if not (attempts_exhausted or out_of_sample or seen & FINAL_OUTCOMES):
+        return None
+    if Outcome.COMPLETED_INTERVIEW in seen:
+        return Disposition.COMPLETE
+    if Outcome.PARTIAL in seen and partial_threshold_met:
+        return Disposition.PARTIAL
+    if seen & {Outcome.REFUSED, Outcome.OPTED_OUT}:
+        return Disposition.REFUSAL
+    if Outcome.PARTIAL in seen:
+        return Disposition.BREAK_OFF
+    if Outcome.WRONG_PERSON in seen:
+        return Disposition.NO_ELIGIBLE_RESPONDENT
+    if out_of_sample:
+        return Disposition.OUT_OF_SAMPLE
+    if seen & {Outcome.UNSAFE, Outcome.CALLBACK_REQUESTED}:
+        return Disposition.RESPONDENT_NEVER_AVAILABLE
+    if Outcome.INFO_MESSAGE in seen:
+        return Disposition.NO_SCREENER
+    if Outcome.MACHINE in seen:
+        return Disposition.ANSWERING_MACHINE_UNKNOWN
+    rang = seen & {Outcome.NO_ANSWER, Outcome.BUSY}
+    if rang == {Outcome.BUSY}:
+        return Disposition.ALWAYS_BUSY
+    if rang:
+        return Disposition.NO_ANSWER
+    if Outcome.FAILED in seen:
+        return Disposition.TECHNICAL_PROBLEMS
+    return Disposition.NOT_ATTEMPTED
+
+
+def _totals(counts: Mapping[Disposition, int]) -> dict[RateGroup, int]:
+    totals = dict.fromkeys(RateGroup, 0)
+    for disposition, count in counts.items():
+        if count < 0:
+            raise ValueError(f"{disposition.code}: count must not be negative, not {count}")
+        totals[disposition.group] += count
+    return totals
+
+
+def response_rate_rr1(counts: Mapping[Disposition, int]) -> float:
+    """AAPOR Response Rate 1, 0.0 with no eligible or unknown cases.
+
+    RR1 = I / ((I + P) + (R + NC + O) + (UH + UO)); ineligible cases (4.x) are left out.
+    """
+    t = _totals(counts)
+    base = (t[RateGroup.I] + t[RateGroup.P] + t[RateGroup.R] + t[RateGroup.NC]
+            + t[RateGroup.O] + t[RateGroup.UH] + t[RateGroup.UO])
+    return t[RateGroup.I] / base if base else 0.0
+
+
+def cooperation_rate_coop1(counts: Mapping[Disposition, int]) -> float:
+    """AAPOR Cooperation Rate 1, 0.0 with no contacted eligible cases.
+
+    COOP1 = I / ((I + P) + R + O): completes among eligible people who were reached.
+    """
+    t = _totals(counts)
+    base = t[RateGroup.I] + t[RateGroup.P] + t[RateGroup.R] + t[RateGroup.O]
+    return t[RateGroup.I] / base if base else 0.0

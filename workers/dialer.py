@@ -1,0 +1,81 @@
+"""RQ jobs of the outbound dialler: the scheduler pass and placing one call.
+
+Run them with ``rq worker --with-scheduler`` (the Procfile's ``worker:``); ``ivr campaign
+start`` sends the first pass, and each pass schedules the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, has_app_context
+
+from ivr import campaigns, dialing
+from ivr.app import Services, create_app, services
+
+log = logging.getLogger(__name__)
+
+#: Seconds between scheduler passes: appointments are kept within 15 minutes, and a
+#: pass every half minute keeps calls flowing at the configured rate.
+TICK_SECONDS = 30
+#: Only one chain of passes runs however many times ``campaign start`` is run: a pass
+#: schedules the next only if it holds this key.
+TICK_LOCK = "ivr:scheduler-pass"
+_worker_app: Flask | None = None
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    """The running app's services: the caller's (in-process queue) or this worker's own."""
+    global _worker_app
+    if has_app_context():
+        yield services()
+        return
+    if _worker_app is None:
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        yield services()
+
+
+def place_call(attempt_public_id: str) -> str:
+    """Dial one queued attempt (idempotent: a re-run finds it taken and does nothing)."""
+    with _services() as svc:
+        telephony, limiter = svc.dialer()
+        done = dialing.place_call(svc.db, svc.questionnaires, svc.settings, telephony, limiter,
+                                  attempt_public_id, svc.clock())
+    return f"{done.result}: {done.detail}" if done.detail else done.result
+
+
+def tick(reschedule: bool = True) -> list[dict[str, Any]]:
+    """One scheduler pass over every survey with a campaign; then schedule the next."""
+    reports = []
+    with _services() as svc:
+        for survey in svc.questionnaires.surveys():
+            try:
+                campaign = campaigns.campaign_for(svc.questionnaires, survey)
+            except campaigns.CampaignError:
+                continue
+            report = campaigns.tick(svc.db, campaign, svc.queue, svc.clock(),
+                                    max_concurrent_calls=svc.settings.max_concurrent_calls)
+            reports.append(report.as_dict())
+        if reschedule and svc.settings.redis_url:
+            schedule_next_tick(svc.settings.redis_url)
+    return reports
+
+
+def schedule_next_tick(redis_url: str, delay: int = TICK_SECONDS) -> bool:
+    """Queue the next pass in ``delay`` seconds unless another chain already did."""
+    from redis import Redis
+    from rq import Queue
+
+    redis = Redis.from_url(redis_url)
+    # The key lives a little less than a pass interval: a chain renews it each pass, and
+    # a chain that died (worker gone) lets a new one start within one interval.
+    if not redis.set(TICK_LOCK, "1", nx=True, ex=max(delay - 1, 1)):
+        return False
+    Queue("default", connection=redis).enqueue_in(timedelta(seconds=delay), tick)
+    return True
