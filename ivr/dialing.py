@@ -175,6 +175,9 @@ def record_call_status(conn: Connection, registry: QuestionnaireRegistry,
         return True
     replan_after(conn, campaign, attempt.case_id, attempt.id, outcome, now,
                  appointment_choice=choice)
+    if outcome is Outcome.REFUSED:
+        opt_out(conn, attempt.phone, reason="declined the survey", source="survey call",
+                now=now)
     return True
 
 
@@ -214,6 +217,10 @@ def interview_ended(conn: Connection, registry: QuestionnaireRegistry, case_id: 
     outcome = OUTCOME_OF_INTERVIEW.get(interview_status, Outcome.PARTIAL)
     replan_after(conn, campaign, case_id, None, outcome, now,
                  appointment_choice=callback_choice)
+    if outcome is Outcome.REFUSED:
+        phone = conn.execute(select(store.CASES.c.phone).where(store.CASES.c.id == case_id)
+                             ).scalar_one()
+        opt_out(conn, phone, reason="declined the survey", source="survey call", now=now)
 
 
 def cancel_pending_for_inbound(conn: Connection, case_id: int, now: datetime) -> int:
