@@ -92,6 +92,29 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def all_day_questionnaires(tmp_path: Path) -> Path:
+    """The bundled questionnaires with calling windows open all day, every day: for tests
+    of processes that read the real clock, which may run at night."""
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    all_day = "".join(f"      {day}: ['00:00-23:59']\n" for day in
+                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "bank_holiday"))
+    for source in (ROOT / "questionnaires").glob("*.yaml"):
+        text = source.read_text()
+        assert "    windows:\n      bank_holiday: []\n" in text, source
+        text = text.replace("    windows:\n      bank_holiday: []\n", "    windows:\n" + all_day)
+        (folder / source.name).write_text(text)
+    return folder
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The PostgreSQL test database, emptied before the test."""
+    _empty_postgres(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite database with the schema."""
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
