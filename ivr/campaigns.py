@@ -251,6 +251,12 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
         store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,
                        reason=outcome.value)
         return
+    if outcome is Outcome.PARTIAL:
+        # A victim who hung up during the survey is not rung again: a second interview
+        # would ask them the same questions and count their answers twice.
+        ended = Disposition.PARTIAL if store.has_answers(conn, case_id) else Disposition.BREAK_OFF
+        store.set_plan(conn, case_id, now=now, disposition=ended.code, reason=outcome.value)
+        return
     if outcome is Outcome.CALLBACK_REQUESTED:
         when = campaign.policy.appointment(appointment_choice or "tomorrow_daytime", now)
         store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)

@@ -68,6 +68,10 @@ class Persona:
         if "take part now" in hints:
             choice = {"refuses": "3", "call_back_later": "2"}.get(kind, "1")
             return self._key(choice, {"1": "yes", "2": "call back", "3": "no thanks"}[choice])
+        if "this evening" in hints:
+            choice = self.rng.choice("123")
+            words = {"1": "this evening", "2": "tomorrow", "3": "tomorrow evening"}[choice]
+            return self._key(choice, words)
         if "completely satisfied" in hints:
             return self._scale()
         if "yes a lot" in hints:

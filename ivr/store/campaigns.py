@@ -427,3 +427,21 @@ def finish_inbound(conn: Connection, call_sid: str, *, status: str,
     conn.execute(update(ATTEMPTS).where(_a.id == row.id, _a.ended_at.is_(None))
                  .values(ended_at=now, outcome=status, updated_at=now))
     return row.case_id, row.interview_id
+
+
+def waiting_phones(conn: Connection, survey: str, limit: int) -> list[str]:
+    """Numbers of cases still waiting for a call (for the demo's victims who ring in)."""
+    return list(conn.scalars(
+        select(_c.phone).join(SCHEDULES, _s.case_id == _c.id)
+        .where(_s.survey == survey, _s.disposition.is_(None), _s.attempts > 0,
+               _s.active_attempt_id.is_(None))
+        .order_by(_s.case_id).limit(limit)))
+
+
+def has_answers(conn: Connection, case_id: int) -> bool:
+    """Whether any interview of the case recorded an answer to a question."""
+    answers = Base.metadata.tables["answers"]
+    i = INTERVIEWS.c
+    found = conn.execute(select(answers.c.id).join(INTERVIEWS, i.id == answers.c.interview_id)
+                         .where(i.case_id == case_id, answers.c.code.is_not(None)).limit(1))
+    return found.first() is not None

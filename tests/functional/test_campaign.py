@@ -19,7 +19,13 @@ from ivr.store.models import CallAttempt, Interview
 from ivr.telephony.fake_api import busy, human, machine, no_answer
 from ivr.telephony.respondents import Scripted, hang_up, press
 from tests.conftest import PUBLIC_BASE_URL, SURVEY_NUMBER, simulator
-from tests.functional.campaign_world import MONDAY_11, World, campaign_world, uss_csv
+from tests.functional.campaign_world import (
+    MONDAY_11,
+    SATISFIED,
+    World,
+    campaign_world,
+    uss_csv,
+)
 
 LONDON = ZoneInfo("Europe/London")
 SEVEN_WEEKS_AGO = MONDAY_11.date() - timedelta(weeks=7)
@@ -131,6 +137,18 @@ def test_no_answers_are_retried_at_other_times_up_to_the_maximum(world: World) -
     assert all(world.campaign().policy.may_start(t) for t in starts)
 
 
+def test_a_victim_who_hangs_up_midway_is_not_rung_again(world: World) -> None:
+    one_case(world)
+    world.start()
+    world.fates[A].append(human(Scripted(press("1"), press("1"), press("2"), hang_up())))
+    world.tick()
+    world.play()
+    schedule = world.schedule(A)
+    assert (schedule.disposition, schedule.reason) == ("1.2", "partial")
+    world.clock.advance(days=2)
+    assert world.tick().queued == []
+
+
 def test_busy_machine_and_failures_each_count_and_retry(world: World) -> None:
     one_case(world)
     world.start()
@@ -224,14 +242,14 @@ def test_a_victim_calling_back_cancels_the_calls_queued_for_them(world: World) -
     (attempt,) = world.attempts(A)
     assert attempt.status == "queued"
     record = simulator(world.app).call(
-        from_=A, to=SURVEY_NUMBER, respondent=Scripted(press("1"), press("1"), hang_up()))
-    assert record.ended_by == "respondent"
+        from_=A, to=SURVEY_NUMBER, respondent=Scripted(*(press(k) for k in SATISFIED)))
+    assert record.ended_by == "app"
     (cancelled, inbound) = world.attempts(A)
     assert cancelled.status == "cancelled" and inbound.direction == "inbound"
     schedule = world.schedule(A)
-    # The cancelled attempt never rang, so it does not count; the partial call plans the next.
+    # The cancelled attempt never rang, so it does not count; the interview closes the case.
     assert schedule.attempts == 0 and schedule.active_attempt_id is None
-    assert schedule.next_attempt_at is not None and schedule.disposition is None
+    assert schedule.disposition == "1.1"
     with world.app.app_context():
         from workers.dialer import place_call
         assert place_call(attempt.public_id).startswith("skipped")

@@ -11,13 +11,15 @@ from ivr.cli import main
 from ivr.demo.run import run_demo
 
 
-def test_demo_plays_every_kind_of_respondent_without_errors(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "demo.db", uss_cases=80, vcas_cases=20, unknown=5, seed=7)
+def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo.db", uss_cases=80, vcas_cases=20, unknown=5, seed=7,
+                      days=14)
     assert result.errors == [] and result.mismatches == []
-    assert result.calls == 100 and result.repeated_calls == 20 and result.unknown_callers == 5
+    assert result.unknown_callers == 5 and result.call_backs == 3
+    assert {"answered", "no answer", "busy", "answering machine"} <= set(result.fates)
+    assert result.calls == sum(result.fates.values()) > 100
     uss = result.summaries["uss"]
-    assert sum(uss.interviews_by_status.values()) == 80
-    assert {"completed", "partial", "refused"} <= set(uss.interviews_by_status)
+    assert {"completed", "refused", "callback_requested"} <= set(uss.interviews_by_status)
     assert [row.question_id for row in uss.core] == [
         "ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience"]
     for row in uss.core:
@@ -26,15 +28,27 @@ def test_demo_plays_every_kind_of_respondent_without_errors(tmp_path: Path) -> N
     assert set(uss.referrals_by_district) <= {
         "Hartlepool", "Stockton", "Middlesbrough", "Redcar and Cleveland"}
     assert set(result.summaries["vcas_exit"].referrals_by_district) <= {"VCAS service manager"}
+    for survey, cases in (("uss", 80), ("vcas_exit", 20)):
+        campaign = result.campaigns[survey]
+        # Every case was worked to a final disposition, and they add up.
+        assert campaign["waiting"] == campaign["in_progress"] == 0
+        assert sum(campaign["by_disposition"].values()) == cases
+        assert campaign["by_disposition"]["1.1 Complete"] == campaign["completed"] > 0
     engine = create_engine(result.database_url)
     with engine.connect() as conn:
-        interviews = conn.execute(text("select count(*) from interviews")).scalar()
         per_interview = conn.execute(text(
             "select max(n) from (select count(*) as n from referrals "
             "group by interview_id, kind) as counted")).scalar()
+        most_attempts = conn.execute(text(
+            "select max(n) from (select count(*) as n from call_attempts "
+            "where direction = 'outbound' group by case_id) as counted")).scalar()
+        completed_twice = conn.execute(text(
+            "select count(*) from (select case_id from interviews where status = 'completed' "
+            "group by case_id having count(*) > 1) as twice")).scalar()
     engine.dispose()
-    assert interviews == 100  # the unknown callers created none
     assert per_interview in (None, 1)
+    assert most_attempts <= 6
+    assert completed_twice == 0
 
 
 def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) -> None:
