@@ -102,24 +102,30 @@ def plan(conn: Connection, campaign: Campaign, now: datetime, limit: int = PLAN_
         return 0
     listed = store.on_do_not_call(conn, (c.phone for c in cases))
     closed = store.closed_cases(conn, [c.case_id for c in cases])
-    for case in cases:
-        verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
-                             interviewed=case.case_id in closed)
-        _apply_verdict(conn, campaign, case, verdict, now)
+    store.set_plans(conn, [
+        (case.case_id, *_plan_for(campaign, case, judge_case(
+            campaign, case, now, do_not_call=case.phone in listed,
+            interviewed=case.case_id in closed), now))
+        for case in cases], now)
     return len(cases)
+
+
+def _plan_for(campaign: Campaign, case: store.CaseToCall, verdict: Verdict, now: datetime
+              ) -> tuple[datetime | None, str | None, str | None]:
+    """(next call, disposition, reason) for a case's eligibility verdict."""
+    if verdict.reason.final:
+        return None, _closing_disposition(case, verdict.reason).code, verdict.reason.value
+    assert verdict.first_day is not None
+    first = campaign.policy.first_attempt(
+        eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now)
+    return first, None, None
 
 
 def _apply_verdict(conn: Connection, campaign: Campaign, case: store.CaseToCall,
                    verdict: Verdict, now: datetime) -> None:
-    if verdict.reason.final:
-        disposition = _closing_disposition(case, verdict.reason)
-        store.set_plan(conn, case.case_id, now=now, disposition=disposition.code,
-                       reason=verdict.reason.value)
-        return
-    assert verdict.first_day is not None
-    first = campaign.policy.first_attempt(
-        eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now)
-    store.set_plan(conn, case.case_id, now=now, next_attempt_at=first)
+    following, code, reason = _plan_for(campaign, case, verdict, now)
+    store.set_plan(conn, case.case_id, now=now, next_attempt_at=following, disposition=code,
+                   reason=reason)
 
 
 def _closing_disposition(case: store.CaseToCall, reason: Reason) -> Disposition:

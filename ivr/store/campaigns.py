@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, cast, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Table,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -130,6 +142,26 @@ def set_plan(conn: Connection, case_id: int, *, now: datetime,
     conn.execute(update(SCHEDULES).where(_s.case_id == case_id).values(
         planned_at=now, next_attempt_at=next_attempt_at, disposition=disposition,
         reason=reason, appointment_at=appointment_at, updated_at=now))
+
+
+_SET_PLAN = (
+    update(SCHEDULES).where(_s.case_id == bindparam("b_case_id"))
+    .values(planned_at=bindparam("b_now", type_=_s.planned_at.type),
+            next_attempt_at=bindparam("b_next", type_=_s.next_attempt_at.type),
+            disposition=bindparam("b_disposition", type_=_s.disposition.type),
+            reason=bindparam("b_reason", type_=_s.reason.type),
+            updated_at=bindparam("b_now2", type_=_s.updated_at.type))
+)
+
+
+def set_plans(conn: Connection, plans: list[tuple[int, datetime | None, str | None, str | None]],
+              now: datetime) -> None:
+    """Plan many cases in one executemany: (case id, next call, disposition, reason)."""
+    if plans:
+        conn.execute(_SET_PLAN, [
+            {"b_case_id": case_id, "b_now": now, "b_next": following, "b_disposition": code,
+             "b_reason": reason, "b_now2": now}
+            for case_id, following, code, reason in plans])
 
 
 def schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
