@@ -164,17 +164,17 @@ class TickReport:
 
 
 def tick(db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *,
-         max_concurrent_calls: int, force: bool = False) -> TickReport:
+         max_concurrent_calls: int) -> TickReport:
     """One scheduler pass: plan new cases, queue the calls now due, tidy lost attempts.
 
-    Calls are queued only while the campaign runs (or ``force``), inside a calling window,
+    Calls are queued only while the campaign runs, inside a calling window,
     and up to the concurrent-call limit; the jobs are sent after the transaction commits,
     so a worker always finds its attempt.
     """
     report = TickReport(campaign.survey)
     requeue: list[str] = []
     with db.engine.begin() as conn:
-        report.running = force or store.campaign_status(conn, campaign.survey) == "running"
+        report.running = store.campaign_status(conn, campaign.survey) == "running"
         report.planned = plan(conn, campaign, now)
         report.stranded = _close_stranded(conn, campaign, now)
         if report.running:

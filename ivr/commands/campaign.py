@@ -103,13 +103,14 @@ def status_command(survey: str, as_json: bool) -> None:
 @SURVEY
 @click.option("--once", is_flag=True, help="One scheduler pass, then exit.")
 @click.option("--interval", default=30, show_default=True, help="Seconds between passes.")
-@click.option("--force", is_flag=True, help="Call even if the campaign is paused.")
 @AS_JSON
 @with_appcontext
-def run_command(survey: str, once: bool, interval: int, force: bool, as_json: bool) -> None:
+def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
     """Run scheduler passes in the foreground, placing the due calls from this process.
 
     The calls are placed, not waited for: their progress arrives at the status webhook.
+    Running a campaign that was never started starts it; a paused one stays paused
+    until ``ivr campaign start``.
     """
     svc = services()
     campaign = _campaign(survey)
@@ -117,12 +118,15 @@ def run_command(survey: str, once: bool, interval: int, force: bool, as_json: bo
         svc.dialer()
     except Exception as exc:
         raise click.ClickException(str(exc)) from None
+    with svc.db.engine.begin() as conn:
+        if store.campaign_status(conn, survey) == "not started":
+            store.set_campaign_status(conn, survey, "running", svc.clock())
+            click.echo(f"campaign {survey} started", err=True)
     # Calls are dialled here, whatever queue the app sends other jobs to.
     dial_here = InProcessQueue()
     while True:
         report = campaigns.tick(svc.db, campaign, dial_here, svc.clock(),
-                                max_concurrent_calls=svc.settings.max_concurrent_calls,
-                                force=force)
+                                max_concurrent_calls=svc.settings.max_concurrent_calls)
         if as_json:
             click.echo(json.dumps(report.as_dict()))
         else:
@@ -134,7 +138,7 @@ def run_command(survey: str, once: bool, interval: int, force: bool, as_json: bo
 
 def _say(report: campaigns.TickReport) -> None:
     if not report.running:
-        click.echo(f"{report.survey}: campaign paused (start it, or use --force)", err=True)
+        click.echo(f"{report.survey}: campaign paused (ivr campaign start resumes it)", err=True)
         return
     parts = [f"planned {report.planned}", f"calls placed {len(report.queued)}"]
     if not report.window_open:

@@ -343,10 +343,10 @@ def calls_placed_since(conn: Connection, survey: str, since: datetime) -> int:
 # --- campaigns ----------------------------------------------------------------------------
 
 def campaign_status(conn: Connection, survey: str) -> str:
-    """``running`` or ``paused`` (a campaign never started is paused)."""
+    """``running``, ``paused``, or ``not started`` (which places no calls either)."""
     status = conn.execute(select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.survey == survey)
                           ).scalar()
-    return status or "paused"
+    return status or "not started"
 
 
 def set_campaign_status(conn: Connection, survey: str, status: str, now: datetime) -> None:

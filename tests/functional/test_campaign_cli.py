@@ -45,10 +45,7 @@ def test_preview_counts_the_eligible_and_why_the_others_are_not(world: World) ->
 
 
 def test_run_once_places_the_due_calls_to_the_rest_api_and_exits(world: World) -> None:
-    paused = run(world, "campaign", "run", "--survey", "uss", "--once")
-    assert paused.exit_code == 0 and "paused" in paused.stderr
-    assert world.fake.calls == []
-    assert run(world, "campaign", "start", "--survey", "uss").exit_code == 0
+    # Never started: running it starts it.
     placed = run(world, "campaign", "run", "--survey", "uss", "--once")
     assert placed.exit_code == 0, placed.output
     assert "calls placed 2" in placed.stderr
@@ -67,11 +64,17 @@ def test_run_once_places_the_due_calls_to_the_rest_api_and_exits(world: World) -
     assert json.loads(again.stdout)["calls_queued"] == 0 and len(world.fake.calls) == 2
 
 
-def test_pause_stops_new_calls(world: World) -> None:
+def test_pause_stops_new_calls_until_started_again(world: World) -> None:
     run(world, "campaign", "start", "--survey", "uss")
     assert run(world, "campaign", "pause", "--survey", "uss").exit_code == 0
-    run(world, "campaign", "run", "--survey", "uss", "--once")
+    paused = run(world, "campaign", "run", "--survey", "uss", "--once")
+    assert paused.exit_code == 0 and "paused" in paused.stderr
     assert world.fake.calls == []
+    assert json_of(run(world, "campaign", "status", "--survey", "uss", "--json"))[
+        "status"] == "paused"
+    run(world, "campaign", "start", "--survey", "uss")
+    resumed = run(world, "campaign", "run", "--survey", "uss", "--once")
+    assert resumed.exit_code == 0 and len(world.fake.calls) == 2
 
 
 def test_unknown_survey_is_a_clear_error(world: World) -> None:
@@ -86,7 +89,6 @@ def test_do_not_call_add_list_remove(world: World) -> None:
     listed = json_of(run(world, "dnc", "list", "--json"))
     assert [(r["phone"], r["reason"], r["source"]) for r in listed] == [
         (A, "asked by letter", "command line")]
-    run(world, "campaign", "start", "--survey", "uss")
     run(world, "campaign", "run", "--survey", "uss", "--once")
     assert [c.params["To"] for c in world.fake.calls] == [B]
     assert run(world, "dnc", "remove", A).exit_code == 0
