@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -33,6 +33,8 @@ OUTCOME_OF_INTERVIEW = {
     Status.NO_RESPONSE.value: Outcome.PARTIAL,
     Status.IN_PROGRESS.value: Outcome.PARTIAL,
 }
+#: No call within this long after the information message (Ofcom's persistent misuse rules).
+QUIET_AFTER_INFO = timedelta(hours=72)
 OUTCOME_OF_CALL_STATUS = {
     "no-answer": Outcome.NO_ANSWER,
     "busy": Outcome.BUSY,
@@ -171,7 +173,10 @@ def record_call_status(conn: Connection, registry: QuestionnaireRegistry,
     try:
         campaign = campaign_for(registry, attempt.survey)
     except CampaignError:
+        # The survey is not loaded (the call heard the information message): no policy to
+        # plan with, so the case rests for the 72 hours the rules ask after that message.
         store.release_case(conn, attempt.case_id, attempt.id, outcome=outcome.value, now=now)
+        store.set_plan(conn, attempt.case_id, now=now, next_attempt_at=now + QUIET_AFTER_INFO)
         return True
     replan_after(conn, campaign, attempt.case_id, attempt.id, outcome, now,
                  appointment_choice=choice)

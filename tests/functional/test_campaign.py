@@ -281,6 +281,31 @@ def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
         assert session.scalars(select(Interview)).all() == []
 
 
+def test_after_the_information_message_the_number_rests_for_72_hours(world: World) -> None:
+    one_case(world)
+    world.start()
+    world.queue.enqueue = lambda *args: world.queue.jobs.append(args)  # type: ignore[method-assign]
+    (public_id,) = world.tick().queued
+    with world.app.app_context():
+        from workers.dialer import place_call
+        place_call(public_id)
+    registry = world.app.extensions["ivr"].questionnaires
+    loaded = registry.surveys
+    registry.surveys = lambda: []  # type: ignore[method-assign]
+    world.fates[A].append(human(Scripted(press("1"))))   # any key but 9
+    world.play()
+    registry.surveys = loaded  # type: ignore[method-assign]
+    following = world.schedule(A).next_attempt_at
+    assert following is not None
+    assert following.replace(tzinfo=UTC) >= MONDAY_11 + timedelta(hours=72)
+    world.queue.enqueue = lambda *args: world.queue.jobs.append(args)  # type: ignore[method-assign]
+    for hours in (1, 24, 71):
+        world.clock.set(MONDAY_11 + timedelta(hours=hours))
+        assert world.tick().queued == [], hours
+    with world.db.engine.connect() as conn:
+        assert store.on_do_not_call(conn, [A]) == set()
+
+
 def test_the_concurrent_call_limit_holds_back_calls(world: World) -> None:
     world.import_csv(uss_csv([(f"CR/{p[-4:]}/26", p, "burglary", SEVEN_WEEKS_AGO)
                               for p in (A, B, C, D)]))

@@ -1,0 +1,62 @@
+"""Scheduler passes on a real Redis: one chain however often ``campaign start`` runs, and a
+worker with the scheduler runs the pass that places calls."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+
+from tests.conftest import REDIS_URL, ROOT, service_missing
+from workers.dialer import TICK_LOCK, schedule_next_tick
+
+
+@pytest.fixture
+def redis() -> Iterator[Redis]:
+    try:
+        connection = Redis.from_url(REDIS_URL)
+        connection.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
+        service_missing("Redis", exc)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def test_only_one_chain_of_passes_is_scheduled(redis: Redis) -> None:
+    assert schedule_next_tick(REDIS_URL, delay=30)
+    assert not schedule_next_tick(REDIS_URL, delay=30)
+    registry = ScheduledJobRegistry(queue=Queue("default", connection=redis))
+    (job_id,) = registry.get_job_ids()
+    job = Queue("default", connection=redis).fetch_job(job_id)
+    assert job is not None and job.func_name == "workers.dialer.tick"
+    when = registry.get_scheduled_time(job_id)
+    assert timedelta(seconds=25) < when - datetime.now(UTC) <= timedelta(seconds=31)
+    assert 0 < redis.ttl(TICK_LOCK) <= 29
+    # Once the key lapses (the chain's worker died), a new chain may start.
+    redis.delete(TICK_LOCK)
+    assert schedule_next_tick(REDIS_URL, delay=30)
+
+
+def test_a_worker_runs_a_pass_and_it_schedules_the_next(
+    redis: Redis, sqlite_url: str, all_day_questionnaires: Path,
+) -> None:
+    Queue("default", connection=redis).enqueue("workers.dialer.tick")
+    env = {"DATABASE_URL": sqlite_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "test",
+           "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "token",
+           "TWILIO_FROM_NUMBER": "+441134960999", "PUBLIC_BASE_URL": "https://ivr.example.test",
+           "IVR_QUESTIONNAIRES": str(all_day_questionnaires), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url",
+                           REDIS_URL, "default"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Job OK" in done.stderr + done.stdout
+    registry = ScheduledJobRegistry(queue=Queue("default", connection=redis))
+    assert len(registry.get_job_ids()) == 1

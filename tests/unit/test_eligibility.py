@@ -1,0 +1,84 @@
+"""Who a campaign may ring: the rules declared in each questionnaire's ``campaign:``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ivr.questionnaire.loader import QuestionnaireError, load_file, parse_questionnaire
+from ivr.scheduling.eligibility import Reason, judge
+
+ROOT = Path(__file__).resolve().parents[2]
+USS = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire
+VCAS = load_file(ROOT / "questionnaires" / "vcas_exit.yaml").questionnaire
+TODAY = date(2026, 11, 23)
+
+
+def uss_case(**fields: object) -> dict[str, object]:
+    case: dict[str, object] = {"first_name": "Alex", "crime_type": "burglary",
+                               "district": "Hartlepool",
+                               "reported_on": (TODAY - timedelta(weeks=7)).isoformat()}
+    case.update(fields)
+    return case
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({}, Reason.ELIGIBLE),
+    ({"reported_on": (TODAY - timedelta(weeks=6)).isoformat()}, Reason.ELIGIBLE),
+    ({"reported_on": (TODAY - timedelta(weeks=12)).isoformat()}, Reason.ELIGIBLE),
+    ({"reported_on": (TODAY - timedelta(weeks=6) + timedelta(days=1)).isoformat()},
+     Reason.NOT_YET),
+    ({"reported_on": (TODAY - timedelta(weeks=12, days=1)).isoformat()}, Reason.PAST_PERIOD),
+    ({"crime_type": "fraud"}, Reason.NOT_COVERED),
+    ({"age": 15}, Reason.UNDER_AGE),
+    ({"age": 16}, Reason.ELIGIBLE),
+    ({"age": ""}, Reason.ELIGIBLE),                  # age not known
+    ({"crime_type": "domestic_abuse"}, Reason.ELIGIBLE),   # USS asks the safety check
+    ({"reported_on": None}, Reason.NO_DATE),
+])
+def test_uss_eligibility(fields: dict[str, object], reason: Reason) -> None:
+    assert judge(USS, uss_case(**fields), TODAY).reason is reason
+
+
+def test_do_not_call_and_interviewed_cases_are_never_rung() -> None:
+    assert judge(USS, uss_case(), TODAY, do_not_call=True).reason is Reason.DO_NOT_CALL
+    assert judge(USS, uss_case(), TODAY, interviewed=True).reason is Reason.ALREADY_INTERVIEWED
+    assert Reason.DO_NOT_CALL.final and not Reason.NOT_YET.final
+
+
+def test_the_calling_period_is_reported_with_the_verdict() -> None:
+    reported = TODAY - timedelta(weeks=7)
+    verdict = judge(USS, uss_case(reported_on=reported.isoformat()), TODAY)
+    assert (verdict.first_day, verdict.last_day) == (reported + timedelta(weeks=6),
+                                                     reported + timedelta(weeks=12))
+
+
+def test_vcas_rings_only_those_who_consented_a_week_after_closure() -> None:
+    closed = (TODAY - timedelta(days=10)).isoformat()
+    yes = {"first_name": "Sam", "closed_on": closed, "consent": "yes"}
+    assert judge(VCAS, yes, TODAY).eligible
+    assert judge(VCAS, {**yes, "consent": "no"}, TODAY).reason is Reason.REQUIREMENT_NOT_MET
+    recent = {**yes, "closed_on": (TODAY - timedelta(days=3)).isoformat()}
+    assert judge(VCAS, recent, TODAY).reason is Reason.NOT_YET
+
+
+def test_sensitive_cases_need_a_safety_check_that_applies_to_them() -> None:
+    source = (ROOT / "questionnaires" / "uss.yaml").read_text()
+    asked_of = "  when: {case: crime_type, in: [domestic_abuse]}"
+    assert asked_of in source
+    elsewhere = source.replace(asked_of, "  when: {case: crime_type, in: [violent]}")
+    q = parse_questionnaire(elsewhere, "uss.yaml").questionnaire
+    assert judge(q, uss_case(crime_type="domestic_abuse"), TODAY).reason is (
+        Reason.NO_SAFETY_CHECK)
+    assert judge(q, uss_case(crime_type="violent"), TODAY).eligible
+
+
+def test_a_campaign_that_needs_a_safety_check_the_questionnaire_lacks_is_refused() -> None:
+    source = (ROOT / "questionnaires" / "uss.yaml").read_text()
+    start = source.index("safety:\n")
+    end = source.index("consent:\n", start)
+    with pytest.raises(QuestionnaireError) as refused:
+        parse_questionnaire(source[:start] + source[end:], "uss.yaml")
+    assert any("can never be rung" in str(p) for p in refused.value.problems)
