@@ -68,13 +68,24 @@ def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
         raise CampaignError(f"unknown survey '{survey}' (loaded: "
                             f"{', '.join(registry.surveys()) or 'none'})")
     q = registry.current(survey).questionnaire
+    cached = _CAMPAIGNS.get(id(q))
+    if cached is not None and cached.questionnaire is q:
+        return cached
     if q.campaign is None:
         raise CampaignError(f"survey '{survey}' declares no 'campaign:' for outbound calls")
     try:
         policy = CallingPolicy.from_mapping(q.campaign.calling)
     except ValueError as exc:
         raise CampaignError(f"survey '{survey}': campaign.calling: {exc}") from None
-    return Campaign(q, policy)
+    if len(_CAMPAIGNS) > 64:
+        _CAMPAIGNS.clear()
+    campaign = _CAMPAIGNS[id(q)] = Campaign(q, policy)
+    return campaign
+
+
+#: Campaigns by id() of their questionnaire, kept with it so the id cannot be reused: a
+#: policy's bank holidays take milliseconds to build, and every status callback needs one.
+_CAMPAIGNS: dict[int, Campaign] = {}
 
 
 def local_today(campaign: Campaign, now: datetime) -> date:
@@ -250,8 +261,8 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
     """Plan a case's next call after an attempt (or an inbound call) ended with ``outcome``."""
     if attempt_id is not None:
         store.release_case(conn, case_id, attempt_id, outcome=outcome.value, now=now)
-    case = store.schedule_of(conn, case_id)
-    if case is None or store.disposition_of(conn, case_id)[0] is not None:
+    case = store.open_schedule_of(conn, case_id)
+    if case is None:
         return
     if outcome in FINAL_OUTCOMES:
         store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,

@@ -62,7 +62,7 @@ class Settings:
     #: Outbound calls started per second across every worker (Twilio's default is 1).
     calls_per_second: float = 1.0
     #: Outbound calls dialling, ringing or under way at once, across every worker.
-    max_concurrent_calls: int = 5
+    max_concurrent_calls: int = 30
     #: Who the information message says is calling, when a call cannot go on.
     organisation_name: str = "the police victim satisfaction team"
 

@@ -19,8 +19,9 @@ from ivr.app import create_app
 from ivr.config import Settings
 from ivr.demo.people import drama_numbers as all_drama_numbers
 from ivr.queue import InProcessQueue
+from ivr.store.campaigns import add_missing_schedules
 from ivr.store.db import Database
-from ivr.store.models import Base, Case
+from ivr.store.models import Base, Case, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIVIAL_PATH = "/bench/trivial"
@@ -87,6 +88,10 @@ def prepare_database(database_url: str, phones: list[str]) -> None:
         db.upgrade()
         with db.transaction() as session:
             session.add_all(_cases(phones))
+            session.flush()
+            # As a sample import does: every case has a campaign schedule, which the end
+            # of each call updates.
+            add_missing_schedules(session.connection(), "uss", utcnow())
     finally:
         db.dispose()
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.models import Base, public_id
+from ivr.store.prepared import Prepared
 
 SCHEDULES: Table = Base.metadata.tables["schedules"]
 CASES: Table = Base.metadata.tables["cases"]
@@ -135,13 +136,22 @@ def due(conn: Connection, survey: str, now: datetime, limit: int) -> list[CaseTo
     return [_case_to_call(row) for row in rows]
 
 
+_PLAN_ONE = Prepared(update(SCHEDULES).where(_s.case_id == bindparam("case_id")).values(
+    planned_at=bindparam("now", type_=_s.planned_at.type),
+    next_attempt_at=bindparam("next_attempt_at", type_=_s.next_attempt_at.type),
+    disposition=bindparam("disposition", type_=_s.disposition.type),
+    reason=bindparam("reason", type_=_s.reason.type),
+    appointment_at=bindparam("appointment_at", type_=_s.appointment_at.type),
+    updated_at=bindparam("now2", type_=_s.updated_at.type)))
+
+
 def set_plan(conn: Connection, case_id: int, *, now: datetime,
              next_attempt_at: datetime | None = None, disposition: str | None = None,
              reason: str | None = None, appointment_at: datetime | None = None) -> None:
     """Plan a case's next call, or close it with a disposition."""
-    conn.execute(update(SCHEDULES).where(_s.case_id == case_id).values(
-        planned_at=now, next_attempt_at=next_attempt_at, disposition=disposition,
-        reason=reason, appointment_at=appointment_at, updated_at=now))
+    _PLAN_ONE.execute(conn, {"case_id": case_id, "now": now, "now2": now,
+                             "next_attempt_at": next_attempt_at, "disposition": disposition,
+                             "reason": reason, "appointment_at": appointment_at})
 
 
 _SET_PLAN = (
@@ -164,17 +174,24 @@ def set_plans(conn: Connection, plans: list[tuple[int, datetime | None, str | No
             for case_id, following, code, reason in plans])
 
 
-def schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
-    """One case's schedule."""
-    row = conn.execute(select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
-                       .where(_s.case_id == case_id)).first()
-    return None if row is None else _case_to_call(row)
+_SCHEDULE_OF = Prepared(select(*_CASE_TO_CALL_COLUMNS, _s.disposition)
+                        .join(CASES, _c.id == _s.case_id)
+                        .where(_s.case_id == bindparam("case_id")))
 
 
-def disposition_of(conn: Connection, case_id: int) -> tuple[str | None, str | None]:
-    """A case's final disposition code and reason, if it has one."""
-    row = conn.execute(select(_s.disposition, _s.reason).where(_s.case_id == case_id)).first()
-    return (None, None) if row is None else (row.disposition, row.reason)
+def open_schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
+    """One case's schedule, if it is still being worked (no final disposition yet)."""
+    row = _SCHEDULE_OF.first(conn, {"case_id": case_id})
+    if row is None or row[-1] is not None:
+        return None
+    (case_id, survey, phone, fields, first_name, crime_type, district, reported_on, attempts,
+     outcomes, next_attempt_at, appointment_at, _) = row
+    values: dict[str, Any] = dict(fields or {})
+    values.update(first_name=first_name, crime_type=crime_type, district=district,
+                  reported_on=reported_on.isoformat() if reported_on else None)
+    return CaseToCall(case_id, survey, phone, {k: v for k, v in values.items() if v is not None},
+                      attempts, tuple(outcomes or ()), aware(next_attempt_at),
+                      aware(appointment_at))
 
 
 def closed_cases(conn: Connection, case_ids: Sequence[int]) -> set[int]:
@@ -223,19 +240,33 @@ def _attempt(row: Any) -> Attempt:
                    row.call_sid, aware(row.dialing_at), row.outcome, row.phone, row.survey)
 
 
+def _attempt_query(key: Any, lock: bool) -> Prepared:
+    query = select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id).where(
+        _a.direction == "outbound", key == bindparam("key"))
+    return Prepared(query.with_for_update(of=ATTEMPTS) if lock else query)
+
+
+# Built once: the status webhook and the dialler look attempts up on every call.
+_ATTEMPT_BY = {(by, lock): _attempt_query(column, lock)
+               for by, column in (("public_id", _a.public_id), ("call_sid", _a.call_sid))
+               for lock in (False, True)}
+
+
 def outbound_attempt(conn: Connection, *, attempt_public_id: str | None = None,
                      call_sid: str | None = None, lock: bool = False) -> Attempt | None:
     """An outbound attempt by its public id (in its URLs) or by call SID."""
-    query = select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id).where(
-        _a.direction == "outbound")
     if attempt_public_id is not None:
-        query = query.where(_a.public_id == attempt_public_id)
+        by, key = "public_id", attempt_public_id
     elif call_sid is not None:
-        query = query.where(_a.call_sid == call_sid)
+        by, key = "call_sid", call_sid
     else:
         return None
-    row = conn.execute(query.with_for_update(of=ATTEMPTS) if lock else query).first()
-    return None if row is None else _attempt(row)
+    row = _ATTEMPT_BY[by, lock].first(conn, {"key": key})
+    if row is None:
+        return None
+    attempt_id, public, case_id, attempt_no, status, sid, dialing_at, outcome, phone, survey = row
+    return Attempt(attempt_id, public, case_id, attempt_no, status, sid, aware(dialing_at),
+                   outcome, phone, survey)
 
 
 def claim_for_dialing(conn: Connection, attempt_id: int, now: datetime) -> bool:
@@ -291,14 +322,20 @@ def finish_attempt(conn: Connection, attempt_id: int, *, status: str, outcome: s
     return bool(result.rowcount)
 
 
+_OUTCOMES_OF = Prepared(select(_s.outcomes).where(_s.case_id == bindparam("case_id")))
+_RELEASE = Prepared(update(SCHEDULES).where(
+    _s.case_id == bindparam("case_id"), _s.active_attempt_id == bindparam("attempt_id")
+).values(active_attempt_id=None, outcomes=bindparam("outcomes", type_=_s.outcomes.type),
+         updated_at=bindparam("now", type_=_s.updated_at.type)))
+
+
 def release_case(conn: Connection, case_id: int, attempt_id: int, *, outcome: str,
                  now: datetime) -> None:
     """The attempt is over: clear it from the case and add its outcome to the history."""
-    outcomes = conn.execute(select(_s.outcomes).where(_s.case_id == case_id)).scalar_one()
-    conn.execute(update(SCHEDULES).where(_s.case_id == case_id,
-                                         _s.active_attempt_id == attempt_id)
-                 .values(active_attempt_id=None, outcomes=[*(outcomes or []), outcome],
-                         updated_at=now))
+    row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
+    outcomes = list(row[0] or []) if row is not None else []
+    _RELEASE.execute(conn, {"case_id": case_id, "attempt_id": attempt_id,
+                            "outcomes": [*outcomes, outcome], "now": now})
 
 
 def queued_attempts(conn: Connection, survey: str, older_than: datetime) -> list[str]:
@@ -320,10 +357,13 @@ def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> li
     return [_attempt(row) for row in rows]
 
 
+_PENDING_FOR_CASE = Prepared(select(_a.id).where(
+    _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"))
+
+
 def pending_attempts_for_case(conn: Connection, case_id: int) -> list[int]:
     """Outbound attempts of a case that no worker has dialled yet."""
-    return list(conn.scalars(select(_a.id).where(
-        _a.case_id == case_id, _a.direction == "outbound", _a.status == "queued")))
+    return [row[0] for row in _PENDING_FOR_CASE.all(conn, {"case_id": case_id})]
 
 
 def live_calls(conn: Connection) -> int:
@@ -448,17 +488,26 @@ def uncount_attempt(conn: Connection, case_id: int, attempt_id: int, now: dateti
     ).values(active_attempt_id=None, attempts=_s.attempts - 1, updated_at=now))
 
 
+_INBOUND_BY_CALL_SID = Prepared(select(_a.id, _a.case_id, _a.interview_id).where(
+    _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)))
+_END_INBOUND = Prepared(update(ATTEMPTS).where(
+    _a.id == bindparam("attempt_id"), _a.ended_at.is_(None)
+).values(ended_at=bindparam("now", type_=_a.ended_at.type),
+         outcome=bindparam("outcome", type_=_a.outcome.type),
+         updated_at=bindparam("now2", type_=_a.updated_at.type)))
+
+
 def finish_inbound(conn: Connection, call_sid: str, *, status: str,
                    now: datetime) -> tuple[int, int | None] | None:
     """End an inbound call's attempt once: (case id, interview id), or None if it had ended
     already or is not an inbound call."""
-    row = conn.execute(select(_a.id, _a.case_id, _a.interview_id).where(
-        _a.call_sid == call_sid, _a.direction == "inbound", _a.ended_at.is_(None))).first()
-    if row is None or row.case_id is None:
+    row = _INBOUND_BY_CALL_SID.first(conn, {"call_sid": call_sid})
+    if row is None or row[1] is None:
         return None
-    conn.execute(update(ATTEMPTS).where(_a.id == row.id, _a.ended_at.is_(None))
-                 .values(ended_at=now, outcome=status, updated_at=now))
-    return row.case_id, row.interview_id
+    attempt_id, case_id, interview_id = row
+    _END_INBOUND.execute(conn, {"attempt_id": attempt_id, "now": now, "outcome": status,
+                                "now2": now})
+    return case_id, interview_id
 
 
 def waiting_phones(conn: Connection, survey: str, limit: int) -> list[str]:

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -21,6 +21,7 @@ from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
 from ivr.store.models import Interview, utcnow
+from ivr.store.prepared import Prepared
 from ivr.store.turns import NewReferral
 from ivr.telephony.signature import public_url
 from ivr.telephony.twiml import (
@@ -283,11 +284,15 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     if ended is None or ended[1] is None:
         return
     case_id, interview_id = ended
-    found = conn.execute(select(Interview.status, Interview.state)
-                         .where(Interview.id == interview_id)).first()
+    found = _INTERVIEW_OUTCOME.first(conn, {"interview_id": interview_id})
     if found is not None:
-        dialing.interview_ended(conn, services().questionnaires, case_id, found.status,
-                                (found.state or {}).get("callback"), now)
+        interview_status, state = found
+        dialing.interview_ended(conn, services().questionnaires, case_id, interview_status,
+                                (state or {}).get("callback"), now)
+
+
+_INTERVIEW_OUTCOME = Prepared(select(Interview.status, Interview.state).where(
+    Interview.id == bindparam("interview_id")))
 
 
 def _announce(referrals: list[NewReferral]) -> None:
