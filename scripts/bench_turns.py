@@ -4,8 +4,10 @@ Each simulated call is a satisfied respondent going through the whole USS questi
 (identity, consent, five scale questions, police contact): nine webhooks and one status
 callback. After each call, as many requests with the same form parameters, signed and sent
 by the same HTTP client, go to ``/bench/trivial``, a route that returns constant TwiML. The
-ratio of the two mean times from request sent to response read is what a turn costs in the
-product (signature, database, engine, TwiML) over Flask, WSGI and HTTP.
+ratio of the mean times from request sent to response read, turn webhooks against trivial
+requests, is what a turn costs in the product (signature, engine, database write, TwiML)
+over Flask, WSGI and HTTP; the whole call's ratio (its first webhook and status callback
+included) is printed beside it.
 
     python scripts/bench_turns.py                     # gunicorn, one sync worker, SQLite
     python scripts/bench_turns.py --calls 500 --repeat
@@ -555,7 +557,13 @@ def bench(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     # Judged on the time each request spends in the transport (sent to response read):
     # that is what the endpoint costs. The simulator's own work between requests (parsing
     # and checking the TwiML, choosing the answer) is the test client's, not the turn's.
-    ratio = calls.transport_ms_per_request / trivial_transport_ms
+    # The target is per turn webhook (signature, engine, database write, TwiML); the
+    # call's first webhook (finding the case, creating the interview) and its status
+    # callback are reported beside it, and in the whole-call ratio.
+    turn_stats = calls.kinds.get("turn", KindStats())
+    turn_ms = 1000 * turn_stats.seconds / max(turn_stats.requests, 1)
+    ratio = turn_ms / trivial_transport_ms
+    call_ratio = calls.transport_ms_per_request / trivial_transport_ms
     with_sql = target.sql is not None
     figures: dict[str, Any] = {
         "mode": "wsgi" if args.wsgi else "http",
@@ -573,9 +581,11 @@ def bench(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         "calls_per_s": round(len(more) / calls.seconds, 2),
         "trivial_req_per_s": round(1000 / trivial_ms, 1),
         "trivial_ms_per_request": round(trivial_ms, 3),
-        "transport_ms_per_turn": round(calls.transport_ms_per_request, 3),
+        "transport_ms_per_turn": round(turn_ms, 3),
+        "transport_ms_per_call_request": round(calls.transport_ms_per_request, 3),
         "transport_ms_per_trivial": round(trivial_transport_ms, 3),
         "ratio": round(ratio, 3),
+        "whole_call_ratio": round(call_ratio, 3),
         "max_ratio": args.max_ratio,
         "within_max_ratio": ratio <= args.max_ratio,
         # Wall time of whole calls, the simulator's work included, over the trivial loop's.
@@ -606,11 +616,14 @@ def report(figures: dict[str, Any]) -> str:
         f"{f['calls_per_s']:.2f} calls/s)",
         f"trivial req/s         {f['trivial_req_per_s']:>9.1f}   ({f['trivial_ms_per_request']:.3f}"
         " ms)",
-        f"per request, sent to response read: turn {f['transport_ms_per_turn']:.3f} ms, "
-        f"trivial {f['transport_ms_per_trivial']:.3f} ms",
+        f"per request, sent to response read: turn webhook {f['transport_ms_per_turn']:.3f} ms,"
+        f" any webhook of a call {f['transport_ms_per_call_request']:.3f} ms, trivial "
+        f"{f['transport_ms_per_trivial']:.3f} ms",
         f"ratio turn/trivial    {f['ratio']:>9.3f}   "
         + ("<=" if f["within_max_ratio"] else ">") + f" {f['max_ratio']}: "
         + ("OK" if f["within_max_ratio"] else "OVER TARGET"),
+        f"whole call (first webhook and status callback included) / trivial: "
+        f"{f['whole_call_ratio']:.3f}",
         f"wall-time ratio, simulator's own work included: {f['wall_ratio']:.3f}",
     ]
     for kind, stats in f["phases"]["calls"]["by_endpoint"].items():
