@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Connection,
     Table,
     bindparam,
-    cast,
     delete,
     func,
     insert,
@@ -108,7 +106,9 @@ def aware(value: datetime | None) -> datetime | None:
 def add_missing_schedules(conn: Connection, survey: str, now: datetime) -> int:
     """Give every case of ``survey`` without a schedule one, to be planned; how many."""
     missing = (
-        select(_c.id, _c.survey, literal(0), cast(literal("[]"), JSON),
+        # The empty list goes as a JSON parameter: CAST('[]' AS JSON) means a number to
+        # SQLite, which has no JSON type.
+        select(_c.id, _c.survey, literal(0), literal([], _s.outcomes.type),
                literal(now, _s.updated_at.type))
         .select_from(CASES.outerjoin(SCHEDULES, _s.case_id == _c.id))
         .where(_c.survey == survey, _s.case_id.is_(None))

@@ -325,3 +325,13 @@ def test_opting_out_by_the_command_closes_open_cases(world: World) -> None:
     world.tick()
     assert world.fake.calls == []
     assert world.schedule(A).disposition == "2.11"
+
+
+def test_an_imported_case_gets_an_empty_schedule(world: World) -> None:
+    one_case(world)
+    schedule = world.schedule(A)
+    assert (schedule.outcomes, schedule.attempts, schedule.planned_at) == ([], 0, None)
+    with world.db.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT outcomes FROM schedules").scalar()
+    # Stored as JSON text (or a JSON value), never as a number.
+    assert raw in ("[]", [])
