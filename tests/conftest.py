@@ -92,6 +92,21 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def redis() -> Iterator[Any]:
+    """The test Redis database, emptied before and after the test."""
+    from redis import Redis
+
+    try:
+        connection = Redis.from_url(REDIS_URL)
+        connection.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
+        service_missing("Redis", exc)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
 def all_day_questionnaires(tmp_path: Path) -> Path:
     """The bundled questionnaires with calling windows open all day, every day: for tests
     of processes that read the real clock, which may run at night."""

@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ivr import campaigns
-from ivr.app import services
+from ivr.app import Services, services
 from ivr.queue import InProcessQueue
 from ivr.store import campaigns as store
 
@@ -54,15 +54,20 @@ def preview_command(survey: str, as_json: bool) -> None:
     _echo(campaigns.preview(svc.db, _campaign(survey), svc.clock()), as_json)
 
 
+def _set_status(survey: str, status: str) -> Services:
+    svc = services()
+    _campaign(survey)
+    with svc.db.engine.begin() as conn:
+        store.set_campaign_status(conn, survey, status, svc.clock())
+    return svc
+
+
 @command.command("start")
 @SURVEY
 @with_appcontext
 def start_command(survey: str) -> None:
     """Start (or resume) calling; with Redis, also start the workers' scheduler passes."""
-    svc = services()
-    _campaign(survey)
-    with svc.db.engine.begin() as conn:
-        store.set_campaign_status(conn, survey, "running", svc.clock())
+    svc = _set_status(survey, "running")
     if svc.settings.redis_url:
         from workers.dialer import schedule_next_tick
 
@@ -79,10 +84,7 @@ def start_command(survey: str) -> None:
 @with_appcontext
 def pause_command(survey: str) -> None:
     """Stop starting new calls (calls under way finish)."""
-    svc = services()
-    _campaign(survey)
-    with svc.db.engine.begin() as conn:
-        store.set_campaign_status(conn, survey, "paused", svc.clock())
+    _set_status(survey, "paused")
     click.echo(f"campaign {survey} paused", err=True)
 
 

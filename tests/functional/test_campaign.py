@@ -256,16 +256,22 @@ def test_a_victim_calling_back_cancels_the_calls_queued_for_them(world: World) -
     assert world.fake.calls == []
 
 
-def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
-    world: World,
-) -> None:
-    one_case(world)
-    world.start()
+def dial_one(world: World) -> str:
+    """Queue the one due call, then dial it by hand (not played back yet)."""
     world.queue.enqueue = lambda *args: world.queue.jobs.append(args)  # type: ignore[method-assign]
     (public_id,) = world.tick().queued
     with world.app.app_context():
         from workers.dialer import place_call
         place_call(public_id)
+    return public_id
+
+
+def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
+    world: World,
+) -> None:
+    one_case(world)
+    world.start()
+    dial_one(world)
     # The survey is withdrawn between the call being placed and answered.
     world.app.extensions["ivr"].questionnaires.surveys = lambda: []  # type: ignore[method-assign]
     world.fates[A].append(human(Scripted(press("9"))))
@@ -284,11 +290,7 @@ def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
 def test_after_the_information_message_the_number_rests_for_72_hours(world: World) -> None:
     one_case(world)
     world.start()
-    world.queue.enqueue = lambda *args: world.queue.jobs.append(args)  # type: ignore[method-assign]
-    (public_id,) = world.tick().queued
-    with world.app.app_context():
-        from workers.dialer import place_call
-        place_call(public_id)
+    dial_one(world)
     registry = world.app.extensions["ivr"].questionnaires
     loaded = registry.surveys
     registry.surveys = lambda: []  # type: ignore[method-assign]

@@ -6,7 +6,6 @@ import pytest
 from redis import Redis
 
 from ivr.scheduling.limiter import LocalRateLimiter, RedisRateLimiter
-from tests.conftest import REDIS_URL, service_missing
 
 
 class FakeTime:
@@ -30,15 +29,6 @@ def test_one_process_spaces_calls_evenly() -> None:
     assert t.slept == [0.5, 0.5, 0.5, 0.5]
 
 
-@pytest.fixture
-def redis() -> Redis:
-    try:
-        connection = Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        service_missing("Redis", exc)
-    connection.flushdb()
-    return connection
 
 
 @pytest.mark.parametrize(("per_second", "starts_in_first_window", "window"), [

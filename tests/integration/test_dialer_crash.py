@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from ivr.store import campaigns as store
 from ivr.store.models import CallAttempt, Schedule
 from ivr.telephony.fake_api import FakeTwilioApi, no_answer
 from ivr.telephony.simulator import WSGITransport
-from tests.conftest import AUTH_TOKEN, REDIS_URL, ROOT, make_settings, service_missing
+from tests.conftest import AUTH_TOKEN, REDIS_URL, ROOT, make_settings
 from tests.functional.campaign_world import ACCOUNT_SID, uss_csv
 
 PHONE = "+441134960201"
@@ -69,16 +69,6 @@ class Gate:
         return [body]
 
 
-@pytest.fixture
-def redis() -> Iterator[Redis]:
-    try:
-        connection = Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        service_missing("Redis", exc)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:

@@ -17,21 +17,13 @@ from tests.conftest import (
     SURVEY_NUMBER,
     add_case,
     make_settings,
-    service_missing,
     simulator,
 )
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    try:
-        connection = Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        service_missing("Redis", exc)
-    connection.flushdb()
-    yield REDIS_URL
-    connection.flushdb()
+def redis_url(redis: Redis) -> str:
+    return REDIS_URL
 
 
 @pytest.fixture

@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from redis import Redis
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from tests.conftest import REDIS_URL, ROOT, service_missing
+from tests.conftest import REDIS_URL, ROOT
 from workers.dialer import TICK_LOCK, schedule_next_tick
-
-
-@pytest.fixture
-def redis() -> Iterator[Redis]:
-    try:
-        connection = Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        service_missing("Redis", exc)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 def test_only_one_chain_of_passes_is_scheduled(redis: Redis) -> None:
