@@ -65,6 +65,8 @@ class Settings:
     max_concurrent_calls: int = 30
     #: Who the information message says is calling, when a call cannot go on.
     organisation_name: str = "the police victim satisfaction team"
+    #: Working days within which a referral's first contact is due.
+    referral_due_working_days: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +96,8 @@ class Settings:
             max_concurrent_calls=_number(env, "MAX_CONCURRENT_CALLS", cls.max_concurrent_calls,
                                          int),
             organisation_name=env.get("ORGANISATION_NAME") or cls.organisation_name,
+            referral_due_working_days=_number(env, "REFERRAL_DUE_WORKING_DAYS",
+                                              cls.referral_due_working_days, int),
         )
         settings.validate()
         return settings
@@ -119,6 +123,8 @@ class Settings:
                                   "e.g. +441134960999")
         if self.calls_per_second <= 0:
             raise ConfigError("CALLS_PER_SECOND must be more than 0")
+        if self.referral_due_working_days < 1:
+            raise ConfigError("REFERRAL_DUE_WORKING_DAYS must be at least 1")
         if self.max_concurrent_calls < 1:
             raise ConfigError("MAX_CONCURRENT_CALLS must be at least 1")
         if not self.questionnaires_dir.is_dir():

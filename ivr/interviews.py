@@ -17,6 +17,7 @@ from ivr.store import turns
 from ivr.store.interviews import CaseFacts, pin_version, pinned_questionnaire
 from ivr.store.models import public_id, utcnow
 from ivr.store.turns import InterviewRow, NewReferral
+from ivr.supervision.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Started:
 
 def begin(
     conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
-    call_sid: str | None = None,
+    call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
 ) -> Started:
     """Start an interview for a case on the current version of its questionnaire."""
     loaded = registry.current(case.survey)
@@ -57,7 +58,7 @@ def begin(
         "ended_at": ended_at,
     })
     referrals = _record(conn, interview_id, case.id, q, step, now,
-                        case_values=(case.survey, case.district))
+                        case_values=(case.survey, case.district), due_days=due_days)
     return Started(interview_id, interview_public_id, Outcome(step, referrals))
 
 
@@ -69,7 +70,7 @@ def next_step(conn: Connection, interview: InterviewRow, event: InputEvent
 
 
 def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Questionnaire,
-              step: Step) -> Outcome | None:
+              step: Step, *, due_days: int = DEFAULT_WORKING_DAYS) -> Outcome | None:
     """Store a step's answers, referrals and status, in the caller's transaction; None
     (and nothing stored) when another request already moved the interview on."""
     now = utcnow()
@@ -79,14 +80,16 @@ def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Question
                                 step_no=interview.step_no + 1, status=status,
                                 state=step.state.to_json(), ended_at=ended_at):
         return None
-    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now)
+    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now,
+                        due_days=due_days)
     return Outcome(step, referrals)
 
 
-def advance(conn: Connection, interview: InterviewRow, event: InputEvent) -> Outcome | None:
+def advance(conn: Connection, interview: InterviewRow, event: InputEvent, *,
+            due_days: int = DEFAULT_WORKING_DAYS) -> Outcome | None:
     """Apply one input to an interview and keep what it did (see :func:`keep_step`)."""
     questionnaire, step = next_step(conn, interview, event)
-    return keep_step(conn, interview, questionnaire, step)
+    return keep_step(conn, interview, questionnaire, step, due_days=due_days)
 
 
 def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | None]:
@@ -101,6 +104,7 @@ def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | Non
 def _record(
     conn: Connection, interview_id: int, case_id: int, q: Questionnaire, step: Step,
     now: datetime, case_values: tuple[str, str | None] | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
 ) -> list[NewReferral]:
     """Store the step's answers and referrals; ``case_values`` is the case's (survey,
     district), read from the database only when a referral needs it."""
@@ -126,6 +130,7 @@ def _record(
                        for r in event.reasons]
             referrals.append(turns.add_referral(
                 conn, interview_id=interview_id, case_id=case_id, survey=survey,
-                kind=event.kind, district=district, reasons=reasons, now=now))
+                kind=event.kind, district=district, reasons=reasons, now=now,
+                due_at=first_contact_due(now, due_days)))
     turns.add_answers(conn, answers)
     return referrals

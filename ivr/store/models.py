@@ -176,6 +176,7 @@ class Referral(Base):
     __table_args__ = (
         UniqueConstraint("interview_id", "kind"),
         Index("ix_referrals_status", "status"),
+        Index("ix_referrals_due_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,10 +186,78 @@ class Referral(Base):
     kind: Mapped[str] = mapped_column(String(32))
     district: Mapped[str] = mapped_column(String(100))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
+    #: new, assigned, in_progress (a contact was attempted) or closed.
     status: Mapped[str] = mapped_column(String(32), default="new")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: First contact is due by then (working days after the referral was raised).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: How it was closed: contacted_resolved, contacted_escalated, not_contactable, declined.
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship()
+    assigned_to: Mapped[User | None] = relationship()
+    events: Mapped[list[ReferralEvent]] = relationship(back_populates="referral",
+                                                      order_by="ReferralEvent.id")
+
+
+class User(Base):
+    """Someone who signs in: a supervisor, district research officer, service manager,
+    interviewer or administrator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-case; the sign-in name.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: admin, supervisor, district_officer, service_manager or interviewer.
+    role: Mapped[str] = mapped_column(String(32))
+    #: The districts a district research officer works (others: empty).
+    districts: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReferralEvent(Base):
+    """One thing that happened to a referral; never changed or deleted once written."""
+
+    __tablename__ = "referral_events"
+    __table_args__ = (Index("ix_referral_events_referral_id", "referral_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Who did it; None for the system (the referral being raised, a notification sent).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: raised, assigned, note, contact_attempt, closed, reopened, notified.
+    kind: Mapped[str] = mapped_column(String(32))
+    #: What the event says: note text, contact outcome, assignee, closing outcome.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    referral: Mapped[Referral] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class AuditEntry(Base):
+    """A view of personal details, or an action, by a signed-in user: kept for audit."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: e.g. sign_in, sign_in_failed, view_referral, play_recording, assign, note, close.
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class CallAttempt(Base):

@@ -84,7 +84,7 @@ _ADD_ANSWERS = Prepared(insert(_ANSWERS), column_keys=_ANSWER_KEYS)
 _ADD_REFERRAL = Prepared(
     insert(_REFERRALS).returning(_REFERRALS.c.id),
     column_keys=("interview_id", "case_id", "survey", "kind", "district", "reasons", "status",
-                 "created_at"))
+                 "created_at", "due_at"))
 _ADD_TURN = Prepared(insert(_TURNS),
                      column_keys=("interview_id", "step_no", "response", "created_at"))
 _ADD_INTERVIEW = Prepared(
@@ -157,11 +157,13 @@ def add_answers(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def add_referral(conn: Connection, *, interview_id: int, case_id: int, survey: str, kind: str,
-                 district: str, reasons: list[dict[str, Any]], now: datetime) -> NewReferral:
+                 district: str, reasons: list[dict[str, Any]], now: datetime,
+                 due_at: datetime | None) -> NewReferral:
     """Store a new referral and return what its notification needs."""
     row = _ADD_REFERRAL.first(conn, {
         "interview_id": interview_id, "case_id": case_id, "survey": survey, "kind": kind,
         "district": district, "reasons": reasons, "status": "new", "created_at": now,
+        "due_at": due_at,
     })
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return NewReferral(int(row[0]), kind, district)

@@ -113,7 +113,8 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
         return farewell_twiml(NEUTRAL_MESSAGE)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
     started = interviews.begin(conn, svc.questionnaires, case, channel=channel,
-                               call_sid=call_sid)
+                               call_sid=call_sid,
+                               due_days=svc.settings.referral_due_working_days)
     body = step_twiml(started.outcome.step, _turn_url(started.public_id, 1))
     now = utcnow()
     turns.add_turn(conn, started.id, 0, body, now)
@@ -205,7 +206,9 @@ def turn(public_id: str, step_no: int) -> Response:
                 questionnaire, step = interviews.next_step(conn, interview, event)
                 body = step_twiml(step, _turn_url(public_id, step_no + 1))
                 with db.writing(conn):
-                    outcome = interviews.keep_step(conn, interview, questionnaire, step)
+                    outcome = interviews.keep_step(
+                        conn, interview, questionnaire, step,
+                        due_days=services().settings.referral_due_working_days)
                     if outcome is None:
                         raise _Overtaken
                     turns.add_turn(conn, interview.id, step_no, body, utcnow())
@@ -253,7 +256,8 @@ def status() -> tuple[str, int]:
         if call_status in FINAL_CALL_STATUSES and call_sid:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
-                outcome = interviews.advance(conn, interview, HangUp())
+                outcome = interviews.advance(conn, interview, HangUp(),
+                                             due_days=svc.settings.referral_due_working_days)
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
         if not dialing.record_call_status(conn, svc.questionnaires, request.args.get("attempt"),

@@ -1,0 +1,2 @@
+"""Working the service-recovery queue: accounts and roles, deadlines, the referral
+workflow and the audit trail."""

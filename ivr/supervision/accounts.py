@@ -1,0 +1,143 @@
+"""Accounts, roles, and which referrals each role may see and work.
+
+District scoping is decided here and only here: every query and page that shows a
+referral asks :func:`referral_scope` (SQL) or :func:`may_see` (one referral).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import Session
+
+from ivr.store.models import Referral, User, utcnow
+
+#: Surveys whose referrals go to the victim support service, not a police district.
+SERVICE_SURVEYS = frozenset({"vcas_exit"})
+_hasher = PasswordHasher()
+#: Verified against when the email is unknown, so that a wrong email takes as long as a
+#: wrong password and sign-in does not reveal which emails have accounts.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MIN_PASSWORD_LENGTH = 12
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    DISTRICT_OFFICER = "district_officer"
+    SERVICE_MANAGER = "service_manager"
+    INTERVIEWER = "interviewer"
+
+    @property
+    def works_queue(self) -> bool:
+        """Whether the role works referrals at all (interviewers do not)."""
+        return self is not Role.INTERVIEWER
+
+    @property
+    def label(self) -> str:
+        return {"admin": "Administrator", "supervisor": "Supervisor",
+                "district_officer": "District research officer",
+                "service_manager": "Victim service manager",
+                "interviewer": "Interviewer"}[self.value]
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password of at least MIN_PASSWORD_LENGTH characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    """The sign-in name as stored: trimmed and lower-case; AccountError if not an email."""
+    text = email.strip().lower()
+    local, at, domain = text.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise AccountError(f"'{email}' is not an email address")
+    return text
+
+
+def add_user(session: Session, email: str, *, role: str, password: str,
+             districts: Iterable[str] = (), name: str | None = None) -> User:
+    """Create an account; district research officers need at least one district."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role '{role}' (one of: "
+                           f"{', '.join(r.value for r in Role)})") from None
+    wanted = sorted({d.strip() for d in districts if d.strip()})
+    if chosen is Role.DISTRICT_OFFICER and not wanted:
+        raise AccountError("a district research officer needs --district (one or more)")
+    if chosen is not Role.DISTRICT_OFFICER and wanted:
+        raise AccountError(f"only district research officers have districts, not {chosen}")
+    address = normalise_email(email)
+    if session.query(User).filter(User.email == address).first() is not None:
+        raise AccountError(f"{address} already has an account")
+    user = User(email=address, name=name, role=chosen.value, districts=wanted,
+                password_hash=hash_password(password), active=True, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active account with this email and password, or None (taking the same time
+    whether the email is unknown, the password wrong, or the account disabled)."""
+    try:
+        address = normalise_email(email)
+    except AccountError:
+        address = ""
+    user = session.query(User).filter(User.email == address).first() if address else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def referral_scope(user: Any) -> ColumnElement[bool]:
+    """The SQL condition on ``Referral`` for what ``user`` may see and work."""
+    role = Role(user.role)
+    if not user.active or not role.works_queue:
+        return false()
+    if role in (Role.ADMIN, Role.SUPERVISOR):
+        return true()
+    if role is Role.SERVICE_MANAGER:
+        return Referral.survey.in_(sorted(SERVICE_SURVEYS))
+    districts = list(user.districts or [])
+    if not districts:
+        return false()
+    return Referral.district.in_(districts) & Referral.survey.not_in(sorted(SERVICE_SURVEYS))
+
+
+def may_see(user: Any, referral: Referral) -> bool:
+    """Whether ``user`` may see and work this referral (the same rule as the SQL)."""
+    role = Role(user.role)
+    if not user.active or not role.works_queue:
+        return False
+    if role in (Role.ADMIN, Role.SUPERVISOR):
+        return True
+    if role is Role.SERVICE_MANAGER:
+        return referral.survey in SERVICE_SURVEYS
+    return (referral.survey not in SERVICE_SURVEYS
+            and referral.district in (user.districts or []))
+
+
+def may_hear_recordings(user: Any) -> bool:
+    """Whether the role may play the victim's recorded words (everyone who works
+    referrals: they call the victim back about exactly that)."""
+    return bool(user.active) and Role(user.role).works_queue
