@@ -83,9 +83,11 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
         clock=clock or utcnow,
         telephony=telephony,
     )
-    from ivr.web import twilio
+    from ivr.web import auth, queue, twilio
 
     app.register_blueprint(twilio.bp)
+    auth.init_app(app)
+    queue.init_app(app)
     return app
 
 

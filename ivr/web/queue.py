@@ -1,0 +1,9 @@
+"""The service-recovery queue (being written)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Add the queue and dashboard pages to ``app``."""
