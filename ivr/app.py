@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
                telephony: Telephony | None = None) -> Flask:
     """Build the Flask app from settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.request_class = Request
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),

@@ -67,6 +67,10 @@ class Settings:
     organisation_name: str = "the police victim satisfaction team"
     #: Working days within which a referral's first contact is due.
     referral_due_working_days: int = 2
+    #: Where notification emails go out; without it, notifications are only logged.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "ivr@localhost"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +102,9 @@ class Settings:
             organisation_name=env.get("ORGANISATION_NAME") or cls.organisation_name,
             referral_due_working_days=_number(env, "REFERRAL_DUE_WORKING_DAYS",
                                               cls.referral_due_working_days, int),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_number(env, "SMTP_PORT", cls.smtp_port, int),
+            smtp_from=env.get("SMTP_FROM") or cls.smtp_from,
         )
         settings.validate()
         return settings
@@ -125,6 +132,10 @@ class Settings:
             raise ConfigError("CALLS_PER_SECOND must be more than 0")
         if self.referral_due_working_days < 1:
             raise ConfigError("REFERRAL_DUE_WORKING_DAYS must be at least 1")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("SMTP_PORT must be between 1 and 65535")
+        if "@" not in self.smtp_from:
+            raise ConfigError("SMTP_FROM must be an email address")
         if self.max_concurrent_calls < 1:
             raise ConfigError("MAX_CONCURRENT_CALLS must be at least 1")
         if not self.questionnaires_dir.is_dir():

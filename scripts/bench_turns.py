@@ -3,7 +3,7 @@
 Each simulated call is a satisfied respondent going through the whole USS questionnaire
 (identity, consent, five scale questions, police contact): nine webhooks and one status
 callback. After each call, as many requests with the same form parameters, signed and sent
-by the same HTTP client, go to ``/bench/trivial``, a route that returns constant TwiML. The
+by the same HTTP client, go to ``/twilio/bench-trivial``, a route that returns constant TwiML. The
 ratio of the mean times from request sent to response read, turn webhooks against trivial
 requests, is what a turn costs in the product (signature, engine, database write, TwiML)
 over Flask, WSGI and HTTP; the whole call's ratio (its first webhook and status callback

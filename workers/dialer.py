@@ -1,7 +1,8 @@
 """RQ jobs of the outbound dialler: the scheduler pass and placing one call.
 
-Run them with ``rq worker --with-scheduler`` (the Procfile's ``worker:``); ``ivr campaign
-start`` sends the first pass, and each pass schedules the next one.
+Run them with ``rq worker --with-scheduler`` (the Procfile's ``worker:``); ``ivr db upgrade``
+(the release step) and ``ivr campaign start`` send the first pass, and each pass schedules
+the next one, and the supervisors' overdue notice once an hour.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ TICK_SECONDS = 30
 #: Only one chain of passes runs however many times ``campaign start`` is run: a pass
 #: schedules the next only if it holds this key.
 TICK_LOCK = "ivr:scheduler-pass"
+#: Seconds between overdue notices to supervisors.
+OVERDUE_EVERY = 3600
+OVERDUE_LOCK = "ivr:overdue-notice"
 _worker_app: Flask | None = None
 
 
@@ -64,7 +68,21 @@ def tick(reschedule: bool = True) -> list[dict[str, Any]]:
             reports.append(report.as_dict())
         if reschedule and svc.settings.redis_url:
             schedule_next_tick(svc.settings.redis_url)
+            schedule_overdue_notices(svc.settings.redis_url)
     return reports
+
+
+def schedule_overdue_notices(redis_url: str) -> bool:
+    """Queue the supervisors' overdue notice at most once an hour (the scheduler passes are
+    the platform's clock under RQ)."""
+    from redis import Redis
+    from rq import Queue
+
+    redis = Redis.from_url(redis_url)
+    if not redis.set(OVERDUE_LOCK, "1", nx=True, ex=OVERDUE_EVERY):
+        return False
+    Queue("default", connection=redis).enqueue("workers.notifications.notify_overdue")
+    return True
 
 
 def schedule_next_tick(redis_url: str, delay: int = TICK_SECONDS) -> bool:

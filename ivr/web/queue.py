@@ -1,9 +1,286 @@
-"""The service-recovery queue (being written)."""
+"""The service-recovery queue: the list, one referral's page and actions, the dashboard.
+
+Every view needs a signed-in account whose role works the queue, and every referral is
+looked up through :func:`may_see`: one the account may not see is "not found" (404), so
+that its existence is not revealed, whatever the URL or method.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from ivr.app import services
+from ivr.engine.script import render
+from ivr.store.interviews import pinned_questionnaire
+from ivr.store.models import Answer, Interview, Referral, User
+from ivr.supervision import audit, workflow
+from ivr.supervision.accounts import Role, may_hear_recordings, may_see
+from ivr.supervision.deadlines import ZONE
+from ivr.supervision.workflow import (
+    CLOSING_OUTCOMES,
+    CONTACT_OUTCOMES,
+    QueueFilters,
+    Status,
+    WorkflowError,
+)
+from ivr.web.auth import queue_access_required
+
+bp = Blueprint("queue", __name__)
+#: Dashboard column headings, after "Closed this quarter:".
+_OUTCOME_COLUMNS = {"contacted_resolved": "resolved", "contacted_escalated": "escalated",
+                    "not_contactable": "not contactable", "declined": "declined"}
+_FILTERS = ("kind", "district", "survey", "crime_type", "status")
+
+
+def words(code: str | None) -> str:
+    """A stored code in words: 'service_recovery' -> 'Service recovery'."""
+    return (code or "").replace("_", " ").capitalize()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def local_time(moment: datetime | date | None) -> str:
+    """A time as people in the UK read it: 'Tue 14 Oct 2026, 13:05' (London time)."""
+    if moment is None:
+        return ""
+    if not isinstance(moment, datetime):
+        return f"{moment:%a} {moment.day} {moment:%b %Y}"
+    if moment.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZONE)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def _me() -> Any:
+    # The account is read before any transaction opens, and then used as a plain object.
+    return current_user._get_current_object()
+
+
+@contextmanager
+def _reading() -> Iterator[Session]:
+    # Lists and figures only read: outside a transaction they take no SQLite write lock,
+    # which the webhooks would otherwise wait for.
+    with services().db.reading() as conn, Session(bind=conn) as session:
+        yield session
+
+
+def _visible(session: Session, referral_id: int, user: Any, *, lock: bool = False) -> Referral:
+    # Actions lock the row, so two people closing it at once take turns (PostgreSQL).
+    referral = session.get(Referral, referral_id, with_for_update=lock)
+    if referral is None or not may_see(user, referral):
+        abort(404)
+    return referral
+
+
+@bp.get("/queue")
+@queue_access_required
+def index() -> Any:
+    """The referrals the account may see, filtered, with counts per status."""
+    user, svc = _me(), services()
+    chosen = {name: request.args.get(name, "").strip() or None for name in _FILTERS}
+    overdue = request.args.get("overdue") == "1"
+    status = 200
+    try:
+        filters = QueueFilters(**chosen, overdue=overdue)
+    except WorkflowError as error:
+        flash(str(error), "error")
+        filters, status, chosen["status"] = QueueFilters(overdue=overdue), 400, None
+    with _reading() as session:
+        listing = workflow.list_referrals(session, user, filters, svc.clock())
+    return render_template("queue.html", listing=listing, chosen=chosen, overdue=overdue,
+                           statuses=list(Status), filtered=any(chosen.values()) or overdue
+                           ), status
+
+
+def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
+    interview = session.get(Interview, referral.interview_id)
+    questionnaire = None
+    if interview is not None:
+        try:
+            questionnaire = pinned_questionnaire(session, interview.questionnaire_version_id)
+        except (LookupError, ValueError):
+            questionnaire = None
+    values = referral.case.field_values()
+    reasons = []
+    for reason in referral.reasons or ():
+        question_id = str(reason.get("question"))
+        prompt = None
+        if questionnaire is not None:
+            try:
+                prompt = render(questionnaire, questionnaire.question(question_id).prompt,
+                                values)
+            except KeyError:
+                prompt = None
+        reasons.append({"question": question_id, "prompt": prompt,
+                        "answer": reason.get("answer"), "code": reason.get("code")})
+    return reasons
+
+
+def _recording_url(session: Session, referral: Referral) -> str | None:
+    return session.scalar(
+        select(Answer.recording_url)
+        .where(Answer.interview_id == referral.interview_id, Answer.recording_url.is_not(None))
+        .order_by(Answer.id).limit(1))
+
+
+def _assignable(session: Session, referral: Referral) -> list[User]:
+    staff = session.scalars(select(User).where(
+        User.active.is_(True), User.role != Role.INTERVIEWER.value).order_by(User.email))
+    return [u for u in staff if may_see(u, referral)]
+
+
+def _referral_page(referral_id: int, user: Any, *, form: Mapping[str, str] | None = None,
+                   error_for: str | None = None, error: str | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    svc = services()
+    now = svc.clock()
+    with svc.db.transaction() as session:
+        referral = _visible(session, referral_id, user)
+        audit.record(session, user, "view_referral", object_type="referral",
+                     object_id=referral.id, now=now)
+        page = render_template(
+            "referral.html", referral=referral, case=referral.case,
+            reasons=_reasons(session, referral),
+            recording=may_hear_recordings(user) and _recording_url(session, referral) is not None,
+            events=list(referral.events), assignable=_assignable(session, referral),
+            overdue=workflow.is_overdue(referral, now),
+            no_contact_tries=workflow.no_contact_tries(referral),
+            not_contactable=workflow.may_close_not_contactable(referral),
+            tries_needed=workflow.NO_CONTACT_TRIES, max_text=workflow.MAX_TEXT,
+            contact_outcomes=CONTACT_OUTCOMES, closing_outcomes=CLOSING_OUTCOMES,
+            closed=referral.status == Status.CLOSED, form=form or {}, error_for=error_for,
+            error=error)
+    return page, status
+
+
+@bp.get("/queue/referrals/<int:referral_id>")
+@queue_access_required
+def referral(referral_id: int) -> Any:
+    """One referral: why it was raised, the victim's words, case details, timeline, actions."""
+    return _referral_page(referral_id, _me())
+
+
+@bp.get("/queue/referrals/<int:referral_id>/recording")
+@queue_access_required
+def recording(referral_id: int) -> BaseResponse:
+    """The victim's recorded words: checked, audited, then the stored recording as MP3."""
+    user, svc = _me(), services()
+    with svc.db.transaction() as session:
+        referral = _visible(session, referral_id, user)
+        if not may_hear_recordings(user):
+            abort(403)
+        url = _recording_url(session, referral)
+        if url is None:
+            abort(404)
+        audit.record(session, user, "play_recording", object_type="referral",
+                     object_id=referral.id, now=svc.clock())
+    return redirect(url if url.endswith(".mp3") else url + ".mp3")
+
+
+Action = Callable[[Session, Referral, Any, datetime], tuple[str, dict[str, Any]]]
+
+
+def _act(referral_id: int, action: str, form_name: str, do: Action) -> Any:
+    """Run one action on a visible referral, audited; WorkflowError re-renders the page
+    with the error and the input kept (400)."""
+    user, svc = _me(), services()
+    now = svc.clock()
+    try:
+        with svc.db.transaction() as session:
+            referral = _visible(session, referral_id, user, lock=True)
+            message, details = do(session, referral, user, now)
+            audit.record(session, user, action, object_type="referral",
+                         object_id=referral.id, now=now, **details)
+    except WorkflowError as error:
+        flash(f"Not done: {error}.", "error")
+        return _referral_page(referral_id, user, form=request.form, error_for=form_name,
+                              error=_sentence(str(error)), status=400)
+    flash(message, "success")
+    return redirect(url_for("queue.referral", referral_id=referral_id))
+
+
+def _assign(session: Session, referral: Referral, user: Any,
+            now: datetime) -> tuple[str, dict[str, Any]]:
+    chosen = request.form.get("user_id", "")
+    to_user = session.get(User, int(chosen)) if chosen.isdigit() else None
+    if to_user is None:
+        raise WorkflowError("choose someone to assign it to")
+    workflow.assign(referral, to_user, user, now=now)
+    who = "you" if to_user.id == user.id else to_user.email
+    return f"Referral #{referral.id} is assigned to {who}.", {"to_user_id": to_user.id}
+
+
+def _note(session: Session, referral: Referral, user: Any,
+          now: datetime) -> tuple[str, dict[str, Any]]:
+    workflow.add_note(referral, request.form.get("note_text", ""), user, now=now)
+    return "Your note is added.", {}
+
+
+def _contact(session: Session, referral: Referral, user: Any,
+             now: datetime) -> tuple[str, dict[str, Any]]:
+    outcome = request.form.get("contact_outcome", "")
+    workflow.record_contact(referral, outcome, user, request.form.get("contact_note"), now=now)
+    message = f"Contact attempt recorded: {CONTACT_OUTCOMES[outcome].lower()}."
+    if outcome == "no_contact" and workflow.may_close_not_contactable(referral):
+        message += (f" After {workflow.no_contact_tries(referral)} tries without contact, "
+                    "you may close it as not contactable.")
+    return message, {"outcome": outcome}
+
+
+def _close(session: Session, referral: Referral, user: Any,
+           now: datetime) -> tuple[str, dict[str, Any]]:
+    outcome = request.form.get("close_outcome", "")
+    workflow.close(referral, outcome, user, request.form.get("close_note"), now=now)
+    return f"Referral #{referral.id} is closed: {CLOSING_OUTCOMES[outcome].lower()}.", {
+        "outcome": outcome}
+
+
+def _reopen(session: Session, referral: Referral, user: Any,
+            now: datetime) -> tuple[str, dict[str, Any]]:
+    workflow.reopen(referral, user, request.form.get("reopen_reason", ""), now=now)
+    return f"Referral #{referral.id} is open again.", {}
+
+
+_ACTIONS: dict[str, tuple[str, Action]] = {
+    "assign": ("assign", _assign),
+    "note": ("note", _note),
+    "contact": ("contact_attempt", _contact),
+    "close": ("close", _close),
+    "reopen": ("reopen", _reopen),
+}
+
+
+@bp.post("/queue/referrals/<int:referral_id>/<any(assign, note, contact, close, reopen):form>")
+@queue_access_required
+def act(referral_id: int, form: str) -> Any:
+    """Assign, add a note, record a contact attempt, close or reopen; then back to the page."""
+    action, do = _ACTIONS[form]
+    return _act(referral_id, action, form, do)
+
+
+@bp.get("/dashboard")
+@queue_access_required
+def dashboard() -> Any:
+    """Open, overdue, speed of first contact and this quarter's outcomes, per district."""
+    user, svc = _me(), services()
+    with _reading() as session:
+        board = workflow.dashboard(session, user, svc.clock())
+    return render_template("dashboard.html", board=board, outcome_columns=_OUTCOME_COLUMNS)
 
 
 def init_app(app: Flask) -> None:
     """Add the queue and dashboard pages to ``app``."""
+    app.register_blueprint(bp)
+    app.add_template_filter(words, "words")
+    app.add_template_filter(local_time, "local_time")

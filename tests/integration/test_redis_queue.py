@@ -50,13 +50,17 @@ def test_new_referral_is_queued_on_redis_and_a_worker_runs_it(app_on_redis: Flas
     job = rq_queue.jobs[0]
     assert job.func_name == "workers.notifications.notify_new_referral"
     assert job.args[1:] == ("service_recovery", "Middlesbrough")
-    SimpleWorker([rq_queue], connection=connection).work(burst=True)
+    # In the app's context the job reads the app's database, as a worker configured
+    # with the same DATABASE_URL does.
+    with app_on_redis.app_context():
+        SimpleWorker([rq_queue], connection=connection).work(burst=True)
     job.refresh()
     assert job.get_status() == "finished"
     assert job.return_value() == f"new service_recovery referral #{job.args[0]} for Middlesbrough"
 
 
-def test_worker_process_runs_queued_jobs(redis_url: str, tmp_path: Path) -> None:
+def test_worker_process_runs_queued_jobs(redis_url: str, sqlite_url: str) -> None:
+    import os
     import subprocess
     import sys
 
@@ -65,6 +69,7 @@ def test_worker_process_runs_queued_jobs(redis_url: str, tmp_path: Path) -> None
     result = subprocess.run(
         [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "ivr-test"],
         capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": redis_url},
     )
     assert result.returncode == 0, result.stderr
     assert queue.queue.count == 0

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from redis import Redis
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
+from rq.registry import FinishedJobRegistry, ScheduledJobRegistry
 
 from tests.conftest import REDIS_URL, ROOT
-from workers.dialer import TICK_LOCK, schedule_next_tick
+from workers.dialer import OVERDUE_LOCK, TICK_LOCK, schedule_next_tick
 
 
 def test_only_one_chain_of_passes_is_scheduled(redis: Redis) -> None:
@@ -46,3 +46,11 @@ def test_a_worker_runs_a_pass_and_it_schedules_the_next(
     assert "Job OK" in done.stderr + done.stdout
     registry = ScheduledJobRegistry(queue=Queue("default", connection=redis))
     assert len(registry.get_job_ids()) == 1
+    # The pass also queued the supervisors' overdue notice, once for the hour, and the
+    # burst worker ran it too.
+    finished = FinishedJobRegistry(queue=Queue("default", connection=redis))
+    ran = [Queue("default", connection=redis).fetch_job(job_id)
+           for job_id in finished.get_job_ids()]
+    assert sorted(job.func_name for job in ran if job) == [
+        "workers.dialer.tick", "workers.notifications.notify_overdue"]
+    assert 3500 < redis.ttl(OVERDUE_LOCK) <= 3600

@@ -1,0 +1,112 @@
+"""``ivr users``: the staff accounts that sign in to the service-recovery pages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from ivr.app import services
+from ivr.store.models import User
+from ivr.supervision import audit
+from ivr.supervision.accounts import AccountError, Role, add_user, normalise_email
+
+
+@click.group("users")
+def command() -> None:
+    """Staff accounts: add, disable and list them."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line, as `echo "$PASSWORD" | ivr users add ...` or a secrets file gives it.
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@command.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="What the account may do.")
+@click.option("--district", "districts", multiple=True,
+              help="A district a district research officer works (repeat for more).")
+@click.option("--name", help="The person's name, as shown to colleagues.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin instead of a prompt.")
+@with_appcontext
+def add_command(email: str, role: str, districts: Sequence[str], name: str | None,
+                password_stdin: bool) -> None:
+    """Add an account; the password is asked for without echoing it."""
+    password = _read_password(password_stdin)
+    try:
+        with services().db.transaction() as session:
+            user = add_user(session, email, role=role, password=password, districts=districts,
+                            name=name)
+            audit.record(session, None, "add_user", object_type="user", object_id=user.id,
+                         email=user.email, role=user.role, via="cli")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    where = f" for {', '.join(user.districts)}" if user.districts else ""
+    click.echo(f"added {user.email} ({Role(user.role).label}{where})")
+
+
+@command.command("disable")
+@click.argument("email")
+@with_appcontext
+def disable_command(email: str) -> None:
+    """Disable an account: it can no longer sign in, and any session of it ends at once."""
+    try:
+        address = normalise_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    with services().db.transaction() as session:
+        user = session.scalars(select(User).where(User.email == address)).first()
+        if user is None:
+            raise click.ClickException(f"no account for {address}")
+        if not user.active:
+            click.echo(f"{address} was already disabled")
+            return
+        user.active = False
+        audit.record(session, None, "disable_user", object_type="user", object_id=user.id,
+                     email=user.email, via="cli")
+    click.echo(f"disabled {address}")
+
+
+def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
+    """Accounts as plain rows: never the password hash."""
+    return [{"email": u.email, "name": u.name, "role": u.role, "districts": list(u.districts),
+             "active": u.active, "created_at": u.created_at.isoformat(),
+             "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+            for u in users]
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@with_appcontext
+def list_command(as_json: bool) -> None:
+    """List every account, by email."""
+    with services().db.transaction() as session:
+        rows = account_rows(session.scalars(select(User).order_by(User.email)).all())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    # Markup off: names come from people and must print literally.
+    console = Console(markup=False, emoji=False, highlight=False)
+    if not rows:
+        console.print("no accounts")
+        return
+    table = Table(title=f"Accounts ({len(rows)})")
+    for column in ("email", "name", "role", "districts", "active", "last_login_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["email"], row["name"] or "", Role(row["role"]).label,
+                      ", ".join(row["districts"]), "yes" if row["active"] else "no",
+                      row["last_login_at"] or "never")
+    console.print(table)
