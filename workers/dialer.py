@@ -8,15 +8,11 @@ the next one, and the supervisors' overdue notice once an hour.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, has_app_context
-
 from ivr import campaigns, dialing
-from ivr.app import Services, create_app, services
+from workers.context import app_services
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +25,13 @@ TICK_LOCK = "ivr:scheduler-pass"
 #: Seconds between overdue notices to supervisors.
 OVERDUE_EVERY = 3600
 OVERDUE_LOCK = "ivr:overdue-notice"
-_worker_app: Flask | None = None
 
 
-@contextmanager
-def _services() -> Iterator[Services]:
-    """The running app's services: the caller's (in-process queue) or this worker's own."""
-    global _worker_app
-    if has_app_context():
-        yield services()
-        return
-    if _worker_app is None:
-        _worker_app = create_app()
-    with _worker_app.app_context():
-        yield services()
 
 
 def place_call(attempt_public_id: str) -> str:
     """Dial one queued attempt (idempotent: a re-run finds it taken and does nothing)."""
-    with _services() as svc:
+    with app_services() as svc:
         telephony, limiter = svc.dialer()
         done = dialing.place_call(svc.db, svc.questionnaires, svc.settings, telephony, limiter,
                                   attempt_public_id, svc.clock())
@@ -57,7 +41,7 @@ def place_call(attempt_public_id: str) -> str:
 def tick(reschedule: bool = True) -> list[dict[str, Any]]:
     """One scheduler pass over every survey with a campaign; then schedule the next."""
     reports = []
-    with _services() as svc:
+    with app_services() as svc:
         for survey in svc.questionnaires.surveys():
             try:
                 campaign = campaigns.campaign_for(svc.questionnaires, survey)

@@ -13,40 +13,25 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from flask import Flask, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.app import Services, create_app, services
 from ivr.config import Settings
 from ivr.store.models import Referral, User
 from ivr.supervision import workflow
 from ivr.supervision.accounts import Role, may_see
 from ivr.web.queue import local_time, words
+from workers.context import app_services
 
 log = logging.getLogger(__name__)
 
 #: Seconds to wait on the mail server before giving up (the job fails, and can be retried).
 SMTP_TIMEOUT_SECONDS = 10
-_worker_app: Flask | None = None
 
 
-@contextmanager
-def _services() -> Iterator[Services]:
-    """The running app's services: the caller's (in-process queue) or this worker's own."""
-    global _worker_app
-    if has_app_context():
-        yield services()
-        return
-    if _worker_app is None:
-        _worker_app = create_app()
-    with _worker_app.app_context():
-        yield services()
 
 
 @dataclass(frozen=True)
@@ -98,7 +83,7 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
     Returns what was announced; whom it went to is logged and kept in the ``notified`` event.
     """
     what = f"new {kind} referral #{referral_id} for {district}"
-    with _services() as svc:
+    with app_services() as svc:
         settings = svc.settings
         with svc.db.transaction() as session:
             referral = session.get(Referral, referral_id)
@@ -128,7 +113,7 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
 
 def notify_overdue() -> str:
     """Tell every supervisor which referrals are past their first-contact deadline."""
-    with _services() as svc:
+    with app_services() as svc:
         settings, now = svc.settings, svc.clock()
         with svc.db.transaction() as session:
             late = [(r.id, r.kind, r.district, local_time(r.due_at))
