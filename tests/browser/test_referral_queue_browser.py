@@ -155,3 +155,72 @@ def _check_page(page: Any) -> None:
     negative = page.evaluate(
         "() => document.querySelectorAll('a[tabindex=\"-1\"], button[tabindex=\"-1\"]').length")
     assert negative == 0
+
+
+
+
+def vcas_referral(live: LiveApp) -> None:
+    """A VCAS exit survey with low satisfaction and consent: a service referral."""
+    from datetime import date
+
+    from ivr.store.models import Case
+
+    with live.app.extensions["ivr"].db.transaction() as session:
+        session.add(Case(survey="vcas_exit", case_ref="VCAS-9001", phone="+441134960409",
+                         first_name="Sam", fields={"closed_on": "2026-11-01", "consent": "yes"},
+                         reported_on=date(2026, 10, 1)))
+    simulator(live.app).call(from_="+441134960409", to=SURVEY_NUMBER, respondent=Scripted(
+        press("1"), press("1"), press("1"), press("5"), press("3"), press("3"), press("3"),
+        press("2"), press("1"), record(6), press("2")))
+
+
+@pytest.mark.parametrize(("role", "sees", "hidden"), [
+    ("admin", ["CLE/26/100001", "CLE/26/100002"], []),
+    ("service_manager", ["VCAS-9001"], ["CLE/26/100001", "CLE/26/100002"]),
+])
+def test_each_role_sees_its_own_queue(referrals: LiveApp, page: Any, role: str,
+                                      sees: list[str], hidden: list[str]) -> None:
+    live = referrals
+    vcas_referral(live)
+    sign_in(page, live, staff(live, f"{role}@cleveland.example", role))
+    text = page.locator("main").inner_text()
+    for ref in sees:
+        assert ref in text
+    for ref in hidden:
+        assert ref not in text
+    screenshot(page, f"queue-{role}")
+
+
+def test_an_interviewer_has_no_queue(referrals: LiveApp, page: Any) -> None:
+    live = referrals
+    email = staff(live, "interviewer@cleveland.example", "interviewer")
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "CLE/26/" not in page.locator("body").inner_text()
+    response = page.goto(f"{live.url}/queue")
+    assert response is not None and response.status == 403
+    screenshot(page, "interviewer-no-queue")
+
+
+def test_a_note_can_be_added_by_keyboard_alone(referrals: LiveApp, page: Any) -> None:
+    live = referrals
+    sign_in(page, live, staff(live, "keys@cleveland.example", "supervisor"))
+    page.get_by_role("link", name="CLE/26/100001").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/queue/referrals/\d+$"))
+    # Tab through the page to the note box, type, then Tab to its button and press Enter.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "note-text":
+            break
+    else:
+        pytest.fail("the note box cannot be reached with Tab")
+    page.keyboard.type("Left a voicemail asking them to call back.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Add note"
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "Left a voicemail asking them to call back." in page.locator("main").inner_text()
