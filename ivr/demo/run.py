@@ -23,7 +23,7 @@ from ivr.app import create_app
 from ivr.campaigns import Campaign, campaign_for, tick
 from ivr.campaigns import status as campaign_status
 from ivr.config import Settings
-from ivr.demo.people import drama_numbers, uss_csv, vcas_csv
+from ivr.demo.people import DISTRICTS, drama_numbers, uss_csv, vcas_csv
 from ivr.demo.personas import Persona, pick_kind
 from ivr.queue import InProcessQueue
 from ivr.reports import SurveySummary, survey_summary
@@ -31,6 +31,7 @@ from ivr.sample import import_sample
 from ivr.scheduling.limiter import LocalRateLimiter
 from ivr.store import campaigns as campaign_store
 from ivr.store.db import Database
+from ivr.supervision.accounts import add_user
 from ivr.telephony.fake_api import FakeTwilioApi, Fate, busy, human, machine, no_answer
 from ivr.telephony.port import TwilioTelephony
 from ivr.telephony.respondents import Scripted, press
@@ -58,6 +59,9 @@ class DemoResult:
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     simulated_days: float = 0.0
     seconds: float = 0.0
+    #: The demo's staff accounts (email, role, districts) and their shared password.
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    password: str = ""
 
 
 def fresh_sqlite(path: Path) -> str:
@@ -157,6 +161,13 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
             campaign_store.set_campaign_status(conn, survey, "running", clock())
     strangers = numbers[uss_cases + vcas_cases:uss_cases + vcas_cases + unknown]
     result = DemoResult(url)
+    # Staff first, so that each new referral notifies its district's officers.
+    result.password = secrets.token_urlsafe(12)
+    with services.db.transaction() as session:
+        for email, role, districts in demo_staff():
+            add_user(session, email, role=role, password=result.password,
+                     districts=[districts] if districts else [])
+            result.accounts.append((email, role, districts))
     lines = DemoLines(rng, result)
     fake = FakeTwilioApi(WSGITransport(app), account_sid=ACCOUNT_SID, auth_token=token,
                          fate=lines, repeat_webhooks=True, duplicate_callbacks=True)
@@ -203,6 +214,18 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
     services.db.dispose()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def demo_staff() -> list[tuple[str, str, str]]:
+    """(email, role, district) of the demo's accounts: one officer per district."""
+    people = [("supervisor@demo.example", "supervisor", ""),
+              ("admin@demo.example", "admin", ""),
+              ("vcas.manager@demo.example", "service_manager", ""),
+              ("interviewer@demo.example", "interviewer", "")]
+    for district in DISTRICTS:
+        slug = district.lower().replace(" and ", "-").replace(" ", "-")
+        people.append((f"officer.{slug}@demo.example", "district_officer", district))
+    return people
 
 
 #: Simulated minutes between scheduler passes while a calling window is open.
@@ -276,7 +299,16 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
                               str(kinds.get("action_alert", 0)))
         console.print(referrals)
     env = f"DATABASE_URL=sqlite:///{database_path}"
+    accounts = Table(title="Staff accounts for the queue (fictional; password below)")
+    for column in ("email", "role", "district"):
+        accounts.add_column(column, overflow="fold")
+    for email, role, district in result.accounts:
+        accounts.add_row(email, role, district)
+    console.print(accounts)
+    console.print(f"Password of every demo account: {result.password}", markup=False)
     console.print("\n[bold]What to run next[/bold]")
+    console.print(f"  {env} ivr run --port 5000    # then sign in at "
+                  "http://127.0.0.1:5000/login", markup=False, soft_wrap=True)
     for command in (
         f"{env} ivr campaign status --survey uss",
         f"{env} ivr referrals list",

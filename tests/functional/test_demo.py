@@ -49,6 +49,10 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
     assert per_interview in (None, 1)
     assert most_attempts <= 6
     assert completed_twice == 0
+    # Staff accounts to work the queue with, one officer per district.
+    roles = sorted(role for _, role, _ in result.accounts)
+    assert roles.count("district_officer") == 4 and "supervisor" in roles
+    assert len(result.password) >= 12
 
 
 def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) -> None:
