@@ -131,7 +131,7 @@ def due(conn: Connection, survey: str, now: datetime, limit: int) -> list[CaseTo
     rows = conn.execute(
         select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
         .where(_s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
-               _s.next_attempt_at <= now)
+               _s.next_attempt_at <= now, _s.held_by_id.is_(None))
         .order_by(_s.next_attempt_at).limit(limit))
     return [_case_to_call(row) for row in rows]
 

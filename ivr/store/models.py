@@ -126,6 +126,8 @@ class Interview(Base):
     questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
     channel: Mapped[str] = mapped_column(String(20))
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The interviewer who ran it, for interviews run from the console.
+    interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(32), default="in_progress")
     step_no: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -220,6 +222,8 @@ class User(Base):
     #: The districts a district research officer works (others: empty).
     districts: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    #: An interviewer's own phone in E.164, which the console rings to bridge a call.
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -320,6 +324,10 @@ class Schedule(Base):
     disposition: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The interviewer working the case from the console, and since when: no one else is
+    #: given it (and the dialler does not ring it) until it is released.
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Campaign(Base):
