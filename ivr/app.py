@@ -83,12 +83,13 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
         clock=clock or utcnow,
         telephony=telephony,
     )
-    from ivr.web import auth, twilio
+    from ivr.web import auth, console, twilio
     from ivr.web import queue as queue_pages
 
     app.register_blueprint(twilio.bp)
     auth.init_app(app)
     queue_pages.init_app(app)
+    console.init_app(app)
     return app
 
 

@@ -50,6 +50,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 #: Where people who work referrals land after signing in.
 QUEUE_PATH = "/queue"
+#: Where interviewers land: the assisted-call console.
+CONSOLE_PATH = "/console"
 #: Sign-in attempts allowed per client address, and separately per email tried.
 LOGIN_LIMIT = "5 per minute"
 #: The longest email kept in the audit trail from a failed attempt (the column's width).
@@ -198,7 +200,9 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _landing() -> str:
-    return QUEUE_PATH if current_user.works_queue else "/"
+    if current_user.works_queue:
+        return QUEUE_PATH
+    return CONSOLE_PATH if current_user.role == "interviewer" else "/"
 
 
 def _email_key() -> str:
@@ -262,6 +266,8 @@ def home() -> Any:
     """Where accounts without queue access land; the others go on to the queue."""
     if current_user.works_queue:
         return redirect(QUEUE_PATH)
+    if current_user.role == "interviewer":
+        return redirect(CONSOLE_PATH)
     return render_template_string(NO_QUEUE_PAGE)
 
 

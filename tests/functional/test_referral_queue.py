@@ -171,7 +171,7 @@ def test_an_interviewer_may_not_use_the_queue(app: Flask) -> None:
     for path in ("/queue", "/dashboard", f"/queue/referrals/{referral_id}",
                  f"/queue/referrals/{referral_id}/recording"):
         assert client.get(path).status_code == 403, path
-    token = csrf(client.get("/").get_data(as_text=True))
+    token = csrf(client.get("/console").get_data(as_text=True))
     assert client.post(f"/queue/referrals/{referral_id}/note",
                        data={"csrf_token": token, "note_text": "hi"}).status_code == 403
 

@@ -126,10 +126,10 @@ def test_disabled_account_cannot_sign_in(accounts: Flask) -> None:
 def test_disabled_account_is_signed_out_on_its_next_request(accounts: Flask) -> None:
     client = accounts.test_client()
     sign_in(client, INTERVIEWER)
-    assert client.get("/").status_code == 200
+    assert client.get("/console").status_code == 200
     with accounts.extensions["ivr"].db.transaction() as session:
         session.scalars(select(User).where(User.email == INTERVIEWER)).one().active = False
-    response = client.get("/")
+    response = client.get("/console")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
     with client.session_transaction() as session:
@@ -137,17 +137,18 @@ def test_disabled_account_is_signed_out_on_its_next_request(accounts: Flask) -> 
     # Enabling the account again does not sign the old session back in.
     with accounts.extensions["ivr"].db.transaction() as session:
         session.scalars(select(User).where(User.email == INTERVIEWER)).one().active = True
-    assert client.get("/").status_code == 302
+    assert client.get("/console").status_code == 302
 
 
-def test_interviewer_lands_on_a_page_saying_there_is_no_queue_access(accounts: Flask) -> None:
+def test_interviewer_lands_on_the_console_not_the_queue(accounts: Flask) -> None:
     client = accounts.test_client()
     response = sign_in(client, INTERVIEWER)
-    assert response.headers["Location"] == "/"
-    page = client.get("/")
+    assert response.headers["Location"] == "/console"
+    assert client.get("/").headers["Location"] == "/console"
+    page = client.get("/console")
     assert page.status_code == 200
-    assert "no access to the service-recovery queue" in page.text
     assert "ivy.interviewer@force.example (Interviewer)" in page.text
+    assert client.get("/queue").status_code == 403
 
 
 def test_sign_in_without_a_csrf_token_is_refused(accounts: Flask) -> None:
@@ -166,17 +167,17 @@ def test_sign_out_needs_a_csrf_token(accounts: Flask) -> None:
     client = accounts.test_client()
     sign_in(client, INTERVIEWER)
     assert client.post("/logout").status_code == 400
-    assert client.get("/").status_code == 200
+    assert client.get("/console").status_code == 200
 
 
 def test_sign_out_ends_the_session_and_is_audited(accounts: Flask) -> None:
     client = accounts.test_client()
     sign_in(client, INTERVIEWER)
-    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/console")})
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
     assert "You have signed out." in client.get("/login").text
-    assert client.get("/").status_code == 302
+    assert client.get("/console").status_code == 302
     me = user_id(accounts, INTERVIEWER)
     assert [(actor, action) for actor, action, _ in audit_trail(accounts)] == [
         (me, "sign_in"), (me, "sign_out")]

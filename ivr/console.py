@@ -1,0 +1,644 @@
+"""Interviewer-assisted calls: the same engine and storage as phone calls, channel "interviewer".
+
+An interviewer takes the next due case (held so no one else, and no dialler, rings it),
+reads the interviewer wording, and keys or types the victim's answers. Each answer goes
+through :func:`ivr.interviews.next_step` and :func:`ivr.interviews.keep_step`, exactly as a
+keypad answer does, so answers, referrals and statuses are the phone's. Ending a call
+replans the case through :func:`ivr.campaigns.replan_after`, so dispositions are the
+dialler's AAPOR ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+
+from ivr import engine, interviews
+from ivr.campaigns import Campaign, CampaignError, campaign_for, judge_case, plan, replan_after
+from ivr.dialing import opt_out
+from ivr.engine import HangUp, InterviewerAnswer, Recording, Silence, State, Status
+from ivr.engine.interpreter import CLOSING_FOR
+from ivr.engine.script import (
+    CALLBACK_TIME,
+    CONSENT_STEP,
+    IDENTITY,
+    SAFETY,
+    Node,
+    index_of,
+    nodes_of,
+    render,
+)
+from ivr.questionnaire.schema import Questionnaire, QuestionType
+from ivr.scheduling.eligibility import Reason
+from ivr.scheduling.policy import DEFAULT_TZ, AppointmentChoice, Outcome
+from ivr.store import campaigns as store
+from ivr.store import turns
+from ivr.store.interviews import case_by_id, pinned_questionnaire
+from ivr.store.models import Base, public_id
+from ivr.store.turns import InterviewRow, NewReferral
+from ivr.supervision.accounts import Role
+from ivr.supervision.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
+
+if TYPE_CHECKING:
+    from ivr.questionnaire.registry import QuestionnaireRegistry
+    from ivr.queue import JobQueue
+    from ivr.store.db import Database
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "interviewer"
+#: Roles that may run interviews from the console.
+CONSOLE_ROLES = frozenset({Role.INTERVIEWER, Role.SUPERVISOR, Role.ADMIN})
+#: Interview statuses an interviewer picks up where they were left.
+RESUMABLE = (Status.IN_PROGRESS.value, Status.PARTIAL.value)
+#: Due cases read per survey when looking for the next one to hold.
+CANDIDATES = 50
+#: How the interviewer's end-of-call choice ends the interview and the attempt.
+END_OUTCOMES: dict[str, tuple[Status, Outcome, str]] = {
+    "completed": (Status.COMPLETED, Outcome.COMPLETED_INTERVIEW, "completed"),
+    "refused": (Status.REFUSED, Outcome.REFUSED, "completed"),
+    "no_answer": (Status.NO_RESPONSE, Outcome.NO_ANSWER, "no-answer"),
+    "busy": (Status.NO_RESPONSE, Outcome.BUSY, "busy"),
+    "wrong_number": (Status.WRONG_PERSON, Outcome.WRONG_PERSON, "completed"),
+    "unsafe": (Status.UNSAFE, Outcome.UNSAFE, "completed"),
+    "partial": (Status.PARTIAL, Outcome.PARTIAL, "completed"),
+}
+_HEADINGS = {IDENTITY: "Identity check", SAFETY: "Safety check", CONSENT_STEP: "Consent",
+             CALLBACK_TIME: "Callback time"}
+
+_INTERVIEWS: Table = Base.metadata.tables["interviews"]
+_ANSWERS: Table = Base.metadata.tables["answers"]
+_REFERRALS: Table = Base.metadata.tables["referrals"]
+_USERS: Table = Base.metadata.tables["users"]
+_i, _s, _c = _INTERVIEWS.c, store.SCHEDULES.c, store.CASES.c
+
+
+class ConsoleError(ValueError):
+    """The console cannot do what was asked; the message is for the interviewer."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the console shows for one interview."""
+
+    interview_id: int
+    case_id: int
+    case_ref: str
+    survey: str
+    first_name: str | None
+    phone: str
+    status: str
+    node: str | None
+    kind: str
+    heading: str
+    wording: str
+    instructions: str
+    options: tuple[tuple[str, str], ...]
+    free_text: bool
+    answers: tuple[tuple[str, str], ...]
+    closing: str
+
+
+# --- cases --------------------------------------------------------------------------------
+
+def next_case(db: Database, registry: QuestionnaireRegistry, user: Any, now: datetime
+              ) -> int | None:
+    """Hold and return the next due case over every campaigned survey; None if none is due.
+
+    The dialler's rules apply: due, inside the calling window, eligible, attempts left.
+    A user who already holds a case gets that case back.
+    """
+    _check_user(user)
+    with db.engine.begin() as conn:
+        held = _held_case_ids(conn, user.id)
+        if held:
+            return held[0]
+        candidates: list[tuple[datetime, int]] = []
+        for survey in registry.surveys():
+            try:
+                campaign = campaign_for(registry, survey)
+            except CampaignError:
+                continue
+            if not campaign.policy.may_start(now):
+                continue
+            plan(conn, campaign, now)
+            cases = store.due(conn, survey, now, CANDIDATES)
+            listed = store.on_do_not_call(conn, (c.phone for c in cases))
+            closed = store.closed_cases(conn, [c.case_id for c in cases])
+            for case in cases:
+                verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
+                                     interviewed=case.case_id in closed)
+                keeps_appointment = (case.appointment_at is not None
+                                     and verdict.reason is Reason.PAST_PERIOD)
+                if not verdict.eligible and not keeps_appointment:
+                    continue  # the dialler's pass closes or replans it
+                if case.attempts >= campaign.policy.max_attempts:
+                    continue
+                candidates.append((case.next_attempt_at or now, case.case_id))
+        for _, case_id in sorted(candidates):
+            if _hold(conn, user.id, case_id, now, due_only=True):
+                return case_id
+    return None
+
+
+def release(db: Database, user: Any, case_id: int, now: datetime) -> None:
+    """Give up a held case, so the dialler or another interviewer may ring it."""
+    with db.engine.begin() as conn:
+        if not _release(conn, user.id, case_id, now):
+            raise ConsoleError("you do not hold this case")
+
+
+def held_cases(db: Database, user: Any) -> list[dict[str, Any]]:
+    """The cases ``user`` holds, with their latest interview."""
+    with db.reading() as conn:
+        return _held_rows(conn, [user.id]).get(user.id, [])
+
+
+def _hold(conn: Connection, user_id: int, case_id: int, now: datetime, *,
+          due_only: bool) -> bool:
+    """Hold a case for a user; the conditional update is what stops two interviewers (or
+    an interviewer and the dialler) from ever taking the same case."""
+    conditions = [_s.case_id == case_id, _s.held_by_id.is_(None),
+                  _s.active_attempt_id.is_(None)]
+    if due_only:
+        conditions += [_s.disposition.is_(None), _s.next_attempt_at <= now]
+    taken = conn.execute(update(store.SCHEDULES).where(*conditions)
+                         .values(held_by_id=user_id, held_at=now, updated_at=now))
+    return bool(taken.rowcount)
+
+
+def _release(conn: Connection, user_id: int, case_id: int, now: datetime) -> bool:
+    released = conn.execute(update(store.SCHEDULES).where(
+        _s.case_id == case_id, _s.held_by_id == user_id
+    ).values(held_by_id=None, held_at=None, updated_at=now))
+    # A case given up mid-interview, still open but with no call planned, is due again.
+    conn.execute(update(store.SCHEDULES).where(
+        _s.case_id == case_id, _s.disposition.is_(None), _s.next_attempt_at.is_(None),
+        _s.held_by_id.is_(None)).values(next_attempt_at=now))
+    return bool(released.rowcount)
+
+
+def _held_case_ids(conn: Connection, user_id: int) -> list[int]:
+    return list(conn.scalars(select(_s.case_id).where(_s.held_by_id == user_id)
+                             .order_by(_s.held_at, _s.case_id)))
+
+
+def _held_rows(conn: Connection, user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    latest = (select(func.max(_i.id)).where(_i.case_id == _s.case_id)
+              .correlate(store.SCHEDULES).scalar_subquery())
+    rows = conn.execute(
+        select(_s.held_by_id, _s.case_id, _s.held_at, _c.case_ref, _c.survey, _c.first_name,
+               _c.phone, _i.id.label("interview_id"), _i.status.label("interview_status"))
+        .join(store.CASES, _c.id == _s.case_id)
+        .outerjoin(_INTERVIEWS, _i.id == latest)
+        .where(_s.held_by_id.in_(user_ids)).order_by(_s.held_at, _s.case_id))
+    held: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        values = dict(row._mapping)
+        values["held_at"] = store.aware(values["held_at"])
+        held.setdefault(values.pop("held_by_id"), []).append(values)
+    return held
+
+
+# --- interviews ---------------------------------------------------------------------------
+
+def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, case_id: int,
+                   now: datetime) -> Screen:
+    """Resume the case's interview left in progress or partial (whoever ran it), or start one.
+
+    The case is held for ``user`` if nobody else holds it.
+    """
+    _check_user(user)
+    with db.engine.begin() as conn:
+        case = case_by_id(conn, case_id)
+        if case is None:
+            raise ConsoleError("no such case")
+        holder = conn.execute(select(_s.held_by_id, _s.active_attempt_id)
+                              .where(_s.case_id == case_id)).first()
+        if holder is None:
+            raise ConsoleError("this case is not in a calling campaign")
+        if holder.held_by_id not in (None, user.id):
+            raise ConsoleError("another interviewer holds this case")
+        if holder.held_by_id is None and not _hold(conn, user.id, case_id, now, due_only=False):
+            raise ConsoleError("this case is on a call or held by someone else")
+        phone = conn.execute(select(_c.phone).where(_c.id == case_id)).scalar_one()
+        if store.on_do_not_call(conn, [phone]):
+            raise ConsoleError("this number is on the do-not-call list")
+        if store.closed_cases(conn, [case_id]):
+            raise ConsoleError("this case has already been interviewed")
+        latest = conn.execute(
+            select(_i.id, _i.status).where(_i.case_id == case_id, _i.status.in_(RESUMABLE))
+            .order_by(_i.id.desc()).limit(1)).first()
+        if latest is None:
+            started = interviews.begin(conn, registry, case, channel=CHANNEL)
+            interview_id = started.id
+            conn.execute(update(_INTERVIEWS).where(_i.id == interview_id)
+                         .values(interviewer_id=user.id))
+        else:
+            interview_id = latest.id
+            _resume(conn, _interview(conn, interview_id), user.id)
+        return _screen(conn, interview_id)
+
+
+def _resume(conn: Connection, row: InterviewRow, user_id: int) -> None:
+    """Take over an interview; a partial one goes back in progress where it stopped."""
+    values: dict[str, Any] = {"interviewer_id": user_id}
+    if row.status == Status.PARTIAL.value:
+        q = pinned_questionnaire(conn, row.questionnaire_version_id)
+        state = _resumed_state(q, State.from_json(row.state))
+        values.update(status=Status.IN_PROGRESS.value, state=state.to_json(),
+                      step_no=row.step_no + 1, ended_at=None)
+        # The call that dropped closed the case as partial; it is being worked again.
+        conn.execute(update(store.SCHEDULES).where(_s.case_id == row.case_id)
+                     .values(disposition=None, reason=None))
+    conn.execute(update(_INTERVIEWS).where(_i.id == row.id, _i.step_no == row.step_no)
+                 .values(**values))
+
+
+def _resumed_state(q: Questionnaire, ended: State) -> State:
+    """The state a partial interview would be in had the call not dropped.
+
+    The engine forgets the current step when a call drops, so the kept answers are
+    replayed from the start until the first step without one.
+    """
+    state = engine.start(q, ended.case).state
+    given = ended.answers
+    for _ in range(len(nodes_of(q)) * engine.MAX_TRIES):
+        if state.ended or state.node is None:
+            break
+        node = nodes_of(q)[index_of(q)[state.node]]
+        if node.is_control:
+            if not given:
+                break
+            event: Any = InterviewerAnswer(key="1")  # yes / take part now: it went on
+        elif node.id not in given:
+            break
+        else:
+            kept = given[node.id]
+            if kept.get("via") is None:
+                event = Silence()  # given up as unanswered: three silences again
+            elif kept.get("code") is None:
+                event = Recording("resumed", seconds=1)
+            elif node.type in (QuestionType.RECORDING, QuestionType.NUMBER):
+                event = InterviewerAnswer(text=str(kept["code"]))
+            else:
+                event = InterviewerAnswer(key=str(kept["code"]))
+        state = engine.step(q, state, event).state
+    return state.but(answers=dict(given), raised=ended.raised, status=Status.IN_PROGRESS,
+                     tries=0, confirming=None)
+
+
+def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int
+           ) -> Screen:
+    """What the console shows for an interview now."""
+    with db.reading() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=False)
+        return _screen(conn, interview_id)
+
+
+def repeat_question(db: Database, registry: QuestionnaireRegistry, user: Any,
+                    interview_id: int) -> Screen:
+    """The current question again, to read out once more; nothing is counted or stored."""
+    return screen(db, registry, user, interview_id)
+
+
+def answer(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int, *,
+           key: str | None = None, text: str | None = None, now: datetime,
+           queue: JobQueue | None = None, due_days: int = DEFAULT_WORKING_DAYS) -> Screen:
+    """Keep the victim's answer to the current step: an option's key, or typed text for a
+    recording or number question. Anything the step does not accept changes nothing."""
+    referrals: list[NewReferral] = []
+    with db.engine.begin() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=True)
+        if row.status != Status.IN_PROGRESS.value:
+            raise ConsoleError("this interview has ended")
+        questionnaire = pinned_questionnaire(conn, row.questionnaire_version_id)
+        state = State.from_json(row.state)
+        if state.node is None:
+            raise ConsoleError("this interview has no question waiting")
+        node = nodes_of(questionnaire)[index_of(questionnaire)[state.node]]
+        event = _interviewer_answer(node, key, text)
+        questionnaire, step = interviews.next_step(conn, row, event)
+        if step.state.tries > state.tries or step.state.node == state.node:
+            raise ConsoleError("that answer is not one this question accepts")
+        kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days)
+        if kept is None:
+            raise ConsoleError("this interview was moved on elsewhere; reload it")
+        referrals = kept.referrals
+        if step.state.ended:
+            # Ended on the console's clock, which completes are counted by.
+            conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(ended_at=now))
+        shown = _screen(conn, interview_id)
+    _announce(queue, referrals)
+    return shown
+
+
+def _interviewer_answer(node: Node, key: str | None, text: str | None) -> InterviewerAnswer:
+    """The engine's input for what the interviewer entered; ConsoleError if it cannot fit."""
+    if node.type in (QuestionType.RECORDING, QuestionType.NUMBER) and not node.is_control:
+        typed = (text or "").strip()
+        if not typed:
+            raise ConsoleError("type the victim's answer")
+        if node.type is QuestionType.NUMBER:
+            question = node.question
+            assert question is not None
+            low, high = question.minimum, question.maximum
+            if not typed.isdigit() or (low is not None and int(typed) < low) or (
+                    high is not None and int(typed) > high):
+                raise ConsoleError(f"enter a whole number{_range(low, high)}")
+        return InterviewerAnswer(text=typed)
+    chosen = (key or "").strip()
+    if node.option(chosen) is None:
+        keys = ", ".join(o.key for o in node.options)
+        raise ConsoleError(f"'{chosen}' is not an option here (press {keys})")
+    return InterviewerAnswer(key=chosen)
+
+
+def _range(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f" from {low} to {high}"
+    if low is not None:
+        return f" of at least {low}"
+    return "" if high is None else f" of at most {high}"
+
+
+def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
+                 reason: str, now: datetime, *, queue: JobQueue | None = None,
+                 due_days: int = DEFAULT_WORKING_DAYS) -> int:
+    """Raise an action alert for the victim now, with the interviewer's reason; its id.
+
+    One per interview, as for the phone: the engine is told, so a later "yes" to the
+    police-contact question does not raise a second.
+    """
+    said = reason.strip()
+    if not said:
+        raise ConsoleError("say why the police should contact the victim")
+    with db.engine.begin() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=True)
+        kinds = set(conn.scalars(select(_REFERRALS.c.kind)
+                                 .where(_REFERRALS.c.interview_id == row.id)))
+        if "action_alert" in kinds:
+            raise ConsoleError("an action alert has already been raised in this interview")
+        q = pinned_questionnaire(conn, row.questionnaire_version_id)
+        survey, case_district = turns.case_survey_and_district(conn, row.case_id)
+        district = (q.routing.service if q.routing.to == "service" else case_district
+                    ) or "unassigned"
+        state = State.from_json(row.state)
+        raised = state.but(raised=tuple(dict.fromkeys((*state.raised, "action_alert"))))
+        if not turns.save_interview(conn, row.id, read_step_no=row.step_no,
+                                    step_no=row.step_no + 1, status=row.status,
+                                    state=raised.to_json(), ended_at=None):
+            raise ConsoleError("this interview was moved on elsewhere; try again")
+        referral = turns.add_referral(
+            conn, interview_id=row.id, case_id=row.case_id, survey=survey,
+            kind="action_alert", district=district,
+            reasons=[{"question": "interviewer", "answer": said, "code": None}], now=now,
+            due_at=first_contact_due(now, due_days))
+    _announce(queue, [referral])
+    return referral.id
+
+
+def book_callback(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
+                  choice: str, now: datetime) -> datetime:
+    """End the interview as a callback request and book the victim's chosen time; the
+    appointment, inside a calling window. The case is released."""
+    try:
+        chosen = AppointmentChoice(choice)
+    except ValueError:
+        raise ConsoleError(f"'{choice}' is not a callback time (one of "
+                           f"{', '.join(c.value for c in AppointmentChoice)})") from None
+    with db.engine.begin() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=True)
+        if row.status not in (Status.IN_PROGRESS.value, Status.CALLBACK_REQUESTED.value):
+            raise ConsoleError(f"this interview has already ended ({row.status})")
+        _end_interview(conn, row, Status.CALLBACK_REQUESTED, now, callback=chosen.value)
+        survey = turns.case_survey_and_district(conn, row.case_id)[0]
+        campaign = _campaign(registry, survey)
+        _count_attempt(conn, row, Outcome.CALLBACK_REQUESTED, "completed", now)
+        replan_after(conn, campaign, row.case_id, None, Outcome.CALLBACK_REQUESTED, now,
+                     appointment_choice=chosen.value)
+        appointment = conn.execute(select(_s.appointment_at)
+                                   .where(_s.case_id == row.case_id)).scalar()
+        _release(conn, user.id, row.case_id, now)
+    if appointment is None:
+        return campaign.policy.appointment(chosen, now)
+    return store.aware(appointment) or now
+
+
+def end_call(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
+             outcome: str, now: datetime, *, queue: JobQueue | None = None,
+             due_days: int = DEFAULT_WORKING_DAYS) -> None:
+    """Finish the call: end the interview with ``outcome`` if it has not ended, count the
+    attempt, replan the case as the dialler would, and release it."""
+    if outcome not in END_OUTCOMES:
+        raise ConsoleError(f"'{outcome}' is not a call outcome (one of "
+                           f"{', '.join(END_OUTCOMES)})")
+    status, call_outcome, call_status = END_OUTCOMES[outcome]
+    referrals: list[NewReferral] = []
+    with db.engine.begin() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=True)
+        if row.status == Status.IN_PROGRESS.value:
+            if status is Status.COMPLETED:
+                raise ConsoleError("the interview has not been completed")
+            if status is Status.PARTIAL:
+                # A dropped call is a hang-up, as on the phone: referrals due then fire.
+                questionnaire, step = interviews.next_step(conn, row, HangUp())
+                kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days)
+                if kept is None:
+                    raise ConsoleError("this interview was moved on elsewhere; reload it")
+                referrals = kept.referrals
+                conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(ended_at=now))
+            else:
+                _end_interview(conn, row, status, now)
+        elif row.status != status.value:
+            raise ConsoleError(f"the interview ended as {row.status}, not {outcome}")
+        survey = turns.case_survey_and_district(conn, row.case_id)[0]
+        campaign = _campaign(registry, survey)
+        _count_attempt(conn, row, call_outcome, call_status, now)
+        replan_after(conn, campaign, row.case_id, None, call_outcome, now)
+        if call_outcome is Outcome.REFUSED:
+            phone = conn.execute(select(_c.phone).where(_c.id == row.case_id)).scalar_one()
+            opt_out(conn, phone, reason="declined the survey", source="interviewer", now=now)
+        _release(conn, user.id, row.case_id, now)
+    _announce(queue, referrals)
+
+
+def _end_interview(conn: Connection, row: InterviewRow, status: Status, now: datetime, *,
+                   callback: str | None = None) -> None:
+    state = State.from_json(row.state)
+    ended = state.but(status=status, node=None, confirming=None, tries=0,
+                      callback=callback or state.callback)
+    if not turns.save_interview(conn, row.id, read_step_no=row.step_no,
+                                step_no=row.step_no + 1, status=status.value,
+                                state=ended.to_json(), ended_at=now):
+        raise ConsoleError("this interview was moved on elsewhere; reload it")
+
+
+def _count_attempt(conn: Connection, row: InterviewRow, outcome: Outcome, call_status: str,
+                   now: datetime) -> None:
+    """Keep the interviewer's call as one attempt at the case, with its outcome."""
+    schedule = conn.execute(select(_s.attempts, _s.outcomes)
+                            .where(_s.case_id == row.case_id)).first()
+    if schedule is None:
+        return
+    attempt_no = schedule.attempts + 1
+    conn.execute(update(store.SCHEDULES).where(_s.case_id == row.case_id).values(
+        attempts=attempt_no, outcomes=[*(schedule.outcomes or []), outcome.value],
+        updated_at=now))
+    conn.execute(insert(store.ATTEMPTS).values(
+        public_id=public_id(), case_id=row.case_id, interview_id=row.id, direction=CHANNEL,
+        status=call_status, outcome=outcome.value, attempt_no=attempt_no, scheduled_for=now,
+        ended_at=now, created_at=now, updated_at=now))
+
+
+def _campaign(registry: QuestionnaireRegistry, survey: str) -> Campaign:
+    try:
+        return campaign_for(registry, survey)
+    except CampaignError as exc:
+        raise ConsoleError(str(exc)) from None
+
+
+def _announce(queue: JobQueue | None, referrals: list[NewReferral]) -> None:
+    """Queue referral notifications once the transaction that made them has committed."""
+    if queue is None:
+        return
+    for referral in referrals:
+        queue.enqueue("workers.notifications.notify_new_referral", referral.id, referral.kind,
+                      referral.district)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def _check_user(user: Any) -> None:
+    if not getattr(user, "active", False) or user.role not in CONSOLE_ROLES:
+        raise ConsoleError("only interviewers may run interviews from the console")
+
+
+def _interview(conn: Connection, interview_id: int) -> InterviewRow:
+    row = conn.execute(select(_i.id, _i.case_id, _i.questionnaire_version_id, _i.step_no,
+                              _i.status, _i.state).where(_i.id == interview_id)).first()
+    if row is None:
+        raise ConsoleError("no such interview")
+    return InterviewRow(*row)
+
+
+def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: bool) -> None:
+    """The interview must be the user's, and (to change it) its case held by them."""
+    _check_user(user)
+    interviewer = conn.execute(select(_i.interviewer_id).where(_i.id == row.id)).scalar()
+    held_by = conn.execute(select(_s.held_by_id).where(_s.case_id == row.case_id)).scalar()
+    if holding:
+        if interviewer != user.id or held_by != user.id:
+            raise ConsoleError("this interview is not yours: open the case first")
+    elif interviewer != user.id and user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise ConsoleError("this interview is not yours")
+
+
+def _screen(conn: Connection, interview_id: int) -> Screen:
+    row = conn.execute(
+        select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id,
+               _c.case_ref, _c.survey, _c.first_name, _c.phone)
+        .join(store.CASES, _c.id == _i.case_id).where(_i.id == interview_id)).one()
+    q = pinned_questionnaire(conn, row.questionnaire_version_id)
+    state = State.from_json(row.state)
+    answers = tuple(
+        (a.question_id, a.label or a.raw or a.code
+         or ("(recorded)" if a.recording_url else "(no answer)"))
+        for a in conn.execute(select(_ANSWERS.c.question_id, _ANSWERS.c.label,
+                                     _ANSWERS.c.raw, _ANSWERS.c.code, _ANSWERS.c.recording_url)
+                              .where(_ANSWERS.c.interview_id == interview_id)
+                              .order_by(_ANSWERS.c.id)))
+    common = {"interview_id": row.id, "case_id": row.case_id, "case_ref": row.case_ref,
+              "survey": row.survey, "first_name": row.first_name, "phone": row.phone,
+              "status": row.status, "answers": answers}
+    if row.status != Status.IN_PROGRESS.value or state.node is None:
+        closing_key = CLOSING_FOR.get(Status(row.status))
+        closing = render(q, getattr(q.closing, closing_key), state.case) if closing_key else ""
+        return Screen(**common, node=None, kind="ended",
+                      heading=f"Interview ended: {row.status.replace('_', ' ')}", wording="",
+                      instructions="Say the closing words, then end the call.",
+                      options=(), free_text=False, closing=closing)
+    node = nodes_of(q)[index_of(q)[state.node]]
+    free = not node.is_control and node.type in (QuestionType.RECORDING, QuestionType.NUMBER)
+    if node.is_control:
+        heading = _HEADINGS.get(node.id, "Check")
+    else:
+        number = [question.id for question in q.questions].index(node.id) + 1
+        heading = f"Question {number} of {len(q.questions)}"
+    return Screen(**common, node=node.id, kind="control" if node.is_control else "question",
+                  heading=heading, wording=render(q, node.interviewer, state.case),
+                  instructions=_instructions(node), free_text=free,
+                  options=tuple((o.key, o.label) for o in node.options), closing="")
+
+
+def _instructions(node: Node) -> str:
+    if node.is_control:
+        return f"Ask, then press {_keys(node)} or click the answer."
+    if node.type is QuestionType.RECORDING:
+        return "Type the victim's own words, verbatim."
+    if node.type is QuestionType.NUMBER:
+        question = node.question
+        assert question is not None
+        return f"Type the number{_range(question.minimum, question.maximum)}."
+    if node.type is QuestionType.YES_NO:
+        return "Press 1 for yes or 2 for no, or click."
+    return f"Read the options. Press {_keys(node)} or click."
+
+
+def _keys(node: Node) -> str:
+    keys = [o.key for o in node.options]
+    if len(keys) > 2 and all(k.isdigit() for k in keys) and keys == [
+            str(n) for n in range(int(keys[0]), int(keys[0]) + len(keys))]:
+        return f"{keys[0]} to {keys[-1]}"
+    return " or ".join(keys)
+
+
+# --- supervision --------------------------------------------------------------------------
+
+def supervision(db: Database, now: datetime) -> list[dict[str, Any]]:
+    """A row per active interviewer: what they are doing, completes, the cases they hold."""
+    zone = ZoneInfo(DEFAULT_TZ)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone
+                                ).astimezone(UTC)
+    hour_ago = now - timedelta(hours=1)
+    u = _USERS.c
+    with db.reading() as conn:
+        users = conn.execute(select(u.id, u.name, u.email).where(
+            u.active.is_(True), u.role == Role.INTERVIEWER.value).order_by(u.name, u.email)
+        ).all()
+        ids = [user.id for user in users]
+        held = _held_rows(conn, ids)
+        completes: dict[int, list[datetime]] = {}
+        for interviewer_id, ended_at in conn.execute(
+                select(_i.interviewer_id, _i.ended_at).where(
+                    _i.interviewer_id.in_(ids), _i.status == Status.COMPLETED.value,
+                    _i.ended_at >= min(midnight, hour_ago))):
+            completes.setdefault(interviewer_id, []).append(store.aware(ended_at) or now)
+    result = []
+    for user in users:
+        cases = held.get(user.id, [])
+        if not cases:
+            state = "idle"
+        elif any(c["interview_status"] == Status.IN_PROGRESS.value for c in cases):
+            state = "on a call"
+        elif any(c["interview_id"] is not None for c in cases):
+            state = "wrapping up"
+        else:
+            state = "on a call"  # holds a case, dialling it before the interview opens
+        ended = completes.get(user.id, [])
+        result.append({
+            "user_id": user.id, "name": user.name or user.email, "email": user.email,
+            "state": state, "completes_last_hour": sum(t >= hour_ago for t in ended),
+            "completes_today": sum(t >= midnight for t in ended), "cases": cases,
+        })
+    return result

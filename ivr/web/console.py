@@ -1,0 +1,383 @@
+"""The interviewer's console: take the next case, read the script, record the answers.
+
+Interviewers, supervisors and administrators run interviews by telephone from here; the
+domain (:mod:`ivr.console`) decides what is asked and keeps each case held by one person.
+Every form works without JavaScript; ``console.js`` only adds key presses for the answers.
+
+Calls are placed by ringing the interviewer's own phone first: when they answer, Twilio
+asks ``/twilio/bridge`` what to do and is told to dial the victim from the survey number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from twilio.twiml.voice_response import Dial, VoiceResponse
+from werkzeug.wrappers import Response as BaseResponse
+
+from ivr import console
+from ivr.app import services
+from ivr.config import ConfigError
+from ivr.console import ConsoleError, Screen
+from ivr.store.models import Case, Interview, User
+from ivr.supervision.accounts import Role
+from ivr.telephony.port import CallRequest, TelephonyError
+from ivr.web.queue import local_time
+from ivr.web.twilio import TWIML, signed
+
+log = logging.getLogger(__name__)
+bp = Blueprint("console", __name__, url_prefix="/console")
+#: Twilio's webhook for a console call: the interviewer answered, now ring the victim.
+bridge_bp = Blueprint("twilio_bridge", __name__, url_prefix="/twilio")
+
+CONSOLE_ROLES = frozenset({Role.INTERVIEWER, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+CALLBACK_CHOICES = {"this_evening": "This evening", "tomorrow_daytime": "Tomorrow daytime",
+                    "tomorrow_evening": "Tomorrow evening"}
+END_OUTCOMES = {"completed": "Completed", "refused": "Refused", "no_answer": "No answer",
+                "busy": "Busy", "wrong_number": "Wrong number",
+                "unsafe": "Not safe to talk now", "partial": "Stopped part way (partial)"}
+#: The end-of-call outcome that matches how an interview ended, for finishing the call.
+FINISHING_OUTCOMES = {"completed": "completed", "refused": "refused",
+                      "wrong_person": "wrong_number", "unsafe": "unsafe",
+                      "no_response": "no_answer", "partial": "partial"}
+#: The longest action-alert reason or verbatim answer accepted from the page.
+MAX_TEXT = 2000
+#: Said to the interviewer when the bridge has no victim to ring.
+NO_CALL_MESSAGE = "There is no call to connect for this interview. Goodbye."
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def _has_role(roles: frozenset[Role]) -> bool:
+    try:
+        return Role(current_user.role) in roles
+    except ValueError:
+        return False
+
+
+def console_access_required(view: _View) -> _View:
+    """Sign-in required, then 403 unless the account interviews, supervises or administers."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not _has_role(CONSOLE_ROLES):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(_View, login_required(checked))
+
+
+def supervision_access_required(view: _View) -> _View:
+    """Sign-in required, then 403 unless the account supervises or administers."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not _has_role(SUPERVISION_ROLES):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(_View, login_required(checked))
+
+
+def _me() -> Any:
+    # The account as a plain object, read before the domain opens any transaction.
+    return current_user._get_current_object()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _yes_no(screen: Screen) -> bool:
+    """Whether y and n stand for keys 1 and 2: on control steps and yes/no questions."""
+    if screen.kind == "control":
+        return True
+    labels = {key: label.strip().lower() for key, label in screen.options}
+    return labels.get("1", "").startswith("yes") and labels.get("2", "").startswith("no")
+
+
+def _shortcuts(screen: Screen) -> dict[str, str]:
+    """Each option's keyboard shortcuts, as aria-keyshortcuts and console.js read them."""
+    letters = {"1": "y", "2": "n"} if _yes_no(screen) else {}
+    return {key: " ".join(filter(None, (key, letters.get(key)))) for key, _ in screen.options}
+
+
+def _script_page(interview_id: int, *, shown: Screen | None = None,
+                 form: Mapping[str, str] | None = None, error_for: str | None = None,
+                 error: str | None = None, status: int = 200) -> tuple[str, int]:
+    svc = services()
+    if shown is None:
+        try:
+            shown = console.screen(svc.db, svc.questionnaires, _me(), interview_id)
+        except (ConsoleError, LookupError):
+            abort(404)
+    finishing = None
+    if shown.kind == "ended" and any(held["case_id"] == shown.case_id
+                                     for held in console.held_cases(svc.db, _me())):
+        # Ended by its answers, the case is still held: ending the call counts the
+        # attempt and gives the case back.
+        finishing = FINISHING_OUTCOMES.get(shown.status)
+    return render_template(
+        "console_interview.html", screen=shown, shortcuts=_shortcuts(shown),
+        finishing=finishing,
+        callback_choices=CALLBACK_CHOICES, end_outcomes=END_OUTCOMES, max_text=MAX_TEXT,
+        form=form or {}, error_for=error_for, error=error), status
+
+
+def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any:
+    """Run one domain action; ConsoleError re-renders the page with the error and the
+    input kept (400), and success goes back to the page (with ``do``'s message)."""
+    try:
+        message = do()
+    except ConsoleError as error:
+        return _script_page(interview_id, form=request.form, error_for=form_name,
+                            error=_sentence(str(error)), status=400)
+    except LookupError:
+        abort(404)
+    if message:
+        flash(message, "success")
+    return redirect(url_for("console.interview", interview_id=interview_id))
+
+
+@bp.get("")
+@console_access_required
+def index() -> Any:
+    """The case this account holds, if any, and the button for the next due case."""
+    with_held = console.held_cases(services().db, _me())
+    return render_template("console.html", held=with_held,
+                           may_supervise=_has_role(SUPERVISION_ROLES))
+
+
+@bp.post("/next")
+@console_access_required
+def next_case() -> BaseResponse:
+    """Hold the next due case for this account and open its interview."""
+    svc, user = services(), _me()
+    now = svc.clock()
+    try:
+        case_id = console.next_case(svc.db, svc.questionnaires, user, now)
+        if case_id is None:
+            flash("No case is due now. Try again in a few minutes.", "info")
+            return redirect(url_for("console.index"))
+        opened = console.open_interview(svc.db, svc.questionnaires, user, case_id, now)
+    except ConsoleError as error:
+        flash(f"No case is due now: {error}.", "info")
+        return redirect(url_for("console.index"))
+    return redirect(url_for("console.interview", interview_id=opened.interview_id))
+
+
+@bp.post("/cases/<int:case_id>/open")
+@console_access_required
+def open_case(case_id: int) -> BaseResponse:
+    """Go back to the interview of a case this account holds (resuming a partial one)."""
+    svc = services()
+    try:
+        opened = console.open_interview(svc.db, svc.questionnaires, _me(), case_id, svc.clock())
+    except ConsoleError as error:
+        flash(f"Not opened: {error}.", "error")
+        return redirect(url_for("console.index"))
+    return redirect(url_for("console.interview", interview_id=opened.interview_id))
+
+
+@bp.post("/cases/<int:case_id>/release")
+@console_access_required
+def release_case(case_id: int) -> BaseResponse:
+    """Give a held case back, so that it is due for someone else."""
+    svc = services()
+    try:
+        console.release(svc.db, _me(), case_id, svc.clock())
+    except ConsoleError as error:
+        flash(f"Not released: {error}.", "error")
+    else:
+        flash("The case is released.", "success")
+    return redirect(url_for("console.index"))
+
+
+@bp.get("/interviews/<int:interview_id>")
+@console_access_required
+def interview(interview_id: int) -> Any:
+    """The script: what to say, the answers to key, the case and the forms for the call."""
+    return _script_page(interview_id)
+
+
+@bp.post("/interviews/<int:interview_id>/answer")
+@console_access_required
+def answer(interview_id: int) -> Any:
+    """Record the key pressed (or the victim's words) and go on to the next step."""
+    svc = services()
+    key = request.form.get("key") or None
+    text = None if key else request.form.get("text", "")
+    if text is not None and len(text) > MAX_TEXT:
+        return _script_page(interview_id, form=request.form, error_for="answer",
+                            error=f"Keep the words under {MAX_TEXT:,} characters", status=400)
+
+    def record() -> None:
+        console.answer(svc.db, svc.questionnaires, _me(), interview_id, key=key, text=text,
+                       now=svc.clock(), queue=svc.queue,
+                       due_days=svc.settings.referral_due_working_days)
+
+    return _act(interview_id, "answer", record)
+
+
+@bp.post("/interviews/<int:interview_id>/repeat")
+@console_access_required
+def repeat(interview_id: int) -> Any:
+    """Show the question again, to read it out once more as written."""
+    svc = services()
+
+    def again() -> str:
+        console.repeat_question(svc.db, svc.questionnaires, _me(), interview_id)
+        return "Read the question again, exactly as written."
+
+    return _act(interview_id, "repeat", again)
+
+
+@bp.post("/interviews/<int:interview_id>/alert")
+@console_access_required
+def alert(interview_id: int) -> Any:
+    """Raise an action alert: the victim wants the police to contact them."""
+    svc = services()
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        return _script_page(interview_id, form=request.form, error_for="alert",
+                            error="Say why the victim wants police contact", status=400)
+    if len(reason) > MAX_TEXT:
+        return _script_page(interview_id, form=request.form, error_for="alert",
+                            error=f"Keep the reason under {MAX_TEXT:,} characters",
+                            status=400)
+
+    def raise_alert() -> str:
+        referral_id = console.action_alert(
+            svc.db, svc.questionnaires, _me(), interview_id, reason, svc.clock(),
+            queue=svc.queue, due_days=svc.settings.referral_due_working_days)
+        return (f"Action alert #{referral_id} is raised: the district will contact the "
+                "victim. Carry on with the interview.")
+
+    return _act(interview_id, "alert", raise_alert)
+
+
+@bp.post("/interviews/<int:interview_id>/callback")
+@console_access_required
+def callback(interview_id: int) -> Any:
+    """Book a call-back at the time the victim chose, and end this call."""
+    svc = services()
+    choice = request.form.get("choice", "")
+
+    def book() -> str:
+        when = console.book_callback(svc.db, svc.questionnaires, _me(), interview_id, choice,
+                                     svc.clock())
+        return f"Call-back booked for {local_time(when)}."
+
+    return _act(interview_id, "callback", book)
+
+
+@bp.post("/interviews/<int:interview_id>/end")
+@console_access_required
+def end(interview_id: int) -> Any:
+    """End the call with the outcome chosen."""
+    svc = services()
+    outcome = request.form.get("outcome", "")
+
+    def end_call() -> str:
+        console.end_call(svc.db, svc.questionnaires, _me(), interview_id, outcome, svc.clock(),
+                         queue=svc.queue, due_days=svc.settings.referral_due_working_days)
+        return f"Call ended: {END_OUTCOMES.get(outcome, outcome).lower()}."
+
+    return _act(interview_id, "end", end_call)
+
+
+@bp.post("/interviews/<int:interview_id>/call")
+@console_access_required
+def call(interview_id: int) -> Any:
+    """Ring the interviewer's own phone, then bridge them to the victim; or say to dial."""
+    svc, user = services(), _me()
+    try:
+        shown = console.screen(svc.db, svc.questionnaires, user, interview_id)
+    except (ConsoleError, LookupError):
+        abort(404)
+    manual = f"Dial {shown.phone} by hand."
+    with svc.db.reading() as conn:
+        own_phone = conn.scalar(select(User.phone).where(User.id == user.id))
+        public_id = conn.scalar(select(Interview.public_id).where(Interview.id == interview_id))
+    if not own_phone:
+        flash(f"Your account has no phone number to ring. {manual}", "info")
+        return redirect(url_for("console.interview", interview_id=interview_id))
+    try:
+        telephony, limiter = svc.dialer()
+    except ConfigError:
+        flash(f"Calls cannot be placed from here. {manual}", "info")
+        return redirect(url_for("console.interview", interview_id=interview_id))
+    base = svc.settings.public_base_url
+    try:
+        limiter.acquire()
+        placed = telephony.place_call(CallRequest(
+            to=own_phone, from_=svc.settings.twilio_from_number,
+            url=f"{base}{bridge_bp.url_prefix}/bridge?interview={public_id}",
+            status_callback=f"{base}{bridge_bp.url_prefix}/status", machine_detection=None))
+    except (TelephonyError, ValueError) as error:
+        log.warning("console call for interview %s not placed: %s", interview_id, error)
+        return _script_page(interview_id, shown=shown, error_for="call",
+                            error=f"The call could not be placed. {manual}", status=502
+                            if isinstance(error, TelephonyError) else 400)
+    log.info("console call %s placed for interview %s", placed.sid, interview_id)
+    flash(f"Your phone ({own_phone}) is ringing. Answer it, and you will be connected to "
+          f"{shown.first_name or 'the victim'} on {shown.phone}.", "success")
+    return redirect(url_for("console.interview", interview_id=interview_id))
+
+
+@bp.get("/supervision")
+@supervision_access_required
+def supervision() -> Any:
+    """Each interviewer's state, completes in the last hour and today, and cases held."""
+    svc = services()
+    return render_template("console_supervision.html",
+                           interviewers=console.supervision(svc.db, svc.clock()))
+
+
+@bridge_bp.post("/bridge")
+@signed
+def bridge() -> Response:
+    """The interviewer answered their phone: dial the victim from the survey number."""
+    svc = services()
+    response = VoiceResponse()
+    public_id = request.args.get("interview", "")
+    with svc.db.reading() as conn:
+        victim = conn.scalar(
+            select(Case.phone).join(Interview, Interview.case_id == Case.id)
+            .where(Interview.public_id == public_id, Interview.interviewer_id.is_not(None),
+                   Interview.ended_at.is_(None)))
+    if victim is None:
+        log.warning("bridge asked for interview %r, which has no call to connect", public_id)
+        response.say(NO_CALL_MESSAGE)
+        response.hangup()
+    else:
+        dial = Dial(caller_id=svc.settings.twilio_from_number)
+        dial.number(victim)
+        response.append(dial)
+    return Response(str(response), content_type=TWIML)
+
+
+def init_app(app: Flask) -> None:
+    """Add the console pages and the bridge webhook (signed, not CSRF-checked) to ``app``."""
+    from ivr.web.auth import csrf
+
+    csrf.exempt(bridge_bp)
+    app.register_blueprint(bp)
+    app.register_blueprint(bridge_bp)
