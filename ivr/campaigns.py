@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
@@ -292,9 +292,12 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
 
 def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
     a = store.ATTEMPTS.c
-    starts = conn.scalars(select(a.dialing_at).where(
-        a.case_id == case_id, a.direction == "outbound", a.dialing_at.is_not(None)
-    ).order_by(a.dialing_at))
+    # Calls from the interviewers' console count as well: they were rung at a time of day too.
+    started = func.coalesce(a.dialing_at, a.scheduled_for)
+    starts = conn.scalars(select(started).where(
+        a.case_id == case_id, a.direction.in_(("outbound", "interviewer")),
+        started.is_not(None)
+    ).order_by(started))
     return [t if t.tzinfo else t.replace(tzinfo=UTC) for t in starts]
 
 

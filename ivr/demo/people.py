@@ -27,14 +27,16 @@ def drama_numbers() -> list[str]:
     return numbers
 
 
-def uss_csv(count: int, numbers: list[str], rng: random.Random, today: date) -> str:
-    """A USS sample file of ``count`` fictional cases reported 6 to 12 weeks ago."""
+def uss_csv(count: int, numbers: list[str], rng: random.Random, today: date,
+            first: int = 0) -> str:
+    """A USS sample file of ``count`` fictional cases reported 6 to 12 weeks ago, numbered
+    from ``first``."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["case_ref", "phone", "crime_type", "district", "reported_on", "first_name"])
     for i in range(count):
         reported = today - timedelta(days=rng.randint(42, 84))
-        writer.writerow([f"CLE/{reported:%y}/{100000 + i}", _national(numbers[i]),
+        writer.writerow([f"CLE/{reported:%y}/{100000 + first + i}", _national(numbers[i]),
                          rng.choice(CRIME_TYPES), rng.choice(DISTRICTS), reported.isoformat(),
                          rng.choice(FIRST_NAMES)])
     return out.getvalue()

@@ -59,6 +59,8 @@ class DemoResult:
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     simulated_days: float = 0.0
     seconds: float = 0.0
+    #: Cases left for the interviewers' console, due today.
+    console_cases: int = 0
     #: The demo's staff accounts (email, role, districts) and their shared password.
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = ""
@@ -209,6 +211,15 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
         result.simulated_days = days
         for survey, campaign in campaigns.items():
             result.campaigns[survey] = campaign_status(services.db, campaign, clock())
+    # A last sample, due on today's real date and rung by nobody yet: the interviewers'
+    # console deals these out ("Next case") inside today's calling windows.
+    console_numbers = numbers[uss_cases + vcas_cases + unknown:
+                              uss_cases + vcas_cases + unknown + CONSOLE_CASES]
+    with services.db.transaction() as session:
+        import_sample(session, services.questionnaires.current("uss").questionnaire,
+                      io.StringIO(uss_csv(CONSOLE_CASES, console_numbers, rng, today,
+                                          first=uss_cases)), today=today)
+    result.console_cases = CONSOLE_CASES
     with services.db.transaction() as session:
         result.summaries = {s: survey_summary(session, s) for s in files}
     services.db.dispose()
@@ -227,6 +238,9 @@ def demo_staff() -> list[tuple[str, str, str]]:
         people.append((f"officer.{slug}@demo.example", "district_officer", district))
     return people
 
+
+#: Cases imported after the simulation for interviewers to work from the console.
+CONSOLE_CASES = 20
 
 #: Simulated minutes between scheduler passes while a calling window is open.
 PASS_MINUTES = 15
@@ -306,6 +320,9 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         accounts.add_row(email, role, district)
     console.print(accounts)
     console.print(f"Password of every demo account: {result.password}", markup=False)
+    console.print(f"{result.console_cases} more USS cases are due today for the interviewers' "
+                  "console (Next case gives them out inside today's calling windows: "
+                  "Mon-Fri 10:00-20:30, weekends 10:00-18:00, UK time).")
     console.print("\n[bold]What to run next[/bold]")
     console.print(f"  {env} ivr run --port 5000    # then sign in at "
                   "http://127.0.0.1:5000/login", markup=False, soft_wrap=True)

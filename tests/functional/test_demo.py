@@ -53,6 +53,8 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
     roles = sorted(role for _, role, _ in result.accounts)
     assert roles.count("district_officer") == 4 and "supervisor" in roles
     assert len(result.password) >= 12
+    # And cases due today for the interviewers' console, planned by nobody yet.
+    assert result.console_cases == 20
 
 
 def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) -> None:
