@@ -8,7 +8,6 @@ Cases come from a USS sample imported on a simulated Monday 11:00; people sign i
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -25,11 +24,10 @@ from ivr.supervision.accounts import add_user
 from ivr.telephony.port import RecordingTelephony
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, SURVEY_NUMBER
 from tests.functional.campaign_world import World, campaign_world, uss_csv
+from tests.functional.staff_web import PASSWORD, csrf, sign_in
 
-PASSWORD = "correct horse battery staple"
 VICTIM = "+441134960501"
 OWN_PHONE = "+447700900123"
-_addresses = itertools.count(1)
 
 
 def add_staff(app: Flask, email: str, role: str, *districts: str,
@@ -41,21 +39,8 @@ def add_staff(app: Flask, email: str, role: str, *districts: str,
         return user.id
 
 
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has a CSRF token"
-    return found.group(1)
 
 
-def sign_in(app: Flask, email: str) -> FlaskClient:
-    """A client signed in through the form, each from its own address (the sign-in limit)."""
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = f"198.51.100.{next(_addresses) % 250 + 1}"
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def interviewer(app: Flask, email: str = "interviewer@cleveland.example",

@@ -6,7 +6,6 @@ inserted directly; people sign in through ``/login`` like anyone else.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 import socketserver
@@ -35,13 +34,12 @@ from ivr.store.models import (
 from ivr.supervision.accounts import add_user
 from ivr.telephony.respondents import Scripted, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, make_settings, simulator
+from tests.functional.staff_web import PASSWORD, csrf, sign_in
 from workers import notifications
 
-PASSWORD = "correct horse battery staple"
 CALLER = "+441134960001"
 DISSATISFIED_CONSENTING = ("1", "1", "6", "2", "7", "3", "5", "1")
 RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
-_addresses = itertools.count(1)
 
 
 def add_staff(app: Flask, email: str, role: str, *districts: str, active: bool = True) -> int:
@@ -51,22 +49,8 @@ def add_staff(app: Flask, email: str, role: str, *districts: str, active: bool =
         return user.id
 
 
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has a CSRF token"
-    return found.group(1)
 
 
-def sign_in(app: Flask, email: str) -> FlaskClient:
-    """A client signed in through the sign-in form (each from its own address, so the
-    sign-in rate limit is not what a test exercises)."""
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = f"192.0.2.{next(_addresses) % 250 + 1}"
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def add_referral(app: Flask, *, case_ref: str, district: str = "Hartlepool",
