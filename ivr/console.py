@@ -102,6 +102,7 @@ class Screen:
     free_text: bool
     answers: tuple[tuple[str, str], ...]
     closing: str
+    notes: tuple[tuple[str, str], ...] = ()   # (ISO time, text) of the interviewer's notes
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -369,6 +370,27 @@ def _range(low: int | None, high: int | None) -> str:
     return "" if high is None else f" of at most {high}"
 
 
+#: The longest note an interviewer may type at once.
+MAX_NOTE = 2000
+
+
+def add_note(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
+             text: str, now: datetime) -> Screen:
+    """Keep the interviewer's verbatim note on the interview (during or after the call)."""
+    said = text.strip()
+    if not said:
+        raise ConsoleError("type the note first")
+    if len(said) > MAX_NOTE:
+        raise ConsoleError(f"a note is at most {MAX_NOTE:,} characters")
+    with db.engine.begin() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, holding=True)
+        kept = conn.execute(select(_i.notes).where(_i.id == row.id)).scalar() or []
+        conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(
+            notes=[*kept, {"at": now.isoformat(), "text": said}]))
+        return _screen(conn, row.id)
+
+
 def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
                  reason: str, now: datetime, *, queue: JobQueue | None = None,
                  due_days: int = DEFAULT_WORKING_DAYS) -> int:
@@ -546,7 +568,7 @@ def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: boo
 
 def _screen(conn: Connection, interview_id: int) -> Screen:
     row = conn.execute(
-        select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id,
+        select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id, _i.notes,
                _c.case_ref, _c.survey, _c.first_name, _c.phone)
         .join(store.CASES, _c.id == _i.case_id).where(_i.id == interview_id)).one()
     q = pinned_questionnaire(conn, row.questionnaire_version_id)
@@ -558,9 +580,10 @@ def _screen(conn: Connection, interview_id: int) -> Screen:
                                      _ANSWERS.c.raw, _ANSWERS.c.code, _ANSWERS.c.recording_url)
                               .where(_ANSWERS.c.interview_id == interview_id)
                               .order_by(_ANSWERS.c.id)))
+    notes = tuple((n["at"], n["text"]) for n in (row.notes or []))
     common = {"interview_id": row.id, "case_id": row.case_id, "case_ref": row.case_ref,
               "survey": row.survey, "first_name": row.first_name, "phone": row.phone,
-              "status": row.status, "answers": answers}
+              "status": row.status, "answers": answers, "notes": notes}
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))
         closing = render(q, getattr(q.closing, closing_key), state.case) if closing_key else ""

@@ -128,6 +128,8 @@ class Interview(Base):
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: The interviewer who ran it, for interviews run from the console.
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The interviewer's notes during the call: [{"at": ISO time, "text": ...}], oldest first.
+    notes: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(32), default="in_progress")
     step_no: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -273,6 +273,20 @@ def alert(interview_id: int) -> Any:
     return _act(interview_id, "alert", raise_alert)
 
 
+@bp.post("/interviews/<int:interview_id>/note")
+@console_access_required
+def note(interview_id: int) -> Any:
+    """Keep a verbatim note on the interview."""
+    svc = services()
+    text = request.form.get("note", "")
+
+    def keep() -> str:
+        console.add_note(svc.db, svc.questionnaires, _me(), interview_id, text, svc.clock())
+        return "Note kept."
+
+    return _act(interview_id, "note", keep)
+
+
 @bp.post("/interviews/<int:interview_id>/callback")
 @console_access_required
 def callback(interview_id: int) -> Any:

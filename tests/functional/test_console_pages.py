@@ -197,6 +197,24 @@ def test_an_action_alert_is_raised_from_the_form(world: World) -> None:
     assert "action_alert" in kinds
 
 
+def test_notes_are_kept_verbatim_and_shown(world: World) -> None:
+    client = interviewer(world.app)
+    interview_id = take_next_case(client)
+    status, _, html = post(client, f"/console/interviews/{interview_id}/note", note="   ")
+    assert status == 400 and "Type the note first" in html
+    said = "Said the officer \"never rang back\" & she had to chase twice."
+    status, _, _ = post(client, f"/console/interviews/{interview_id}/note", note=said)
+    assert status == 302
+    assert "never rang back" in page(client, interview_id)
+    with world.db.transaction() as session:
+        notes = session.scalars(select(Interview.notes)
+                                .where(Interview.id == interview_id)).one()
+    assert [n["text"] for n in notes] == [said]
+    other = interviewer(world.app, "other@cleveland.example")
+    status, _, _ = post(other, f"/console/interviews/{interview_id}/note", note="not mine")
+    assert status in (400, 404)
+
+
 def test_a_call_back_is_booked_from_the_form(world: World) -> None:
     client = interviewer(world.app)
     interview_id = take_next_case(client)

@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('interviews', schema=None) as batch_op:
         batch_op.add_column(sa.Column('interviewer_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('notes', sa.JSON(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_interviews_interviewer_id_users'), 'users', ['interviewer_id'], ['id'])
 
     with op.batch_alter_table('schedules', schema=None) as batch_op:
@@ -41,6 +42,7 @@ def downgrade() -> None:
         batch_op.drop_column('held_by_id')
 
     with op.batch_alter_table('interviews', schema=None) as batch_op:
+        batch_op.drop_column('notes')
         batch_op.drop_constraint(batch_op.f('fk_interviews_interviewer_id_users'), type_='foreignkey')
         batch_op.drop_column('interviewer_id')
 
