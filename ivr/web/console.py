@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -33,6 +34,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr import console
 from ivr.app import services
+from ivr.campaigns import CampaignError, campaign_for
 from ivr.config import ConfigError
 from ivr.console import ConsoleError, Screen
 from ivr.store.models import Case, Interview, User
@@ -174,13 +176,31 @@ def next_case() -> BaseResponse:
     try:
         case_id = console.next_case(svc.db, svc.questionnaires, user, now)
         if case_id is None:
-            flash("No case is due now. Try again in a few minutes.", "info")
+            flash(_why_nothing_due(now), "info")
             return redirect(url_for("console.index"))
         opened = console.open_interview(svc.db, svc.questionnaires, user, case_id, now)
     except ConsoleError as error:
         flash(f"No case is due now: {error}.", "info")
         return redirect(url_for("console.index"))
     return redirect(url_for("console.interview", interview_id=opened.interview_id))
+
+
+def _why_nothing_due(now: datetime) -> str:
+    """Nothing due: say when calling opens next if every campaign is outside its hours."""
+    registry = services().questionnaires
+    opens = []
+    for survey in registry.surveys():
+        try:
+            policy = campaign_for(registry, survey).policy
+        except CampaignError:
+            continue
+        if policy.may_start(now):
+            return "No case is due now. Try again in a few minutes."
+        opens.append(policy.windows.next_open(now))
+    if not opens:
+        return "No survey has outbound calling set up, so no case is due."
+    return ("It is outside the calling hours, so no case is given out now. Calling opens "
+            f"again {local_time(min(opens))}.")
 
 
 @bp.post("/cases/<int:case_id>/open")

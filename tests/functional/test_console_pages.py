@@ -139,6 +139,17 @@ def test_next_case_holds_a_due_case_and_shows_its_script(world: World) -> None:
     assert "CLE/26/300001" in client.get("/console").get_data(as_text=True)
 
 
+def test_outside_the_calling_hours_next_case_says_when_calling_opens(world: World) -> None:
+    from datetime import UTC, datetime
+
+    world.clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))   # Monday 21:00
+    client = interviewer(world.app)
+    status, _, _ = post(client, "/console/next")
+    assert status == 302
+    html = client.get("/console").get_data(as_text=True)
+    assert "outside the calling hours" in html and "Tue 24 Nov 2026, 10:00" in html
+
+
 def test_a_held_case_can_be_reopened_or_released(world: World) -> None:
     client = interviewer(world.app)
     interview_id = take_next_case(client)
