@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.config import ConfigError, Settings
 from ivr.questionnaire.registry import QuestionnaireRegistry
@@ -66,6 +67,11 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.request_class = Request
+    if settings.proxy_count:
+        # The client's address and scheme as the trusted proxies saw them. Webhook
+        # signatures do not depend on this: they are checked over PUBLIC_BASE_URL.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,

@@ -67,6 +67,10 @@ class Settings:
     organisation_name: str = "the police victim satisfaction team"
     #: Working days within which a referral's first contact is due.
     referral_due_working_days: int = 2
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+    #: Without it, behind a proxy every user has the proxy's address, and so shares one
+    #: sign-in limit.
+    proxy_count: int = 0
     #: Where notification emails go out; without it, notifications are only logged.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -102,6 +106,7 @@ class Settings:
             organisation_name=env.get("ORGANISATION_NAME") or cls.organisation_name,
             referral_due_working_days=_number(env, "REFERRAL_DUE_WORKING_DAYS",
                                               cls.referral_due_working_days, int),
+            proxy_count=_number(env, "PROXY_COUNT", cls.proxy_count, int),
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port, int),
             smtp_from=env.get("SMTP_FROM") or cls.smtp_from,
@@ -130,6 +135,8 @@ class Settings:
                                   "e.g. +441134960999")
         if self.calls_per_second <= 0:
             raise ConfigError("CALLS_PER_SECOND must be more than 0")
+        if not 0 <= self.proxy_count <= 5:
+            raise ConfigError("PROXY_COUNT must be between 0 and 5")
         if self.referral_due_working_days < 1:
             raise ConfigError("REFERRAL_DUE_WORKING_DAYS must be at least 1")
         if not 0 < self.smtp_port < 65536:

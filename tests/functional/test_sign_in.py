@@ -194,6 +194,28 @@ def test_sixth_failed_attempt_in_a_minute_is_refused(accounts: Flask) -> None:
         assert "_user_id" not in session
 
 
+def test_behind_a_trusted_proxy_each_client_has_its_own_address(sqlite_url: str) -> None:
+    from ivr.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(sqlite_url, proxy_count=1))
+    add_account(app, SUPERVISOR, "supervisor")
+    add_account(app, INTERVIEWER, "interviewer")
+    try:
+        proxied = app.test_client()
+        proxied.environ_base["REMOTE_ADDR"] = "10.0.0.1"   # the proxy
+        proxied.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+        for _ in range(5):
+            assert sign_in(proxied, SUPERVISOR, "not the password at all").status_code == 200
+        proxied.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+        assert sign_in(proxied, INTERVIEWER, PASSWORD).status_code == 429
+        # Another client behind the same proxy is not limited by the first one's tries.
+        proxied.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.8"
+        assert sign_in(proxied, INTERVIEWER, PASSWORD).status_code == 302
+    finally:
+        app.extensions["ivr"].db.dispose()
+
+
 def test_attempts_are_limited_per_email_across_addresses(accounts: Flask) -> None:
     client = accounts.test_client()
     for n in range(5):
