@@ -1,7 +1,9 @@
-"""The interviewer console's domain: cases held, answers kept, calls ended, on SQLite."""
+"""The interviewer console's domain: cases held, answers kept, calls ended, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -22,8 +24,8 @@ SATISFIED = ("1", "1", "1", "2", "3", "2", "1", "2")
 
 
 @pytest.fixture
-def world(sqlite_url: str) -> Iterator[World]:
-    with campaign_world(sqlite_url) as w:
+def world(any_db: str) -> Iterator[World]:
+    with campaign_world(any_db) as w:
         yield w
 
 
@@ -73,6 +75,25 @@ def test_two_interviewers_never_get_the_same_case(world: World) -> None:
     # Asking again gives the case already held.
     assert console.next_case(world.db, registry(world), ann, world.clock()) == first
     assert [c["case_id"] for c in console.held_cases(world.db, ann)] == [first]
+
+
+def test_interviewers_asking_at_the_same_moment_never_share_a_case(world: World) -> None:
+    cases(world, A)
+    people = [interviewer(world, f"racer{n}") for n in range(4)]
+    barrier = threading.Barrier(len(people))
+    got: list[int | None] = []
+
+    def ask(user: User) -> None:
+        barrier.wait()
+        got.append(console.next_case(world.db, registry(world), user, world.clock()))
+
+    threads = [threading.Thread(target=ask, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == len(people)
+    assert sum(case is not None for case in got) == 1
 
 
 def test_no_case_is_given_outside_the_calling_window(world: World) -> None:
