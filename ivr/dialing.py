@@ -102,9 +102,10 @@ def place_call(db: Database, registry: QuestionnaireRegistry, settings: Settings
         if exc.status is None:
             # No answer from the API: it may have taken the call. Leave the attempt to its
             # status callbacks, or to the scheduler's sweep of stranded attempts.
+            # The error's text is not logged: a provider's message may quote the number.
             log.warning("attempt %s: Twilio did not answer (%s); not redialling",
-                        attempt.public_id, exc)
-            return Dialled("failed", f"unknown whether placed: {exc}")
+                        attempt.public_id, type(exc.__cause__ or exc).__name__)
+            return Dialled("failed", "unknown whether placed: no answer from the API")
         with db.engine.begin() as conn:
             if store.finish_attempt(conn, attempt.id, status="failed",
                                     outcome=Outcome.NOT_PLACED.value, now=now):

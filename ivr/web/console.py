@@ -366,7 +366,10 @@ def call(interview_id: int) -> Any:
             url=f"{base}{bridge_bp.url_prefix}/bridge?interview={public_id}",
             status_callback=f"{base}{bridge_bp.url_prefix}/status", machine_detection=None))
     except (TelephonyError, ValueError) as error:
-        log.warning("console call for interview %s not placed: %s", interview_id, error)
+        # Not the error's text: a provider's message may quote a phone number.
+        log.warning("console call for interview %s not placed: %s (HTTP %s, code %s)",
+                    interview_id, type(error).__name__, getattr(error, "status", None),
+                    getattr(error, "code", None))
         return _script_page(interview_id, shown=shown, error_for="call",
                             error=f"The call could not be placed. {manual}", status=502
                             if isinstance(error, TelephonyError) else 400)

@@ -337,3 +337,20 @@ def test_an_imported_case_gets_an_empty_schedule(world: World) -> None:
         raw = conn.exec_driver_sql("SELECT outcomes FROM schedules").scalar()
     # Stored as JSON text (or a JSON value), never as a number.
     assert raw in ("[]", [])
+
+
+def test_no_phone_number_reaches_the_logs_when_calls_fail(
+    world: World, caplog: pytest.LogCaptureFixture,
+) -> None:
+    one_case(world)
+    world.start()
+    caplog.set_level("DEBUG")
+    # Twilio's messages quote the number; none of it may be logged.
+    world.fake.fail_next(400, 21211, f"The 'To' number {A} is not a valid phone number.")
+    world.tick()
+    world.clock.advance(hours=4)
+    world.default_fate = no_answer
+    world.tick()
+    world.play()
+    assert [a.outcome for a in world.attempts(A)][:1] == ["not_placed"]
+    assert A not in caplog.text and A[3:] not in caplog.text
