@@ -11,7 +11,6 @@ dialler's AAPOR ones.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -22,17 +21,12 @@ from ivr import engine, interviews
 from ivr.campaigns import Campaign, CampaignError, campaign_for, judge_case, plan, replan_after
 from ivr.dialing import opt_out
 from ivr.engine import HangUp, InterviewerAnswer, Recording, Silence, State, Status
-from ivr.engine.interpreter import CLOSING_FOR
 from ivr.engine.script import (
-    CALLBACK_TIME,
-    CONSENT_STEP,
-    IDENTITY,
-    SAFETY,
     Node,
     index_of,
     nodes_of,
-    render,
 )
+from ivr.interviewer_script import Screen, number_range, screen_of
 from ivr.questionnaire.schema import Questionnaire, QuestionType
 from ivr.scheduling.eligibility import Reason
 from ivr.scheduling.policy import DEFAULT_TZ, AppointmentChoice, Outcome
@@ -68,8 +62,6 @@ END_OUTCOMES: dict[str, tuple[Status, Outcome, str]] = {
     "unsafe": (Status.UNSAFE, Outcome.UNSAFE, "completed"),
     "partial": (Status.PARTIAL, Outcome.PARTIAL, "completed"),
 }
-_HEADINGS = {IDENTITY: "Identity check", SAFETY: "Safety check", CONSENT_STEP: "Consent",
-             CALLBACK_TIME: "Callback time"}
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _ANSWERS: Table = Base.metadata.tables["answers"]
@@ -80,29 +72,6 @@ _i, _s, _c = _INTERVIEWS.c, store.SCHEDULES.c, store.CASES.c
 
 class ConsoleError(ValueError):
     """The console cannot do what was asked; the message is for the interviewer."""
-
-
-@dataclass(frozen=True)
-class Screen:
-    """What the console shows for one interview."""
-
-    interview_id: int
-    case_id: int
-    case_ref: str
-    survey: str
-    first_name: str | None
-    phone: str
-    status: str
-    node: str | None
-    kind: str
-    heading: str
-    wording: str
-    instructions: str
-    options: tuple[tuple[str, str], ...]
-    free_text: bool
-    answers: tuple[tuple[str, str], ...]
-    closing: str
-    notes: tuple[tuple[str, str], ...] = ()   # (ISO time, text) of the interviewer's notes
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -243,7 +212,7 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
         else:
             interview_id = latest.id
             _resume(conn, _interview(conn, interview_id), user.id)
-        return _screen(conn, interview_id)
+        return screen_of(conn, interview_id)
 
 
 def _resume(conn: Connection, row: InterviewRow, user_id: int) -> None:
@@ -300,7 +269,7 @@ def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_i
     with db.reading() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=False)
-        return _screen(conn, interview_id)
+        return screen_of(conn, interview_id)
 
 
 def repeat_question(db: Database, registry: QuestionnaireRegistry, user: Any,
@@ -336,7 +305,7 @@ def answer(db: Database, registry: QuestionnaireRegistry, user: Any, interview_i
         if step.state.ended:
             # Ended on the console's clock, which completes are counted by.
             conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(ended_at=now))
-        shown = _screen(conn, interview_id)
+        shown = screen_of(conn, interview_id)
     _announce(queue, referrals)
     return shown
 
@@ -353,21 +322,13 @@ def _interviewer_answer(node: Node, key: str | None, text: str | None) -> Interv
             low, high = question.minimum, question.maximum
             if not typed.isdigit() or (low is not None and int(typed) < low) or (
                     high is not None and int(typed) > high):
-                raise ConsoleError(f"enter a whole number{_range(low, high)}")
+                raise ConsoleError(f"enter a whole number{number_range(low, high)}")
         return InterviewerAnswer(text=typed)
     chosen = (key or "").strip()
     if node.option(chosen) is None:
         keys = ", ".join(o.key for o in node.options)
         raise ConsoleError(f"'{chosen}' is not an option here (press {keys})")
     return InterviewerAnswer(key=chosen)
-
-
-def _range(low: int | None, high: int | None) -> str:
-    if low is not None and high is not None:
-        return f" from {low} to {high}"
-    if low is not None:
-        return f" of at least {low}"
-    return "" if high is None else f" of at most {high}"
 
 
 #: The longest note an interviewer may type at once.
@@ -388,7 +349,7 @@ def add_note(db: Database, registry: QuestionnaireRegistry, user: Any, interview
         kept = conn.execute(select(_i.notes).where(_i.id == row.id)).scalar() or []
         conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(
             notes=[*kept, {"at": now.isoformat(), "text": said}]))
-        return _screen(conn, row.id)
+        return screen_of(conn, row.id)
 
 
 def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
@@ -564,66 +525,6 @@ def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: boo
             raise ConsoleError("this interview is not yours: open the case first")
     elif interviewer != user.id and user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise ConsoleError("this interview is not yours")
-
-
-def _screen(conn: Connection, interview_id: int) -> Screen:
-    row = conn.execute(
-        select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id, _i.notes,
-               _c.case_ref, _c.survey, _c.first_name, _c.phone)
-        .join(store.CASES, _c.id == _i.case_id).where(_i.id == interview_id)).one()
-    q = pinned_questionnaire(conn, row.questionnaire_version_id)
-    state = State.from_json(row.state)
-    answers = tuple(
-        (a.question_id, a.label or a.raw or a.code
-         or ("(recorded)" if a.recording_url else "(no answer)"))
-        for a in conn.execute(select(_ANSWERS.c.question_id, _ANSWERS.c.label,
-                                     _ANSWERS.c.raw, _ANSWERS.c.code, _ANSWERS.c.recording_url)
-                              .where(_ANSWERS.c.interview_id == interview_id)
-                              .order_by(_ANSWERS.c.id)))
-    notes = tuple((n["at"], n["text"]) for n in (row.notes or []))
-    common = {"interview_id": row.id, "case_id": row.case_id, "case_ref": row.case_ref,
-              "survey": row.survey, "first_name": row.first_name, "phone": row.phone,
-              "status": row.status, "answers": answers, "notes": notes}
-    if row.status != Status.IN_PROGRESS.value or state.node is None:
-        closing_key = CLOSING_FOR.get(Status(row.status))
-        closing = render(q, getattr(q.closing, closing_key), state.case) if closing_key else ""
-        return Screen(**common, node=None, kind="ended",
-                      heading=f"Interview ended: {row.status.replace('_', ' ')}", wording="",
-                      instructions="Say the closing words, then end the call.",
-                      options=(), free_text=False, closing=closing)
-    node = nodes_of(q)[index_of(q)[state.node]]
-    free = not node.is_control and node.type in (QuestionType.RECORDING, QuestionType.NUMBER)
-    if node.is_control:
-        heading = _HEADINGS.get(node.id, "Check")
-    else:
-        number = [question.id for question in q.questions].index(node.id) + 1
-        heading = f"Question {number} of {len(q.questions)}"
-    return Screen(**common, node=node.id, kind="control" if node.is_control else "question",
-                  heading=heading, wording=render(q, node.interviewer, state.case),
-                  instructions=_instructions(node), free_text=free,
-                  options=tuple((o.key, o.label) for o in node.options), closing="")
-
-
-def _instructions(node: Node) -> str:
-    if node.is_control:
-        return f"Ask, then press {_keys(node)} or click the answer."
-    if node.type is QuestionType.RECORDING:
-        return "Type the victim's own words, verbatim."
-    if node.type is QuestionType.NUMBER:
-        question = node.question
-        assert question is not None
-        return f"Type the number{_range(question.minimum, question.maximum)}."
-    if node.type is QuestionType.YES_NO:
-        return "Press 1 for yes or 2 for no, or click."
-    return f"Read the options. Press {_keys(node)} or click."
-
-
-def _keys(node: Node) -> str:
-    keys = [o.key for o in node.options]
-    if len(keys) > 2 and all(k.isdigit() for k in keys) and keys == [
-            str(n) for n in range(int(keys[0]), int(keys[0]) + len(keys))]:
-        return f"{keys[0]} to {keys[-1]}"
-    return " or ".join(keys)
 
 
 # --- supervision --------------------------------------------------------------------------
