@@ -11,7 +11,6 @@ first occurrence. So a 10:00 window opens at 09:00 UTC in summer and 10:00 UTC i
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from holidays.countries.united_kingdom import UnitedKingdom
 
+from ivr.scheduling import policy_settings as parse
+
 #: A local (start, end) calling window; a call may start at ``start`` but not at ``end``.
-Window = tuple[time, time]
+Window = parse.Window
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TZ = "Europe/London"
@@ -156,9 +157,9 @@ class CallingWindows:
         if len(self.week) != 7:
             raise ValueError(f"windows: needs 7 days, Monday first, not {len(self.week)}")
         for key, windows in zip(DAY_KEYS, self.week, strict=True):
-            _check_windows(f"windows.{key}", windows)
+            parse.check_windows(f"windows.{key}", windows)
         if self.bank_holiday_windows is not None:
-            _check_windows("windows.bank_holiday", self.bank_holiday_windows)
+            parse.check_windows("windows.bank_holiday", self.bank_holiday_windows)
         if not any(self.week):
             raise ValueError("windows: no day of the week has a calling window")
         try:
@@ -360,53 +361,50 @@ class CallingPolicy:
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> CallingPolicy:
         """A policy from settings such as a force's YAML; ``ValueError`` names a bad key."""
-        _no_unknown("", config, _POLICY_KEYS)
-        holiday_cfg = _mapping("bank_holidays", config.get("bank_holidays", {}))
-        _no_unknown("bank_holidays.", holiday_cfg, {"subdiv", "years", "add", "remove"})
+        parse.no_unknown("", config, _POLICY_KEYS)
+        holiday_cfg = parse.mapping("bank_holidays", config.get("bank_holidays", {}))
+        parse.no_unknown("bank_holidays.", holiday_cfg, {"subdiv", "years", "add", "remove"})
         years = holiday_cfg.get("years", DEFAULT_HOLIDAY_YEARS)
-        if not isinstance(years, Iterable) or not all(_is_int(y) for y in years):
+        if not isinstance(years, Iterable) or not all(parse.is_int(y) for y in years):
             raise ValueError(f"bank_holidays.years: {years!r} is not a list of years")
         subdiv = holiday_cfg.get("subdiv", "ENG")
         if subdiv is not None and not isinstance(subdiv, str):
             raise ValueError(f"bank_holidays.subdiv: {subdiv!r} is not a name such as ENG")
-        bank_holidays = uk_bank_holidays(years, subdiv,
-                                         add=_dates("bank_holidays.add", holiday_cfg.get("add")),
-                                         remove=_dates("bank_holidays.remove",
-                                                       holiday_cfg.get("remove")))
-        window_cfg = _mapping("windows", config.get("windows", {}))
-        _no_unknown("windows.", window_cfg, {*DAY_KEYS, "bank_holiday"})
-        week = tuple(_windows(f"windows.{key}", window_cfg[key]) if key in window_cfg
+        bank_holidays = uk_bank_holidays(
+            years, subdiv, add=parse.dates("bank_holidays.add", holiday_cfg.get("add")),
+            remove=parse.dates("bank_holidays.remove", holiday_cfg.get("remove")))
+        window_cfg = parse.mapping("windows", config.get("windows", {}))
+        parse.no_unknown("windows.", window_cfg, {*DAY_KEYS, "bank_holiday"})
+        week = tuple(parse.windows(f"windows.{key}", window_cfg[key]) if key in window_cfg
                      else DEFAULT_WEEK[i] for i, key in enumerate(DAY_KEYS))
-        on_holiday = (_windows("windows.bank_holiday", window_cfg["bank_holiday"])
+        on_holiday = (parse.windows("windows.bank_holiday", window_cfg["bank_holiday"])
                       if "bank_holiday" in window_cfg else None)
         tz = config.get("tz", DEFAULT_TZ)
         if not isinstance(tz, str):
             raise ValueError(f"tz: {tz!r} is not a time zone name")
         windows = CallingWindows(week, bank_holidays, on_holiday, tz)
-        retry_cfg = _mapping("retry_after", config.get("retry_after", {}))
+        retry_cfg = parse.mapping("retry_after", config.get("retry_after", {}))
         retry = {}
         for key, value in retry_cfg.items():
             if key not in {o.value for o in Outcome}:
                 raise ValueError(f"retry_after.{key}: not an outcome")
-            retry[Outcome(key)] = _duration(f"retry_after.{key}", value)
+            retry[Outcome(key)] = parse.duration(f"retry_after.{key}", value)
         kwargs: dict[str, Any] = {}
         for name in ("max_attempts", "max_attempts_per_day", "min_ring_seconds",
                      "ring_timeout_seconds"):
             if name in config:
-                if not _is_int(config[name]):
+                if not parse.is_int(config[name]):
                     raise ValueError(f"{name}: {config[name]!r} is not a whole number")
                 kwargs[name] = config[name]
         for name in ("quiet_after_info_message", "spread_horizon"):
             if name in config:
-                kwargs[name] = _duration(name, config[name])
+                kwargs[name] = parse.duration(name, config[name])
         return cls(windows=windows, retry_after=retry, **kwargs)
 
 
 _POLICY_KEYS = {"tz", "windows", "bank_holidays", "retry_after", "max_attempts",
                 "max_attempts_per_day", "min_ring_seconds", "ring_timeout_seconds",
                 "quiet_after_info_message", "spread_horizon"}
-_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def _utc(at: datetime, name: str) -> datetime:
@@ -439,72 +437,3 @@ def _utc_of(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 def _daypart(at: time) -> Daypart:
     return next(part for start, part in _DAYPART_STARTS if at >= start)
-
-
-def _check_windows(key: str, windows: tuple[Window, ...]) -> None:
-    previous_end: time | None = None
-    for start, end in windows:
-        if not start < end:
-            raise ValueError(f"{key}: {start:%H:%M}-{end:%H:%M} does not end after it starts")
-        if previous_end is not None and start < previous_end:
-            raise ValueError(f"{key}: windows overlap or are out of order")
-        previous_end = end
-
-
-def _windows(key: str, value: Any) -> tuple[Window, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError(f"{key}: {value!r} is not a list of HH:MM-HH:MM windows")
-    windows = []
-    for item in items:
-        match = _WINDOW.fullmatch(item.replace(" ", "")) if isinstance(item, str) else None
-        if match is None:
-            raise ValueError(f"{key}: {item!r} is not HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        windows.append((time(h1, m1), time(h2, m2)))
-    result = tuple(windows)
-    _check_windows(key, result)
-    return result
-
-
-def _duration(key: str, value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None or not any(match.groups()):
-        raise ValueError(f"{key}: {value!r} is not a duration such as 3h, 20m or 1d")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def _dates(key: str, values: Any) -> frozenset[date]:
-    values = [] if values is None else values
-    if not isinstance(values, list | tuple):
-        raise ValueError(f"{key}: {values!r} is not a list of dates")
-    result = set()
-    for value in values:
-        if isinstance(value, date):
-            result.add(value)
-            continue
-        try:
-            result.add(date.fromisoformat(str(value)))
-        except ValueError:
-            raise ValueError(f"{key}: {value!r} is not a date (YYYY-MM-DD)") from None
-    return frozenset(result)
-
-
-def _mapping(key: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{key}: expected a mapping, not {value!r}")
-    return value
-
-
-def _no_unknown(prefix: str, config: Mapping[str, Any], known: set[str]) -> None:
-    unknown = sorted(str(k) for k in set(config) - known)
-    if unknown:
-        raise ValueError(f"{prefix}{unknown[0]}: unknown setting (expected one of "
-                         f"{', '.join(sorted(known))})")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
