@@ -205,7 +205,7 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
             select(_i.id, _i.status).where(_i.case_id == case_id, _i.status.in_(RESUMABLE))
             .order_by(_i.id.desc()).limit(1)).first()
         if latest is None:
-            started = interviews.begin(conn, registry, case, channel=CHANNEL)
+            started = interviews.begin(conn, registry, case, channel=CHANNEL, now=now)
             interview_id = started.id
             conn.execute(update(_INTERVIEWS).where(_i.id == interview_id)
                          .values(interviewer_id=user.id))
@@ -298,13 +298,11 @@ def answer(db: Database, registry: QuestionnaireRegistry, user: Any, interview_i
         questionnaire, step = interviews.next_step(conn, row, event)
         if step.state.tries > state.tries or step.state.node == state.node:
             raise ConsoleError("that answer is not one this question accepts")
-        kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days)
+        kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days,
+                                    now=now)
         if kept is None:
             raise ConsoleError("this interview was moved on elsewhere; reload it")
         referrals = kept.referrals
-        if step.state.ended:
-            # Ended on the console's clock, which completes are counted by.
-            conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(ended_at=now))
         shown = screen_of(conn, interview_id)
     _announce(queue, referrals)
     return shown
@@ -436,11 +434,11 @@ def end_call(db: Database, registry: QuestionnaireRegistry, user: Any, interview
             if status is Status.PARTIAL:
                 # A dropped call is a hang-up, as on the phone: referrals due then fire.
                 questionnaire, step = interviews.next_step(conn, row, HangUp())
-                kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days)
+                kept = interviews.keep_step(conn, row, questionnaire, step,
+                                            due_days=due_days, now=now)
                 if kept is None:
                     raise ConsoleError("this interview was moved on elsewhere; reload it")
                 referrals = kept.referrals
-                conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(ended_at=now))
             else:
                 _end_interview(conn, row, status, now)
         elif row.status != status.value:

@@ -42,13 +42,15 @@ class Started:
 def begin(
     conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
     call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
+    now: datetime | None = None,
 ) -> Started:
-    """Start an interview for a case on the current version of its questionnaire."""
+    """Start an interview for a case on the current version of its questionnaire; ``now``
+    (default: the real time) is when it started."""
     loaded = registry.current(case.survey)
     q = loaded.questionnaire
     version_id = pin_version(conn, loaded)
     step = engine.start(q, case.field_values())
-    now = utcnow()
+    now = now or utcnow()
     status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
     interview_public_id = public_id()
     interview_id = turns.add_interview(conn, {
@@ -70,10 +72,12 @@ def next_step(conn: Connection, interview: InterviewRow, event: InputEvent
 
 
 def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Questionnaire,
-              step: Step, *, due_days: int = DEFAULT_WORKING_DAYS) -> Outcome | None:
+              step: Step, *, due_days: int = DEFAULT_WORKING_DAYS,
+              now: datetime | None = None) -> Outcome | None:
     """Store a step's answers, referrals and status, in the caller's transaction; None
-    (and nothing stored) when another request already moved the interview on."""
-    now = utcnow()
+    (and nothing stored) when another request already moved the interview on. ``now``
+    (default: the real time) stamps the answers, referrals and any end."""
+    now = now or utcnow()
     status, ended_at = _ending(step, interview.status, now)
     # The guarded update goes first: it is what decides whether this request may write.
     if not turns.save_interview(conn, interview.id, read_step_no=interview.step_no,
@@ -86,10 +90,11 @@ def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Question
 
 
 def advance(conn: Connection, interview: InterviewRow, event: InputEvent, *,
-            due_days: int = DEFAULT_WORKING_DAYS) -> Outcome | None:
+            due_days: int = DEFAULT_WORKING_DAYS, now: datetime | None = None
+            ) -> Outcome | None:
     """Apply one input to an interview and keep what it did (see :func:`keep_step`)."""
     questionnaire, step = next_step(conn, interview, event)
-    return keep_step(conn, interview, questionnaire, step, due_days=due_days)
+    return keep_step(conn, interview, questionnaire, step, due_days=due_days, now=now)
 
 
 def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | None]:

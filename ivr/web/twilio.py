@@ -20,7 +20,7 @@ from ivr.phones import caller_e164
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
-from ivr.store.models import Interview, utcnow
+from ivr.store.models import Interview
 from ivr.store.prepared import Prepared
 from ivr.store.turns import NewReferral
 from ivr.telephony.signature import public_url
@@ -112,11 +112,11 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
                                      f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}")
         return farewell_twiml(NEUTRAL_MESSAGE)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
+    now = svc.clock()
     started = interviews.begin(conn, svc.questionnaires, case, channel=channel,
                                call_sid=call_sid,
-                               due_days=svc.settings.referral_due_working_days)
+                               due_days=svc.settings.referral_due_working_days, now=now)
     body = step_twiml(started.outcome.step, _turn_url(started.public_id, 1))
-    now = utcnow()
     turns.add_turn(conn, started.id, 0, body, now)
     if attempt_id is None:
         store.add_inbound_attempt(conn, case_id=case.id, call_sid=call_sid,
@@ -187,7 +187,8 @@ def turn(public_id: str, step_no: int) -> Response:
     """
     if step_no < 1:
         abort(404)
-    db = services().db
+    svc = services()
+    db = svc.db
     event = input_event(request.form)
     for _ in range(3):
         try:
@@ -206,12 +207,13 @@ def turn(public_id: str, step_no: int) -> Response:
                 questionnaire, step = interviews.next_step(conn, interview, event)
                 body = step_twiml(step, _turn_url(public_id, step_no + 1))
                 with db.writing(conn):
+                    now = svc.clock()
                     outcome = interviews.keep_step(
                         conn, interview, questionnaire, step,
-                        due_days=services().settings.referral_due_working_days)
+                        due_days=svc.settings.referral_due_working_days, now=now)
                     if outcome is None:
                         raise _Overtaken
-                    turns.add_turn(conn, interview.id, step_no, body, utcnow())
+                    turns.add_turn(conn, interview.id, step_no, body, now)
             _announce(outcome.referrals)
             return _twiml(body)
         except (IntegrityError, _Overtaken):
@@ -257,7 +259,8 @@ def status() -> tuple[str, int]:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
                 outcome = interviews.advance(conn, interview, HangUp(),
-                                             due_days=svc.settings.referral_due_working_days)
+                                             due_days=svc.settings.referral_due_working_days,
+                                             now=now)
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
         if not dialing.record_call_status(conn, svc.questionnaires, request.args.get("attempt"),
