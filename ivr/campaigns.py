@@ -19,7 +19,7 @@ from ivr.scheduling.eligibility import Reason, Verdict, judge
 from ivr.scheduling.policy import CallingPolicy, Outcome
 from ivr.store import campaigns as store
 from ivr.store.db import Database
-from ivr.store.models import Case, Interview
+from ivr.store.models import case_field_values
 
 log = logging.getLogger(__name__)
 
@@ -282,10 +282,7 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
     following = campaign.policy.next_attempt(outcome=outcome, attempts_made=case.attempts,
                                              previous_starts=starts, now=now)
     if following is None:
-        found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
-        store.set_plan(conn, case_id, now=now,
-                       disposition=(found or Disposition.NO_ANSWER).code,
-                       reason="attempts_exhausted")
+        _close_exhausted(conn, case, now)
     else:
         store.set_plan(conn, case_id, now=now, next_attempt_at=following)
 
@@ -298,7 +295,7 @@ def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
         a.case_id == case_id, a.direction.in_(("outbound", "interviewer")),
         started.is_not(None)
     ).order_by(started))
-    return [t if t.tzinfo else t.replace(tzinfo=UTC) for t in starts]
+    return [aware for t in starts if (aware := store.aware(t)) is not None]
 
 
 # --- preview and status -------------------------------------------------------------------
@@ -307,10 +304,9 @@ def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many of the survey's cases are eligible now, and why the others are not."""
     reasons: Counter[str] = Counter()
     with db.engine.connect() as conn:
-        c = Case.__table__.c  # type: ignore[attr-defined]
+        c, i = store.CASES.c, store.INTERVIEWS.c
         listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
-        i = Interview.__table__.c  # type: ignore[attr-defined]
-        closed = set(conn.scalars(select(i.case_id).join(Case.__table__, c.id == i.case_id)
+        closed = set(conn.scalars(select(i.case_id).join(store.CASES, c.id == i.case_id)
                                   .where(c.survey == campaign.survey,
                                          i.status.in_(store.CLOSED_INTERVIEW_STATUSES))))
         rows = conn.execution_options(yield_per=2000).execute(
@@ -318,7 +314,7 @@ def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
                    c.reported_on).where(c.survey == campaign.survey))
         today = local_today(campaign, now)
         for row in rows:
-            fields = store.case_fields(row)
+            fields = case_field_values(row)
             verdict = judge(campaign.questionnaire, fields, today,
                             do_not_call=row.phone in listed, interviewed=row.id in closed)
             reasons[verdict.reason.value] += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ivr.store.models import Base, public_id
+from ivr.store.models import Base, case_field_values, public_id
 from ivr.store.prepared import Prepared
 
 SCHEDULES: Table = Base.metadata.tables["schedules"]
@@ -75,21 +75,30 @@ class Attempt:
     survey: str
 
 
-def case_fields(row: Any) -> dict[str, Any]:
-    values: dict[str, Any] = dict(row.fields or {})
-    values.update(first_name=row.first_name, crime_type=row.crime_type,
-                  district=row.district,
-                  reported_on=row.reported_on.isoformat() if row.reported_on else None)
-    return {k: v for k, v in values.items() if v is not None}
-
-
 _CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, _c.phone, _c.fields, _c.first_name,
                          _c.crime_type, _c.district, _c.reported_on, _s.attempts, _s.outcomes,
                          _s.next_attempt_at, _s.appointment_at)
 
 
+class _ScheduleRow(NamedTuple):
+    """The columns of ``_CASE_TO_CALL_COLUMNS``, by name, for a prepared statement's row."""
+
+    case_id: int
+    survey: str
+    phone: str
+    fields: dict[str, Any] | None
+    first_name: str | None
+    crime_type: str | None
+    district: str | None
+    reported_on: date | None
+    attempts: int
+    outcomes: list[str] | None
+    next_attempt_at: datetime | None
+    appointment_at: datetime | None
+
+
 def _case_to_call(row: Any) -> CaseToCall:
-    return CaseToCall(row.case_id, row.survey, row.phone, case_fields(row), row.attempts,
+    return CaseToCall(row.case_id, row.survey, row.phone, case_field_values(row), row.attempts,
                       tuple(row.outcomes or ()), aware(row.next_attempt_at),
                       aware(row.appointment_at))
 
@@ -184,14 +193,7 @@ def open_schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
     row = _SCHEDULE_OF.first(conn, {"case_id": case_id})
     if row is None or row[-1] is not None:
         return None
-    (case_id, survey, phone, fields, first_name, crime_type, district, reported_on, attempts,
-     outcomes, next_attempt_at, appointment_at, _) = row
-    values: dict[str, Any] = dict(fields or {})
-    values.update(first_name=first_name, crime_type=crime_type, district=district,
-                  reported_on=reported_on.isoformat() if reported_on else None)
-    return CaseToCall(case_id, survey, phone, {k: v for k, v in values.items() if v is not None},
-                      attempts, tuple(outcomes or ()), aware(next_attempt_at),
-                      aware(appointment_at))
+    return _case_to_call(_ScheduleRow(*row[:-1]))
 
 
 def closed_cases(conn: Connection, case_ids: Sequence[int]) -> set[int]:
