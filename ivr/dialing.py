@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from ivr.campaigns import Campaign, CampaignError, campaign_for, replan_after
 from ivr.config import Settings
@@ -16,9 +16,9 @@ from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.scheduling.limiter import CallRateLimiter
 from ivr.scheduling.policy import Outcome
 from ivr.store import campaigns as store
+from ivr.store import turns
 from ivr.store.db import Database
 from ivr.store.models import Interview
-from ivr.store.prepared import Prepared
 from ivr.telephony.port import CallRequest, Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -209,18 +209,11 @@ def _outcome(conn: Connection, attempt_id: int, call_status: str,
     return Outcome.INFO_MESSAGE, None
 
 
-_CASE_SURVEY = Prepared(select(store.CASES.c.survey).where(
-    store.CASES.c.id == bindparam("case_id")))
-
-
 def interview_ended(conn: Connection, registry: QuestionnaireRegistry, case_id: int,
                     interview_status: str, callback_choice: str | None,
                     now: datetime) -> None:
     """An inbound call's interview ended: the case's campaign goes on from there."""
-    found = _CASE_SURVEY.first(conn, {"case_id": case_id})
-    if found is None:
-        return
-    survey = found[0]
+    survey, _district = turns.case_survey_and_district(conn, case_id)
     try:
         campaign = campaign_for(registry, survey)
     except CampaignError:

@@ -297,11 +297,8 @@ def advance_status(conn: Connection, attempt_id: int, status: str, now: datetime
 
     The call SID and answering party are kept whatever the order callbacks came in.
     """
-    extra: dict[str, Any] = {}
     if answered_by:
-        extra["answered_by"] = answered_by
-    if extra:
-        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id).values(**extra))
+        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id).values(answered_by=answered_by))
     if call_sid:
         conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.call_sid.is_(None))
                      .values(call_sid=call_sid))

@@ -173,16 +173,23 @@ def load_user(user_id: str) -> StaffUser | None:
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def queue_access_required(view: _View) -> _View:
-    """Sign-in required, then 403 unless the account's role works the queue."""
+def access_required(allowed: Callable[[Any], bool]) -> Callable[[_View], _View]:
+    """A view decorator: sign-in required, then 403 unless ``allowed(current_user)``."""
 
-    @wraps(view)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.works_queue:
-            abort(403)
-        return view(*args, **kwargs)
+    def decorate(view: _View) -> _View:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not allowed(current_user):
+                abort(403)
+            return view(*args, **kwargs)
 
-    return cast(_View, login_required(checked))
+        return cast(_View, login_required(checked))
+
+    return decorate
+
+
+#: Sign-in required, then 403 unless the account's role works the queue.
+queue_access_required = access_required(lambda user: user.works_queue)
 
 
 def safe_next(target: str | None) -> str | None:

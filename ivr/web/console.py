@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -27,7 +26,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.wrappers import Response as BaseResponse
@@ -36,10 +35,11 @@ from ivr import console
 from ivr.app import services
 from ivr.campaigns import CampaignError, campaign_for
 from ivr.config import ConfigError
-from ivr.console import ConsoleError, Screen
+from ivr.console import CONSOLE_ROLES, ConsoleError, Screen
 from ivr.store.models import Case, Interview, User
 from ivr.supervision.accounts import Role
 from ivr.telephony.port import CallRequest, TelephonyError
+from ivr.web.auth import access_required, csrf
 from ivr.web.queue import local_time
 from ivr.web.twilio import TWIML, signed
 
@@ -48,7 +48,6 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 #: Twilio's webhook for a console call: the interviewer answered, now ring the victim.
 bridge_bp = Blueprint("twilio_bridge", __name__, url_prefix="/twilio")
 
-CONSOLE_ROLES = frozenset({Role.INTERVIEWER, Role.SUPERVISOR, Role.ADMIN})
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CALLBACK_CHOICES = {"this_evening": "This evening", "tomorrow_daytime": "Tomorrow daytime",
                     "tomorrow_evening": "Tomorrow evening"}
@@ -64,38 +63,14 @@ MAX_TEXT = 2000
 #: Said to the interviewer when the bridge has no victim to ring.
 NO_CALL_MESSAGE = "There is no call to connect for this interview. Goodbye."
 
-_View = TypeVar("_View", bound=Callable[..., Any])
-
-
 def _has_role(roles: frozenset[Role]) -> bool:
-    try:
-        return Role(current_user.role) in roles
-    except ValueError:
-        return False
+    return current_user.role in roles
 
 
-def console_access_required(view: _View) -> _View:
-    """Sign-in required, then 403 unless the account interviews, supervises or administers."""
-
-    @wraps(view)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not _has_role(CONSOLE_ROLES):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return cast(_View, login_required(checked))
-
-
-def supervision_access_required(view: _View) -> _View:
-    """Sign-in required, then 403 unless the account supervises or administers."""
-
-    @wraps(view)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not _has_role(SUPERVISION_ROLES):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return cast(_View, login_required(checked))
+#: Sign-in required, then 403 unless the account interviews, supervises or administers.
+console_access_required = access_required(lambda user: _has_role(CONSOLE_ROLES))
+#: Sign-in required, then 403 unless the account supervises or administers.
+supervision_access_required = access_required(lambda user: _has_role(SUPERVISION_ROLES))
 
 
 def _me() -> Any:
@@ -413,7 +388,6 @@ def bridge() -> Response:
 
 def init_app(app: Flask) -> None:
     """Add the console pages and the bridge webhook (signed, not CSRF-checked) to ``app``."""
-    from ivr.web.auth import csrf
 
     csrf.exempt(bridge_bp)
     app.register_blueprint(bp)
