@@ -23,7 +23,7 @@ from ivr.config import Settings
 from ivr.store.models import Referral, User
 from ivr.supervision import workflow
 from ivr.supervision.accounts import Role, may_see
-from ivr.web.queue import local_time, words
+from ivr.wording import local_time, words
 from workers.context import app_services
 
 log = logging.getLogger(__name__)

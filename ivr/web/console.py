@@ -40,8 +40,8 @@ from ivr.store.models import Case, Interview, User
 from ivr.supervision.accounts import Role
 from ivr.telephony.port import CallRequest, TelephonyError
 from ivr.web.auth import access_required, csrf
-from ivr.web.queue import local_time
 from ivr.web.twilio import TWIML, signed
+from ivr.wording import local_time, sentence
 
 log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -76,10 +76,6 @@ supervision_access_required = access_required(lambda user: _has_role(SUPERVISION
 def _me() -> Any:
     # The account as a plain object, read before the domain opens any transaction.
     return current_user._get_current_object()
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _yes_no(screen: Screen) -> bool:
@@ -125,7 +121,7 @@ def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any
         message = do()
     except ConsoleError as error:
         return _script_page(interview_id, form=request.form, error_for=form_name,
-                            error=_sentence(str(error)), status=400)
+                            error=sentence(str(error)), status=400)
     except LookupError:
         abort(404)
     if message:

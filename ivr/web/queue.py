@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
@@ -24,7 +24,6 @@ from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Answer, Interview, Referral, User
 from ivr.supervision import audit, workflow
 from ivr.supervision.accounts import Role, may_hear_recordings, may_see
-from ivr.supervision.deadlines import ZONE
 from ivr.supervision.workflow import (
     CLOSING_OUTCOMES,
     CONTACT_OUTCOMES,
@@ -33,33 +32,13 @@ from ivr.supervision.workflow import (
     WorkflowError,
 )
 from ivr.web.auth import queue_access_required
+from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__)
 #: Dashboard column headings, after "Closed this quarter:".
 _OUTCOME_COLUMNS = {"contacted_resolved": "resolved", "contacted_escalated": "escalated",
                     "not_contactable": "not contactable", "declined": "declined"}
 _FILTERS = ("kind", "district", "survey", "crime_type", "status")
-
-
-def words(code: str | None) -> str:
-    """A stored code in words: 'service_recovery' -> 'Service recovery'."""
-    return (code or "").replace("_", " ").capitalize()
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def local_time(moment: datetime | date | None) -> str:
-    """A time as people in the UK read it: 'Tue 14 Oct 2026, 13:05' (London time)."""
-    if moment is None:
-        return ""
-    if not isinstance(moment, datetime):
-        return f"{moment:%a} {moment.day} {moment:%b %Y}"
-    if moment.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZONE)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
 def _me() -> Any:
@@ -205,7 +184,7 @@ def _act(referral_id: int, action: str, form_name: str, do: Action) -> Any:
     except WorkflowError as error:
         flash(f"Not done: {error}.", "error")
         return _referral_page(referral_id, user, form=request.form, error_for=form_name,
-                              error=_sentence(str(error)), status=400)
+                              error=sentence(str(error)), status=400)
     flash(message, "success")
     return redirect(url_for("queue.referral", referral_id=referral_id))
 

@@ -1,0 +1,29 @@
+"""How pages and messages write codes and times for people in the UK."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from ivr.supervision.deadlines import ZONE
+
+
+def words(code: str | None) -> str:
+    """A stored code in words: 'service_recovery' -> 'Service recovery'."""
+    return (code or "").replace("_", " ").capitalize()
+
+
+def sentence(text: str) -> str:
+    """Text with its first letter in capitals, as a message on a page starts."""
+    return text[:1].upper() + text[1:]
+
+
+def local_time(moment: datetime | date | None) -> str:
+    """A time as people in the UK read it: 'Tue 14 Oct 2026, 13:05' (London time)."""
+    if moment is None:
+        return ""
+    if not isinstance(moment, datetime):
+        return f"{moment:%a} {moment.day} {moment:%b %Y}"
+    if moment.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZONE)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
