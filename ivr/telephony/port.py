@@ -10,11 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
-
 if TYPE_CHECKING:
     from ivr.config import Settings
 
@@ -116,6 +111,11 @@ class TwilioTelephony:
             raise ValueError(f"api_base_url: {api_base_url!r} must be an absolute http(s) URL")
         if http_timeout <= 0:
             raise ValueError("http_timeout: please enter a number of seconds greater than 0")
+        # Imported here: the REST client and requests cost every process tens of
+        # milliseconds at start-up, and only the dialler needs them.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
         # No automatic retries: resending a create that timed out after Twilio accepted it
         # would ring the victim twice; the caller decides about retrying.
         http_client = TwilioHttpClient(timeout=http_timeout)
@@ -137,7 +137,13 @@ class TwilioTelephony:
                    api_base_url=settings.twilio_api_base_url)
 
     def place_call(self, request: CallRequest) -> PlacedCall:
-        """Create the call with Twilio; map every failure to `TelephonyError`."""
+        """Create the call with Twilio; map every failure to `TelephonyError`.
+
+        The errors' messages may quote the number rung: callers must not log them.
+        """
+        import requests
+        from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
         try:
             call = self._client.calls.create(
                 to=request.to, from_=request.from_, url=request.url, method="POST",
