@@ -37,8 +37,10 @@ FINAL_OUTCOMES = {
     Outcome.COMPLETED_INTERVIEW: Disposition.COMPLETE,
     Outcome.REFUSED: Disposition.REFUSAL,
     Outcome.OPTED_OUT: Disposition.REFUSAL,
-    Outcome.WRONG_PERSON: Disposition.NO_ELIGIBLE_RESPONDENT,
+    Outcome.WRONG_NUMBER: Disposition.WRONG_NUMBER,
 }
+#: Open cases for interviewers only looked at per scheduler pass, to close the finished.
+INTERVIEWER_ONLY_BATCH = 500
 JOB_PLACE_CALL = "workers.dialer.place_call"
 
 
@@ -114,18 +116,19 @@ def plan(conn: Connection, campaign: Campaign, now: datetime, limit: int = PLAN_
     listed = store.on_do_not_call(conn, (c.phone for c in cases))
     closed = store.closed_cases(conn, [c.case_id for c in cases])
     store.set_plans(conn, [
-        (case.case_id, *_plan_for(campaign, case, judge_case(
+        (case.case_id, *_plan_for(conn, campaign, case, judge_case(
             campaign, case, now, do_not_call=case.phone in listed,
             interviewed=case.case_id in closed), now))
         for case in cases], now)
     return len(cases)
 
 
-def _plan_for(campaign: Campaign, case: store.CaseToCall, verdict: Verdict, now: datetime
-              ) -> tuple[datetime | None, str | None, str | None]:
+def _plan_for(conn: Connection, campaign: Campaign, case: store.CaseToCall, verdict: Verdict,
+              now: datetime) -> tuple[datetime | None, str | None, str | None]:
     """(next call, disposition, reason) for a case's eligibility verdict."""
     if verdict.reason.final:
-        return None, _closing_disposition(case, verdict.reason).code, verdict.reason.value
+        code = _closing_disposition(conn, campaign, case, verdict.reason).code
+        return None, code, verdict.reason.value
     assert verdict.first_day is not None
     first = campaign.policy.first_attempt(
         eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now)
@@ -134,22 +137,44 @@ def _plan_for(campaign: Campaign, case: store.CaseToCall, verdict: Verdict, now:
 
 def _apply_verdict(conn: Connection, campaign: Campaign, case: store.CaseToCall,
                    verdict: Verdict, now: datetime) -> None:
-    following, code, reason = _plan_for(campaign, case, verdict, now)
+    following, code, reason = _plan_for(conn, campaign, case, verdict, now)
     store.set_plan(conn, case.case_id, now=now, next_attempt_at=following, disposition=code,
                    reason=reason)
 
 
-def _closing_disposition(case: store.CaseToCall, reason: Reason) -> Disposition:
-    """The disposition of a case that will not be rung (again) for ``reason``."""
+def _closing_disposition(conn: Connection, campaign: Campaign, case: store.CaseToCall,
+                         reason: Reason) -> Disposition:
+    """The disposition of a case that will not be rung (again) for ``reason``.
+
+    A case whose calling period ran out is still in the sample: it keeps what its calls
+    found, or is "not attempted" (3.11) if it was never rung. Only a case outside the
+    survey's population (crime type, age, consent at closure, no date to count from) is
+    out of sample (4.10).
+    """
     if reason is Reason.DO_NOT_CALL:
         return Disposition.REFUSAL
     if reason is Reason.ALREADY_INTERVIEWED:
         return Disposition.COMPLETE
-    if case.attempts and reason is Reason.PAST_PERIOD:
-        found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
-        if found is not None:
-            return found
+    if reason is Reason.PAST_PERIOD:
+        return case_disposition(conn, campaign, case.case_id, case.outcomes,
+                                attempts_exhausted=True) or Disposition.NOT_ATTEMPTED
+    if reason is Reason.NO_SAFETY_CHECK:
+        # In the survey's population, but the questionnaire cannot ring it safely.
+        return Disposition.NOT_ATTEMPTED
     return Disposition.OUT_OF_SAMPLE
+
+
+def case_disposition(conn: Connection, campaign: Campaign, case_id: int,
+                     outcomes: tuple[str, ...] | list[str], *,
+                     attempts_exhausted: bool) -> Disposition | None:
+    """The final disposition of a case's calls, with an interview that stopped early
+    weighed against the questionnaire's partial threshold."""
+    met = False
+    if Outcome.PARTIAL.value in outcomes:
+        q = campaign.questionnaire
+        met = store.core_answers(conn, case_id, q.core_ids) >= q.partial_threshold
+    return final_disposition([Outcome(o) for o in outcomes],
+                             attempts_exhausted=attempts_exhausted, partial_threshold_met=met)
 
 
 # --- the scheduler pass -------------------------------------------------------------------
@@ -188,6 +213,7 @@ def tick(db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *,
         report.running = store.campaign_status(conn, campaign.survey) == "running"
         report.planned = plan(conn, campaign, now)
         report.stranded = _close_stranded(conn, campaign, now)
+        _close_finished_interviewer_only(conn, campaign, now, report)
         if report.running:
             requeue = store.queued_attempts(conn, campaign.survey, now - REQUEUE_AFTER)
             report.window_open = campaign.policy.may_start(now)
@@ -220,7 +246,7 @@ def _queue_due(conn: Connection, campaign: Campaign, now: datetime, capacity: in
             _apply_verdict(conn, campaign, case, verdict, now)
             continue
         if case.attempts >= campaign.policy.max_attempts:
-            _close_exhausted(conn, case, now)
+            _close_exhausted(conn, campaign, case, now)
             report.closed["attempts_exhausted"] += 1
             continue
         created = store.add_attempt(conn, case, scheduled_for=case.next_attempt_at or now,
@@ -235,11 +261,27 @@ def _keeps_appointment(case: store.CaseToCall, verdict: Verdict) -> bool:
     return case.appointment_at is not None and verdict.reason is Reason.PAST_PERIOD
 
 
-def _close_exhausted(conn: Connection, case: store.CaseToCall, now: datetime) -> None:
-    found = final_disposition([Outcome(o) for o in case.outcomes], attempts_exhausted=True)
+def _close_exhausted(conn: Connection, campaign: Campaign, case: store.CaseToCall,
+                     now: datetime, reason: str = "attempts_exhausted") -> None:
+    found = case_disposition(conn, campaign, case.case_id, case.outcomes,
+                             attempts_exhausted=True)
     store.set_plan(conn, case.case_id, now=now,
-                   disposition=(found or Disposition.NO_ANSWER).code,
-                   reason="attempts_exhausted")
+                   disposition=(found or Disposition.NO_ANSWER).code, reason=reason)
+
+
+def _close_finished_interviewer_only(conn: Connection, campaign: Campaign, now: datetime,
+                                     report: TickReport) -> None:
+    """Close the cases for interviewers only whose calling period or attempts ran out: the
+    dialler's due query never sees them, so this pass does."""
+    cases = store.interviewer_only_open(conn, campaign.survey, INTERVIEWER_ONLY_BATCH)
+    for case in cases:
+        verdict = judge_case(campaign, case, now, do_not_call=False, interviewed=False)
+        if verdict.reason.final and not _keeps_appointment(case, verdict):
+            report.closed[verdict.reason.value] += 1
+            _apply_verdict(conn, campaign, case, verdict, now)
+        elif case.attempts >= campaign.policy.max_attempts:
+            report.closed["attempts_exhausted"] += 1
+            _close_exhausted(conn, campaign, case, now)
 
 
 def _close_stranded(conn: Connection, campaign: Campaign, now: datetime) -> int:
@@ -268,12 +310,16 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
         store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,
                        reason=outcome.value)
         return
-    if outcome is Outcome.PARTIAL:
-        # A victim who hung up during the survey is not rung again: a second interview
-        # would ask them the same questions and count their answers twice.
-        ended = Disposition.PARTIAL if store.has_answers(conn, case_id) else Disposition.BREAK_OFF
-        store.set_plan(conn, case_id, now=now, disposition=ended.code, reason=outcome.value)
+    if outcome is Outcome.PARTIAL and \
+            case.outcomes.count(Outcome.PARTIAL.value) > campaign.policy.resume_calls:
+        # Rung back as often as the policy allows to carry the interview on: it stays
+        # partial (1.2) or a break-off (2.12), by the questionnaire's threshold.
+        _close_exhausted(conn, campaign, case, now, reason="stopped_part_way")
         return
+    if outcome is Outcome.UNSAFE:
+        # Not safe to talk (or not a clear yes): no automated call ever again; an
+        # interviewer tries later, starting with the safety question.
+        store.make_interviewer_only(conn, case_id, now)
     if outcome is Outcome.CALLBACK_REQUESTED:
         when = campaign.policy.appointment(appointment_choice or "tomorrow_daytime", now)
         store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)
@@ -282,7 +328,7 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
     following = campaign.policy.next_attempt(outcome=outcome, attempts_made=case.attempts,
                                              previous_starts=starts, now=now)
     if following is None:
-        _close_exhausted(conn, case, now)
+        _close_exhausted(conn, campaign, case, now)
     else:
         store.set_plan(conn, case_id, now=now, next_attempt_at=following)
 
@@ -341,6 +387,8 @@ def status(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
         "status": state,
         "window_open_now": campaign.policy.may_start(now),
         "waiting": counts["waiting"],
+        # Not safe to talk on an automated call: open, but only interviewers ring them.
+        "for_interviewers": counts["for_interviewers"],
         "unplanned": counts["unplanned"],
         "in_progress": counts["in_progress"],
         "completed": by_code.get(Disposition.COMPLETE.code, 0),

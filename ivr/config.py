@@ -45,6 +45,15 @@ def _number(env: Mapping[str, str], name: str, default: _Num, kind: type[_Num]) 
         raise ConfigError(f"{name} must be a number, not {text!r}") from None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if text in ("", "false", "no", "0", "off"):
+        return False
+    if text in ("true", "yes", "1", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, not {text!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about a running app."""
@@ -75,6 +84,8 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "ivr@localhost"
+    #: Ask Twilio to transcribe recorded answers; its callback keeps the text beside them.
+    transcribe: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +121,7 @@ class Settings:
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port, int),
             smtp_from=env.get("SMTP_FROM") or cls.smtp_from,
+            transcribe=_flag(env, "TRANSCRIBE"),
         )
         settings.validate()
         return settings

@@ -17,17 +17,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from ivr import engine, interviews
+from ivr import interviews
 from ivr.campaigns import Campaign, CampaignError, campaign_for, judge_case, plan, replan_after
 from ivr.dialing import opt_out
-from ivr.engine import HangUp, InterviewerAnswer, Recording, Silence, State, Status
+from ivr.engine import HangUp, InterviewerAnswer, State, Status
+from ivr.engine.interpreter import MANUAL
 from ivr.engine.script import (
     Node,
     index_of,
     nodes_of,
 )
 from ivr.interviewer_script import Screen, number_range, screen_of
-from ivr.questionnaire.schema import Questionnaire, QuestionType
+from ivr.questionnaire.schema import QuestionType
 from ivr.scheduling.eligibility import Reason
 from ivr.scheduling.policy import DEFAULT_TZ, AppointmentChoice, Outcome
 from ivr.store import campaigns as store
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "interviewer"
 #: Roles that may run interviews from the console.
 CONSOLE_ROLES = frozenset({Role.INTERVIEWER, Role.SUPERVISOR, Role.ADMIN})
-#: Interview statuses an interviewer picks up where they were left.
-RESUMABLE = (Status.IN_PROGRESS.value, Status.PARTIAL.value)
 #: Due cases read per survey when looking for the next one to hold.
 CANDIDATES = 50
 #: How the interviewer's end-of-call choice ends the interview and the attempt.
@@ -58,7 +57,8 @@ END_OUTCOMES: dict[str, tuple[Status, Outcome, str]] = {
     "refused": (Status.REFUSED, Outcome.REFUSED, "completed"),
     "no_answer": (Status.NO_RESPONSE, Outcome.NO_ANSWER, "no-answer"),
     "busy": (Status.NO_RESPONSE, Outcome.BUSY, "busy"),
-    "wrong_number": (Status.WRONG_PERSON, Outcome.WRONG_PERSON, "completed"),
+    "no_screener": (Status.NO_RESPONSE, Outcome.NO_SCREENER, "completed"),
+    "wrong_number": (Status.WRONG_NUMBER, Outcome.WRONG_NUMBER, "completed"),
     "unsafe": (Status.UNSAFE, Outcome.UNSAFE, "completed"),
     "partial": (Status.PARTIAL, Outcome.PARTIAL, "completed"),
 }
@@ -97,7 +97,7 @@ def next_case(db: Database, registry: QuestionnaireRegistry, user: Any, now: dat
             if not campaign.policy.may_start(now):
                 continue
             plan(conn, campaign, now)
-            cases = store.due(conn, survey, now, CANDIDATES)
+            cases = store.due(conn, survey, now, CANDIDATES, for_interviewers=True)
             listed = store.on_do_not_call(conn, (c.phone for c in cases))
             closed = store.closed_cases(conn, [c.case_id for c in cases])
             for case in cases:
@@ -179,7 +179,8 @@ def _held_rows(conn: Connection, user_ids: list[int]) -> dict[int, list[dict[str
 
 def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, case_id: int,
                    now: datetime) -> Screen:
-    """Resume the case's interview left in progress or partial (whoever ran it), or start one.
+    """The case's interview: taken over where it stands if in progress, else started or
+    carried on from where an earlier call left it (identity and safety asked again).
 
     The case is held for ``user`` if nobody else holds it.
     """
@@ -201,66 +202,17 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
             raise ConsoleError("this number is on the do-not-call list")
         if store.closed_cases(conn, [case_id]):
             raise ConsoleError("this case has already been interviewed")
-        latest = conn.execute(
-            select(_i.id, _i.status).where(_i.case_id == case_id, _i.status.in_(RESUMABLE))
-            .order_by(_i.id.desc()).limit(1)).first()
-        if latest is None:
-            started = interviews.begin(conn, registry, case, channel=CHANNEL, now=now)
+        found = turns.interview_of_case(conn, case_id)
+        if found is not None and found[0].status == Status.IN_PROGRESS.value:
+            interview_id = found[0].id
+        else:
+            started = interviews.open_for_call(conn, registry, case, channel=CHANNEL, now=now)
+            if started is None:
+                raise ConsoleError("this case has already been interviewed")
             interview_id = started.id
-            conn.execute(update(_INTERVIEWS).where(_i.id == interview_id)
-                         .values(interviewer_id=user.id))
-        else:
-            interview_id = latest.id
-            _resume(conn, _interview(conn, interview_id), user.id)
+        conn.execute(update(_INTERVIEWS).where(_i.id == interview_id)
+                     .values(interviewer_id=user.id, channel=CHANNEL))
         return screen_of(conn, interview_id)
-
-
-def _resume(conn: Connection, row: InterviewRow, user_id: int) -> None:
-    """Take over an interview; a partial one goes back in progress where it stopped."""
-    values: dict[str, Any] = {"interviewer_id": user_id}
-    if row.status == Status.PARTIAL.value:
-        q = pinned_questionnaire(conn, row.questionnaire_version_id)
-        state = _resumed_state(q, State.from_json(row.state))
-        values.update(status=Status.IN_PROGRESS.value, state=state.to_json(),
-                      step_no=row.step_no + 1, ended_at=None)
-        # The call that dropped closed the case as partial; it is being worked again.
-        conn.execute(update(store.SCHEDULES).where(_s.case_id == row.case_id)
-                     .values(disposition=None, reason=None))
-    conn.execute(update(_INTERVIEWS).where(_i.id == row.id, _i.step_no == row.step_no)
-                 .values(**values))
-
-
-def _resumed_state(q: Questionnaire, ended: State) -> State:
-    """The state a partial interview would be in had the call not dropped.
-
-    The engine forgets the current step when a call drops, so the kept answers are
-    replayed from the start until the first step without one.
-    """
-    state = engine.start(q, ended.case).state
-    given = ended.answers
-    for _ in range(len(nodes_of(q)) * engine.MAX_TRIES):
-        if state.ended or state.node is None:
-            break
-        node = nodes_of(q)[index_of(q)[state.node]]
-        if node.is_control:
-            if not given:
-                break
-            event: Any = InterviewerAnswer(key="1")  # yes / take part now: it went on
-        elif node.id not in given:
-            break
-        else:
-            kept = given[node.id]
-            if kept.get("via") is None:
-                event = Silence()  # given up as unanswered: three silences again
-            elif kept.get("code") is None:
-                event = Recording("resumed", seconds=1)
-            elif node.type in (QuestionType.RECORDING, QuestionType.NUMBER):
-                event = InterviewerAnswer(text=str(kept["code"]))
-            else:
-                event = InterviewerAnswer(key=str(kept["code"]))
-        state = engine.step(q, state, event).state
-    return state.but(answers=dict(given), raised=ended.raised, status=Status.IN_PROGRESS,
-                     tries=0, confirming=None)
 
 
 def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int
@@ -312,6 +264,8 @@ def _interviewer_answer(node: Node, key: str | None, text: str | None) -> Interv
     """The engine's input for what the interviewer entered; ConsoleError if it cannot fit."""
     if node.type in (QuestionType.RECORDING, QuestionType.NUMBER) and not node.is_control:
         typed = (text or "").strip()
+        if not typed and node.question is not None and node.question.optional:
+            return InterviewerAnswer(text="")  # nothing to add: on to the next question
         if not typed:
             raise ConsoleError("type the victim's answer")
         if node.type is QuestionType.NUMBER:
@@ -373,7 +327,9 @@ def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, inter
         district = (q.routing.service if q.routing.to == "service" else case_district
                     ) or "unassigned"
         state = State.from_json(row.state)
-        raised = state.but(raised=tuple(dict.fromkeys((*state.raised, "action_alert"))))
+        # Raised by hand: the questionnaire's own rule never raises or revises another.
+        raised = state.but(raised=tuple(dict.fromkeys((*state.raised, "action_alert"))),
+                           referred={**state.referred, "action_alert": MANUAL})
         if not turns.save_interview(conn, row.id, read_step_no=row.step_no,
                                     step_no=row.step_no + 1, status=row.status,
                                     state=raised.to_json(), ended_at=None):

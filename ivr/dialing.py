@@ -29,11 +29,20 @@ OUTCOME_OF_INTERVIEW = {
     Status.PARTIAL.value: Outcome.PARTIAL,
     Status.REFUSED.value: Outcome.REFUSED,
     Status.CALLBACK_REQUESTED.value: Outcome.CALLBACK_REQUESTED,
-    Status.WRONG_PERSON.value: Outcome.WRONG_PERSON,
+    Status.WRONG_NUMBER.value: Outcome.WRONG_NUMBER,
+    "wrong_person": Outcome.WRONG_NUMBER,
     Status.UNSAFE.value: Outcome.UNSAFE,
-    Status.NO_RESPONSE.value: Outcome.PARTIAL,
-    Status.IN_PROGRESS.value: Outcome.PARTIAL,
+    Status.NO_RESPONSE.value: Outcome.NO_SCREENER,
 }
+
+
+def outcome_of_interview(status: str) -> Outcome:
+    """How an interview's status after a call ends the call's attempt. An interview still
+    in progress when its call ended never had the hang-up applied: nobody confirmed
+    anything we know of, so it counts as no screener completed."""
+    return OUTCOME_OF_INTERVIEW.get(status, Outcome.NO_SCREENER)
+
+
 #: No call within this long after the information message (Ofcom's persistent misuse rules).
 QUIET_AFTER_INFO = timedelta(hours=72)
 OUTCOME_OF_CALL_STATUS = {
@@ -131,6 +140,8 @@ def _why_not_now(conn: Connection, campaign: Campaign, attempt: store.Attempt,
         return "number is on the do-not-call list"
     if store.closed_cases(conn, [attempt.case_id]):
         return "case already interviewed"
+    if store.is_interviewer_only(conn, attempt.case_id):
+        return "case is for interviewers only"
     return ""
 
 
@@ -199,7 +210,7 @@ def _outcome(conn: Connection, attempt_id: int, call_status: str,
         .where(store.ATTEMPTS.c.id == attempt_id)).first()
     if interview is not None:
         state = interview.state or {}
-        return OUTCOME_OF_INTERVIEW.get(interview.status, Outcome.PARTIAL), state.get("callback")
+        return outcome_of_interview(interview.status), state.get("callback")
     stored = conn.execute(select(store.ATTEMPTS.c.status, store.ATTEMPTS.c.answered_by)
                           .where(store.ATTEMPTS.c.id == attempt_id)).one()
     by = answered_by or stored.answered_by or ""
@@ -218,7 +229,9 @@ def interview_ended(conn: Connection, registry: QuestionnaireRegistry, case_id: 
         campaign = campaign_for(registry, survey)
     except CampaignError:
         return
-    outcome = OUTCOME_OF_INTERVIEW.get(interview_status, Outcome.PARTIAL)
+    outcome = outcome_of_interview(interview_status)
+    # The victim's own call counts in the case's history, as the dialler's calls do.
+    store.add_outcome(conn, case_id, outcome.value, now)
     replan_after(conn, campaign, case_id, None, outcome, now,
                  appointment_choice=callback_choice)
     if outcome is Outcome.REFUSED:

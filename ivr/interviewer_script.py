@@ -1,22 +1,25 @@
-"""What the console shows an interviewer for one interview: the step to read, in the
-questionnaire's interviewer wording, its answers, and the answers so far."""
+"""What the console shows an interviewer for one interview: the words to say (the very
+words the phone says), the interviewer's own instructions apart from them, the answers,
+and the answers so far."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, Table, select
 
-from ivr.engine import State, Status
+from ivr.engine import State, Status, prompt_of
 from ivr.engine.interpreter import CLOSING_FOR
 from ivr.engine.script import (
     CALLBACK_TIME,
     CONSENT_STEP,
+    CONVENIENCE_STEP,
     IDENTITY,
     SAFETY,
     Node,
-    index_of,
-    nodes_of,
+    is_sensitive,
+    node_named,
     render,
 )
 from ivr.questionnaire.schema import QuestionType
@@ -24,12 +27,13 @@ from ivr.store import campaigns as store
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Base
 
-_HEADINGS = {IDENTITY: "Identity check", SAFETY: "Safety check", CONSENT_STEP: "Consent",
+_HEADINGS = {IDENTITY: "Identity check", SAFETY: "Safety check",
+             CONVENIENCE_STEP: "Is now a good time?", CONSENT_STEP: "Consent",
              CALLBACK_TIME: "Callback time"}
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _ANSWERS: Table = Base.metadata.tables["answers"]
-_i, _c = _INTERVIEWS.c, store.CASES.c
+_i, _c, _s = _INTERVIEWS.c, store.CASES.c, store.SCHEDULES.c
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,27 @@ class Screen:
     answers: tuple[tuple[str, str], ...]
     closing: str
     notes: tuple[tuple[str, str], ...] = ()   # (ISO time, text) of the interviewer's notes
+    #: Words to say before ``wording`` (the opening, before the identity check).
+    lead: str = ""
+    #: Don't know, does not apply, prefer not to say: answers kept out of the figures.
+    not_counted: tuple[tuple[str, str], ...] = ()
+    #: Nothing about the police or the case may be said until identity and safety are
+    #: confirmed.
+    sensitive: bool = False
+    #: Since when only interviewers ring this case (not safe on an automated call).
+    interviewer_only_since: datetime | None = None
+    #: An optional question: the victim may have nothing to add.
+    optional: bool = False
 
 
 def screen_of(conn: Connection, interview_id: int) -> Screen:
     """The screen for an interview, read in the caller's connection."""
     row = conn.execute(
         select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id, _i.notes,
-               _c.case_ref, _c.survey, _c.first_name, _c.phone)
-        .join(store.CASES, _c.id == _i.case_id).where(_i.id == interview_id)).one()
+               _c.case_ref, _c.survey, _c.first_name, _c.phone, _s.interviewer_only_since)
+        .join(store.CASES, _c.id == _i.case_id)
+        .outerjoin(store.SCHEDULES, _s.case_id == _i.case_id)
+        .where(_i.id == interview_id)).one()
     q = pinned_questionnaire(conn, row.questionnaire_version_id)
     state = State.from_json(row.state)
     answers = tuple(
@@ -71,9 +88,12 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
                               .where(_ANSWERS.c.interview_id == interview_id)
                               .order_by(_ANSWERS.c.id)))
     notes = tuple((n["at"], n["text"]) for n in (row.notes or []))
+    sensitive = is_sensitive(q, state.case)
     common = {"interview_id": row.id, "case_id": row.case_id, "case_ref": row.case_ref,
               "survey": row.survey, "first_name": row.first_name, "phone": row.phone,
-              "status": row.status, "answers": answers, "notes": notes}
+              "status": row.status, "answers": answers, "notes": notes,
+              "sensitive": sensitive,
+              "interviewer_only_since": store.aware(row.interviewer_only_since)}
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))
         closing = render(q, getattr(q.closing, closing_key), state.case) if closing_key else ""
@@ -81,23 +101,38 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
                       heading=f"Interview ended: {row.status.replace('_', ' ')}", wording="",
                       instructions="Say the closing words, then end the call.",
                       options=(), free_text=False, closing=closing)
-    node = nodes_of(q)[index_of(q)[state.node]]
+    node = node_named(q, state.node)
     free = not node.is_control and node.type in (QuestionType.RECORDING, QuestionType.NUMBER)
     if node.is_control:
         heading = _HEADINGS.get(node.id, "Check")
     else:
         number = [question.id for question in q.questions].index(node.id) + 1
         heading = f"Question {number} of {len(q.questions)}"
+    lead = ""
+    if node.id == IDENTITY:
+        lead = render(q, q.sensitive_opening if sensitive else q.opening, state.case)
+    elif node.id == CONSENT_STEP and sensitive:
+        lead = render(q, q.opening, state.case)
+    instructions = " ".join(filter(None, (
+        render(q, node.instructions, state.case) if node.instructions else None,
+        _how_to_answer(node))))
     return Screen(**common, node=node.id, kind="control" if node.is_control else "question",
-                  heading=heading, wording=render(q, node.interviewer, state.case),
-                  instructions=_instructions(node), free_text=free,
-                  options=tuple((o.key, o.label) for o in node.options), closing="")
+                  heading=heading, wording=prompt_of(q, node, state), lead=lead,
+                  instructions=instructions, free_text=free,
+                  options=tuple((o.key, o.label) for o in node.options if o.substantive),
+                  not_counted=tuple((o.key, o.label) for o in node.options
+                                    if not o.substantive),
+                  optional=bool(node.question and node.question.optional), closing="")
 
 
-def _instructions(node: Node) -> str:
+def _how_to_answer(node: Node) -> str:
+    if node.id == SAFETY:
+        return "Press 1 only for a clear yes; anything else ends the call."
     if node.is_control:
-        return f"Ask, then press {_keys(node)} or click the answer."
+        return f"Press {_keys(node)} or click the answer."
     if node.type is QuestionType.RECORDING:
+        if node.question is not None and node.question.optional:
+            return "Type the victim's own words, verbatim, or record that they had nothing to add."
         return "Type the victim's own words, verbatim."
     if node.type is QuestionType.NUMBER:
         question = node.question
@@ -109,7 +144,7 @@ def _instructions(node: Node) -> str:
 
 
 def _keys(node: Node) -> str:
-    keys = [o.key for o in node.options]
+    keys = [o.key for o in node.options if o.substantive]
     if len(keys) > 2 and all(k.isdigit() for k in keys) and keys == [
             str(n) for n in range(int(keys[0]), int(keys[0]) + len(keys))]:
         return f"{keys[0]} to {keys[-1]}"

@@ -32,11 +32,44 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Started:
-    """A new interview: its row id, the id in its URLs, and its first step."""
+    """An interview a call begins or carries on: its row id, the id in its URLs, its first
+    step on this call, and the turn number that step's response is kept under."""
 
     id: int
     public_id: str
     outcome: Outcome
+    opening_step_no: int = 0
+
+
+#: Interview statuses after which no call carries the interview on.
+FINISHED = frozenset({Status.COMPLETED.value, Status.REFUSED.value})
+
+
+def open_for_call(
+    conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
+    call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
+    now: datetime | None = None,
+) -> Started | None:
+    """The case's one interview for a new call: started, or carried on from where an
+    earlier call left it (identity and safety are asked again first). None when the case
+    was already interviewed, or another request took the interview on first."""
+    found = turns.interview_of_case(conn, case.id)
+    if found is None:
+        return begin(conn, registry, case, channel=channel, call_sid=call_sid,
+                     due_days=due_days, now=now)
+    interview, interview_public_id = found
+    if interview.status in FINISHED:
+        return None
+    questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
+    # The case's fields as they are now: a corrected sample (say, domestic abuse marked
+    # since) is honoured on the next call.
+    saved = State.from_json(interview.state).but(case=case.field_values())
+    step = engine.resume(questionnaire, saved)
+    opening = turns.carry_on(conn, interview, status=Status.IN_PROGRESS.value,
+                             state=step.state.to_json(), call_sid=call_sid, channel=channel)
+    if opening is None:
+        return None
+    return Started(interview.id, interview_public_id, Outcome(step), opening)
 
 
 def begin(
@@ -56,8 +89,8 @@ def begin(
     interview_id = turns.add_interview(conn, {
         "public_id": interview_public_id, "case_id": case.id,
         "questionnaire_version_id": version_id, "channel": channel, "call_sid": call_sid,
-        "status": status, "step_no": 0, "state": step.state.to_json(), "started_at": now,
-        "ended_at": ended_at,
+        "status": status, "step_no": 0, "opening_step_no": 0, "state": step.state.to_json(),
+        "started_at": now, "ended_at": ended_at,
     })
     referrals = _record(conn, interview_id, case.id, q, step, now,
                         case_values=(case.survey, case.district), due_days=due_days)
@@ -111,8 +144,9 @@ def _record(
     now: datetime, case_values: tuple[str, str | None] | None = None,
     due_days: int = DEFAULT_WORKING_DAYS,
 ) -> list[NewReferral]:
-    """Store the step's answers and referrals; ``case_values`` is the case's (survey,
-    district), read from the database only when a referral needs it."""
+    """Store the step's answers and referrals (a revised referral updates the one it
+    revises); ``case_values`` is the case's (survey, district), read from the database
+    only when a new referral needs it."""
     answers: list[dict[str, Any]] = []
     referrals: list[NewReferral] = []
     for event in step.events:
@@ -125,17 +159,23 @@ def _record(
                 "answered_at": now,
             })
         elif isinstance(event, engine.ReferralRequested):
+            reasons = [{"question": r.question, "answer": r.answer, "code": r.code}
+                       for r in event.reasons]
+            due_at = first_contact_due(now, due_days) if event.consented else None
+            if event.revised:
+                turns.revise_referral(conn, interview_id=interview_id, kind=event.kind,
+                                      reasons=reasons, consented=event.consented,
+                                      due_at=due_at, now=now)
+                continue
             if case_values is None:
                 case_values = turns.case_survey_and_district(conn, case_id)
             survey, case_district = case_values
             district = (
                 q.routing.service if q.routing.to == "service" else case_district
             ) or "unassigned"
-            reasons = [{"question": r.question, "answer": r.answer, "code": r.code}
-                       for r in event.reasons]
             referrals.append(turns.add_referral(
                 conn, interview_id=interview_id, case_id=case_id, survey=survey,
                 kind=event.kind, district=district, reasons=reasons, now=now,
-                due_at=first_contact_due(now, due_days)))
+                due_at=due_at, consented=event.consented))
     turns.add_answers(conn, answers)
     return referrals

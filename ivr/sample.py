@@ -38,6 +38,17 @@ FIXED_COLUMNS: dict[str, Column[Any]] = {
     for column in CASES.columns
     if column.name not in {"id", "survey", "case_ref", "phone", "fields", "imported_at"}
 }
+#: Optional columns any survey's sample may carry. ``domestic_abuse: yes`` makes a case
+#: sensitive whatever its crime type: nothing about the call's purpose is said until the
+#: victim's identity and safety are confirmed.
+STANDARD_FIELDS: dict[str, CaseField] = {
+    "domestic_abuse": CaseField(type="yes_no", required=False, label="Domestic abuse"),
+}
+
+
+def fields_of(questionnaire: Questionnaire) -> dict[str, CaseField]:
+    """The case columns a survey's sample may have: its questionnaire's and the standard."""
+    return {**STANDARD_FIELDS, **questionnaire.case_fields}
 
 
 @dataclass(frozen=True)
@@ -89,8 +100,8 @@ def import_sample(session: Session, questionnaire: Questionnaire, stream: TextIO
         return ImportReport(0, _in_line_order(problems))
     columns = _columns(*header, questionnaire, problems)
     width = len(header[1])
-    fields = {name: questionnaire.case_fields[name] for name in columns
-              if name in questionnaire.case_fields}
+    known = fields_of(questionnaire)
+    fields = {name: known[name] for name in columns if name in known}
 
     rows: list[_Row] = []
     first_seen: dict[str, int] = {}
@@ -168,7 +179,7 @@ def _required(questionnaire: Questionnaire) -> list[str]:
 def _columns(line: int, header: list[str], questionnaire: Questionnaire,
              problems: list[RowProblem]) -> dict[str, int]:
     """Each known column's position, by its name as the questionnaire spells it."""
-    known = {name.lower(): name for name in (*BASE_COLUMNS, *questionnaire.case_fields)}
+    known = {name.lower(): name for name in (*BASE_COLUMNS, *fields_of(questionnaire))}
     columns: dict[str, int] = {}
     for position, raw in enumerate(header):
         # A BOM survives when the caller opened the file as plain utf-8.

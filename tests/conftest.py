@@ -8,6 +8,7 @@ PostgreSQL and Redis tests skip locally when the service is down, but in CI
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from ivr.app import create_app
 from ivr.config import Settings
@@ -56,19 +57,28 @@ def make_settings(database_url: str, **changes: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database with the current schema, created once per session."""
+    """A PostgreSQL database of this run's own, with the current schema, dropped at the end.
+
+    Created beside the server's ``test`` database, so that two runs on one machine (or a
+    run and a developer's tools) never share tables.
+    """
     try:
-        engine = create_engine(POSTGRES_URL)
-        with engine.connect() as conn:
+        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as exc:  # noqa: BLE001 - any connection failure means "not there"
         service_missing("PostgreSQL", exc)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("drop table if exists alembic_version"))
-    Database(POSTGRES_URL).upgrade()
-    engine.dispose()
-    yield POSTGRES_URL
+    name = f"ivr_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with server.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        Database(url).upgrade()
+        yield url
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        server.dispose()
 
 
 def _empty_postgres(url: str) -> None:

@@ -93,7 +93,9 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
             recipients = [Recipient(u.id, u.email)
                           for role in (Role.DISTRICT_OFFICER, Role.SERVICE_MANAGER)
                           for u in _staff(session, role) if may_see(u, referral)]
-            due = local_time(referral.due_at)
+            due = (f"First contact is due by {local_time(referral.due_at)}."
+                   if referral.consented and referral.due_at is not None else
+                   "The victim did not agree to be contacted: it is for information.")
         if not recipients:
             log.warning("%s: nobody works that queue, so nobody was told", what)
             return what
@@ -102,7 +104,7 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
             settings, recipients, f"New {words(kind).lower()} referral #{referral_id} for "
             f"{district}",
             f"A new {words(kind).lower()} referral (#{referral_id}) is waiting in the "
-            f"{district} queue.\nFirst contact is due by {due}.\n\n{link}\n", what)
+            f"{district} queue.\n{due}\n\n{link}\n", what)
         with svc.db.transaction() as session:
             referral = session.get(Referral, referral_id)
             assert referral is not None

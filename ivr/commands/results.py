@@ -18,7 +18,9 @@ from rich.table import Table
 from ivr.app import services
 from ivr.reports import SurveySummary, export_interviews, survey_summary
 
-FIXED_COLUMNS = ("case_ref", "survey", "status", "started_at", "ended_at", "channel")
+FIXED_COLUMNS = ("case_ref", "survey", "status", "counted", "started_at", "ended_at",
+                 "channel", "mode", "questionnaire_version", "district", "crime_type",
+                 "reported_on", "disposition", "attempts")
 
 
 @click.group("results")
@@ -36,16 +38,18 @@ def _known_survey(survey: str) -> None:
 
 
 def to_csv(rows: list[dict[str, Any]], question_ids: list[str]) -> str:
-    """Interviews as CSV: the fixed columns, then a code and a ``_via`` column per question."""
+    """Interviews as CSV: the fixed columns, then per question its code, its label (which
+    says "don't know" and the like in words) and a ``_via`` column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*FIXED_COLUMNS, *(c for qid in question_ids for c in (qid, f"{qid}_via"))])
+    writer.writerow([*FIXED_COLUMNS, *(c for qid in question_ids
+                                       for c in (qid, f"{qid}_label", f"{qid}_via"))])
     for row in rows:
         cells = [row[column] for column in FIXED_COLUMNS]
         for qid in question_ids:
             # A question added after this interview's version was pinned: leave it blank.
             answer = row["answers"].get(qid, {})
-            cells.extend((answer.get("code"), answer.get("via")))
+            cells.extend((answer.get("code"), answer.get("label"), answer.get("via")))
         writer.writerow(["" if cell is None else cell for cell in cells])
     return buffer.getvalue()
 
@@ -93,13 +97,23 @@ def _summary_tables(summary: SurveySummary) -> list[Table]:
         statuses.add_row(status, str(count))
     statuses.add_row("total", str(sum(summary.interviews_by_status.values())))
 
-    core = Table(title="Core questions: satisfied (keys 1-3)")
-    for name in ("question", "answered", "satisfied", "%", "95% CI"):
-        core.add_column(name, justify="left" if name == "question" else "right")
+    counted = summary.counted
+    core = Table(title=(
+        f"Core questions: {counted.get('complete', 0)} complete and "
+        f"{counted.get('partial', 0)} partial interviews counted (partial: "
+        f"{summary.partial_rule or 'none'}); one interview per case"))
+    kinds = [k for k in ("dont_know", "does_not_apply", "prefer_not_to_say")
+             if any(r.not_counted.get(k) for r in summary.core)]
+    for name in ("question", "counted as positive", "base", "positive", "%", "95% CI",
+                 *(k.replace("_", " ") for k in kinds), "no answer"):
+        core.add_column(name, justify="left" if name in ("question", "counted as positive")
+                        else "right")
     for result in summary.core:
-        core.add_row(result.question_id, str(result.answered), str(result.satisfied),
-                     f"{result.percent:.1f}",
-                     f"{result.ci_low:.1f}-{result.ci_high:.1f}" if result.answered else "-")
+        core.add_row(result.question_id, result.counts_as, str(result.base),
+                     str(result.positive), f"{result.percent:.1f}" if result.base else "-",
+                     f"{result.ci_low:.1f}-{result.ci_high:.1f}" if result.base else "-",
+                     *(str(result.not_counted.get(k, 0)) for k in kinds),
+                     str(result.no_answer))
 
     referrals = Table(title="Referrals by district")
     kinds = sorted({k for counts in summary.referrals_by_district.values() for k in counts})
@@ -116,7 +130,8 @@ def _summary_tables(summary: SurveySummary) -> list[Table]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @with_appcontext
 def summary(survey: str, as_json: bool) -> None:
-    """Interviews by status, core satisfaction with 95% intervals, referrals by district."""
+    """Interviews by status, core figures with 95% intervals and the answers kept out of
+    each base, referrals by district."""
     _known_survey(survey)
     with services().db.transaction() as session:
         result = survey_summary(session, survey)

@@ -33,12 +33,16 @@ def uss_csv(count: int, numbers: list[str], rng: random.Random, today: date,
     from ``first``."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["case_ref", "phone", "crime_type", "district", "reported_on", "first_name"])
+    writer.writerow(["case_ref", "phone", "crime_type", "district", "reported_on", "first_name",
+                     "domestic_abuse"])
     for i in range(count):
         reported = today - timedelta(days=rng.randint(42, 84))
+        crime_type = rng.choice(CRIME_TYPES)
+        # Some violent crimes are domestic: the force's system flags them apart.
+        domestic = "yes" if crime_type == "violent" and rng.random() < 0.3 else "no"
         writer.writerow([f"CLE/{reported:%y}/{100000 + first + i}", _national(numbers[i]),
-                         rng.choice(CRIME_TYPES), rng.choice(DISTRICTS), reported.isoformat(),
-                         rng.choice(FIRST_NAMES)])
+                         crime_type, rng.choice(DISTRICTS), reported.isoformat(),
+                         rng.choice(FIRST_NAMES), domestic])
     return out.getvalue()
 
 

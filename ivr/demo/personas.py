@@ -22,27 +22,36 @@ from ivr.telephony.respondents import (
 
 SCALE_LABELS = {"1": "completely satisfied", "2": "very satisfied", "3": "fairly satisfied",
                 "4": "neither satisfied nor dissatisfied", "5": "fairly dissatisfied",
-                "6": "very dissatisfied", "7": "completely dissatisfied"}
+                "6": "very dissatisfied", "7": "completely dissatisfied", "8": "don't know"}
+HELPED_LABELS = {"1": "a lot", "2": "a little", "3": "not very much", "4": "not at all",
+                 "8": "I don't know", "9": "it doesn't apply"}
 
 #: Kinds of respondent and how often each turns up in the demo.
 KINDS = {
-    "satisfied": 30,
-    "dissatisfied_consenting": 12,
+    "satisfied": 28,
+    "dissatisfied_consenting": 10,
     "dissatisfied_declining": 8,
-    "speech": 12,
-    "invalid_keys": 8,
+    "speech": 10,
+    "hesitant_speaker": 4,
+    "dont_know": 5,
+    "invalid_keys": 6,
     "silent": 4,
     "hang_up_midway": 8,
     "refuses": 5,
     "call_back_later": 4,
-    "wrong_person": 3,
-    "wants_police_contact": 6,
+    "someone_else_answers": 4,
+    "wrong_number": 2,
+    "not_safe": 3,
+    "wants_police_contact": 5,
 }
+#: Kinds whose next call goes differently: after the first they answer as another kind.
+LATER_KIND = {"call_back_later": "satisfied", "someone_else_answers": "satisfied",
+              "hang_up_midway": "satisfied"}
 
 
 @dataclass
 class Persona:
-    """A victim answering one call in a recognisable way."""
+    """A victim (or whoever picks up their phone) answering one call in a recognisable way."""
 
     kind: str
     rng: random.Random
@@ -52,18 +61,29 @@ class Persona:
     @property
     def by_speech(self) -> bool:
         """Speaks instead of pressing keys."""
-        return self.kind == "speech"
+        return self.kind in ("speech", "hesitant_speaker")
 
     def respond(self, heard: str, prompt: Prompt) -> Action:
         """Answer what the app just asked."""
-        kind, hints = self.kind, set(prompt.hints)
+        kind, hints, text = self.kind, set(prompt.hints), heard.lower()
         if kind == "silent":
             return Silence()
         if kind == "hang_up_midway" and self.answered >= 2:
             return HangUp()
         if prompt.kind == "record":
+            if "anything else" in text and self.rng.random() < 0.6:
+                return Press("#")  # nothing more to say
             return RecordAudio(self.rng.randint(4, 20))
         if "I think you said" in heard:
+            return self._key("1", "yes")
+        if "nobody of that name here" in hints:
+            return self._identity()
+        if "yes it is safe" in hints:
+            if kind == "not_safe":
+                return Speak("no it is not safe", 0.9) if self.by_speech or \
+                    self.rng.random() < 0.5 else Press("2")
+            return self._key("1", "yes it is")
+        if "no call another time" in hints:
             return self._key("1", "yes")
         if "take part now" in hints:
             choice = {"refuses": "3", "call_back_later": "2"}.get(kind, "1")
@@ -74,9 +94,9 @@ class Persona:
             return self._key(choice, words)
         if "completely satisfied" in hints:
             return self._scale()
-        if "yes a lot" in hints:
+        if "a lot" in hints:
             return self._choice()
-        return self._yes_no(heard)
+        return self._yes_no(text)
 
     def _key(self, key: str, words: str) -> Action:
         if self.by_speech:
@@ -84,11 +104,24 @@ class Persona:
             return Speak(words, 0.4 if self.rng.random() < 0.15 else 0.9)
         return Press(key)
 
+    def _identity(self) -> Action:
+        if self.kind == "someone_else_answers":
+            return self._key("2", "not here at the moment")
+        if self.kind == "wrong_number":
+            return self._key("3", "wrong number")
+        return self._key("1", "yes speaking")
+
     def _scale(self) -> Action:
         if self.kind == "invalid_keys" and "scale" not in self.fumbled:
             self.fumbled.add("scale")
-            return Press(self.rng.choice("089"))
+            return Press(self.rng.choice("09"))
+        if self.kind == "hesitant_speaker" and "scale" not in self.fumbled:
+            # Said with a negation the app must not read as its opposite: asked again.
+            self.fumbled.add("scale")
+            return Speak(self.rng.choice(("not very satisfied", "not really satisfied")), 0.9)
         self.answered += 1
+        if self.kind == "dont_know" and self.rng.random() < 0.4:
+            return self._key("8", "I don't know")
         dissatisfied = self.kind.startswith("dissatisfied")
         key = str(self.rng.choice((5, 6, 7) if dissatisfied else (1, 2, 2, 3, 3, 4)))
         if dissatisfied and self.rng.random() < 0.4:
@@ -97,14 +130,15 @@ class Persona:
 
     def _choice(self) -> Action:
         self.answered += 1
-        key = "3" if self.kind.startswith("dissatisfied") else self.rng.choice("1124")
-        labels = {"1": "yes a lot", "2": "a little", "3": "not at all", "4": "does not apply"}
-        return self._key(key, labels[key])
+        if self.kind.startswith("dissatisfied"):
+            key = self.rng.choice("34")
+        elif self.kind == "dont_know":
+            key = self.rng.choice("189")
+        else:
+            key = self.rng.choice("11229")
+        return self._key(key, HELPED_LABELS[key])
 
-    def _yes_no(self, heard: str) -> Action:
-        text = heard.lower()
-        if "am i speaking to" in text:
-            return self._key("2", "no") if self.kind == "wrong_person" else self._key("1", "yes")
+    def _yes_no(self, text: str) -> Action:
         if "contact you to talk about it" in text:
             yes = self.kind == "dissatisfied_consenting"
             return self._key("1", "yes") if yes else self._key("2", "no")

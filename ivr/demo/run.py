@@ -24,7 +24,7 @@ from ivr.campaigns import Campaign, campaign_for, tick
 from ivr.campaigns import status as campaign_status
 from ivr.config import Settings
 from ivr.demo.people import DISTRICTS, drama_numbers, uss_csv, vcas_csv
-from ivr.demo.personas import Persona, pick_kind
+from ivr.demo.personas import LATER_KIND, Persona, pick_kind
 from ivr.queue import InProcessQueue
 from ivr.reports import SurveySummary, survey_summary
 from ivr.sample import import_sample
@@ -108,9 +108,9 @@ class DemoLines:
             fate, name = machine(), "answering machine"
         else:
             kind = self.kind.setdefault(to, pick_kind(self.rng))
-            if kind == "call_back_later":
-                # At the appointment they take part.
-                self.kind[to] = "satisfied"
+            if kind in LATER_KIND:
+                # At the appointment, or when rung back to carry on, they take part.
+                self.kind[to] = LATER_KIND[kind]
             self.result.kinds[kind] += 1
             fate, name = human(Persona(kind, self.rng)), "answered"
         self.result.fates[name] += 1
@@ -290,6 +290,8 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         for name, count in campaign["by_disposition"].items():
             table.add_row(name, str(count))
         table.add_row("still being worked", str(campaign["waiting"] + campaign["in_progress"]))
+        table.add_row("for interviewers only (not safe on an automated call)",
+                      str(campaign["for_interviewers"]))
         console.print(table)
     for survey, summary in result.summaries.items():
         statuses = Table(title=f"{survey}: interviews by status")
@@ -298,12 +300,19 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         for status, count in sorted(summary.interviews_by_status.items()):
             statuses.add_row(status, str(count))
         console.print(statuses)
-        core = Table(title=f"{survey}: satisfied (keys 1-3 / yes) per core question, 95% CI")
-        for column in ("question", "answered", "satisfied", "%", "95% CI"):
-            core.add_column(column, justify="left" if column == "question" else "right")
+        counted = summary.counted
+        core = Table(title=f"{survey}: % positive per core question, 95% CI "
+                           f"({counted.get('complete', 0)} complete + "
+                           f"{counted.get('partial', 0)} partial interviews; don't know and "
+                           "does not apply kept out of the base)")
+        for column in ("question", "counted as positive", "base", "positive", "%", "95% CI",
+                       "not counted"):
+            core.add_column(column, justify="left" if column in (
+                "question", "counted as positive") else "right")
         for row in summary.core:
-            core.add_row(row.question_id, str(row.answered), str(row.satisfied),
-                         f"{row.percent:.1f}", f"{row.ci_low:.1f} - {row.ci_high:.1f}")
+            core.add_row(row.question_id, row.counts_as, str(row.base), str(row.positive),
+                         f"{row.percent:.1f}", f"{row.ci_low:.1f} - {row.ci_high:.1f}",
+                         str(sum(row.not_counted.values())))
         console.print(core)
         referrals = Table(title=f"{survey}: referrals by district or service")
         for column in ("district", "service_recovery", "action_alert"):

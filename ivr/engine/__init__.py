@@ -1,6 +1,6 @@
 """The pure interview engine: no Flask, no database, no clock."""
 
-from ivr.engine.interpreter import MAX_TRIES, start, step
+from ivr.engine.interpreter import MAX_TRIES, prompt_of, resume, start, step
 from ivr.engine.model import (
     AnswerRecorded,
     Digits,
@@ -42,6 +42,8 @@ __all__ = [
     "Step",
     "Via",
     "Wait",
+    "prompt_of",
+    "resume",
     "start",
     "step",
 ]

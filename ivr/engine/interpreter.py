@@ -1,7 +1,15 @@
-"""The interpreter: questionnaire + state + input event -> Step. Pure and deterministic."""
+"""The interpreter: questionnaire + state + input event -> Step. Pure and deterministic.
+
+The order of a call: the opening (a neutral one for a sensitive case), the identity check,
+the safety check and "is now a good time?" (for sensitive cases, or everyone if the
+questionnaire says so), consent, then the questions. Until identity and safety are both
+confirmed nothing names the police, a crime or the case: only an explicit "yes, it is
+safe" passes the safety check; anything else ends the call there.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ivr.engine.model import (
@@ -27,13 +35,17 @@ from ivr.engine.model import (
 from ivr.engine.script import (
     CALLBACK_TIME,
     CONSENT_STEP,
+    CONVENIENCE_STEP,
     IDENTITY,
     SAFETY,
     Node,
-    choice_help,
+    check_applies,
     hints_for,
     holds,
     index_of,
+    is_sensitive,
+    keypad_help,
+    node_named,
     nodes_of,
     phrase_hints,
     render,
@@ -45,29 +57,57 @@ from ivr.questionnaire.options import (
     CONSENT_NOW,
     CONSENT_REFUSED,
     NO,
+    NOBODY_OF_THAT_NAME,
+    NOT_AVAILABLE,
     YES,
     YES_NO,
     is_dissatisfied,
 )
-from ivr.questionnaire.schema import Option, Questionnaire, QuestionType
+from ivr.questionnaire.schema import Option, Questionnaire, QuestionType, ReferralRule
 
 #: Attempts at one question before it is recorded as unanswered (the contract's "third").
 MAX_TRIES = 3
+#: What ``State.referred`` holds for a referral an interviewer raised by hand.
+MANUAL = "manual"
 
 CLOSING_FOR = {
     Status.COMPLETED: "completed",
     Status.REFUSED: "refused",
     Status.CALLBACK_REQUESTED: "callback",
-    Status.WRONG_PERSON: "wrong_person",
+    Status.WRONG_NUMBER: "wrong_person",
     Status.NO_RESPONSE: "no_response",
     Status.UNSAFE: "unsafe",
+    Status.PARTIAL: "partial",
+}
+#: How a control step that never got a usable answer ends the interview.
+_GIVEN_UP_AT = {
+    IDENTITY: Status.NO_RESPONSE,
+    SAFETY: Status.UNSAFE,
+    CONVENIENCE_STEP: Status.CALLBACK_REQUESTED,
+    CONSENT_STEP: Status.PARTIAL,
+    CALLBACK_TIME: Status.CALLBACK_REQUESTED,
 }
 
 
 def start(q: Questionnaire, case: dict[str, Any]) -> Step:
     """Begin an interview: the opening, then the first step that applies."""
-    state = State(case=dict(case))
-    return _advance(q, state, after=-1, lead=(q.opening,), events=())
+    return _from_the_top(q, State(case=dict(case)))
+
+
+def resume(q: Questionnaire, state: State) -> Step:
+    """A new call on an interview that ended without being completed: the identity (and,
+    where it applies, safety) checks again, then on from the first question not answered.
+
+    Answers and referrals are kept; the keypad help is heard afresh, as on any call.
+    """
+    again = state.but(node=None, tries=0, confirming=None, status=Status.IN_PROGRESS,
+                      heard_help=(), callback=None, passed=(), resumed=bool(state.answers))
+    return _from_the_top(q, again)
+
+
+def _from_the_top(q: Questionnaire, state: State) -> Step:
+    opening = q.sensitive_opening if is_sensitive(q, state.case) else q.opening
+    return _advance(q, state, after=-1, lead=(render(q, opening, state.case),), events=())
 
 
 def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
@@ -75,17 +115,19 @@ def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     if state.ended or state.node is None:
         return Step((), None, state)
     if isinstance(event, HangUp):
-        # The contract counts any call that ends before the last question as partial.
-        status = Status.PARTIAL
-        ended = state.but(status=status, node=None, confirming=None)
-        events: tuple[OutputEvent, ...] = (*_referrals(q, ended), InterviewEnded(status))
-        return Step((), None, ended.but(raised=_raised(ended, events)), events)
-    node = nodes_of(q)[index_of(q)[state.node]]
+        ended = state.but(status=_hung_up(state), node=None, confirming=None, tries=0)
+        ended, referrals = _referrals(q, ended)
+        return Step((), None, ended, (*referrals, InterviewEnded(ended.status)))
+    node = node_named(q, state.node)
     if state.confirming is not None:
         return _confirm(q, state, node, event)
     if _is_repeat(event):
         return _ask(q, state, node, lead=(), full_help=True)
+    if node.question is not None and node.question.optional and _says_nothing(event):
+        return _nothing_to_add(q, state, node, event)
     answer = _interpret(q, node, event)
+    if node.id == SAFETY:
+        return _safety(q, state, node, answer)
     if answer is None:
         return _failed(q, state, node, event)
     option, via, raw, confidence, recording = answer
@@ -96,10 +138,33 @@ def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     return _answered(q, state, node, option, via, raw, confidence, recording)
 
 
+def _hung_up(state: State) -> Status:
+    """How a call that ended mid-interview leaves it."""
+    if state.node == CALLBACK_TIME:
+        return Status.CALLBACK_REQUESTED
+    if IDENTITY not in state.passed:
+        return Status.NO_RESPONSE       # nobody confirmed they were the victim
+    if state.node == SAFETY:
+        return Status.UNSAFE
+    return Status.PARTIAL
+
+
 def _is_repeat(event: InputEvent) -> bool:
     if isinstance(event, Digits):
         return event.value.strip() == "*"
     return isinstance(event, Speech) and asks_to_repeat(event.text)
+
+
+def _says_nothing(event: InputEvent) -> bool:
+    if isinstance(event, Silence):
+        return True
+    if isinstance(event, Digits):
+        return not event.value.strip("# ")
+    if isinstance(event, Recording):
+        return event.seconds < 1
+    if isinstance(event, InterviewerAnswer):
+        return not (event.text or "").strip() and not event.key
+    return isinstance(event, Speech) and not words(event.text)
 
 
 Answer = tuple[Option | None, Via, str | None, float, str | None]
@@ -137,15 +202,28 @@ def _free_answer(node: Node, raw: str | None, via: Via) -> Answer | None:
         return None
     if node.type is QuestionType.NUMBER:
         question = node.question
-        if not raw.strip().isdigit() or question is None:
+        text = raw.strip()
+        if not (text.isascii() and text.isdigit()) or question is None:
             return None
-        value = int(raw)
+        value = int(text)
         if (question.minimum is not None and value < question.minimum) or (
             question.maximum is not None and value > question.maximum
         ):
             return None
         return (None, via, str(value), 1.0, None)
     return (None, via, raw.strip(), 1.0, None)
+
+
+def _safety(q: Questionnaire, state: State, node: Node, answer: Answer | None) -> Step:
+    """Fail safe: an explicit yes goes on; no, an unclear or unsure answer, a wrong key or
+    silence ends the call at once, with the neutral goodbye."""
+    if answer is not None:
+        option, via, _raw, confidence, _recording = answer
+        sure = via is not Via.SPEECH or confidence >= q.speech_confidence
+        if option is not None and option.key == YES and sure:
+            return _advance(q, _passed(state, SAFETY), after=index_of(q)[node.id], lead=(),
+                            events=())
+    return _end(q, state, Status.UNSAFE, events=())
 
 
 def _confirm(q: Questionnaire, state: State, node: Node, event: InputEvent) -> Step:
@@ -179,16 +257,21 @@ def _failed(q: Questionnaire, state: State, node: Node, event: InputEvent) -> St
         lead = q.messages.no_input if silent else q.messages.invalid
         return _ask(q, state.but(tries=tries), node, lead=(lead,), full_help=True)
     if node.is_control:
-        status = {SAFETY: Status.UNSAFE, CALLBACK_TIME: Status.CALLBACK_REQUESTED}.get(
-            node.id, Status.NO_RESPONSE)
-        return _end(q, state, status, events=())
+        return _end(q, state, _GIVEN_UP_AT.get(node.id, Status.NO_RESPONSE), events=())
     given_up = AnswerRecorded(node.id, None, None, None)
     answers = {**state.answers, node.id: {"code": None, "label": None, "via": None}}
-    moved = state.but(answers=answers)
-    events: tuple[OutputEvent, ...] = (given_up, *_referrals(q, moved))
-    moved = moved.but(raised=_raised(moved, events))
-    return _advance(q, moved, after=index_of(q)[node.id], lead=(q.messages.moving_on,),
-                    events=events, goto=node.question.goto if node.question else None)
+    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id],
+                    lead=(q.messages.moving_on,), events=(given_up,),
+                    goto=node.question.goto if node.question else None)
+
+
+def _nothing_to_add(q: Questionnaire, state: State, node: Node, event: InputEvent) -> Step:
+    """An optional question left empty (silence, the hash key): on to the next one."""
+    via = Via.INTERVIEWER if isinstance(event, InterviewerAnswer) else Via.KEYPAD
+    kept = AnswerRecorded(node.id, None, None, via)
+    answers = {**state.answers, node.id: {"code": None, "label": None, "via": via.value}}
+    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id], lead=(),
+                    events=(kept,), goto=node.question.goto if node.question else None)
 
 
 def _answered(
@@ -200,44 +283,60 @@ def _answered(
     assert node.question is not None
     code = option.key if option else raw
     label = option.label if option else None
+    substantive = option.substantive if option else True
     recorded = AnswerRecorded(node.id, code if option or raw else None, label, via, raw,
-                              confidence if via is Via.SPEECH and raw else None, recording)
+                              confidence if via is Via.SPEECH and raw else None, recording,
+                              substantive)
     events: list[OutputEvent] = [recorded]
-    if option and node.question.core and is_dissatisfied(node.question, option.key):
+    if (option and substantive and node.question.core
+            and is_dissatisfied(node.question, option.key)):
         events.append(DissatisfactionDetected(node.id, option.key, option.label))
     answers = {**state.answers, node.id: {"code": recorded.code, "label": label, "via": via.value}}
-    moved = state.but(answers=answers)
-    events.extend(_referrals(q, moved))
-    moved = moved.but(raised=_raised(moved, tuple(events)))
     goto = (option.goto if option and option.goto else None) or node.question.goto
-    return _advance(q, moved, after=index_of(q)[node.id], lead=(), events=tuple(events), goto=goto)
+    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id], lead=(),
+                    events=tuple(events), goto=goto)
 
 
 def _control_answered(q: Questionnaire, state: State, node: Node, key: str) -> Step:
     after = index_of(q)[node.id]
+    if node.id == IDENTITY:
+        if key == NOT_AVAILABLE:
+            return _ask_callback_time(q, state)
+        if key == NOBODY_OF_THAT_NAME:
+            return _end(q, state, Status.WRONG_NUMBER, events=())
+        return _advance(q, _passed(state, IDENTITY), after=after, lead=(), events=())
+    if node.id == CONVENIENCE_STEP:
+        if key == NO:
+            return _ask_callback_time(q, state)
+        return _advance(q, state, after=after, lead=(), events=())
     if node.id == CONSENT_STEP:
         if key == CONSENT_NOW:
             return _advance(q, state, after=after, lead=(), events=())
         if key == CONSENT_LATER:
-            asked = nodes_of(q)[index_of(q)[CALLBACK_TIME]]
-            return _ask(q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked,
-                        lead=(), full_help=False)
+            return _ask_callback_time(q, state)
         assert key == CONSENT_REFUSED
         return _end(q, state, Status.REFUSED, events=())
-    if node.id == CALLBACK_TIME:
-        return _end(q, state.but(callback=CALLBACK_CHOICES[key]), Status.CALLBACK_REQUESTED,
-                    events=())
-    if key == YES:
-        return _advance(q, state, after=after, lead=(), events=())
-    status = Status.WRONG_PERSON if node.id == IDENTITY else Status.UNSAFE
-    return _end(q, state, status, events=())
+    assert node.id == CALLBACK_TIME
+    return _end(q, state.but(callback=CALLBACK_CHOICES[key]), Status.CALLBACK_REQUESTED,
+                events=())
+
+
+def _passed(state: State, check: str) -> State:
+    return state.but(passed=tuple(dict.fromkeys((*state.passed, check))))
+
+
+def _ask_callback_time(q: Questionnaire, state: State) -> Step:
+    asked = node_named(q, CALLBACK_TIME)
+    return _ask(q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked, lead=(),
+                full_help=False)
 
 
 def _advance(
     q: Questionnaire, state: State, *, after: int, lead: tuple[str, ...],
     events: tuple[OutputEvent, ...], goto: str | None = None,
 ) -> Step:
-    """Move to the next step that applies, saying statements on the way."""
+    """Move to the next step that applies, saying statements on the way. Questions already
+    answered (on an earlier call of a resumed interview) are passed over."""
     nodes = nodes_of(q)
     if goto == "end":
         return _end(q, state, Status.COMPLETED, events, lead)
@@ -245,52 +344,52 @@ def _advance(
     said = list(lead)
     while position < len(nodes):
         node = nodes[position]
-        if node.id == CALLBACK_TIME or not holds(q, node.when, state.answers, state.case):
-            position += 1
+        position += 1
+        if node.id == CALLBACK_TIME or not _applies(q, node, state):
             continue
         if node.type is QuestionType.STATEMENT:
             said.append(render(q, node.prompt, state.case))
-            position += 1
             continue
+        if node.id == CONSENT_STEP and is_sensitive(q, state.case):
+            # Identity and safety are confirmed: now say who is calling and why.
+            said.append(render(q, q.opening, state.case))
         return _ask(q, state.but(node=node.id, tries=0, confirming=None), node, tuple(said),
                     full_help=False, events=events)
     return _end(q, state, Status.COMPLETED, events, tuple(said))
+
+
+def _applies(q: Questionnaire, node: Node, state: State) -> bool:
+    if node.id in (SAFETY, CONVENIENCE_STEP):
+        return check_applies(q, node, state.case)
+    if node.question is not None and node.id in state.answers:
+        return False
+    return holds(q, node.when, state.answers, state.case)
+
+
+def prompt_of(q: Questionnaire, node: Node, state: State) -> str:
+    """The words of a node for this interview, in both modes: consent on a resumed
+    interview asks to carry on instead of introducing the survey again."""
+    text = q.messages.resume_consent if node.id == CONSENT_STEP and state.resumed \
+        else node.prompt
+    return render(q, text, state.case)
 
 
 def _ask(
     q: Questionnaire, state: State, node: Node, lead: tuple[str, ...], *, full_help: bool,
     events: tuple[OutputEvent, ...] = (),
 ) -> Step:
-    prompts = [*lead, render(q, node.prompt, state.case)]
+    prompts = [*lead, prompt_of(q, node, state)]
     heard = set(state.heard_help)
-    help_text, help_key = _help(q, node, full_help or node.type.value not in heard)
+    help_text, help_key = keypad_help(q, node, full_help or node.type.value not in heard)
     if node.question is not None and "repeat" not in heard:
         prompts.append(q.messages.repeat_help)
         heard.add("repeat")
     if help_text:
-        prompts.append(help_text)
+        prompts.append(render(q, help_text, state.case))
     if help_key:
         heard.add(help_key)
     new_state = state.but(heard_help=tuple(sorted(heard)))
     return Step(tuple(prompts), _wait_for(q, node), new_state, events, node=node.id)
-
-
-def _help(q: Questionnaire, node: Node, full: bool) -> tuple[str | None, str | None]:
-    """Keypad help for the node's type: in full the first time and on re-prompts."""
-    m = q.messages
-    if node.is_control:
-        return None, None  # control prompts carry their own key instructions
-    if node.type is QuestionType.SCALE7:
-        return (m.scale_help if full else m.scale_reminder), "scale7"
-    if node.type is QuestionType.YES_NO:
-        return m.yes_no_help, "yes_no"
-    if node.type is QuestionType.CHOICE:
-        return choice_help(node.options), None
-    if node.type is QuestionType.RECORDING:
-        return m.record_help, None
-    if node.type is QuestionType.NUMBER:
-        return m.number_help, None
-    return None, None
 
 
 def _keys_wait(q: Questionnaire, options: tuple[Option, ...]) -> Wait:
@@ -311,35 +410,46 @@ def _end(
     lead: tuple[str, ...] = (),
 ) -> Step:
     ended = state.but(status=status, node=None, confirming=None, tries=0)
-    extra = _referrals(q, ended)
-    ended = ended.but(raised=_raised(ended, extra))
+    ended, referrals = _referrals(q, ended)
     closing = render(q, getattr(q.closing, CLOSING_FOR[status]), state.case)
-    return Step((*lead, closing), None, ended, (*events, *extra, InterviewEnded(status)))
+    return Step((*lead, closing), None, ended, (*events, *referrals, InterviewEnded(status)))
 
 
-def _referrals(q: Questionnaire, state: State) -> tuple[ReferralRequested, ...]:
-    """Referral rules that now hold and have not fired yet in this interview."""
-    fired = []
+def _referrals(q: Questionnaire, state: State) -> tuple[State, tuple[ReferralRequested, ...]]:
+    """Referral rules that hold now the interview has ended: new ones, and ones whose
+    reasons or consent a resumed interview changed (one referral per kind, revised)."""
+    fired: list[ReferralRequested] = []
+    raised, referred = list(state.raised), dict(state.referred)
     for rule in q.referrals:
-        if rule.kind in state.raised or not holds(q, rule.when, state.answers, state.case):
+        if not holds(q, rule.when, state.answers, state.case):
             continue
-        if rule.reasons == "dissatisfied":
-            reasons = tuple(
-                Reason(question.id, answer["code"], answer["label"])
-                for question in q.questions
-                if (answer := state.answers.get(question.id))
-                and is_dissatisfied(question, answer.get("code"))
-            )
+        reasons = _reasons(q, rule, state)
+        consented = rule.consent is None or holds(q, rule.consent, state.answers, state.case)
+        said = json.dumps([[r.question, r.code] for r in reasons] + [consented])
+        if rule.kind in raised:
+            before = referred.get(rule.kind)
+            if before in (None, MANUAL, said):
+                continue
+            fired.append(ReferralRequested(rule.kind, reasons, consented, revised=True))
         else:
-            reasons = tuple(
-                Reason(qid, (state.answers.get(qid) or {}).get("code"),
-                       (state.answers.get(qid) or {}).get("label"))
-                for qid in rule.reasons
-            )
-        fired.append(ReferralRequested(rule.kind, reasons))
-    return tuple(fired)
+            fired.append(ReferralRequested(rule.kind, reasons, consented))
+            raised.append(rule.kind)
+        referred[rule.kind] = said
+    if not fired:
+        return state, ()
+    return state.but(raised=tuple(raised), referred=referred), tuple(fired)
 
 
-def _raised(state: State, events: tuple[OutputEvent, ...]) -> tuple[str, ...]:
-    kinds = [e.kind for e in events if isinstance(e, ReferralRequested)]
-    return tuple(dict.fromkeys((*state.raised, *kinds)))
+def _reasons(q: Questionnaire, rule: ReferralRule, state: State) -> tuple[Reason, ...]:
+    if rule.reasons == "dissatisfied":
+        return tuple(
+            Reason(question.id, answer["code"], answer["label"])
+            for question in q.questions
+            if (answer := state.answers.get(question.id))
+            and is_dissatisfied(question, answer.get("code"))
+        )
+    return tuple(
+        Reason(qid, (state.answers.get(qid) or {}).get("code"),
+               (state.answers.get(qid) or {}).get("label"))
+        for qid in rule.reasons
+    )

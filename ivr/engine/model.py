@@ -23,9 +23,17 @@ class Status(str, Enum):
     PARTIAL = "partial"
     REFUSED = "refused"
     CALLBACK_REQUESTED = "callback_requested"
-    WRONG_PERSON = "wrong_person"
+    #: Nobody of the victim's name at the number.
+    WRONG_NUMBER = "wrong_number"
+    #: Identity never confirmed: silence, unclear answers or a hang-up at the identity check.
     NO_RESPONSE = "no_response"
+    #: Anything but an explicit "yes, it is safe" at the safety check.
     UNSAFE = "unsafe"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status | None:
+        # Interviews stored before "not me" was split into "not available" and "wrong number".
+        return cls.WRONG_NUMBER if value == "wrong_person" else None
 
 
 # --- input events -----------------------------------------------------------------
@@ -89,6 +97,8 @@ class AnswerRecorded:
     raw: str | None = None
     confidence: float | None = None
     recording_url: str | None = None
+    #: False for don't know, does not apply and prefer not to say.
+    substantive: bool = True
 
     @property
     def unanswered(self) -> bool:
@@ -116,10 +126,14 @@ class Reason:
 
 @dataclass(frozen=True)
 class ReferralRequested:
-    """A referral rule fired: a service-recovery referral or an action alert."""
+    """A referral rule held when the interview ended: a service-recovery referral or an
+    action alert. ``consented``: it may carry the victim's personal details. ``revised``:
+    a resumed interview changed what an earlier referral of this kind says."""
 
     kind: str
     reasons: tuple[Reason, ...]
+    consented: bool = True
+    revised: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,14 @@ class State:
     heard_help: tuple[str, ...] = ()
     #: When a victim who asked to be called back would like the call (calling policy's name).
     callback: str | None = None
+    #: The checks passed on this call: identity, then safety for a sensitive case. Nothing
+    #: about the case is said before they are.
+    passed: tuple[str, ...] = ()
+    #: A later call of an interview that stopped part way: consent asks to carry on.
+    resumed: bool = False
+    #: What each raised referral said, so a resumed interview can revise it; "manual" for
+    #: one an interviewer raised, which the rules never change.
+    referred: dict[str, str] = field(default_factory=dict)
 
     @property
     def ended(self) -> bool:
@@ -170,6 +192,9 @@ class State:
             "raised": list(self.raised),
             "heard_help": list(self.heard_help),
             "callback": self.callback,
+            "passed": list(self.passed),
+            "resumed": self.resumed,
+            "referred": dict(self.referred),
         }
 
     @classmethod
@@ -185,6 +210,9 @@ class State:
             raised=tuple(data.get("raised", ())),
             heard_help=tuple(data.get("heard_help", ())),
             callback=data.get("callback"),
+            passed=tuple(data.get("passed", ())),
+            resumed=bool(data.get("resumed", False)),
+            referred=dict(data.get("referred") or {}),
         )
 
     def but(self, **changes: Any) -> State:

@@ -12,41 +12,59 @@ from typing import Any
 from ivr.questionnaire.options import (
     CALLBACK_TIMES,
     CONSENT,
-    YES_NO,
+    CONVENIENCE,
     is_dissatisfied,
     is_satisfied,
+    not_counted_help,
     options_for,
+)
+from ivr.questionnaire.options import (
+    IDENTITY as IDENTITY_OPTIONS,
+)
+from ivr.questionnaire.options import (
+    SAFETY as SAFETY_OPTIONS,
 )
 from ivr.questionnaire.schema import (
     PLACEHOLDER,
     Condition,
+    ControlStep,
     Option,
     Question,
     Questionnaire,
     QuestionType,
 )
 
-IDENTITY, SAFETY, CONSENT_STEP = "_identity", "_safety", "_consent"
-#: Asked only after "call me back later" at consent; never reached in the script's order.
+IDENTITY, SAFETY, CONVENIENCE_STEP, CONSENT_STEP = (
+    "_identity", "_safety", "_convenience", "_consent")
+#: Asked only after "not available" or "call me back later"; never reached in order.
 CALLBACK_TIME = "_callback_time"
-CONTROL = (IDENTITY, SAFETY, CONSENT_STEP, CALLBACK_TIME)
+CONTROL = (IDENTITY, SAFETY, CONVENIENCE_STEP, CONSENT_STEP, CALLBACK_TIME)
+#: Crime types whose cases are always sensitive, whatever the questionnaire says.
+SENSITIVE_CRIME_TYPES = frozenset({"domestic_abuse"})
+_YES_WORDS = frozenset({"yes", "y", "true", "1"})
 
 
 @dataclass(frozen=True)
 class Node:
-    """One step of the script: a control step or a question."""
+    """One step of the script: a control step or a question.
+
+    ``prompt`` is said by the phone and by an interviewer alike; ``keypad`` is spoken only
+    by the phone, after it; ``instructions`` are shown only to an interviewer.
+    """
 
     id: str
     type: QuestionType
     prompt: str
-    interviewer: str
+    keypad: str | None
+    instructions: str | None
     options: tuple[Option, ...]
     when: Condition | None
     question: Question | None
+    asked_of: str = "everyone"
 
     @property
     def is_control(self) -> bool:
-        """True for identity, safety and consent (not reported as answers)."""
+        """True for identity, safety, convenience and consent (not reported as answers)."""
         return self.question is None
 
     def option(self, key: str) -> Option | None:
@@ -77,28 +95,53 @@ def index_of(q: Questionnaire) -> dict[str, int]:
     return _SCRIPTS[id(q)][2]
 
 
+def node_named(q: Questionnaire, node_id: str) -> Node:
+    """The script's node with this id."""
+    return nodes_of(q)[index_of(q)[node_id]]
+
+
 def _build(q: Questionnaire) -> tuple[Node, ...]:
-    nodes = [_control(IDENTITY, q.identity.prompt, q.identity.interviewer, YES_NO, q.identity.when)]
+    nodes = [_control(IDENTITY, q.identity, IDENTITY_OPTIONS)]
     if q.safety is not None:
-        nodes.append(_control(SAFETY, q.safety.prompt, q.safety.interviewer, YES_NO, q.safety.when))
-    nodes.append(
-        _control(CONSENT_STEP, q.consent.prompt, q.consent.interviewer, CONSENT, q.consent.when)
-    )
-    nodes.append(_control(CALLBACK_TIME, q.callback_time.prompt, q.callback_time.interviewer,
-                          CALLBACK_TIMES, None))
+        nodes.append(_control(SAFETY, q.safety, SAFETY_OPTIONS))
+    if q.convenience is not None:
+        nodes.append(_control(CONVENIENCE_STEP, q.convenience, CONVENIENCE))
+    nodes.append(_control(CONSENT_STEP, q.consent, CONSENT))
+    nodes.append(_control(CALLBACK_TIME, q.callback_time, CALLBACK_TIMES))
     for question in q.questions:
-        nodes.append(
-            Node(question.id, question.type, question.prompt, question.interviewer_wording,
-                 options_for(question), question.when, question)
-        )
+        nodes.append(Node(question.id, question.type, question.prompt, None,
+                          question.instructions, options_for(question), question.when,
+                          question))
     return tuple(nodes)
 
 
-def _control(
-    node_id: str, prompt: str, interviewer: str | None, options: tuple[Option, ...],
-    when: Condition | None,
-) -> Node:
-    return Node(node_id, QuestionType.CHOICE, prompt, interviewer or prompt, options, when, None)
+def _control(node_id: str, step: ControlStep, options: tuple[Option, ...]) -> Node:
+    return Node(node_id, QuestionType.CHOICE, step.prompt, step.keypad, step.instructions,
+                options, step.when, None, step.asked_of)
+
+
+def known_sensitive(case: dict[str, Any]) -> bool:
+    """Whether a case is sensitive whatever its questionnaire says: the sample marks it
+    domestic abuse, or its crime type is domestic abuse."""
+    if str(case.get("domestic_abuse", "")).strip().lower() in _YES_WORDS:
+        return True
+    return str(case.get("crime_type", "")) in SENSITIVE_CRIME_TYPES
+
+
+def is_sensitive(q: Questionnaire, case: dict[str, Any]) -> bool:
+    """Whether nothing about the call's purpose may be said until identity and safety are
+    confirmed: :func:`known_sensitive`, or the questionnaire's ``sensitive:`` rule holds."""
+    if known_sensitive(case):
+        return True
+    return q.sensitive is not None and holds(q, q.sensitive, {}, case)
+
+
+def check_applies(q: Questionnaire, node: Node, case: dict[str, Any]) -> bool:
+    """Whether the safety (or convenience) check is asked of this case: always for a
+    sensitive case, for everyone when the step says so, or when its ``when:`` holds."""
+    if is_sensitive(q, case) or node.asked_of == "everyone":
+        return True
+    return node.when is not None and holds(q, node.when, {}, case)
 
 
 def ordinal(day: int) -> str:
@@ -133,8 +176,38 @@ def render(q: Questionnaire, text: str, case: dict[str, Any]) -> str:
 
 
 def choice_help(options: tuple[Option, ...]) -> str:
-    """'For yes, a lot, press 1. For no, press 2.' built from a question's options."""
-    return " ".join(f"For {o.label}, press {o.key}." for o in options)
+    """'For yes, a lot, press 1. For no, press 2.' built from a question's opinions."""
+    return " ".join(f"For {o.label}, press {o.key}." for o in options if o.substantive)
+
+
+def keypad_help(q: Questionnaire, node: Node, full: bool) -> tuple[str | None, str | None]:
+    """The phone's key instructions for a node, and the help it counts as heard.
+
+    The scale's every label is said in full the first time a scale question is asked in a
+    call, and again on ``*`` or a re-prompt; a reminder of its ends otherwise. Every
+    question's don't know (and the like) is said each time.
+    """
+    if node.is_control:
+        return node.keypad, None
+    m = q.messages
+    assert node.question is not None
+    extra = not_counted_help(node.question)
+    text: str | None
+    heard: str | None = None
+    if node.type is QuestionType.SCALE7:
+        text, heard = (m.scale_help if full else m.scale_reminder), "scale7"
+    elif node.type is QuestionType.YES_NO:
+        text, heard = m.yes_no_help, "yes_no"
+    elif node.type is QuestionType.CHOICE:
+        text = choice_help(node.options)
+    elif node.type is QuestionType.RECORDING:
+        text = m.optional_record_help if node.question.optional else m.record_help
+    elif node.type is QuestionType.NUMBER:
+        text = m.number_help
+    else:
+        text = None
+    joined = " ".join(t for t in (text, extra) if t) or None
+    return joined, heard
 
 
 def hints_for(node: Node) -> tuple[str, ...]:

@@ -5,14 +5,16 @@ Each check yields ``(path, message)``; the loader turns the path into a line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from ivr.questionnaire.options import options_for
+from ivr.questionnaire.options import declared_not_counted, options_for, positive_keys
 from ivr.questionnaire.schema import (
     PLACEHOLDER,
     RESERVED_KEYS,
     Condition,
+    ControlStep,
     Questionnaire,
     QuestionType,
 )
@@ -22,6 +24,15 @@ END = "end"
 #: Fields that may be spoken before the identity check: nothing that reveals the case.
 BEFORE_IDENTITY_FIELDS = frozenset({"first_name"})
 KEYED_TYPES = {QuestionType.SCALE7, QuestionType.YES_NO, QuestionType.CHOICE}
+#: Words that would tell whoever answers a sensitive case's call what it is about.
+REVEALING = re.compile(
+    r"\b(police|policing|constabulary|officers?|crimes?|criminal|incidents?|offen[cs]es?|"
+    r"abuse|abusive|victims?|assault|burglary|violen\w*|court|justice|survey|"
+    r"satisfaction)\b", re.IGNORECASE)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
 
 
 def check_questionnaire(q: Questionnaire) -> list[Found]:
@@ -33,7 +44,83 @@ def check_questionnaire(q: Questionnaire) -> list[Found]:
         *_placeholders(q),
         *_referrals(q),
         *_campaign(q),
+        *_same_words_in_both_modes(q),
+        *_neutral_before_checks(q),
+        *_counting(q),
     ]
+
+
+def _same_words_in_both_modes(q: Questionnaire) -> Iterator[Found]:
+    """An interviewer reads the phone's words: a different 'interviewer:' wording is an
+    error, with where the interviewer's own notes belong."""
+    advice = ("the phone and the interviewer must ask the same words: keep the words in "
+              "'prompt:' and put anything for the interviewer alone in 'instructions:'")
+    steps: list[tuple[tuple[Any, ...], ControlStep | None]] = [
+        (("identity",), q.identity), (("safety",), q.safety),
+        (("convenience",), q.convenience), (("consent",), q.consent),
+        (("callback_time",), q.callback_time)]
+    for path, step in steps:
+        if step is not None and step.interviewer is not None and \
+                _normalised(step.interviewer) != _normalised(step.prompt):
+            yield path + ("interviewer",), advice
+    for i, question in enumerate(q.questions):
+        if question.interviewer is not None and \
+                _normalised(question.interviewer) != _normalised(question.prompt):
+            yield ("questions", i, "interviewer"), advice
+
+
+def _neutral_before_checks(q: Questionnaire) -> Iterator[Found]:
+    """What a sensitive case's call says before identity and safety are confirmed, and the
+    goodbyes that end such a call, name no police, crime, victim or survey."""
+    texts: list[tuple[tuple[Any, ...], str | None]] = [
+        (("sensitive_opening",), q.sensitive_opening),
+        (("identity", "prompt"), q.identity.prompt),
+        (("identity", "keypad"), q.identity.keypad),
+        (("callback_time", "prompt"), q.callback_time.prompt),
+        (("callback_time", "keypad"), q.callback_time.keypad),
+    ]
+    for name in ("safety", "convenience"):
+        step = getattr(q, name)
+        if step is not None:
+            texts += [((name, "prompt"), step.prompt), ((name, "keypad"), step.keypad)]
+    for name in ("callback", "wrong_person", "no_response", "unsafe"):
+        texts.append((("closing", name), getattr(q.closing, name)))
+    for name in ("no_input", "invalid", "confirm"):
+        texts.append((("messages", name), getattr(q.messages, name)))
+    for path, text in texts:
+        if not text:
+            continue
+        found = REVEALING.search(text)
+        if found:
+            yield path, (f"says '{found.group(0)}', which a sensitive case's call must not "
+                         "say before identity and safety are confirmed")
+        for name in PLACEHOLDER.findall(text):
+            if name in q.case_fields and name not in BEFORE_IDENTITY_FIELDS:
+                yield path, (f"uses '{{{name}}}', which a sensitive case's call must not say "
+                             "before identity and safety are confirmed")
+
+
+def _counting(q: Questionnaire) -> Iterator[Found]:
+    """Figures need a declared positive answer for each core question, and a partial
+    threshold the core questions can reach."""
+    for i, question in enumerate(q.questions):
+        keys = {o.key for o in options_for(question) if o.substantive}
+        if question.positive is not None:
+            for key in question.positive:
+                if key not in keys:
+                    yield (("questions", i, "positive"),
+                           f"'{key}' is not one of the question's answers that count "
+                           f"(keys: {', '.join(sorted(keys))})")
+        if question.core and question.type in KEYED_TYPES and not positive_keys(question):
+            yield (("questions", i, "positive"),
+                   "a core question needs 'positive:' naming the keys its figure counts")
+        if question.type not in KEYED_TYPES and question.non_substantive:
+            yield (("questions", i, "non_substantive"),
+                   f"a {question.type.value} question takes no keyed answers")
+    core = len(q.core_ids)
+    if q.partial_core_answers is not None and q.partial_core_answers > core:
+        yield (("partial_core_answers",),
+               f"{q.partial_core_answers} is more than the {core} core questions")
 
 
 def _campaign(q: Questionnaire) -> Iterator[Found]:
@@ -63,6 +150,9 @@ def _campaign(q: Questionnaire) -> Iterator[Found]:
     if rules.needs_safety_check and q.safety is None:
         yield (path + ("needs_safety_check",),
                "cases that need a safety check can never be rung: the questionnaire has none")
+    if q.safety is None:
+        yield (("campaign",), "a survey that rings victims needs a 'safety:' step: any case "
+                              "may be sensitive (the sample's domestic_abuse: yes)")
 
 
 def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
@@ -81,6 +171,12 @@ def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
             if option.key in keys:
                 yield path, f"option key '{option.key}' is used twice"
             keys.add(option.key)
+        for j, declared in enumerate(declared_not_counted(question)
+                                     if question.type in KEYED_TYPES else ()):
+            path = ("questions", i, "non_substantive", j, "key")
+            if declared.key in keys:
+                yield path, f"key '{declared.key}' is already an answer of this question"
+            keys.add(declared.key)
 
 
 def _condition_refs(
@@ -150,10 +246,12 @@ def _check_condition(
 
 
 def _conditions(q: Questionnaire) -> Iterator[Found]:
-    for section in ("identity", "safety", "consent"):
+    for section in ("identity", "safety", "convenience", "consent"):
         step = getattr(q, section)
         if step is not None and step.when is not None:
             yield from _check_condition(q, step.when, (section, "when"), asked_before=[])
+    if q.sensitive is not None:
+        yield from _check_condition(q, q.sensitive, ("sensitive",), asked_before=[])
     for i, question in enumerate(q.questions):
         if question.when is not None:
             earlier = [x.id for x in q.questions[:i]]
@@ -200,15 +298,20 @@ def _placeholders(q: Questionnaire) -> Iterator[Found]:
     known = set(q.case_fields)
     texts: list[tuple[tuple[Any, ...], str, frozenset[str] | None]] = [
         (("opening",), q.opening, frozenset()),
-        (("identity", "prompt"), q.identity.prompt, BEFORE_IDENTITY_FIELDS),
-        (("consent", "prompt"), q.consent.prompt, None),
+        (("sensitive_opening",), q.sensitive_opening, frozenset()),
     ]
-    if q.safety is not None:
-        texts.append((("safety", "prompt"), q.safety.prompt, BEFORE_IDENTITY_FIELDS))
+    for name in ("identity", "safety", "convenience", "callback_time", "consent"):
+        step = getattr(q, name)
+        if step is None:
+            continue
+        allowed = None if name == "consent" else BEFORE_IDENTITY_FIELDS
+        for part in ("prompt", "keypad", "instructions"):
+            if getattr(step, part):
+                texts.append(((name, part), getattr(step, part), allowed))
     for i, question in enumerate(q.questions):
         texts.append((("questions", i, "prompt"), question.prompt, None))
-        if question.interviewer:
-            texts.append((("questions", i, "interviewer"), question.interviewer, None))
+        if question.instructions:
+            texts.append((("questions", i, "instructions"), question.instructions, None))
     for name, text in q.closing:
         texts.append((("closing", name), text, BEFORE_IDENTITY_FIELDS))
     for path, text, allowed in texts:
@@ -224,6 +327,9 @@ def _referrals(q: Questionnaire) -> Iterator[Found]:
     ids = {x.id for x in q.questions}
     for i, rule in enumerate(q.referrals):
         yield from _check_condition(q, rule.when, ("referrals", i, "when"), asked_before=None)
+        if rule.consent is not None:
+            yield from _check_condition(q, rule.consent, ("referrals", i, "consent"),
+                                        asked_before=None)
         if rule.reasons != "dissatisfied":
             for qid in rule.reasons:
                 if qid not in ids:

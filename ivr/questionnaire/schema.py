@@ -37,6 +37,14 @@ class Sentiment(str, Enum):
     DISSATISFIED = "dissatisfied"
 
 
+class NotCounted(str, Enum):
+    """An answer that is not an opinion: stored and shown as a count, kept out of the base."""
+
+    DONT_KNOW = "dont_know"
+    DOES_NOT_APPLY = "does_not_apply"
+    PREFER_NOT_TO_SAY = "prefer_not_to_say"
+
+
 class Option(Model):
     """One answer a respondent can give: a keypad key, a label and spoken synonyms."""
 
@@ -45,6 +53,13 @@ class Option(Model):
     synonyms: tuple[str, ...] = ()
     sentiment: Sentiment | None = None
     goto: str | None = None
+    #: Set on don't know, does not apply and prefer not to say: not counted in the base.
+    not_counted: NotCounted | None = None
+
+    @property
+    def substantive(self) -> bool:
+        """Whether the answer is an opinion that counts in a percentage's base."""
+        return self.not_counted is None
 
     @field_validator("key", mode="before")
     @classmethod
@@ -56,6 +71,31 @@ class Option(Model):
     @classmethod
     def _one_key(cls, value: str) -> str:
         if len(value) != 1 or value not in "0123456789*#":
+            raise ValueError(f"key {value!r} must be a single keypad key 0-9")
+        return value
+
+
+class NonSubstantive(Model):
+    """A question's don't know, does not apply or prefer not to say answer and its key.
+
+    The label, spoken synonyms and keypad help default to the answer's usual words.
+    """
+
+    key: str
+    answer: NotCounted
+    label: str | None = None
+    synonyms: tuple[str, ...] | None = None
+    help: str | None = None
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("key")
+    @classmethod
+    def _one_key(cls, value: str) -> str:
+        if len(value) != 1 or value not in "0123456789":
             raise ValueError(f"key {value!r} must be a single keypad key 0-9")
         return value
 
@@ -104,25 +144,41 @@ class Condition(Model):
 
 
 class Question(Model):
-    """A question of the questionnaire proper (these are what results report)."""
+    """A question of the questionnaire proper (these are what results report).
+
+    ``prompt`` is the question's words, read the same by the phone and by an interviewer;
+    ``instructions`` are for the interviewer alone and are never read out.
+    """
 
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     type: QuestionType
     prompt: str
+    #: Kept so that interviews pinned to older versions still load; the loader rejects one
+    #: that differs from ``prompt`` (both modes must ask the same words).
     interviewer: str | None = None
     instructions: str | None = None
     options: tuple[Option, ...] = ()
+    #: Don't know, does not apply, prefer not to say. None: the type's default (the scale
+    #: has don't know on 8); an empty list: none at all.
+    non_substantive: tuple[NonSubstantive, ...] | None = None
+    #: The option keys counted as the positive answer in results (e.g. [1, 2, 3] for
+    #: satisfied); None: the type's default (scale 1-3, else options marked satisfied).
+    positive: tuple[str, ...] | None = None
     when: Condition | None = None
     core: bool = False
+    #: Silence, the hash key or an empty recording means "nothing to add" and moves on.
+    optional: bool = False
     minimum: int | None = None
     maximum: int | None = None
     max_seconds: int = Field(default=60, ge=5, le=300)
     goto: str | None = None
 
-    @property
-    def interviewer_wording(self) -> str:
-        """The wording an interviewer reads: their own, or the spoken prompt."""
-        return self.interviewer or self.prompt
+    @field_validator("positive", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(str(v) if isinstance(v, int) else v for v in value)
+        return value
 
     @model_validator(mode="after")
     def _options_fit_type(self) -> Question:
@@ -147,11 +203,20 @@ class Question(Model):
 
 
 class ControlStep(Model):
-    """The opening, identity, consent and safety steps (not reported as answers)."""
+    """The identity, safety, convenience and consent steps (not reported as answers).
+
+    ``prompt`` is what both the phone and the interviewer say; ``keypad`` is the phone's
+    key instructions, spoken after it; ``instructions`` are for the interviewer alone.
+    """
 
     prompt: str
+    keypad: str | None = None
+    instructions: str | None = None
+    #: Kept so that interviews pinned to older versions still load (see Question).
     interviewer: str | None = None
     when: Condition | None = None
+    #: Safety and convenience: asked of sensitive cases only, or of everyone.
+    asked_of: Literal["sensitive", "everyone"] = "sensitive"
 
 
 class CaseField(Model):
@@ -170,11 +235,17 @@ class CaseField(Model):
 
 
 class ReferralRule(Model):
-    """When an interview raises a service-recovery referral or an action alert."""
+    """When an interview raises a service-recovery referral or an action alert.
+
+    Rules are weighed when the interview ends. ``consent``, when given, decides whether the
+    referral carries the victim's personal details: without it the district learns of the
+    dissatisfaction and its reasons, but not who said it.
+    """
 
     kind: Literal["service_recovery", "action_alert"]
     when: Condition
     reasons: Literal["dissatisfied"] | tuple[str, ...] = "dissatisfied"
+    consent: Condition | None = None
 
 
 class Routing(Model):
@@ -191,14 +262,21 @@ class Routing(Model):
 
 
 class Closing(Model):
-    """What is said before the call ends, by how the interview ended."""
+    """What is said before the call ends, by how the interview ended.
+
+    Everything but ``completed`` and ``refused`` may be heard by someone other than the
+    victim, before identity and safety are confirmed: the loader keeps them neutral.
+    """
 
     completed: str
     refused: str
     callback: str
+    #: Said to whoever answered a number where nobody has the victim's name.
     wrong_person: str
     no_response: str
-    unsafe: str = "We will try again at another time. Goodbye."
+    unsafe: str = "Thank you for your time. Goodbye."
+    #: Said when a call that dropped part way is not carried on now.
+    partial: str = "Thank you for your time. Goodbye."
 
 
 class Messages(Model):
@@ -211,6 +289,12 @@ class Messages(Model):
         "If not, press 2 or say no."
     )
     moving_on: str = "Let's move on."
+    #: Consent on a later call of an interview that stopped part way.
+    resume_consent: str = (
+        "Last time we spoke, the call ended before the end of the survey. To carry on from "
+        "where we stopped, press 1 or say yes. To be called back at another time, press 2. "
+        "If you do not want to go on, press 3."
+    )
     scale_help: str = (
         "Press 1 for completely satisfied, 2 for very satisfied, 3 for fairly satisfied, "
         "4 for neither satisfied nor dissatisfied, 5 for fairly dissatisfied, "
@@ -222,6 +306,10 @@ class Messages(Model):
     yes_no_help: str = "Press 1 for yes or 2 for no."
     repeat_help: str = "You can press star at any time to hear a question again."
     record_help: str = "Please speak after the tone, and press the hash key when you have finished."
+    optional_record_help: str = (
+        "Please speak after the tone, and press the hash key when you have finished. "
+        "If there is nothing you want to add, just press the hash key."
+    )
     number_help: str = "Please key in the number, then press the hash key."
 
 
@@ -288,15 +376,24 @@ class Questionnaire(Model):
     title: str
     case_fields: dict[str, CaseField] = Field(default_factory=dict)
     opening: str
+    #: Said instead of ``opening`` to a sensitive case until identity and safety are
+    #: confirmed: who is calling, with nothing about the police, a crime or victims.
+    sensitive_opening: str = "Hello, this is an automated call."
+    #: Which cases are sensitive besides those the sample marks ``domestic_abuse: yes`` or
+    #: of crime type domestic abuse (always sensitive).
+    sensitive: Condition | None = None
     identity: ControlStep
     safety: ControlStep | None = None
+    #: "Is now a good time?", asked after the safety check; no books a call-back.
+    convenience: ControlStep | None = None
     consent: ControlStep
-    #: Asked of a victim who chose "call me back later" at the consent step.
+    #: Asked after "not available now" at identity, "not now" or "call me back later".
     callback_time: ControlStep = Field(default_factory=lambda: ControlStep(
-        prompt="When would suit you better? For this evening, press 1. For tomorrow during "
-               "the day, press 2. For tomorrow evening, press 3.",
-        interviewer="Ask when would suit them better: this evening, tomorrow during the day, "
-                    "or tomorrow evening."))
+        prompt="When would be a better time to call?",
+        keypad="For this evening, press 1. For tomorrow during the day, press 2. "
+               "For tomorrow evening, press 3.",
+        instructions="Ask when would suit better: this evening, tomorrow during the day, "
+                     "or tomorrow evening."))
     questions: tuple[Question, ...]
     referrals: tuple[ReferralRule, ...] = ()
     routing: Routing = Field(default_factory=Routing)
@@ -304,6 +401,9 @@ class Questionnaire(Model):
     messages: Messages = Field(default_factory=Messages)
     speech: bool = True
     speech_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: An interview that stops early counts as a partial (AAPOR 1.2) once this many core
+    #: questions have an answer, and as a break-off (2.12) below it. None: more than half.
+    partial_core_answers: int | None = Field(default=None, ge=1)
     campaign: CampaignSettings | None = None
 
     @field_validator("version", mode="before")
@@ -332,6 +432,13 @@ class Questionnaire(Model):
         """Ids of the questions flagged ``core:`` for reporting."""
         return tuple(q.id for q in self.questions if q.core)
 
+    @property
+    def partial_threshold(self) -> int:
+        """Core questions an early-ending interview must have answered to count (1.2)."""
+        if self.partial_core_answers is not None:
+            return self.partial_core_answers
+        return len(self.core_ids) // 2 + 1
+
 
 Condition.model_rebuild()
 
@@ -346,6 +453,8 @@ __all__ = [
     "Eligibility",
     "ControlStep",
     "Messages",
+    "NonSubstantive",
+    "NotCounted",
     "Option",
     "Question",
     "QuestionType",

@@ -1,11 +1,22 @@
-"""AAPOR final disposition codes for a telephone case, and the rates built on them.
+"""AAPOR final disposition codes for a named-person list sample rung by telephone, and the
+rates built on them.
 
-Codes follow AAPOR's Standard Definitions (table for telephone surveys). A case is a named
-victim at a known number, so a human who says they are not the victim makes the case
-ineligible (4.70), and an eligible victim who could not talk (unsafe, or asked to be called
-back and never was) is a non-contact, "respondent never available" (2.21): 2.32 is for
-people physically or mentally unable to take part, which says something about the victim
-that "not safe to talk now" does not.
+Codes follow AAPOR's Standard Definitions (the telephone table), read for a sample of named
+victims at numbers the force recorded: every victim in the sample is eligible by how the
+sample was drawn, so what is uncertain is the number, not the person.
+
+- Only the victim confirming who they are makes a contact: silence, a hang-up or no usable
+  answer at the identity check is "no screener completed" (3.21), retried within the policy.
+- Someone saying the victim is not available now books a call-back; if the victim is never
+  reached, that is "respondent never available" (2.21), as is a victim who said it was not
+  safe to talk, or asked to be called back, and was never interviewed.
+- "Nobody of that name at this number" is a wrong number (3.91, in AAPOR's "other, unknown
+  eligibility" group): the victim is not ineligible, the number is not theirs.
+- A break-off (2.12) or a partial (1.2) needs the identity check passed first; which of the
+  two depends on the questionnaire's partial threshold.
+- A case never rung before its calling period ran out is "not attempted" (3.11); "out of
+  sample" (4.10) is only for cases outside the survey's population (crime type not covered,
+  under 16, no consent at closure) or withdrawn.
 """
 
 from __future__ import annotations
@@ -32,8 +43,9 @@ class RateGroup(StrEnum):
 class Disposition(Enum):
     """An AAPOR final disposition: ``.code`` such as "1.1", ``.label`` and ``.group``.
 
-    ``final_disposition`` never gives 2.22, 2.32, 3.90 or 4.30: they need a person's
-    judgement (a greeting naming the victim, an operator's note, a number-unobtainable tone).
+    ``final_disposition`` never gives 2.22, 2.32, 3.90, 4.30 or 4.70: they need a person's
+    judgement (a greeting naming the victim, an operator's note, a number-unobtainable
+    tone); 4.70 is kept to read cases closed before wrong numbers had their own code.
     """
 
     COMPLETE = ("1.1", "Complete", RateGroup.I)
@@ -53,6 +65,7 @@ class Disposition(Enum):
     NO_SCREENER = ("3.21", "Answered, identity not confirmed (no screener completed)",
                    RateGroup.UO)
     OTHER_UNKNOWN = ("3.90", "Other, unknown eligibility", RateGroup.UO)
+    WRONG_NUMBER = ("3.91", "Wrong number: nobody of that name at this number", RateGroup.UO)
     OUT_OF_SAMPLE = ("4.10", "Out of sample", RateGroup.NE)
     NON_WORKING = ("4.30", "Non-working number", RateGroup.NE)
     NO_ELIGIBLE_RESPONDENT = ("4.70", "No eligible respondent", RateGroup.NE)
@@ -74,20 +87,21 @@ class Disposition(Enum):
 
 def final_disposition(outcomes: Sequence[Outcome | str], *, attempts_exhausted: bool,
                       out_of_sample: bool = False,
-                      partial_threshold_met: bool = True) -> Disposition | None:
-    """A case's final disposition from its attempts' outcomes, or None while it is worked.
+                      partial_threshold_met: bool = False) -> Disposition | None:
+    """A case's final disposition from its calls' outcomes, or None while it is worked.
 
     A case is closed by a final outcome, by ``attempts_exhausted`` (no attempts left, or the
     calling period ended: AAPOR keeps such cases in the denominator), or by
     ``out_of_sample`` (withdrawn by the force or found outside the survey's population).
     The most informative outcome wins, as AAPOR recommends over "the last one":
-    an interview, then a refusal (an opt-out is a do-not-call request, which AAPOR codes as
-    a refusal), then a wrong person; then, among non-contacts, a confirmed victim who could
-    not talk (2.21), a human who did not confirm identity (3.21), an answering machine
-    (3.14; 2.22 needs a greeting that names the victim, which only a person can judge),
-    busy on every attempt (3.12), any ringing without answer (3.13), only network failures
-    (3.16), and nothing that reached the network (3.11).
-    A partial is 1.2 if it met the survey's partial threshold, else a break-off (2.12).
+    an interview (1.1; an interview that stopped early is 1.2 when it met the survey's
+    partial threshold), then a refusal (an opt-out is a do-not-call request, which AAPOR
+    codes as a refusal), a break-off (2.12), a wrong number (3.91); then, among the rest,
+    a victim who was reached but could not talk or asked to be rung back (2.21), a human
+    who did not confirm identity (3.21), an answering machine (3.14; 2.22 needs a greeting
+    that names the victim, which only a person can judge), busy on every attempt (3.12),
+    any ringing without answer (3.13), only network failures (3.16), and nothing that
+    reached the network (3.11).
     """
     seen = {Outcome(outcome) for outcome in outcomes}
     if not (attempts_exhausted or out_of_sample or seen & FINAL_OUTCOMES):
@@ -100,13 +114,13 @@ def final_disposition(outcomes: Sequence[Outcome | str], *, attempts_exhausted: 
         return Disposition.REFUSAL
     if Outcome.PARTIAL in seen:
         return Disposition.BREAK_OFF
-    if Outcome.WRONG_PERSON in seen:
-        return Disposition.NO_ELIGIBLE_RESPONDENT
+    if Outcome.WRONG_NUMBER in seen:
+        return Disposition.WRONG_NUMBER
     if out_of_sample:
         return Disposition.OUT_OF_SAMPLE
     if seen & {Outcome.UNSAFE, Outcome.CALLBACK_REQUESTED}:
         return Disposition.RESPONDENT_NEVER_AVAILABLE
-    if Outcome.INFO_MESSAGE in seen:
+    if seen & {Outcome.NO_SCREENER, Outcome.INFO_MESSAGE}:
         return Disposition.NO_SCREENER
     if Outcome.MACHINE in seen:
         return Disposition.ANSWERING_MACHINE_UNKNOWN

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ivr.engine.script import holds
+from ivr.engine.script import SAFETY, check_applies, is_sensitive, node_named
 from ivr.questionnaire.schema import Questionnaire
 
 
@@ -93,12 +93,13 @@ def _age(case: dict[str, Any]) -> int | None:
 
 def _needs_safety_check(q: Questionnaire, case: dict[str, Any]) -> bool:
     assert q.campaign is not None
-    return any(str(case.get(name, "")) in values
-               for name, values in q.campaign.eligibility.needs_safety_check.items())
+    return is_sensitive(q, case) or any(
+        str(case.get(name, "")) in values
+        for name, values in q.campaign.eligibility.needs_safety_check.items())
 
 
 def _safety_check_applies(q: Questionnaire, case: dict[str, Any]) -> bool:
-    return q.safety is not None and holds(q, q.safety.when, {}, case)
+    return q.safety is not None and check_applies(q, node_named(q, SAFETY), case)
 
 
 def _as_date(value: Any) -> date | None:

@@ -53,15 +53,21 @@ class Outcome(StrEnum):
     FAILED = "failed"
     MACHINE = "machine"
     COMPLETED_INTERVIEW = "completed_interview"
-    PARTIAL = "partial"
+    PARTIAL = "partial"              # identity confirmed, then the interview stopped early
     REFUSED = "refused"
     CALLBACK_REQUESTED = "callback_requested"
-    WRONG_PERSON = "wrong_person"
-    UNSAFE = "unsafe"
+    WRONG_NUMBER = "wrong_number"    # nobody of the victim's name at the number
+    NO_SCREENER = "no_screener"      # answered, identity never confirmed (silence, hang-up)
+    UNSAFE = "unsafe"                # not safe to talk: interviewers only from now on
     OPTED_OUT = "opted_out"
     CANCELLED = "cancelled"
     NOT_PLACED = "not_placed"        # never reached the network, e.g. a system fault
     INFO_MESSAGE = "info_message"    # answered, could not go on: heard the information message
+
+    @classmethod
+    def _missing_(cls, value: object) -> Outcome | None:
+        # Recorded before "not me" was split into "not available" and "wrong number".
+        return cls.WRONG_NUMBER if value == "wrong_person" else None
 
     @property
     def final(self) -> bool:
@@ -70,7 +76,7 @@ class Outcome(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset({Outcome.COMPLETED_INTERVIEW, Outcome.REFUSED, Outcome.OPTED_OUT,
-                            Outcome.WRONG_PERSON})
+                            Outcome.WRONG_NUMBER})
 
 DEFAULT_RETRY_AFTER: Mapping[Outcome, timedelta] = MappingProxyType({
     Outcome.NO_ANSWER: timedelta(hours=3),
@@ -78,6 +84,7 @@ DEFAULT_RETRY_AFTER: Mapping[Outcome, timedelta] = MappingProxyType({
     Outcome.FAILED: timedelta(hours=1),
     Outcome.MACHINE: timedelta(hours=4),
     Outcome.PARTIAL: timedelta(days=1),
+    Outcome.NO_SCREENER: timedelta(hours=4),
     Outcome.CALLBACK_REQUESTED: timedelta(hours=4),
     Outcome.UNSAFE: timedelta(days=1),
     Outcome.CANCELLED: timedelta(hours=1),
@@ -245,11 +252,15 @@ class CallingPolicy:
     quiet_after_info_message: timedelta = timedelta(hours=72)
     #: How far past the earliest retry time to look for a less-used daypart.
     spread_horizon: timedelta = timedelta(days=2)
+    #: Calls made to carry on an interview that stopped part way (0: it closes at once).
+    resume_calls: int = 1
 
     def __post_init__(self) -> None:
         for name in ("max_attempts", "max_attempts_per_day"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, not {getattr(self, name)}")
+        if self.resume_calls < 0:
+            raise ValueError(f"resume_calls: must not be negative, not {self.resume_calls}")
         if self.min_ring_seconds < MIN_RING_SECONDS:
             raise ValueError(f"min_ring_seconds: {self.min_ring_seconds} is under the UK "
                              f"minimum of {MIN_RING_SECONDS} seconds")
@@ -391,7 +402,7 @@ class CallingPolicy:
             retry[Outcome(key)] = parse.duration(f"retry_after.{key}", value)
         kwargs: dict[str, Any] = {}
         for name in ("max_attempts", "max_attempts_per_day", "min_ring_seconds",
-                     "ring_timeout_seconds"):
+                     "ring_timeout_seconds", "resume_calls"):
             if name in config:
                 if not parse.is_int(config[name]):
                     raise ValueError(f"{name}: {config[name]!r} is not a whole number")
@@ -404,7 +415,7 @@ class CallingPolicy:
 
 _POLICY_KEYS = {"tz", "windows", "bank_holidays", "retry_after", "max_attempts",
                 "max_attempts_per_day", "min_ring_seconds", "ring_timeout_seconds",
-                "quiet_after_info_message", "spread_horizon"}
+                "quiet_after_info_message", "spread_horizon", "resume_calls"}
 
 
 def _utc(at: datetime, name: str) -> datetime:

@@ -40,7 +40,7 @@ STATUS_RANK = {"queued": 0, "dialing": 1, "initiated": 2, "ringing": 3, "in-prog
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled",
                             "cancelled", "machine", "not-placed"})
 #: Interview statuses after which the case needs no more calls for its survey.
-CLOSED_INTERVIEW_STATUSES = ("completed", "refused", "wrong_person")
+CLOSED_INTERVIEW_STATUSES = ("completed", "refused", "wrong_number", "wrong_person")
 #: Attempt statuses of a call that may still ring or be under way.
 LIVE_STATUSES = ("queued", "dialing", "initiated", "ringing", "in-progress", "answered")
 
@@ -57,6 +57,8 @@ class CaseToCall:
     outcomes: tuple[str, ...]
     next_attempt_at: datetime | None
     appointment_at: datetime | None
+    #: Since when only interviewers may ring the case (not safe to talk on an automated call).
+    interviewer_only_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Attempt:
 
 _CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, _c.phone, _c.fields, _c.first_name,
                          _c.crime_type, _c.district, _c.reported_on, _s.attempts, _s.outcomes,
-                         _s.next_attempt_at, _s.appointment_at)
+                         _s.next_attempt_at, _s.appointment_at, _s.interviewer_only_since)
 
 
 class _ScheduleRow(NamedTuple):
@@ -95,12 +97,13 @@ class _ScheduleRow(NamedTuple):
     outcomes: list[str] | None
     next_attempt_at: datetime | None
     appointment_at: datetime | None
+    interviewer_only_since: datetime | None
 
 
 def _case_to_call(row: Any) -> CaseToCall:
     return CaseToCall(row.case_id, row.survey, row.phone, case_field_values(row), row.attempts,
                       tuple(row.outcomes or ()), aware(row.next_attempt_at),
-                      aware(row.appointment_at))
+                      aware(row.appointment_at), aware(row.interviewer_only_since))
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -135,14 +138,56 @@ def unplanned(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
     return [_case_to_call(row) for row in rows]
 
 
-def due(conn: Connection, survey: str, now: datetime, limit: int) -> list[CaseToCall]:
-    """Cases of ``survey`` due a call at ``now``, soonest first (the partial index's query)."""
+def due(conn: Connection, survey: str, now: datetime, limit: int, *,
+        for_interviewers: bool = False) -> list[CaseToCall]:
+    """Cases of ``survey`` due a call at ``now``, soonest first (the partial index's query).
+
+    The dialler never sees a case for interviewers only; interviewers see every due case.
+    """
+    conditions = [_s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
+                  _s.next_attempt_at <= now, _s.held_by_id.is_(None)]
+    if not for_interviewers:
+        conditions.append(_s.interviewer_only_since.is_(None))
+    rows = conn.execute(select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
+                        .where(*conditions).order_by(_s.next_attempt_at).limit(limit))
+    return [_case_to_call(row) for row in rows]
+
+
+def interviewer_only_open(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
+    """Cases of ``survey`` still open that only interviewers may ring, oldest first."""
     rows = conn.execute(
         select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
-        .where(_s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
-               _s.next_attempt_at <= now, _s.held_by_id.is_(None))
-        .order_by(_s.next_attempt_at).limit(limit))
+        .where(_s.survey == survey, _s.disposition.is_(None),
+               _s.interviewer_only_since.is_not(None), _s.active_attempt_id.is_(None),
+               _s.held_by_id.is_(None))
+        .order_by(_s.interviewer_only_since).limit(limit))
     return [_case_to_call(row) for row in rows]
+
+
+def make_interviewer_only(conn: Connection, case_id: int, now: datetime) -> None:
+    """From now on only interviewers may ring the case; the dialler never will again."""
+    conn.execute(update(SCHEDULES).where(_s.case_id == case_id,
+                                         _s.interviewer_only_since.is_(None))
+                 .values(interviewer_only_since=now, updated_at=now))
+
+
+def is_interviewer_only(conn: Connection, case_id: int) -> bool:
+    """Whether only interviewers may ring the case."""
+    return conn.execute(select(_s.interviewer_only_since).where(_s.case_id == case_id)
+                        ).scalar() is not None
+
+
+def core_answers(conn: Connection, case_id: int, core_ids: Sequence[str]) -> int:
+    """How many of the core questions the case's interview has an answer to."""
+    if not core_ids:
+        return 0
+    answers = Base.metadata.tables["answers"]
+    i = INTERVIEWS.c
+    return int(conn.execute(
+        select(func.count(func.distinct(answers.c.question_id)))
+        .select_from(answers.join(INTERVIEWS, i.id == answers.c.interview_id))
+        .where(i.case_id == case_id, answers.c.code.is_not(None),
+               answers.c.question_id.in_(list(core_ids)))).scalar_one())
 
 
 _PLAN_ONE = Prepared(update(SCHEDULES).where(_s.case_id == bindparam("case_id")).values(
@@ -218,7 +263,8 @@ def add_attempt(conn: Connection, case: CaseToCall, *, scheduled_for: datetime,
     taken = conn.execute(
         update(SCHEDULES)
         .where(_s.case_id == case.case_id, _s.active_attempt_id.is_(None),
-               _s.attempts == case.attempts, _s.disposition.is_(None))
+               _s.attempts == case.attempts, _s.disposition.is_(None),
+               _s.interviewer_only_since.is_(None))
         .values(attempts=case.attempts + 1, updated_at=now, active_attempt_id=-1))
     if not taken.rowcount:
         return None
@@ -335,6 +381,15 @@ def release_case(conn: Connection, case_id: int, attempt_id: int, *, outcome: st
     outcomes = list(row[0] or []) if row is not None else []
     _RELEASE.execute(conn, {"case_id": case_id, "attempt_id": attempt_id,
                             "outcomes": [*outcomes, outcome], "now": now})
+
+
+def add_outcome(conn: Connection, case_id: int, outcome: str, now: datetime) -> None:
+    """Add a call's outcome to the case's history (for calls the dialler did not place)."""
+    row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
+    if row is None:
+        return
+    conn.execute(update(SCHEDULES).where(_s.case_id == case_id).values(
+        outcomes=[*(row[0] or []), outcome], updated_at=now))
 
 
 def queued_attempts(conn: Connection, survey: str, older_than: datetime) -> list[str]:
@@ -468,14 +523,18 @@ def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
         _s.survey == survey, _s.active_attempt_id.is_not(None))).scalar_one()
     waiting = conn.execute(select(func.count()).where(
         _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
-        _s.next_attempt_at.is_not(None))).scalar_one()
+        _s.next_attempt_at.is_not(None), _s.interviewer_only_since.is_(None))).scalar_one()
+    for_interviewers = conn.execute(select(func.count()).where(
+        _s.survey == survey, _s.disposition.is_(None),
+        _s.interviewer_only_since.is_not(None))).scalar_one()
     unplanned_count = conn.execute(select(func.count()).where(
         _s.survey == survey, _s.planned_at.is_(None))).scalar_one()
     next_due = conn.execute(select(func.min(_s.next_attempt_at)).where(
         _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None))
     ).scalar()
     return {"by_disposition": by_disposition, "in_progress": int(in_progress),
-            "waiting": int(waiting), "unplanned": int(unplanned_count),
+            "waiting": int(waiting), "for_interviewers": int(for_interviewers),
+            "unplanned": int(unplanned_count),
             "next_due": aware(next_due)}
 
 
@@ -516,12 +575,3 @@ def waiting_phones(conn: Connection, survey: str, limit: int) -> list[str]:
         .where(_s.survey == survey, _s.disposition.is_(None), _s.attempts > 0,
                _s.active_attempt_id.is_(None))
         .order_by(_s.case_id).limit(limit)))
-
-
-def has_answers(conn: Connection, case_id: int) -> bool:
-    """Whether any interview of the case recorded an answer to a question."""
-    answers = Base.metadata.tables["answers"]
-    i = INTERVIEWS.c
-    found = conn.execute(select(answers.c.id).join(INTERVIEWS, i.id == answers.c.interview_id)
-                         .where(i.case_id == case_id, answers.c.code.is_not(None)).limit(1))
-    return found.first() is not None

@@ -133,7 +133,8 @@ def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questio
         row = bind.execute(_VERSION_SOURCE, {"version_id": version_id}).first()
         if row is None:
             raise LookupError(f"questionnaire version {version_id} is not stored")
-        q = parse_questionnaire(row.source, f"<stored {row.survey} {row.version}>").questionnaire
+        q = parse_questionnaire(row.source, f"<stored {row.survey} {row.version}>",
+                                checked=False).questionnaire
         pinned[version_id] = q
     return q
 

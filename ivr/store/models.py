@@ -132,6 +132,9 @@ class Interview(Base):
     notes: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(32), default="in_progress")
     step_no: Mapped[int] = mapped_column(Integer, default=0)
+    #: The turn whose TwiML opened the current call (0 for the first call; later calls
+    #: carry on the same interview), replayed if Twilio retries that call's first webhook.
+    opening_step_no: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -173,6 +176,22 @@ class Answer(Base):
     interview: Mapped[Interview] = relationship(back_populates="answers")
 
 
+class Transcription(Base):
+    """The text Twilio transcribed from a recorded answer, kept beside the recording."""
+
+    __tablename__ = "transcriptions"
+    __table_args__ = (UniqueConstraint("interview_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    #: completed, or failed (no text).
+    status: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Referral(Base):
     """A service-recovery referral or action alert for a district or service to work."""
 
@@ -200,6 +219,9 @@ class Referral(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: How it was closed: contacted_resolved, contacted_escalated, not_contactable, declined.
     outcome: Mapped[str | None] = mapped_column(String(40))
+    #: Whether the victim agreed to be contacted: without it, the referral tells the district
+    #: of the dissatisfaction and its reasons, but not who the victim is.
+    consented: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship()
@@ -330,6 +352,9 @@ class Schedule(Base):
     #: given it (and the dialler does not ring it) until it is released.
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Since when only interviewers may ring the case: the victim said it was not safe to
+    #: talk (or did not say it was), so the automated dialler never rings it again.
+    interviewer_only_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Campaign(Base):

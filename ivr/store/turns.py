@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.models import Base
 from ivr.store.prepared import Prepared
@@ -70,11 +72,32 @@ _FOR_TURN = Prepared(
 _LOCK_BY_CALL_SID = Prepared(
     select(*_INTERVIEW_COLUMNS).where(_i.call_sid == bindparam("call_sid")).with_for_update()
 )
-# Turn 0 is the call's opening TwiML; an outer join tells "no interview" from "no turn".
+# The call's opening TwiML is the turn its interview was at when the call began; an outer
+# join tells "no interview" from "no turn".
 _OPENING_BY_CALL_SID = Prepared(
     select(_i.id, _t.response)
-    .select_from(_INTERVIEWS.outerjoin(_TURNS, (_t.interview_id == _i.id) & (_t.step_no == 0)))
+    .select_from(_INTERVIEWS.outerjoin(
+        _TURNS, (_t.interview_id == _i.id) & (_t.step_no == _i.opening_step_no)))
     .where(_i.call_sid == bindparam("call_sid"))
+)
+# A case's interview: one per case, carried on by every call to it.
+_INTERVIEW_OF_CASE = Prepared(
+    select(*_INTERVIEW_COLUMNS, _i.public_id).where(_i.case_id == bindparam("case_id"))
+    .order_by(_i.id.desc()).limit(1)
+)
+# A new call carries on the interview: only if no other request moved it on meanwhile.
+_CARRY_ON = Prepared(
+    update(_INTERVIEWS)
+    .where(_i.id == bindparam("interview_id"), _i.step_no == bindparam("read_step_no"))
+    .values(
+        step_no=bindparam("new_step_no", type_=_i.step_no.type),
+        opening_step_no=bindparam("new_opening", type_=_i.opening_step_no.type),
+        status=bindparam("new_status", type_=_i.status.type),
+        state=bindparam("new_state", type_=_i.state.type),
+        call_sid=bindparam("new_call_sid", type_=_i.call_sid.type),
+        channel=bindparam("new_channel", type_=_i.channel.type),
+        ended_at=None,
+    )
 )
 _CASE_SURVEY_AND_DISTRICT = Prepared(select(_CASES.c.survey, _CASES.c.district).where(
     _CASES.c.id == bindparam("case_id")))
@@ -84,13 +107,13 @@ _ADD_ANSWERS = Prepared(insert(_ANSWERS), column_keys=_ANSWER_KEYS)
 _ADD_REFERRAL = Prepared(
     insert(_REFERRALS).returning(_REFERRALS.c.id),
     column_keys=("interview_id", "case_id", "survey", "kind", "district", "reasons", "status",
-                 "created_at", "due_at"))
+                 "created_at", "due_at", "consented"))
 _ADD_TURN = Prepared(insert(_TURNS),
                      column_keys=("interview_id", "step_no", "response", "created_at"))
 _ADD_INTERVIEW = Prepared(
     insert(_INTERVIEWS).returning(_i.id),
     column_keys=("public_id", "case_id", "questionnaire_version_id", "channel", "call_sid",
-                 "status", "step_no", "state", "started_at", "ended_at"))
+                 "status", "step_no", "opening_step_no", "state", "started_at", "ended_at"))
 # An interview's ended_at is set once, by the turn that ends it; coalesce keeps it otherwise.
 # The step number in the WHERE clause makes the update conditional on nobody having moved
 # the interview on since it was read: of two copies of one turn, only the first updates a
@@ -131,6 +154,47 @@ def interview_for_turn(conn: Connection, public_id: str, step_no: int
     return None if row is None else (InterviewRow(*row[:-1]), row[-1])
 
 
+def interview_of_case(conn: Connection, case_id: int) -> tuple[InterviewRow, str] | None:
+    """The case's interview (the newest, for cases from before one interview per case) and
+    its public id, if it has one."""
+    row = _INTERVIEW_OF_CASE.first(conn, {"case_id": case_id})
+    return None if row is None else (InterviewRow(*row[:-1]), row[-1])
+
+
+def carry_on(conn: Connection, interview: InterviewRow, *, status: str, state: dict[str, Any],
+             call_sid: str | None, channel: str) -> int | None:
+    """Take an interview onto a new call (or a new sitting at the console): its opening
+    turn is the next step. The new step number; None if another request moved it first."""
+    opening = interview.step_no + 1
+    if not _CARRY_ON.execute(conn, {
+            "interview_id": interview.id, "read_step_no": interview.step_no,
+            "new_step_no": opening, "new_opening": opening, "new_status": status,
+            "new_state": state, "new_call_sid": call_sid, "new_channel": channel}):
+        return None
+    return opening
+
+
+def interview_by_public_id(conn: Connection, public_id: str) -> tuple[int, int] | None:
+    """An interview's row id and pinned questionnaire version, by the id in its URLs."""
+    row = conn.execute(select(_i.id, _i.questionnaire_version_id)
+                       .where(_i.public_id == public_id)).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def keep_transcription(conn: Connection, *, interview_id: int, question_id: str,
+                       recording_sid: str | None, status: str, text: str | None,
+                       now: datetime) -> bool:
+    """Keep a recorded answer's transcription; False (nothing changed) if it was kept
+    before, as when Twilio repeats the callback."""
+    values = {"interview_id": interview_id, "question_id": question_id,
+              "recording_sid": recording_sid, "status": status, "text": text,
+              "received_at": now}
+    table = Base.metadata.tables["transcriptions"]
+    stmt: Any = (pg_insert(table) if conn.dialect.name == "postgresql"
+                 else sqlite_insert(table)).values(values).on_conflict_do_nothing()
+    return bool(conn.execute(stmt).rowcount)
+
+
 def lock_interview_by_call_sid(conn: Connection, call_sid: str) -> InterviewRow | None:
     """The interview a call is carrying, row-locked (on PostgreSQL), if any."""
     row = _LOCK_BY_CALL_SID.first(conn, {"call_sid": call_sid})
@@ -158,15 +222,35 @@ def add_answers(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def add_referral(conn: Connection, *, interview_id: int, case_id: int, survey: str, kind: str,
                  district: str, reasons: list[dict[str, Any]], now: datetime,
-                 due_at: datetime | None) -> NewReferral:
+                 due_at: datetime | None, consented: bool = True) -> NewReferral:
     """Store a new referral and return what its notification needs."""
     row = _ADD_REFERRAL.first(conn, {
         "interview_id": interview_id, "case_id": case_id, "survey": survey, "kind": kind,
         "district": district, "reasons": reasons, "status": "new", "created_at": now,
-        "due_at": due_at,
+        "due_at": due_at, "consented": consented,
     })
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return NewReferral(int(row[0]), kind, district)
+
+
+def revise_referral(conn: Connection, *, interview_id: int, kind: str,
+                    reasons: list[dict[str, Any]], consented: bool, due_at: datetime | None,
+                    now: datetime) -> None:
+    """A resumed interview changed what its referral says: keep the one referral, with the
+    new reasons and consent, and say so in its timeline. Consent given now starts the
+    first-contact deadline; one already running is kept."""
+    r = _REFERRALS.c
+    found = conn.execute(select(r.id, r.due_at).where(r.interview_id == interview_id,
+                                                      r.kind == kind)).first()
+    if found is None:
+        return
+    referral_id, running = found
+    conn.execute(update(_REFERRALS).where(r.id == referral_id).values(
+        reasons=reasons, consented=consented, updated_at=now,
+        due_at=(running or due_at) if consented else None))
+    conn.execute(insert(Base.metadata.tables["referral_events"]).values(
+        referral_id=referral_id, at=now, actor_id=None, kind="revised",
+        details={"consented": consented, "questions": [x["question"] for x in reasons]}))
 
 
 def add_interview(conn: Connection, values: dict[str, Any]) -> int:

@@ -53,6 +53,7 @@ CLOSING_OUTCOMES = {
     "contacted_escalated": "Contacted: escalated",
     "not_contactable": "Not contactable",
     "declined": "Declined",
+    "noted": "Noted: the victim did not agree to be contacted",
 }
 _REAL_CONTACT = frozenset({"contacted_resolved", "contacted_escalated", "declined"})
 
@@ -143,6 +144,9 @@ def record_contact(referral: Referral, outcome: str, by: Any, note: str | None =
     ``first_contact_at``. See :func:`may_close_not_contactable` for what it offers next."""
     _check_actor(referral, by)
     _check_open(referral, "record a contact attempt")
+    if not referral.consented:
+        raise WorkflowError(f"the victim did not agree to be contacted about referral "
+                            f"#{referral.id}: close it as noted")
     if outcome not in CONTACT_OUTCOMES:
         raise WorkflowError(f"unknown contact outcome '{outcome}' (one of: "
                             f"{', '.join(CONTACT_OUTCOMES)})")
@@ -164,6 +168,9 @@ def close(referral: Referral, outcome: str, by: Any, note: str | None = None, *,
     if outcome not in CLOSING_OUTCOMES:
         raise WorkflowError(f"unknown closing outcome '{outcome}' (one of: "
                             f"{', '.join(CLOSING_OUTCOMES)})")
+    if (outcome == "noted") == bool(referral.consented):
+        raise WorkflowError("'noted' is how a referral without the victim's consent to "
+                            "contact is closed, and only such a referral")
     if outcome == "not_contactable" and not may_close_not_contactable(referral):
         raise WorkflowError(f"a referral is not contactable only after {NO_CONTACT_TRIES} "
                             f"tries without contact (so far: {no_contact_tries(referral)})")
@@ -234,6 +241,8 @@ class QueueRow:
     due_at: datetime | None
     assigned_to: str | None
     overdue: bool
+    #: Whether the victim agreed to be contacted; without it the case is not named.
+    consented: bool = True
 
 
 @dataclass
@@ -280,7 +289,7 @@ def list_referrals(session: Session, user: Any, filters: QueueFilters,
         QueueRow(id=r.id, case_ref=case_ref, survey=r.survey, kind=r.kind, district=r.district,
                  crime_type=crime_type, status=r.status, created_at=_aware(r.created_at)
                  or now, due_at=_aware(r.due_at), assigned_to=email,
-                 overdue=is_overdue(r, now))
+                 overdue=is_overdue(r, now), consented=bool(r.consented))
         for r, case_ref, crime_type, email in session.execute(query)
     ]
     counted = select(Referral.status, func.count()).join(Case, Case.id == Referral.case_id)

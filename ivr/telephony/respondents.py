@@ -61,9 +61,11 @@ class HangUp:
 
 @dataclass(frozen=True)
 class RecordAudio:
-    """The caller leaves a recording lasting `seconds`."""
+    """The caller leaves a recording lasting `seconds`; `text` is what a transcription of
+    it reads (None: Twilio could not transcribe it)."""
 
     seconds: int = 8
+    text: str | None = None
 
 
 Action: TypeAlias = Press | Speak | Silence | HangUp | RecordAudio
@@ -118,6 +120,6 @@ def hang_up() -> HangUp:
     return HangUp()
 
 
-def record(seconds: int = 8) -> RecordAudio:
-    """Build a recording action of the given length."""
-    return RecordAudio(seconds)
+def record(seconds: int = 8, text: str | None = None) -> RecordAudio:
+    """Build a recording action of the given length, transcribed as ``text``."""
+    return RecordAudio(seconds, text)

@@ -175,6 +175,9 @@ class TwilioSimulator:
         final = {"CallStatus": record.status, "CallDuration": str(record.duration)}
         self.send(record, status_callback or self.public_base_url + "/twilio/status",
                   run.params(final))
+        # Transcriptions come once Twilio has worked on the recording: after the call.
+        for url, params in run.transcriptions:
+            self.send(record, url, params)
         if failure is not None:
             failure.record = record
             raise failure
@@ -211,6 +214,7 @@ class _CallRun:
         self.sim, self.record, self.respondent, self.extra = sim, record, respondent, extra
         self.heard: list[str] = []
         self.seconds = 0.0
+        self.transcriptions: list[Target] = []
 
     def params(self, specific: dict[str, str]) -> dict[str, str]:
         rec = self.record
@@ -326,6 +330,17 @@ class _CallRun:
         params = {"RecordingSid": sid, "RecordingDuration": str(seconds),
                   "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
                                   f"{self.sim.account_sid}/Recordings/{sid}"}
+        callback = verb.get("transcribeCallback")
+        if verb.get("transcribe", "false").lower() == "true" and callback:
+            text = action.text if isinstance(action, Speak | RecordAudio) else None
+            transcription = _sid("TR")
+            self.transcriptions.append((urljoin(doc_url, callback), self.params({
+                **params, "TranscriptionSid": transcription,
+                "TranscriptionStatus": "completed" if text else "failed",
+                "TranscriptionText": text or "", "TranscriptionType": "fast",
+                "TranscriptionUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
+                                    f"{self.sim.account_sid}/Transcriptions/{transcription}",
+                "CallStatus": "completed"})))
         # A recording cut off by maxLength ends without a key press.
         key = "#" if "#" in finish_keys else finish_keys[:1]
         if key and seconds < max_length:

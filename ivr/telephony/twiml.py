@@ -28,9 +28,15 @@ def _say(verb: VoiceResponse | Gather, text: str) -> None:
         verb.say(text, voice=VOICE, language=LANGUAGE)
 
 
-def step_twiml(step: Step, next_url: str) -> str:
-    """TwiML for a step: prompts inside the wait, a no-input fallback, or a hang-up."""
+def step_twiml(step: Step, next_url: str, *, transcribe_url: str | None = None) -> str:
+    """TwiML for a step: prompts inside the wait, a no-input fallback, or a hang-up.
+
+    With ``transcribe_url``, a recording is also transcribed by Twilio, which posts the text
+    there.
+    """
     text = " ".join(p for p in step.prompts if p)
+    if transcribe_url is not None:
+        return _render(text, step.wait, next_url, transcribe_url)
     # Rendering through the twilio library is one of a turn's larger costs, and only the
     # URL differs between interviews at the same step: the library renders each (text,
     # wait) once with a slot that the URL then fills. A URL that XML escaping would
@@ -45,7 +51,8 @@ def _template(text: str, wait: Wait | None) -> str:
     return _render(text, wait, URL_SLOT)
 
 
-def _render(text: str, wait: Wait | None, next_url: str) -> str:
+def _render(text: str, wait: Wait | None, next_url: str,
+            transcribe_url: str | None = None) -> str:
     response = VoiceResponse()
     if wait is None:
         _say(response, text)
@@ -53,10 +60,13 @@ def _render(text: str, wait: Wait | None, next_url: str) -> str:
         return str(response)
     if wait.kind == "recording":
         _say(response, text)
+        transcription: dict[str, object] = {}
+        if transcribe_url is not None:
+            transcription = {"transcribe": True, "transcribe_callback": transcribe_url}
         response.record(
             action=next_url, method="POST", max_length=wait.max_seconds,
             timeout=RECORD_SILENCE_TIMEOUT, finish_on_key="#", play_beep=True,
-            trim="trim-silence",
+            trim="trim-silence", **transcription,
         )
     else:
         options = {
@@ -86,25 +96,28 @@ OPT_OUT_KEY = "9"
 OPTED_OUT_MESSAGE = "Thank you. We will not call this number again. Goodbye."
 
 
-def information_message(settings: Settings) -> str:
-    """Who called and how to decline further calls, for a call that cannot go on."""
+def information_message(settings: Settings, *, neutral: bool = False) -> str:
+    """Who called and how to decline further calls, for a call that cannot go on; for a
+    sensitive case's number (``neutral``), without naming the organisation."""
     callback = ""
     if settings.twilio_from_number:
         digits = settings.twilio_from_number.removeprefix("+44")
         spoken = " ".join(("0" + digits) if settings.twilio_from_number.startswith("+44")
                           else settings.twilio_from_number)
         callback = f" You can call us back on {spoken}."
-    return (f"This is an automated call from {settings.organisation_name}. We are sorry, "
+    caller = "This is an automated call" if neutral else \
+        f"This is an automated call from {settings.organisation_name}"
+    return (f"{caller}. We are sorry, "
             f"we cannot continue this call now, and we will try again another day.{callback} "
             f"If you would rather not be called again, press {OPT_OUT_KEY} now.")
 
 
-def information_twiml(settings: Settings, opt_out_url: str) -> str:
+def information_twiml(settings: Settings, opt_out_url: str, *, neutral: bool = False) -> str:
     """The information message, listening for the opt-out key, then goodbye."""
     response = VoiceResponse()
     gather = Gather(input="dtmf", num_digits=1, action=opt_out_url, method="POST",
                     timeout=GATHER_TIMEOUT, action_on_empty_result=False)
-    _say(gather, information_message(settings))
+    _say(gather, information_message(settings, neutral=neutral))
     response.append(gather)
     _say(response, "Goodbye.")
     response.hangup()

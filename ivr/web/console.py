@@ -52,12 +52,14 @@ SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CALLBACK_CHOICES = {"this_evening": "This evening", "tomorrow_daytime": "Tomorrow daytime",
                     "tomorrow_evening": "Tomorrow evening"}
 END_OUTCOMES = {"completed": "Completed", "refused": "Refused", "no_answer": "No answer",
-                "busy": "Busy", "wrong_number": "Wrong number",
+                "busy": "Busy",
+                "no_screener": "Answered, but could not confirm who it was",
+                "wrong_number": "Wrong number: nobody of that name",
                 "unsafe": "Not safe to talk now", "partial": "Stopped part way (partial)"}
 #: The end-of-call outcome that matches how an interview ended, for finishing the call.
 FINISHING_OUTCOMES = {"completed": "completed", "refused": "refused",
-                      "wrong_person": "wrong_number", "unsafe": "unsafe",
-                      "no_response": "no_answer", "partial": "partial"}
+                      "wrong_number": "wrong_number", "unsafe": "unsafe",
+                      "no_response": "no_screener", "partial": "partial"}
 #: The longest action-alert reason or verbatim answer accepted from the page.
 MAX_TEXT = 2000
 #: Said to the interviewer when the bridge has no victim to ring.
@@ -89,7 +91,8 @@ def _yes_no(screen: Screen) -> bool:
 def _shortcuts(screen: Screen) -> dict[str, str]:
     """Each option's keyboard shortcuts, as aria-keyshortcuts and console.js read them."""
     letters = {"1": "y", "2": "n"} if _yes_no(screen) else {}
-    return {key: " ".join(filter(None, (key, letters.get(key)))) for key, _ in screen.options}
+    return {key: " ".join(filter(None, (key, letters.get(key))))
+            for key, _ in (*screen.options, *screen.not_counted)}
 
 
 def _script_page(interview_id: int, *, shown: Screen | None = None,

@@ -131,7 +131,8 @@ def _referral_page(referral_id: int, user: Any, *, form: Mapping[str, str] | Non
         page = render_template(
             "referral.html", referral=referral, case=referral.case,
             reasons=_reasons(session, referral),
-            recording=may_hear_recordings(user) and _recording_url(session, referral) is not None,
+            recording=referral.consented and may_hear_recordings(user)
+            and _recording_url(session, referral) is not None,
             events=list(referral.events), assignable=_assignable(session, referral),
             overdue=workflow.is_overdue(referral, now),
             no_contact_tries=workflow.no_contact_tries(referral),
@@ -159,6 +160,8 @@ def recording(referral_id: int) -> BaseResponse:
         referral = _visible(session, referral_id, user)
         if not may_hear_recordings(user):
             abort(403)
+        if not referral.consented:
+            abort(404)  # the victim's words go with their consent to be contacted
         url = _recording_url(session, referral)
         if url is None:
             abort(404)

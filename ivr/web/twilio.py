@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 
 from ivr import dialing, interviews
 from ivr.app import services
-from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status
+from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status, Step
+from ivr.engine.script import known_sensitive
 from ivr.phones import caller_e164
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
@@ -70,6 +71,16 @@ def _turn_url(interview_public_id: str, step_no: int) -> str:
             f"{interview_public_id}/turns/{step_no}")
 
 
+def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
+    """Where Twilio posts the transcription of the answer a step records, with
+    ``TRANSCRIBE=true``; None otherwise."""
+    settings = services().settings
+    if not settings.transcribe or step.wait is None or step.wait.kind != "recording":
+        return None
+    return (f"{settings.public_base_url}{bp.url_prefix}/interviews/{interview_public_id}"
+            f"/transcriptions/{step.node}")
+
+
 @bp.post("/voice")
 @signed
 def voice() -> Response:
@@ -101,23 +112,31 @@ def voice() -> Response:
 
 def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
                 attempt_public_id: str | None) -> str:
-    """Start the interview a call is for, if any, and return the call's first TwiML."""
+    """Start or carry on the interview a call is for, if any, and return its first TwiML."""
     svc = services()
-    case, attempt_id = _case_for_call(conn, form, attempt_public_id)
+    case, attempt_id, sensitive = _case_for_call(conn, form, attempt_public_id)
     if case is None:
         if attempt_public_id:
             # We rang, and cannot go on (no such attempt, or its survey is not loaded):
-            # say who called and how to stop further calls, as Ofcom expects.
+            # say who called and how to stop further calls, as Ofcom expects; for a
+            # sensitive case, without naming who we are.
             return information_twiml(svc.settings,
-                                     f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}")
+                                     f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}",
+                                     neutral=sensitive)
         return farewell_twiml(NEUTRAL_MESSAGE)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
     now = svc.clock()
-    started = interviews.begin(conn, svc.questionnaires, case, channel=channel,
-                               call_sid=call_sid,
-                               due_days=svc.settings.referral_due_working_days, now=now)
-    body = step_twiml(started.outcome.step, _turn_url(started.public_id, 1))
-    turns.add_turn(conn, started.id, 0, body, now)
+    started = interviews.open_for_call(conn, svc.questionnaires, case, channel=channel,
+                                       call_sid=call_sid,
+                                       due_days=svc.settings.referral_due_working_days,
+                                       now=now)
+    if started is None:
+        # Interviewed already, or taken on by another request this instant.
+        return farewell_twiml(NEUTRAL_MESSAGE)
+    opening = started.opening_step_no
+    body = step_twiml(started.outcome.step, _turn_url(started.public_id, opening + 1),
+                      transcribe_url=_transcribe_url(started.public_id, started.outcome.step))
+    turns.add_turn(conn, started.id, opening, body, now)
     if attempt_id is None:
         store.add_inbound_attempt(conn, case_id=case.id, call_sid=call_sid,
                                   interview_id=started.id, now=now)
@@ -130,21 +149,26 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
 
 
 def _case_for_call(conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
-                   ) -> tuple[store.CaseFacts | None, int | None]:
-    """The case a call is about and the outbound attempt it answers (None when inbound)."""
+                   ) -> tuple[store.CaseFacts | None, int | None, bool]:
+    """The case a call is about and the outbound attempt it answers (None when inbound);
+    and, when no case can go on, whether the number rung is a sensitive case's."""
     surveys = services().questionnaires.surveys()
     if attempt_public_id:
         attempt = store.attempt_for_call(conn, attempt_public_id)
         if attempt is None or attempt.case_id is None:
-            return None, None
+            return None, None, False
         case = store.case_by_id(conn, attempt.case_id)
-        return (case, attempt.id) if case and case.survey in surveys else (None, None)
+        if case is None:
+            return None, None, False
+        if case.survey not in surveys:
+            return None, None, known_sensitive(case.field_values())
+        return case, attempt.id, False
     if form.get("Direction", "inbound") != "inbound":
-        return None, None
+        return None, None, False
     phone = caller_e164(form.get("From"))
     if phone is None:
-        return None, None
-    return store.open_case_for_phone(conn, phone, surveys), None
+        return None, None, False
+    return store.open_case_for_phone(conn, phone, surveys), None, False
 
 
 @bp.post("/opt-out")
@@ -205,7 +229,8 @@ def turn(public_id: str, step_no: int) -> Response:
                 if interview.status != Status.IN_PROGRESS.value:
                     return _twiml(farewell_twiml(None))
                 questionnaire, step = interviews.next_step(conn, interview, event)
-                body = step_twiml(step, _turn_url(public_id, step_no + 1))
+                body = step_twiml(step, _turn_url(public_id, step_no + 1),
+                                  transcribe_url=_transcribe_url(public_id, step))
                 with db.writing(conn):
                     now = svc.clock()
                     outcome = interviews.keep_step(
@@ -241,6 +266,34 @@ def input_event(form: Any) -> InputEvent:
             confidence = 0.0
         return Speech(speech, confidence)
     return Silence()
+
+
+#: Transcription states Twilio reports.
+TRANSCRIPTION_STATUSES = frozenset({"completed", "failed"})
+
+
+@bp.post("/interviews/<public_id>/transcriptions/<question_id>")
+@signed
+def transcription(public_id: str, question_id: str) -> tuple[str, int]:
+    """Twilio's transcription of a recorded answer: kept once, beside the recording."""
+    svc = services()
+    form = request.form
+    status = form.get("TranscriptionStatus", "")
+    if status not in TRANSCRIPTION_STATUSES:
+        abort(400, "TranscriptionStatus must be completed or failed")
+    text = (form.get("TranscriptionText") or None) if status == "completed" else None
+    with svc.db.engine.begin() as conn:
+        found = turns.interview_by_public_id(conn, public_id)
+        if found is None:
+            abort(404)
+        interview_id, version_id = found
+        q = store.pinned_questionnaire(conn, version_id)
+        if question_id not in {x.id for x in q.questions if x.type.value == "recording"}:
+            abort(404)
+        turns.keep_transcription(conn, interview_id=interview_id, question_id=question_id,
+                                 recording_sid=form.get("RecordingSid") or None,
+                                 status=status, text=text, now=svc.clock())
+    return "", 204
 
 
 @bp.post("/status")

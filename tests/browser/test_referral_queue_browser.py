@@ -17,14 +17,15 @@ from tests.browser.conftest import LiveApp, screenshot
 from tests.conftest import SURVEY_NUMBER, add_case, simulator
 
 PASSWORD = "correct horse battery staple"
-#: Identity, consent, five dissatisfied answers, consent to contact, recording, no alert.
-DISSATISFIED = ("1", "1", "6", "6", "7", "6", "7", "1")
+#: Identity, consent, five dissatisfied answers; then the recorded reason, consent to
+#: contact and no further police contact.
+DISSATISFIED = ("1", "1", "6", "6", "7", "6", "7")
 
 
 def referral_for(live: LiveApp, case_ref: str, phone: str, district: str) -> None:
     add_case(live.app, case_ref=case_ref, phone=phone, district=district)
     simulator(live.app).call(from_=phone, to=SURVEY_NUMBER, respondent=Scripted(
-        *(press(k) for k in DISSATISFIED), record(6), press("2")))
+        *(press(k) for k in DISSATISFIED), record(6), press("1"), press("2")))
 
 
 def staff(live: LiveApp, email: str, role: str, districts: tuple[str, ...] = ()) -> str:
@@ -169,9 +170,11 @@ def vcas_referral(live: LiveApp) -> None:
         session.add(Case(survey="vcas_exit", case_ref="VCAS-9001", phone="+441134960409",
                          first_name="Sam", fields={"closed_on": "2026-11-01", "consent": "yes"},
                          reported_on=date(2026, 10, 1)))
+    # Identity, safety, a good time, consent; five core answers; the reason, consent to
+    # contact, and nothing more to add.
     simulator(live.app).call(from_="+441134960409", to=SURVEY_NUMBER, respondent=Scripted(
-        press("1"), press("1"), press("1"), press("5"), press("3"), press("3"), press("3"),
-        press("2"), press("1"), record(6), press("2")))
+        press("1"), press("1"), press("1"), press("1"), press("5"), press("3"), press("3"),
+        press("3"), press("2"), record(6), press("1"), press("#")))
 
 
 @pytest.mark.parametrize(("role", "sees", "hidden"), [

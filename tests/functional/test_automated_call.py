@@ -19,7 +19,8 @@ from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, SURVEY_NUMBER, add_case,
 
 CALLER = "+441134960001"
 SATISFIED = ("1", "1", "1", "2", "3", "2", "1", "2")
-DISSATISFIED_CONSENTING = ("1", "1", "6", "2", "7", "3", "5")
+#: Identity, consent, then the five core questions, three of them dissatisfied.
+DISSATISFIED = ("1", "1", "6", "2", "7", "3", "5")
 
 
 def keys(*digits: str) -> list:
@@ -66,15 +67,14 @@ def test_satisfied_victim_completes_by_keypad(app_any_db: Flask) -> None:
 
 
 def test_every_request_sent_twice_records_the_same_as_once(app_any_db: Flask) -> None:
-    script = (*DISSATISFIED_CONSENTING, "1")
     add_case(app_any_db, case_ref="A", phone="+441134960001")
     add_case(app_any_db, case_ref="B", phone="+441134960002")
     once = simulator(app_any_db).call(
         from_="+441134960001", to=SURVEY_NUMBER,
-        respondent=Scripted(*keys(*script), record(6), press("2")))
+        respondent=Scripted(*keys(*DISSATISFIED), record(6), press("1"), press("2")))
     twice = simulator(app_any_db, repeat=True).call(
         from_="+441134960002", to=SURVEY_NUMBER,
-        respondent=Scripted(*keys(*script), record(6), press("2")))
+        respondent=Scripted(*keys(*DISSATISFIED), record(6), press("1"), press("2")))
     assert twice.mismatches == [] and twice.errors == []
     assert once.transcript == twice.transcript
     first, second = interview_answers(app_any_db)
@@ -90,13 +90,14 @@ def test_dissatisfied_consenting_victim_gets_one_referral_for_their_district(
     add_case(app_any_db, district="Stockton")
     simulator(app_any_db, repeat=True).call(
         from_=CALLER, to=SURVEY_NUMBER,
-        respondent=Scripted(*keys(*DISSATISFIED_CONSENTING, "1"), record(6), press("2")))
+        respondent=Scripted(*keys(*DISSATISFIED), record(6), press("1"), press("2")))
     with app_any_db.extensions["ivr"].db.transaction() as s:
         referrals = list(s.scalars(select(Referral)))
         answer = s.scalar(select(Answer).where(Answer.question_id == "dissatisfaction_reason"))
-    assert [(r.kind, r.district, r.status) for r in referrals] == [
-        ("service_recovery", "Stockton", "new")
+    assert [(r.kind, r.district, r.status, r.consented) for r in referrals] == [
+        ("service_recovery", "Stockton", "new", True)
     ]
+    assert referrals[0].due_at is not None
     assert [x["question"] for x in referrals[0].reasons] == [
         "ease_of_contact", "kept_informed", "whole_experience"
     ]
@@ -104,11 +105,20 @@ def test_dissatisfied_consenting_victim_gets_one_referral_for_their_district(
     assert statuses(app_any_db) == ["completed"]
 
 
-def test_dissatisfied_without_consent_gets_no_referral(app_any_db: Flask) -> None:
+def test_dissatisfied_without_consent_is_asked_why_and_referred_without_details(
+    app_any_db: Flask,
+) -> None:
     add_case(app_any_db)
-    simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
-                               respondent=Scripted(*keys(*DISSATISFIED_CONSENTING, "2", "2")))
-    assert counts(app_any_db)["referrals"] == 0
+    call = simulator(app_any_db).call(
+        from_=CALLER, to=SURVEY_NUMBER,
+        respondent=Scripted(*keys(*DISSATISFIED), record(7), press("2"), press("2")))
+    assert "please tell us why" in call.heard_text
+    with app_any_db.extensions["ivr"].db.transaction() as s:
+        referral = s.scalars(select(Referral)).one()
+        reason = s.scalar(select(Answer).where(Answer.question_id == "dissatisfaction_reason"))
+    assert (referral.kind, referral.consented, referral.due_at) == (
+        "service_recovery", False, None)
+    assert reason is not None and reason.recording_url
     assert statuses(app_any_db) == ["completed"]
 
 
@@ -131,13 +141,14 @@ def test_invalid_keys_and_silence_reprompt_then_the_survey_completes(app_any_db:
 def test_speech_answers_are_recorded_as_speech(app_any_db: Flask) -> None:
     add_case(app_any_db)
     script = [say("yes"), say("okay"), say("very satisfied"), say("fairly satisfied"),
-              say("completely satisfied", 0.3), say("yes"), say("neither"), say("very satisfied"),
+              say("completely satisfied", 0.3), say("yes"), say("neither"), say("I don't know"),
               say("no thanks")]
     simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(*script))
     answers = interview_answers(app_any_db)[0]
     assert answers["ease_of_contact"] == ("2", "very satisfied", "speech")
     assert answers["kept_informed"] == ("1", "completely satisfied", "speech")
     assert answers["treatment"] == ("4", "neither satisfied nor dissatisfied", "speech")
+    assert answers["whole_experience"] == ("8", "don't know", "speech")
     assert answers["police_contact"] == ("2", "no", "speech")
     assert statuses(app_any_db) == ["completed"]
 

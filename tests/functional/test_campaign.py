@@ -78,7 +78,8 @@ def test_cases_outside_the_period_or_not_covered_are_not_rung(world: World) -> N
     report = world.tick()
     assert [c.params["To"] for c in world.play()] == [A]
     assert report.planned == 3
-    assert world.schedule(C).disposition == "4.10"
+    # Never rung because its calling period ran out: still in the sample, not attempted.
+    assert world.schedule(C).disposition == "3.11"
     too_soon = world.schedule(B)
     assert too_soon.disposition is None
     # Planned for the first window of the day six weeks after the report.
@@ -137,14 +138,20 @@ def test_no_answers_are_retried_at_other_times_up_to_the_maximum(world: World) -
     assert all(world.campaign().policy.may_start(t) for t in starts)
 
 
-def test_a_victim_who_hangs_up_midway_is_not_rung_again(world: World) -> None:
+def test_a_victim_who_hangs_up_midway_is_rung_once_more_and_then_left(world: World) -> None:
     one_case(world)
     world.start()
     world.fates[A].append(human(Scripted(press("1"), press("1"), press("2"), hang_up())))
+    world.fates[A].append(human(Scripted(press("1"), press("1"), press("3"), hang_up())))
+    world.tick()
+    world.play()
+    assert world.schedule(A).disposition is None  # rung again to carry on
+    world.clock.set(world.schedule(A).next_attempt_at.replace(tzinfo=UTC))  # type: ignore[union-attr]
     world.tick()
     world.play()
     schedule = world.schedule(A)
-    assert (schedule.disposition, schedule.reason) == ("1.2", "partial")
+    # Two of five core questions answered, short of the threshold of three: a break-off.
+    assert (schedule.disposition, schedule.reason) == ("2.12", "stopped_part_way")
     world.clock.advance(days=2)
     assert world.tick().queued == []
 

@@ -133,9 +133,11 @@ def test_a_satisfied_interview_completes_like_the_phone(world: World) -> None:
     assert "Alex" in shown.wording and shown.phone == A
     shown = press_all(world, ann, shown.interview_id, "1", "1")
     assert (shown.kind, shown.heading) == ("question", "Question 1 of 8")
-    assert "assist you" in shown.wording  # the interviewer wording, not the phone's
+    # The very words the phone says; instructions to the interviewer come apart from them.
+    assert shown.wording.endswith("someone who could help you?")
     assert shown.instructions == "Read the options. Press 1 to 7 or click."
     assert len(shown.options) == 7 and not shown.free_text
+    assert shown.not_counted == (("8", "don't know"),)
     shown = press_all(world, ann, shown.interview_id, *SATISFIED[2:])
     assert (shown.kind, shown.status) == ("ended", "completed")
     assert shown.closing.startswith("Thank you for taking part")
@@ -190,7 +192,7 @@ def test_recording_questions_take_typed_words(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    shown = press_all(world, ann, shown.interview_id, "1", "1", "7", "7", "7", "7", "7", "1")
+    shown = press_all(world, ann, shown.interview_id, "1", "1", "7", "7", "7", "7", "7")
     assert (shown.node, shown.free_text) == ("dissatisfaction_reason", True)
     with pytest.raises(ConsoleError):
         console.answer(world.db, registry(world), ann, shown.interview_id, key="1",
@@ -201,9 +203,12 @@ def test_recording_questions_take_typed_words(world: World) -> None:
     shown = console.answer(world.db, registry(world), ann, shown.interview_id,
                            text=" Nobody rang me back. ", now=world.clock())
     assert shown.answers[-1] == ("dissatisfaction_reason", "Nobody rang me back.")
+    assert shown.node == "recovery_consent"
+    press_all(world, ann, shown.interview_id, "1", "2")
     with world.db.transaction() as session:
         referral = session.scalars(select(Referral)).one()
-    assert (referral.kind, referral.district) == ("service_recovery", "Hartlepool")
+    assert (referral.kind, referral.district, referral.consented) == (
+        "service_recovery", "Hartlepool", True)
 
 
 def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> None:
@@ -213,15 +218,20 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
     press_all(world, ann, shown.interview_id, "1", "1", "2", "3")
     console.end_call(world.db, registry(world), ann, shown.interview_id, "partial",
                      world.clock())
-    assert world.schedule(A).disposition == "1.2"
+    assert world.schedule(A).disposition is None  # to be rung again, to carry on
     with pytest.raises(ConsoleError):  # ann no longer holds it
         console.answer(world.db, registry(world), ann, shown.interview_id, key="1",
                        now=world.clock())
     resumed = console.open_interview(world.db, registry(world), bob, shown.case_id,
                                      world.clock())
     assert resumed.interview_id == shown.interview_id
-    assert (resumed.status, resumed.node) == ("in_progress", "kept_informed")
+    # Who they are is confirmed again before anything else; then consent to carry on.
+    assert (resumed.status, resumed.node) == ("in_progress", "_identity")
     assert [qid for qid, _ in resumed.answers] == ["ease_of_contact", "actions_taken"]
+    resumed = press_all(world, bob, resumed.interview_id, "1")
+    assert resumed.node == "_consent" and "carry on" in resumed.wording
+    resumed = press_all(world, bob, resumed.interview_id, "1")
+    assert resumed.node == "kept_informed"
     done = press_all(world, bob, resumed.interview_id, "1", "1", "1", "2")
     assert done.status == "completed"
     console.end_call(world.db, registry(world), bob, done.interview_id, "completed",
@@ -306,7 +316,8 @@ def test_no_answer_counts_an_attempt_and_rings_again_later(world: World) -> None
     assert console.next_case(world.db, registry(world), ann, world.clock()) is None
     world.clock.advance(hours=4)
     again = open_next(world, ann)
-    assert again.interview_id != shown.interview_id and again.node == "_identity"
+    # One interview per case, carried on from the identity check.
+    assert again.interview_id == shown.interview_id and again.node == "_identity"
     assert count(world, CallAttempt) == 1
 
 
@@ -314,14 +325,14 @@ def test_ended_interviews_accept_only_their_own_outcome(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    ended = press_all(world, ann, shown.interview_id, "2")
-    assert ended.status == "wrong_person"
-    with pytest.raises(ConsoleError, match="wrong_person"):
+    ended = press_all(world, ann, shown.interview_id, "3")
+    assert ended.status == "wrong_number"
+    with pytest.raises(ConsoleError, match="wrong_number"):
         console.end_call(world.db, registry(world), ann, shown.interview_id, "busy",
                          world.clock())
     console.end_call(world.db, registry(world), ann, shown.interview_id, "wrong_number",
                      world.clock())
-    assert world.schedule(A).disposition == "4.70"
+    assert world.schedule(A).disposition == "3.91"
 
 
 def test_others_cannot_work_or_see_an_interview(world: World) -> None:

@@ -19,20 +19,21 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
     assert {"answered", "no answer", "busy", "answering machine"} <= set(result.fates)
     assert result.calls == sum(result.fates.values()) > 100
     uss = result.summaries["uss"]
-    assert {"completed", "refused", "callback_requested"} <= set(uss.interviews_by_status)
+    assert {"completed", "refused", "no_response"} <= set(uss.interviews_by_status)
     assert [row.question_id for row in uss.core] == [
         "ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience"]
     for row in uss.core:
-        assert 0 < row.satisfied < row.answered
+        assert 0 < row.positive < row.base <= uss.counted["complete"] + uss.counted["partial"]
         assert row.ci_low < row.percent < row.ci_high
     assert set(uss.referrals_by_district) <= {
         "Hartlepool", "Stockton", "Middlesbrough", "Redcar and Cleveland"}
     assert set(result.summaries["vcas_exit"].referrals_by_district) <= {"VCAS service manager"}
     for survey, cases in (("uss", 80), ("vcas_exit", 20)):
         campaign = result.campaigns[survey]
-        # Every case was worked to a final disposition, and they add up.
+        # Every case was worked to a final disposition, or left to interviewers because it
+        # was not safe to talk; they add up.
         assert campaign["waiting"] == campaign["in_progress"] == 0
-        assert sum(campaign["by_disposition"].values()) == cases
+        assert sum(campaign["by_disposition"].values()) + campaign["for_interviewers"] == cases
         assert campaign["by_disposition"]["1.1 Complete"] == campaign["completed"] > 0
     engine = create_engine(result.database_url)
     with engine.connect() as conn:
@@ -45,10 +46,14 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
         completed_twice = conn.execute(text(
             "select count(*) from (select case_id from interviews where status = 'completed' "
             "group by case_id having count(*) > 1) as twice")).scalar()
+        interviews_per_case = conn.execute(text(
+            "select max(n) from (select count(*) as n from interviews group by case_id) "
+            "as counted")).scalar()
     engine.dispose()
     assert per_interview in (None, 1)
     assert most_attempts <= 6
     assert completed_twice == 0
+    assert interviews_per_case == 1
     # Staff accounts to work the queue with, one officer per district.
     roles = sorted(role for _, role, _ in result.accounts)
     assert roles.count("district_officer") == 4 and "supervisor" in roles

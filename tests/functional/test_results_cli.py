@@ -19,7 +19,7 @@ from ivr.telephony.respondents import Action, Scripted, hang_up, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, simulator
 
 QUESTIONS = ["ease_of_contact", "actions_taken", "kept_informed", "treatment",
-             "whole_experience", "recovery_consent", "dissatisfaction_reason", "police_contact"]
+             "whole_experience", "dissatisfaction_reason", "recovery_consent", "police_contact"]
 
 
 def keys(*digits: str) -> list[Action]:
@@ -28,13 +28,17 @@ def keys(*digits: str) -> list[Action]:
 
 @pytest.fixture
 def surveyed(app: Flask) -> Flask:
-    """Three calls: satisfied, dissatisfied with consent and a recording, hung up midway."""
+    """Four calls: satisfied; dissatisfied with a recorded reason and consent; hung up after
+    one answer (short of the partial threshold); hung up after four core answers, one of
+    them don't know (a partial that counts)."""
     cases = [
         ("CR/0001/26", "+441134960001", "Hartlepool",
          keys("1", "1", "2", "2", "3", "1", "2", "2")),
         ("CR/0002/26", "+441134960002", "Stockton",
-         [*keys("1", "1", "6", "2", "7", "1", "4", "1"), record(5), press("1")]),
+         [*keys("1", "1", "6", "2", "7", "1", "4"), record(5), press("1"), press("1")]),
         ("CR/0003/26", "+441134960003", "Hartlepool", [*keys("1", "1", "2"), hang_up()]),
+        ("CR/0004/26", "+441134960004", "Stockton",
+         [*keys("1", "1", "1", "8", "2", "1"), hang_up()]),
     ]
     sim = simulator(app)
     for case_ref, phone, district, actions in cases:
@@ -54,25 +58,29 @@ def json_out(result: Result) -> Any:
     return json.loads(result.stdout)
 
 
-def answer(code: str, label: str) -> dict[str, str]:
-    return {"code": code, "label": label, "via": "keypad"}
+def answer(code: str, label: str, substantive: bool = True) -> dict[str, Any]:
+    return {"code": code, "label": label, "via": "keypad", "substantive": substantive}
 
 
 def test_export_json(surveyed: Flask) -> None:
     rows = json_out(run(surveyed, "results", "export", "--survey", "uss", "--format", "json"))
 
-    assert [(r["case_ref"], r["status"]) for r in rows] == [
-        ("CR/0001/26", "completed"), ("CR/0002/26", "completed"), ("CR/0003/26", "partial")]
+    assert [(r["case_ref"], r["status"], r["counted"]) for r in rows] == [
+        ("CR/0001/26", "completed", "complete"), ("CR/0002/26", "completed", "complete"),
+        ("CR/0003/26", "partial", None), ("CR/0004/26", "partial", "partial")]
     for row in rows:
-        assert set(row) == {"case_ref", "survey", "status", "started_at", "ended_at", "channel",
-                            "questionnaire_version", "answers"}
-        assert (row["survey"], row["channel"], row["questionnaire_version"]) == (
-            "uss", "phone_inbound", "2026.1")
+        assert set(row) == {"case_ref", "survey", "status", "counted", "started_at", "ended_at",
+                            "channel", "mode", "questionnaire_version", "district",
+                            "crime_type", "reported_on", "disposition", "attempts", "answers"}
+        assert (row["survey"], row["channel"], row["mode"], row["questionnaire_version"]) == (
+            "uss", "phone_inbound", "phone", "2026.2")
+        assert (row["crime_type"], row["reported_on"]) == ("burglary", "2026-09-14")
         assert list(row["answers"]) == [q for q in QUESTIONS if q in row["answers"]]
         started = datetime.fromisoformat(row["started_at"])
         assert started.utcoffset() == UTC.utcoffset(None)
         assert datetime.fromisoformat(row["ended_at"]) >= started
-    satisfied, dissatisfied, partial = (r["answers"] for r in rows)
+    assert [r["district"] for r in rows] == ["Hartlepool", "Stockton", "Hartlepool", "Stockton"]
+    satisfied, dissatisfied, partial, counted_partial = (r["answers"] for r in rows)
 
     assert satisfied == {
         "ease_of_contact": answer("2", "very satisfied"),
@@ -92,10 +100,12 @@ def test_export_json(surveyed: Flask) -> None:
         "recovery_consent": answer("1", "yes"),
         "police_contact": answer("1", "yes"),
     }
-    assert set(reason) == {"code", "label", "via", "recording_url"}
-    assert reason["code"] is None
+    assert set(reason) == {"code", "label", "via", "substantive", "recording_url",
+                           "transcription"}
+    assert reason["code"] is None and reason["transcription"] is None
     assert reason["recording_url"].startswith("https://")
     assert partial == {"ease_of_contact": answer("2", "very satisfied")}
+    assert counted_partial["actions_taken"] == answer("8", "don't know", substantive=False)
 
 
 def test_export_json_to_a_file(surveyed: Flask, tmp_path: Path) -> None:
@@ -104,7 +114,7 @@ def test_export_json_to_a_file(surveyed: Flask, tmp_path: Path) -> None:
                  "--output", str(target))
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "3 interviews" in result.stderr
+    assert "4 interviews" in result.stderr
     stdout_rows = json_out(run(surveyed, "results", "export", "--survey", "uss"))
     assert json.loads(target.read_text(encoding="utf-8")) == stdout_rows
 
@@ -113,17 +123,22 @@ def test_export_csv(surveyed: Flask) -> None:
     result = run(surveyed, "results", "export", "--survey", "uss", "--format", "csv")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == ",".join(["case_ref", "survey", "status", "started_at", "ended_at",
-                                 "channel", *(c for q in QUESTIONS for c in (q, f"{q}_via"))])
+    assert lines[0] == ",".join([
+        "case_ref", "survey", "status", "counted", "started_at", "ended_at", "channel", "mode",
+        "questionnaire_version", "district", "crime_type", "reported_on", "disposition",
+        "attempts", *(c for q in QUESTIONS for c in (q, f"{q}_label", f"{q}_via"))])
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 3
+    assert len(rows) == 4
     codes = [[row[q] for q in QUESTIONS] for row in rows]
     assert codes == [
         ["2", "2", "3", "1", "2", "", "", "2"],
-        ["6", "2", "7", "1", "4", "1", "", "1"],
+        ["6", "2", "7", "1", "4", "", "1", "1"],
         ["2", "", "", "", "", "", "", ""],
+        ["1", "8", "2", "1", "", "", "", ""],
     ]
-    assert [row["status"] for row in rows] == ["completed", "completed", "partial"]
+    assert [row["status"] for row in rows] == ["completed", "completed", "partial", "partial"]
+    assert [row["counted"] for row in rows] == ["complete", "complete", "", "partial"]
+    assert rows[3]["actions_taken_label"] == "don't know"
     assert rows[0]["treatment_via"] == "keypad"
     assert rows[0]["recovery_consent_via"] == ""
     assert rows[2]["channel"] == "phone_inbound"
@@ -142,26 +157,31 @@ def test_summary_json(surveyed: Flask) -> None:
     summary = json_out(run(surveyed, "results", "summary", "--survey", "uss", "--json"))
 
     assert summary["survey"] == "uss"
-    assert summary["interviews_by_status"] == {"completed": 2, "partial": 1}
+    assert summary["interviews_by_status"] == {"completed": 2, "partial": 2}
+    # The partial with one answer is short of the threshold (3 of 5): it is not counted.
+    assert summary["counted"] == {"complete": 2, "partial": 1}
+    assert "at least 3 of the 5 core questions" in summary["partial_rule"]
     assert summary["referrals_by_district"] == {
         "Stockton": {"action_alert": 1, "service_recovery": 1}}
-    expected = {  # question: (answered, satisfied)
-        "ease_of_contact": (3, 2),
-        "actions_taken": (2, 2),
-        "kept_informed": (2, 1),
-        "treatment": (2, 2),
-        "whole_experience": (2, 1),
+    expected = {  # question: (base, positive, don't know)
+        "ease_of_contact": (3, 2, 0),
+        "actions_taken": (2, 2, 1),     # the don't know is outside the base
+        "kept_informed": (3, 2, 0),
+        "treatment": (3, 3, 0),
+        "whole_experience": (2, 1, 0),  # the partial never reached it
     }
     assert [c["question_id"] for c in summary["core"]] == list(expected)
     for core in summary["core"]:
-        answered, satisfied = expected[core["question_id"]]
-        low, high = wilson_interval(satisfied, answered)
-        assert (core["answered"], core["satisfied"]) == (answered, satisfied)
-        assert core["percent"] == pytest.approx(100 * satisfied / answered)
+        base, positive, dont_know = expected[core["question_id"]]
+        low, high = wilson_interval(positive, base)
+        assert (core["base"], core["positive"]) == (base, positive)
+        assert core["not_counted"].get("dont_know", 0) == dont_know
+        assert core["counts_as"] == "satisfied: completely, very or fairly"
+        assert core["percent"] == pytest.approx(100 * positive / base)
         assert (core["ci_low"], core["ci_high"]) == (pytest.approx(100 * low),
                                                      pytest.approx(100 * high))
-    kept = next(c for c in summary["core"] if c["question_id"] == "kept_informed")
-    assert (kept["percent"], round(kept["ci_low"], 1), round(kept["ci_high"], 1)) == (
+    whole = next(c for c in summary["core"] if c["question_id"] == "whole_experience")
+    assert (whole["percent"], round(whole["ci_low"], 1), round(whole["ci_high"], 1)) == (
         50.0, 9.5, 90.5)
 
 
@@ -170,6 +190,8 @@ def test_summary_table(surveyed: Flask) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "ease_of_contact" in out and "66.7" in out and "9.5-90.5" in out
+    assert "satisfied: completely, very or fairly" in out and "dont know" in out
+    assert "2 complete and 1 partial" in out
     assert "partial" in out and "Stockton" in out
 
 
@@ -178,15 +200,15 @@ def test_referrals_list_json(surveyed: Flask) -> None:
 
     for referral in referrals:
         assert set(referral) == {"id", "case_ref", "survey", "kind", "district", "reasons",
-                                 "status", "created_at"}
+                                 "status", "consented", "created_at"}
         assert datetime.fromisoformat(referral["created_at"]).utcoffset() == UTC.utcoffset(None)
     assert [{k: v for k, v in r.items() if k not in ("id", "created_at")}
             for r in referrals] == [
         {"case_ref": "CR/0002/26", "survey": "uss", "kind": "action_alert",
-         "district": "Stockton", "status": "new",
+         "district": "Stockton", "status": "new", "consented": True,
          "reasons": [{"question": "police_contact", "answer": "yes", "code": "1"}]},
         {"case_ref": "CR/0002/26", "survey": "uss", "kind": "service_recovery",
-         "district": "Stockton", "status": "new",
+         "district": "Stockton", "status": "new", "consented": True,
          "reasons": [
              {"question": "ease_of_contact", "answer": "very dissatisfied", "code": "6"},
              {"question": "kept_informed", "answer": "completely dissatisfied", "code": "7"},

@@ -52,7 +52,7 @@ def test_editing_the_questionnaire_never_breaks_a_call_in_progress(
     start = original.index("  - id: kept_informed")
     end = original.index("  - id: treatment")
     edited = (original[:start] + original[end:]).replace(
-        'version: "2026.1"', 'version: "2026.2"'
+        'version: "2026.2"', 'version: "2026.3"'
     ).replace("the way you were treated", "how you were treated")
     first = simulator(app).call(
         from_="+441134960001", to=SURVEY_NUMBER,
@@ -67,7 +67,7 @@ def test_editing_the_questionnaire_never_breaks_a_call_in_progress(
             QuestionnaireVersion).order_by(Interview.id)).all()
         kept = s.scalar(select(func.count()).select_from(Answer).where(
             Answer.question_id == "kept_informed"))
-    assert [tuple(r) for r in rows] == [("completed", "2026.1"), ("completed", "2026.2")]
+    assert [tuple(r) for r in rows] == [("completed", "2026.2"), ("completed", "2026.3")]
     assert kept == 1
     app.extensions["ivr"].db.dispose()
 

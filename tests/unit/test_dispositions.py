@@ -20,11 +20,17 @@ D = Disposition
     (["no_answer", "completed_interview"], D.COMPLETE),
     (["refused"], D.REFUSAL),
     (["machine", "opted_out"], D.REFUSAL),                    # do-not-call is a refusal
-    (["no_answer", "wrong_person"], D.NO_ELIGIBLE_RESPONDENT),
-    (["partial", "refused"], D.PARTIAL),                      # data past the threshold counts
+    (["no_answer", "wrong_number"], D.WRONG_NUMBER),
+    (["no_answer", "wrong_person"], D.WRONG_NUMBER),          # as recorded before the split
+    (["partial", "refused"], D.REFUSAL),                      # short of the partial threshold
 ])
 def test_a_final_outcome_closes_the_case_at_once(outcomes: list[str], expected: D) -> None:
     assert final_disposition(outcomes, attempts_exhausted=False) is expected
+
+
+def test_a_partial_past_its_threshold_counts_as_an_interview_before_a_refusal() -> None:
+    assert final_disposition(["partial", "refused"], attempts_exhausted=False,
+                             partial_threshold_met=True) is D.PARTIAL
 
 
 @pytest.mark.parametrize(("outcomes", "expected"), [
@@ -39,7 +45,9 @@ def test_a_final_outcome_closes_the_case_at_once(outcomes: list[str], expected: 
     (["machine", "unsafe", "no_answer"], D.RESPONDENT_NEVER_AVAILABLE),
     (["callback_requested", "machine"], D.RESPONDENT_NEVER_AVAILABLE),
     (["info_message", "machine"], D.NO_SCREENER),
-    (["partial", "no_answer"], D.PARTIAL),
+    (["no_screener", "no_answer"], D.NO_SCREENER),           # answered, never confirmed
+    (["no_screener", "callback_requested"], D.RESPONDENT_NEVER_AVAILABLE),
+    (["partial", "no_answer"], D.BREAK_OFF),                  # short of the threshold
 ])
 def test_exhausted_cases_take_the_most_informative_outcome(
     outcomes: list[str], expected: D,
@@ -70,6 +78,7 @@ def test_codes_labels_and_groups() -> None:
     assert [d.code for d in D if d.group is RateGroup.NE] == ["4.10", "4.30", "4.70"]
     assert D.UNABLE.group is RateGroup.O
     assert D.NO_SCREENER.group is RateGroup.UO
+    assert (D.WRONG_NUMBER.code, D.WRONG_NUMBER.group) == ("3.91", RateGroup.UO)
     with pytest.raises(ValueError, match="'9.9' is not a disposition code"):
         D.from_code("9.9")
 

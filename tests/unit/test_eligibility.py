@@ -66,13 +66,14 @@ def test_vcas_rings_only_those_who_consented_a_week_after_closure() -> None:
 
 def test_sensitive_cases_need_a_safety_check_that_applies_to_them() -> None:
     source = (ROOT / "questionnaires" / "uss.yaml").read_text()
-    asked_of = "  when: {case: crime_type, in: [domestic_abuse]}"
-    assert asked_of in source
-    elsewhere = source.replace(asked_of, "  when: {case: crime_type, in: [violent]}")
-    q = parse_questionnaire(elsewhere, "uss.yaml").questionnaire
-    assert judge(q, uss_case(crime_type="domestic_abuse"), TODAY).reason is (
-        Reason.NO_SAFETY_CHECK)
-    assert judge(q, uss_case(crime_type="violent"), TODAY).eligible
+    # Violent cases declared as needing the check, which asks only sensitive cases.
+    needing = source.replace("    min_age: 16\n", "    min_age: 16\n    needs_safety_check:\n"
+                             "      crime_type: [violent]\n")
+    q = parse_questionnaire(needing, "uss.yaml").questionnaire
+    assert judge(q, uss_case(crime_type="violent"), TODAY).reason is Reason.NO_SAFETY_CHECK
+    assert judge(q, uss_case(crime_type="domestic_abuse"), TODAY).eligible
+    assert judge(q, uss_case(crime_type="violent", domestic_abuse="yes"), TODAY).eligible
+    assert judge(q, uss_case(crime_type="burglary"), TODAY).eligible
 
 
 def test_a_campaign_that_needs_a_safety_check_the_questionnaire_lacks_is_refused() -> None:
@@ -81,4 +82,4 @@ def test_a_campaign_that_needs_a_safety_check_the_questionnaire_lacks_is_refused
     end = source.index("consent:\n", start)
     with pytest.raises(QuestionnaireError) as refused:
         parse_questionnaire(source[:start] + source[end:], "uss.yaml")
-    assert any("can never be rung" in str(p) for p in refused.value.problems)
+    assert any("needs a 'safety:' step" in str(p) for p in refused.value.problems)

@@ -73,7 +73,7 @@ def test_opening_and_identity_reveal_no_case_detail() -> None:
 
 def test_dissatisfied_with_consent_raises_one_referral_listing_every_dissatisfied_answer() -> None:
     steps = play(Digits("1"), Digits("1"), Digits("6"), Digits("2"), Digits("7"), Digits("4"),
-                 Digits("5"), Digits("1"), Recording("https://rec/1", 9), Digits("2"))
+                 Digits("5"), Recording("https://rec/1", 9), Digits("1"), Digits("2"))
     events = events_of(steps)
     dissatisfied = [e.question_id for e in events if isinstance(e, DissatisfactionDetected)]
     assert dissatisfied == ["ease_of_contact", "kept_informed", "whole_experience"]
@@ -85,18 +85,29 @@ def test_dissatisfied_with_consent_raises_one_referral_listing_every_dissatisfie
         ("kept_informed", "7", "completely dissatisfied"),
         ("whole_experience", "5", "fairly dissatisfied"),
     ]
+    assert referrals[0].consented is True
     reason = next(e for e in events if isinstance(e, AnswerRecorded)
                   and e.question_id == "dissatisfaction_reason")
     assert reason.recording_url == "https://rec/1"
     assert steps[-1].state.status is Status.COMPLETED
 
 
-def test_dissatisfied_without_consent_raises_nothing_and_skips_the_reason() -> None:
+def test_dissatisfied_without_consent_still_gives_a_reason_and_an_anonymous_referral() -> None:
     steps = play(Digits("1"), Digits("1"), Digits("7"), Digits("7"), Digits("7"), Digits("7"),
-                 Digits("7"), Digits("2"), Digits("2"))
-    assert "dissatisfaction_reason" not in answers_of(steps)
-    assert not any(isinstance(e, ReferralRequested) for e in events_of(steps))
+                 Digits("7"), Recording("https://rec/9", 5), Digits("2"), Digits("2"))
+    assert answers_of(steps)["dissatisfaction_reason"] is None  # a recording has no code
+    reason = next(e for e in events_of(steps) if isinstance(e, AnswerRecorded)
+                  and e.question_id == "dissatisfaction_reason")
+    assert reason.recording_url == "https://rec/9"
+    referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
+    assert [(r.kind, r.consented) for r in referrals] == [("service_recovery", False)]
     assert steps[-1].state.status is Status.COMPLETED
+
+
+def test_referrals_are_raised_when_the_interview_ends_not_at_the_first_dissatisfied_answer(
+) -> None:
+    steps = play(Digits("1"), Digits("1"), Digits("7"), Digits("7"))
+    assert not any(isinstance(e, ReferralRequested) for e in events_of(steps))
 
 
 def test_asking_for_police_contact_raises_an_action_alert() -> None:
@@ -161,7 +172,8 @@ def test_unmatched_speech_reprompts() -> None:
 
 
 @pytest.mark.parametrize(("keys", "status", "closing"), [
-    (("2",), Status.WRONG_PERSON, "wrong_person"),
+    (("3",), Status.WRONG_NUMBER, "wrong_person"),
+    (("2", "2"), Status.CALLBACK_REQUESTED, "callback"),
     (("1", "2", "3"), Status.CALLBACK_REQUESTED, "callback"),
     (("1", "2", "", "9", ""), Status.CALLBACK_REQUESTED, "callback"),
     (("1", "3"), Status.REFUSED, "refused"),
@@ -182,7 +194,7 @@ def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closi
 def test_call_me_back_later_asks_when(key: str, choice: str) -> None:
     asked = play(Digits("1"), Digits("2"))[-1]
     assert asked.state.node == "_callback_time" and asked.wait is not None
-    assert "this evening, press 1" in asked.prompts[0]
+    assert "this evening, press 1" in " ".join(asked.prompts)
     booked = engine.step(USS, asked.state, Digits(key))
     assert booked.state.status is Status.CALLBACK_REQUESTED
     assert booked.state.callback == choice
@@ -208,16 +220,17 @@ def test_domestic_abuse_asks_the_safety_check_before_any_detail() -> None:
     assert "safe" not in " ".join(play(Digits("1"))[-1].prompts)  # not asked for burglary
 
 
-def test_hang_up_midway_is_partial_and_keeps_consented_referral() -> None:
+def test_hang_up_before_identity_is_no_response_and_after_it_partial() -> None:
     steps = play(Digits("1"), Digits("1"), Digits("2"), HangUp())
     assert steps[-1].state.status is Status.PARTIAL
     assert steps[-1].events == (InterviewEnded(Status.PARTIAL),)
-    before_consent = play(Digits("1"), HangUp())
-    assert before_consent[-1].state.status is Status.PARTIAL
-    consented = play(Digits("1"), Digits("1"), *[Digits("7")] * 5, Digits("1"), HangUp())
-    assert [e.kind for e in events_of(consented) if isinstance(e, ReferralRequested)] == [
-        "service_recovery"
-    ]
+    at_identity = play(HangUp())
+    assert at_identity[-1].state.status is Status.NO_RESPONSE
+    at_consent = play(Digits("1"), HangUp())
+    assert at_consent[-1].state.status is Status.PARTIAL
+    dissatisfied = play(Digits("1"), Digits("1"), *[Digits("7")] * 5, HangUp())
+    referrals = [e for e in events_of(dissatisfied) if isinstance(e, ReferralRequested)]
+    assert [(r.kind, r.consented) for r in referrals] == [("service_recovery", False)]
 
 
 def test_ended_interview_ignores_further_input() -> None:
@@ -240,7 +253,7 @@ def test_engine_is_deterministic() -> None:
 
 def test_interviewer_answers_go_through_the_same_rules() -> None:
     steps = play(InterviewerAnswer("1"), InterviewerAnswer("1"), *[InterviewerAnswer("6")] * 5,
-                 InterviewerAnswer("1"), InterviewerAnswer(text="They never called back."),
+                 InterviewerAnswer(text="They never called back."), InterviewerAnswer("1"),
                  InterviewerAnswer("2"))
     reason = next(e for e in events_of(steps) if isinstance(e, AnswerRecorded)
                   and e.question_id == "dissatisfaction_reason")
@@ -250,14 +263,31 @@ def test_interviewer_answers_go_through_the_same_rules() -> None:
     ]
 
 
+VCAS_CASE = {"first_name": "Sam", "closed_on": "2026-10-01", "consent": "yes"}
+
+
 def test_vcas_referral_uses_choice_sentiment() -> None:
-    steps = play(Digits("1"), Digits("1"), Digits("1"), Digits("2"), Digits("3"), Digits("1"),
-                 Digits("4"), Digits("1"), Digits("1"), Recording("https://rec/2", 4),
-                 Recording("https://rec/3", 6),
-                 q=VCAS, case={"first_name": "Sam", "closed_on": "2026-10-01", "consent": "yes"})
+    # identity, safety, good time, consent; then the five core questions.
+    steps = play(Digits("1"), Digits("1"), Digits("1"), Digits("1"),
+                 Digits("2"), Digits("3"), Digits("1"), Digits("9"), Digits("1"),
+                 Recording("https://rec/2", 4), Digits("1"), Recording("https://rec/3", 6),
+                 q=VCAS, case=VCAS_CASE)
     referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
     assert [(r.question, r.code) for r in referrals[0].reasons] == [("cope_everyday", "3")]
+    assert referrals[0].consented is True
+    assert answers_of(steps)["understand_justice"] == "9"
     assert steps[-1].state.status is Status.COMPLETED
+
+
+def test_vcas_hash_at_the_optional_question_means_nothing_more() -> None:
+    steps = play(*[Digits("1")] * 4, *[Digits("1")] * 5, q=VCAS, case=VCAS_CASE)
+    assert steps[-1].state.node == "anything_else"
+    assert "just press the hash key" in " ".join(steps[-1].prompts)
+    done = engine.step(VCAS, steps[-1].state, Silence())  # # ends a Record with no audio
+    assert done.state.status is Status.COMPLETED
+    assert "Sorry" not in " ".join(done.prompts)
+    keyed = engine.step(VCAS, steps[-1].state, Digits("#"))
+    assert keyed.state.status is Status.COMPLETED
 
 
 def test_a_state_copy_changes_only_what_it_names() -> None:

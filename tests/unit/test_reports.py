@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ivr.reports import (
-    CoreResult,
+    QuestionFigure,
     export_interviews,
     iso,
     list_referrals,
@@ -25,8 +25,9 @@ from tests.conftest import add_case
 
 START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 USS_QUESTIONS = ["ease_of_contact", "actions_taken", "kept_informed", "treatment",
-                 "whole_experience", "recovery_consent", "dissatisfaction_reason",
+                 "whole_experience", "dissatisfaction_reason", "recovery_consent",
                  "police_contact"]
+SATISFIED_WORDS = "satisfied: completely, very or fairly"
 
 
 @pytest.mark.parametrize(
@@ -75,10 +76,11 @@ def session_for(app: Flask) -> Iterator[Session]:
 
 def add_interview(app: Flask, case_ref: str, *, status: str, minutes: int,
                   answers: dict[str, str | None], survey: str = "uss",
-                  ended: bool = True) -> None:
-    """Store a case and one interview on the current questionnaire with these answer codes."""
-    case = add_case(app, case_ref=case_ref, survey=survey,
-                    phone=f"+4411349600{minutes % 100:02d}")
+                  ended: bool = True, case: Case | None = None) -> None:
+    """Store a case (unless given) and one interview on the current questionnaire with these
+    answer codes."""
+    case = case or add_case(app, case_ref=case_ref, survey=survey,
+                            phone=f"+4411349600{minutes % 100:02d}")
     svc = app.extensions["ivr"]
     with session_for(app) as session:
         version_id = pin_version(session, svc.questionnaires.current(survey))
@@ -106,11 +108,12 @@ def test_export_lists_the_asked_questions_of_the_pinned_version(app: Flask) -> N
     first, running = rows
     assert first["started_at"] == "2026-10-01T09:01:00+00:00"
     assert first["ended_at"] == "2026-10-01T09:04:00+00:00"
-    assert first["questionnaire_version"] == "2026.1"
+    assert first["questionnaire_version"] == "2026.2"
     assert list(first["answers"]) == ["ease_of_contact", "treatment"]
     assert first["answers"]["ease_of_contact"] == {"code": "1", "label": "label 1",
-                                                   "via": "keypad"}
-    assert first["answers"]["treatment"] == {"code": None, "label": None, "via": None}
+                                                   "via": "keypad", "substantive": True}
+    assert first["answers"]["treatment"] == {"code": None, "label": None, "via": None,
+                                             "substantive": True}
     assert "police_contact" not in first["answers"]
     assert running["status"] == "in_progress"
     assert running["ended_at"] is None
@@ -147,25 +150,51 @@ def test_export_query_count_does_not_grow_with_interviews(app: Flask) -> None:
     assert queries_for_export() == one <= 3
 
 
-def test_summary_counts_satisfied_core_answers(app: Flask) -> None:
+def test_summary_counts_one_base_of_substantive_answers(app: Flask) -> None:
     add_interview(app, "CR/1", status="completed", minutes=1,
                   answers={"ease_of_contact": "1", "treatment": "4", "police_contact": "1"})
     add_interview(app, "CR/2", status="completed", minutes=2,
                   answers={"ease_of_contact": "3", "treatment": "5"})
+    # Past the threshold (3 of 5 core answered, don't know included): a partial that counts.
     add_interview(app, "CR/3", status="partial", minutes=3,
-                  answers={"ease_of_contact": "7", "treatment": None})
+                  answers={"ease_of_contact": "7", "actions_taken": "8", "treatment": None,
+                           "kept_informed": "2"})
+    # Short of it: not in any figure.
+    add_interview(app, "CR/4", status="partial", minutes=4,
+                  answers={"ease_of_contact": "1", "actions_taken": "1"})
     with session_for(app) as session:
         summary = survey_summary(session, "uss")
 
-    assert summary.interviews_by_status == {"completed": 2, "partial": 1}
+    assert summary.interviews_by_status == {"completed": 2, "partial": 2}
+    assert summary.counted == {"complete": 2, "partial": 1}
     assert [c.question_id for c in summary.core] == USS_QUESTIONS[:5]
     by_id = {c.question_id: c for c in summary.core}
     ease = by_id["ease_of_contact"]
     low, high = wilson_interval(2, 3)
-    assert ease == CoreResult("ease_of_contact", 3, 2, pytest.approx(200 / 3),
-                              pytest.approx(100 * low), pytest.approx(100 * high))
-    assert (by_id["treatment"].answered, by_id["treatment"].satisfied) == (2, 0)
-    assert by_id["kept_informed"] == CoreResult("kept_informed", 0, 0, 0.0, 0.0, 0.0)
+    assert ease == QuestionFigure("ease_of_contact", SATISFIED_WORDS, 3, 2,
+                                  pytest.approx(200 / 3), pytest.approx(100 * low),
+                                  pytest.approx(100 * high), {}, 0)
+    actions = by_id["actions_taken"]
+    assert (actions.base, actions.not_counted, actions.percent) == (0, {"dont_know": 1}, 0.0)
+    treatment = by_id["treatment"]
+    assert (treatment.base, treatment.positive, treatment.no_answer) == (2, 0, 1)
+    assert by_id["whole_experience"] == QuestionFigure("whole_experience", SATISFIED_WORDS,
+                                                       0, 0, 0.0, 0.0, 0.0, {}, 0)
+
+
+def test_a_case_counts_once_whatever_interviews_it_has(app: Flask) -> None:
+    case = add_case(app, case_ref="CR/1", phone="+441134960011")
+    add_interview(app, "CR/1", status="partial", minutes=1, case=case,
+                  answers={"ease_of_contact": "7", "actions_taken": "7", "kept_informed": "7"})
+    add_interview(app, "CR/1", status="completed", minutes=9, case=case,
+                  answers={"ease_of_contact": "1", "actions_taken": "1", "kept_informed": "1",
+                           "treatment": "1", "whole_experience": "1"})
+    with session_for(app) as session:
+        summary = survey_summary(session, "uss")
+        rows = export_interviews(session, "uss")
+    assert summary.counted == {"complete": 1, "partial": 0}
+    assert [(c.base, c.positive) for c in summary.core] == [(1, 1)] * 5
+    assert [(r["case_ref"], r["status"]) for r in rows] == [("CR/1", "completed")]
 
 
 def test_summary_and_list_of_referrals(app: Flask) -> None:
@@ -200,7 +229,7 @@ def test_summary_and_list_of_referrals(app: Flask) -> None:
     assert newest_first[0] == {
         "id": newest_first[0]["id"], "case_ref": "CR/2", "survey": "uss",
         "kind": "action_alert", "district": "Stockton", "reasons": [reason],
-        "status": "new", "created_at": "2026-10-01T11:00:00+00:00",
+        "status": "new", "consented": True, "created_at": "2026-10-01T11:00:00+00:00",
     }
     assert [r["kind"] for r in new_only] == ["action_alert", "service_recovery"]
     assert other_survey == []
@@ -211,3 +240,4 @@ def test_summary_of_a_survey_without_interviews(app: Flask) -> None:
         summary = survey_summary(session, "uss")
     assert (summary.interviews_by_status, summary.core, summary.referrals_by_district) == (
         {}, [], {})
+    assert summary.counted == {"complete": 0, "partial": 0}

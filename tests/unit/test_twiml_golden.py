@@ -27,12 +27,15 @@ def _steps() -> dict[str, engine.Step]:
     first_question = engine.step(USS, consent.state, Digits("1"))
     reprompt = engine.step(USS, first_question.state, Silence())
     state = first_question.state
-    for key in ("7", "7", "7", "7", "7", "1"):
+    for key in ("7", "7", "7", "7", "7"):
         state = engine.step(USS, state, Digits(key)).state
     recording = engine.step(USS, engine.step(USS, state, Silence()).state, Silence())
+    unsafe = engine.step(USS, engine.start(USS, {**CASE, "domestic_abuse": "yes"}).state,
+                         Digits("1"))
     refused = engine.step(USS, consent.state, Digits("3"))
     return {"opening": start, "consent": consent, "first_question": first_question,
-            "reprompt": reprompt, "recording": recording, "refused": refused}
+            "reprompt": reprompt, "recording": recording, "refused": refused,
+            "safety_check": unsafe}
 
 
 STEPS = _steps()

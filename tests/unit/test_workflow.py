@@ -353,7 +353,7 @@ def test_the_dashboard_per_district(session: Session, people: dict[str, User]) -
     assert (hart.district, hart.open, hart.overdue) == ("Hartlepool", 2, 1)
     assert hart.median_hours_to_first_contact == 15.0  # of 10 and 20 hours
     assert hart.outcomes == {"contacted_resolved": 1, "contacted_escalated": 0,
-                             "not_contactable": 0, "declined": 0}
+                             "not_contactable": 0, "declined": 0, "noted": 0}
     assert (stock.district, stock.open, stock.overdue,
             stock.median_hours_to_first_contact) == ("Stockton", 1, 0, None)
     assert (board.total.open, board.total.overdue) == (3, 1)

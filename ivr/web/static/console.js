@@ -1,4 +1,4 @@
-// Answer keys for the interviewer's console: pressing 1-7 (or Y/N on yes/no and control
+// Answer keys for the interviewer's console: pressing 0-9 (or Y/N on yes/no and control
 // steps) clicks the answer button that lists the key in its data-keys. Typing in a text
 // field, or with a modifier held, is left alone; without this script the buttons work.
 (function () {
@@ -27,7 +27,7 @@
       return;
     }
     var key = (event.key || "").toLowerCase();
-    if (!/^([1-7]|y|n)$/.test(key)) {
+    if (!/^([0-9]|y|n)$/.test(key)) {
       return;
     }
     var buttons = form.querySelectorAll("button[data-keys]");
