@@ -38,7 +38,9 @@ from tests.functional.staff_web import PASSWORD, csrf, sign_in
 from workers import notifications
 
 CALLER = "+441134960001"
-DISSATISFIED_CONSENTING = ("1", "1", "6", "2", "7", "3", "5", "1")
+#: Identity, consent, five core answers (three dissatisfied); then the recorded reason,
+#: consent to be contacted and no further police contact.
+DISSATISFIED = ("1", "1", "6", "2", "7", "3", "5")
 RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
 
 
@@ -112,7 +114,7 @@ def case_refs(page: str) -> list[str]:
 def dissatisfied_call(app: Flask, district: str = "Hartlepool") -> int:
     add_case(app, district=district)
     call = simulator(app).call(from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(
-        *(press(d) for d in DISSATISFIED_CONSENTING), record(6), press("2")))
+        *(press(d) for d in DISSATISFIED), record(6), press("1"), press("2")))
     assert call.errors == []
     with app.extensions["ivr"].db.transaction() as session:
         return session.scalars(select(Referral.id)).one()
