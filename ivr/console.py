@@ -206,7 +206,11 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
         if found is not None and found[0].status == Status.IN_PROGRESS.value:
             interview_id = found[0].id
         else:
-            started = interviews.open_for_call(conn, registry, case, channel=CHANNEL, now=now)
+            try:
+                started = interviews.open_for_call(conn, registry, case, channel=CHANNEL,
+                                                   now=now)
+            except interviews.Overtaken:
+                raise ConsoleError("this interview was moved on elsewhere; reload it") from None
             if started is None:
                 raise ConsoleError("this case has already been interviewed")
             interview_id = started.id

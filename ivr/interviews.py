@@ -45,6 +45,11 @@ class Started:
 FINISHED = frozenset({Status.COMPLETED.value, Status.REFUSED.value})
 
 
+class Overtaken(Exception):
+    """Another request took the interview on first (a duplicate of the same webhook, say):
+    the caller rolls back and reads what that request did."""
+
+
 def open_for_call(
     conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
     call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
@@ -52,7 +57,8 @@ def open_for_call(
 ) -> Started | None:
     """The case's one interview for a new call: started, or carried on from where an
     earlier call left it (identity and safety are asked again first). None when the case
-    was already interviewed, or another request took the interview on first."""
+    was already interviewed; :class:`Overtaken` when another request took the interview on
+    between the read and the write."""
     found = turns.interview_of_case(conn, case.id)
     if found is None:
         return begin(conn, registry, case, channel=channel, call_sid=call_sid,
@@ -68,7 +74,7 @@ def open_for_call(
     opening = turns.carry_on(conn, interview, status=Status.IN_PROGRESS.value,
                              state=step.state.to_json(), call_sid=call_sid, channel=channel)
     if opening is None:
-        return None
+        raise Overtaken
     return Started(interview.id, interview_public_id, Outcome(step), opening)
 
 

@@ -43,7 +43,16 @@ FIXED_COLUMNS: dict[str, Column[Any]] = {
 #: victim's identity and safety are confirmed.
 STANDARD_FIELDS: dict[str, CaseField] = {
     "domestic_abuse": CaseField(type="yes_no", required=False, label="Domestic abuse"),
+    "language": CaseField(type="text", required=False, label="Language (e.g. en-GB, cy-GB)"),
+    "ethnicity": CaseField(type="text", required=False, label="Ethnicity"),
+    "age": CaseField(type="integer", required=False, label="Age"),
+    "date_of_birth": CaseField(type="date", required=False, label="Date of birth"),
+    "sex": CaseField(type="text", required=False, label="Sex"),
+    "disability": CaseField(type="text", required=False, label="Disability"),
+    "access_needs": CaseField(type="text", required=False, label="Access needs"),
 }
+#: The longest free-text value kept from a sample cell outside the case's own columns.
+MAX_TEXT = 200
 
 
 def fields_of(questionnaire: Questionnaire) -> dict[str, CaseField]:
@@ -257,7 +266,8 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
             raise _Invalid(f"{name} '{text}' is not a whole number")
         return int(text)
     column = FIXED_COLUMNS.get(name)
-    if column is not None and (limit := _length(column)) and len(text) > limit:
+    limit = _length(column) if column is not None else MAX_TEXT
+    if limit and len(text) > limit:
         raise _Invalid(f"{name} is longer than {limit} characters")
     return text
 

@@ -66,7 +66,7 @@ def judge(q: Questionnaire, case: dict[str, Any], today: date, *, do_not_call: b
     for name, wanted in rules.required.items():
         if str(case.get(name, "")).lower() != wanted.lower():
             return Verdict(Reason.REQUIREMENT_NOT_MET)
-    age = _age(case)
+    age = _age(case, today)
     if rules.min_age is not None and age is not None and age < rules.min_age:
         return Verdict(Reason.UNDER_AGE)
     if _needs_safety_check(q, case) and not _safety_check_applies(q, case):
@@ -83,12 +83,18 @@ def judge(q: Questionnaire, case: dict[str, Any], today: date, *, do_not_call: b
     return Verdict(Reason.ELIGIBLE, first, last)
 
 
-def _age(case: dict[str, Any]) -> int | None:
+def _age(case: dict[str, Any], today: date) -> int | None:
+    """The case's age: as given, or on ``today`` from its date of birth."""
     value = case.get("age")
     try:
-        return None if value in (None, "") else int(value)
+        if value not in (None, ""):
+            return int(value)
     except (TypeError, ValueError):
         return None
+    born = _as_date(case.get("date_of_birth"))
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _needs_safety_check(q: Questionnaire, case: dict[str, Any]) -> bool:

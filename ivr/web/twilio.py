@@ -104,7 +104,7 @@ def voice() -> Response:
                 with svc.db.writing(conn):
                     body = _start_call(conn, form, call_sid, request.args.get("attempt"))
             return _twiml(body)
-        except IntegrityError:
+        except (IntegrityError, interviews.Overtaken):
             # A duplicate of this request won the race; the loop replays its turn.
             continue
     abort(409)
@@ -131,8 +131,7 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
                                        due_days=svc.settings.referral_due_working_days,
                                        now=now)
     if started is None:
-        # Interviewed already, or taken on by another request this instant.
-        return farewell_twiml(NEUTRAL_MESSAGE)
+        return farewell_twiml(NEUTRAL_MESSAGE)  # interviewed already
     opening = started.opening_step_no
     body = step_twiml(started.outcome.step, _turn_url(started.public_id, opening + 1),
                       transcribe_url=_transcribe_url(started.public_id, started.outcome.step))

@@ -83,3 +83,11 @@ def test_a_campaign_that_needs_a_safety_check_the_questionnaire_lacks_is_refused
     with pytest.raises(QuestionnaireError) as refused:
         parse_questionnaire(source[:start] + source[end:], "uss.yaml")
     assert any("needs a 'safety:' step" in str(p) for p in refused.value.problems)
+
+
+def test_age_comes_from_the_date_of_birth_when_the_sample_gives_no_age() -> None:
+    sixteen_tomorrow = TODAY.replace(year=TODAY.year - 16) + timedelta(days=1)
+    assert judge(USS, uss_case(date_of_birth=sixteen_tomorrow.isoformat()), TODAY).reason is (
+        Reason.UNDER_AGE)
+    sixteen_today = TODAY.replace(year=TODAY.year - 16)
+    assert judge(USS, uss_case(date_of_birth=sixteen_today.isoformat()), TODAY).eligible

@@ -406,3 +406,34 @@ def test_bom_file_through_the_command(app: Flask, tmp_path: Path) -> None:
     result = cli(app, path)
     assert result.exit_code == 0, result.output
     assert cases(app)[0].case_ref == "CR/0001/26"
+
+
+def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
+    header = (f"{VCAS_HEADER},domestic_abuse,language,ethnicity,date_of_birth,sex,disability,"
+              "access_needs")
+    report = run(app, csv_text(
+        header,
+        "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White: Welsh,1970-04-02,female,no,"
+        "large print",
+        "V2,0113 496 0002,Ali,2026-09-21,yes,,,,,,,"), survey="vcas_exit")
+    assert report.problems == [] and report.imported == 2
+    first, second = cases(app, "vcas_exit")
+    assert first.fields == {"closed_on": "2026-09-20", "consent": "yes", "domestic_abuse": "yes",
+                            "language": "cy-GB", "ethnicity": "White: Welsh",
+                            "date_of_birth": "1970-04-02", "sex": "female", "disability": "no",
+                            "access_needs": "large print"}
+    assert second.fields == {"closed_on": "2026-09-21", "consent": "yes"}
+
+
+def test_a_domestic_abuse_flag_must_be_yes_or_no(app: Flask) -> None:
+    report = run(app, csv_text(f"{USS_HEADER},domestic_abuse",
+                               f"{uss_row('A', crime='violent')},perhaps",
+                               f"{uss_row('B', '0113 496 0002', crime='violent')},yes"))
+    assert report.imported == 0
+    assert lines(report) == ["line 2: domestic_abuse 'perhaps' is not yes or no (accepted: "
+                             "0, 1, false, n, no, true, y, yes)"]
+
+
+def test_an_overlong_free_text_cell_is_refused(app: Flask) -> None:
+    report = run(app, csv_text(f"{USS_HEADER},access_needs", f"{uss_row('A')},{'x' * 201}"))
+    assert lines(report) == ["line 2: access_needs is longer than 200 characters"]
