@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ivr.app import services
+from ivr.questionnaire.options import NOT_COUNTED_WORDS
+from ivr.questionnaire.schema import NotCounted
 from ivr.reports import SurveySummary, export_interviews, survey_summary
 
 FIXED_COLUMNS = ("case_ref", "survey", "status", "counted", "started_at", "ended_at",
@@ -105,7 +107,7 @@ def _summary_tables(summary: SurveySummary) -> list[Table]:
     kinds = [k for k in ("dont_know", "does_not_apply", "prefer_not_to_say")
              if any(r.not_counted.get(k) for r in summary.core)]
     for name in ("question", "counted as positive", "base", "positive", "%", "95% CI",
-                 *(k.replace("_", " ") for k in kinds), "no answer"):
+                 *(NOT_COUNTED_WORDS[NotCounted(k)][0] for k in kinds), "no answer"):
         core.add_column(name, justify="left" if name in ("question", "counted as positive")
                         else "right")
     for result in summary.core:

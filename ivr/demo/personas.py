@@ -41,7 +41,7 @@ KINDS = {
     "call_back_later": 4,
     "someone_else_answers": 4,
     "wrong_number": 2,
-    "not_safe": 3,
+    "not_safe": 8,
     "wants_police_contact": 5,
 }
 #: Kinds whose next call goes differently: after the first they answer as another kind.

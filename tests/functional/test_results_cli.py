@@ -190,7 +190,7 @@ def test_summary_table(surveyed: Flask) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "ease_of_contact" in out and "66.7" in out and "9.5-90.5" in out
-    assert "satisfied: completely, very or fairly" in out and "dont know" in out
+    assert "satisfied: completely, very or fairly" in out and "don't know" in out
     assert "2 complete and 1 partial" in out
     assert "partial" in out and "Stockton" in out
 
