@@ -9,7 +9,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ivr.questionnaire.options import declared_not_counted, options_for, positive_keys
+from ivr.questionnaire.options import (
+    declared_not_counted,
+    options_for,
+    positive_keys,
+    substantive_options,
+)
 from ivr.questionnaire.schema import (
     PLACEHOLDER,
     RESERVED_KEYS,
@@ -171,6 +176,8 @@ def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
             if option.key in keys:
                 yield path, f"option key '{option.key}' is used twice"
             keys.add(option.key)
+        # The scale's and yes/no's own answers are built in, not written in the YAML.
+        keys.update(o.key for o in substantive_options(question))
         for j, declared in enumerate(declared_not_counted(question)
                                      if question.type in KEYED_TYPES else ()):
             path = ("questions", i, "non_substantive", j, "key")

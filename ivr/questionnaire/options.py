@@ -44,7 +44,7 @@ YES_NO: tuple[Option, ...] = (
                      "I would", "I do")),
     Option(key="2", label="no",
            synonyms=("nope", "no thanks", "no thank you", "not really", "it isn't", "it is not",
-                     "I would not", "I don't", "no it isn't")),
+                     "I would not", "no it isn't")),
 )
 
 #: Who answered: the victim, someone who says they are out, or a stranger to the name.
