@@ -310,10 +310,11 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
         store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,
                        reason=outcome.value)
         return
-    if outcome is Outcome.PARTIAL and \
-            case.outcomes.count(Outcome.PARTIAL.value) > campaign.policy.resume_calls:
-        # Rung back as often as the policy allows to carry the interview on: it stays
-        # partial (1.2) or a break-off (2.12), by the questionnaire's threshold.
+    if outcome is not Outcome.CALLBACK_REQUESTED and \
+            _calls_since_stopping(case.outcomes) > campaign.policy.resume_calls:
+        # Rung back as often as the policy allows to carry on an interview that stopped
+        # part way, however those calls went (a victim who asked for a call-back still
+        # gets it): it stays partial (1.2) or a break-off (2.12), by the threshold.
         _close_exhausted(conn, campaign, case, now, reason="stopped_part_way")
         return
     if outcome is Outcome.UNSAFE:
@@ -331,6 +332,19 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
         _close_exhausted(conn, campaign, case, now)
     else:
         store.set_plan(conn, case_id, now=now, next_attempt_at=following)
+
+
+#: Outcomes of calls that never rang: they do not use up a call to carry on.
+_NOT_RUNG = frozenset({Outcome.CANCELLED.value, Outcome.NOT_PLACED.value})
+
+
+def _calls_since_stopping(outcomes: tuple[str, ...]) -> int:
+    """Calls since an interview first stopped part way, that one included (0 if it never
+    did): how many chances the victim has had to carry on, plus one."""
+    if Outcome.PARTIAL.value not in outcomes:
+        return 0
+    since = outcomes[outcomes.index(Outcome.PARTIAL.value):]
+    return sum(1 for outcome in since if outcome not in _NOT_RUNG)
 
 
 def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
