@@ -181,7 +181,9 @@ def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
         for j, declared in enumerate(declared_not_counted(question)
                                      if question.type in KEYED_TYPES else ()):
             path = ("questions", i, "non_substantive", j, "key")
-            if declared.key in keys:
+            if declared.key in RESERVED_KEYS:
+                yield path, f"key '{declared.key}' is reserved for the keypad itself"
+            elif declared.key in keys:
                 yield path, f"key '{declared.key}' is already an answer of this question"
             keys.add(declared.key)
 

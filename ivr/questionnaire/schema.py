@@ -11,7 +11,15 @@ from enum import Enum
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 #: Keys the keypad reserves for itself: ``*`` repeats the question, ``#`` ends input.
@@ -20,6 +28,21 @@ RESERVED_KEYS = frozenset({"*", "#"})
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _key_as_text(value: object) -> object:
+    # YAML reads `key: 1` as an int; keys are keypad characters.
+    return str(value) if isinstance(value, int) else value
+
+
+def _one_key(value: str) -> str:
+    if len(value) != 1 or value not in "0123456789*#":
+        raise ValueError(f"key {value!r} must be a single keypad key 0-9")
+    return value
+
+
+#: One keypad key; ``*`` and ``#`` pass here, and the checks refuse them as answers.
+KeypadKey = Annotated[str, BeforeValidator(_key_as_text), AfterValidator(_one_key)]
 
 
 class QuestionType(str, Enum):
@@ -48,7 +71,7 @@ class NotCounted(str, Enum):
 class Option(Model):
     """One answer a respondent can give: a keypad key, a label and spoken synonyms."""
 
-    key: str
+    key: KeypadKey
     label: str
     synonyms: tuple[str, ...] = ()
     sentiment: Sentiment | None = None
@@ -61,18 +84,6 @@ class Option(Model):
         """Whether the answer is an opinion that counts in a percentage's base."""
         return self.not_counted is None
 
-    @field_validator("key", mode="before")
-    @classmethod
-    def _key_as_text(cls, value: object) -> object:
-        # YAML reads `key: 1` as an int; keys are keypad characters.
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator("key")
-    @classmethod
-    def _one_key(cls, value: str) -> str:
-        if len(value) != 1 or value not in "0123456789*#":
-            raise ValueError(f"key {value!r} must be a single keypad key 0-9")
-        return value
 
 
 class NonSubstantive(Model):
@@ -81,23 +92,11 @@ class NonSubstantive(Model):
     The label, spoken synonyms and keypad help default to the answer's usual words.
     """
 
-    key: str
+    key: KeypadKey
     answer: NotCounted
     label: str | None = None
     synonyms: tuple[str, ...] | None = None
     help: str | None = None
-
-    @field_validator("key", mode="before")
-    @classmethod
-    def _key_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator("key")
-    @classmethod
-    def _one_key(cls, value: str) -> str:
-        if len(value) != 1 or value not in "0123456789":
-            raise ValueError(f"key {value!r} must be a single keypad key 0-9")
-        return value
 
 
 class Condition(Model):

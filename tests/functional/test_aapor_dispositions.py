@@ -7,7 +7,7 @@ TwiML. Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from ivr.store import campaigns as store
 from ivr.store.models import Answer, Case, DoNotCall, Interview, Schedule
-from ivr.telephony.fake_api import busy, human, machine, no_answer
+from ivr.telephony.fake_api import Fate, busy, human, machine, no_answer
 from ivr.telephony.respondents import Action, Scripted, hang_up, press, silence
 from tests.functional.campaign_world import (
     MONDAY_11,
@@ -375,24 +375,20 @@ def test_a_case_whose_calling_period_ran_out_before_any_call_is_not_attempted(
     assert world.fake.calls == []
 
 
-def test_no_answer_on_every_attempt_is_no_answer(world: World) -> None:
+@pytest.mark.parametrize(("fate", "code", "outcome"), [
+    (no_answer, "3.13", "no_answer"),
+    (busy, "3.12", "busy"),
+])
+def test_a_line_that_never_answers_is_closed_when_the_attempts_run_out(
+    world: World, fate: Callable[[], Fate], code: str, outcome: str,
+) -> None:
     one_case(world)
-    world.default_fate = no_answer
+    world.default_fate = fate
     closed = ring_until_closed(world)
-    assert (closed.disposition, closed.reason) == ("3.13", "attempts_exhausted")
-    assert closed.outcomes == ["no_answer"] * MAX_ATTEMPTS
+    assert (closed.disposition, closed.reason) == (code, "attempts_exhausted")
+    assert closed.outcomes == [outcome] * MAX_ATTEMPTS
     assert len(world.calls_to(VICTIM)) == MAX_ATTEMPTS
     assert interviews_of(world) == []
-    assert_never_rung_again(world)
-
-
-def test_a_line_busy_on_every_attempt_is_always_busy(world: World) -> None:
-    one_case(world)
-    world.default_fate = busy
-    closed = ring_until_closed(world)
-    assert (closed.disposition, closed.reason) == ("3.12", "attempts_exhausted")
-    assert closed.outcomes == ["busy"] * MAX_ATTEMPTS
-    assert len(world.calls_to(VICTIM)) == MAX_ATTEMPTS
     assert_never_rung_again(world)
 
 
