@@ -19,7 +19,9 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
     assert {"answered", "no answer", "busy", "answering machine"} <= set(result.fates)
     assert result.calls == sum(result.fates.values()) > 100
     uss = result.summaries["uss"]
-    assert {"completed", "refused", "no_response"} <= set(uss.interviews_by_status)
+    statuses = {status for summary in result.summaries.values()
+                for status in summary.interviews_by_status}
+    assert {"completed", "refused", "no_response", "unsafe", "wrong_number"} <= statuses
     assert [row.question_id for row in uss.core] == [
         "ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience"]
     for row in uss.core:
