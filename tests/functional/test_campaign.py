@@ -294,6 +294,22 @@ def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
         assert session.scalars(select(Interview)).all() == []
 
 
+def test_the_information_message_for_a_domestic_abuse_case_does_not_say_who_is_calling(
+    world: World,
+) -> None:
+    world.import_csv(uss_csv([("CR/1/26", A, "domestic_abuse", MONDAY_11.date()
+                               - timedelta(weeks=7))]))
+    world.start()
+    dial_one(world)
+    world.app.extensions["ivr"].questionnaires.surveys = lambda: []  # type: ignore[method-assign]
+    world.fates[A].append(human(Scripted(press("2"))))
+    (call,) = world.play()
+    assert call.record is not None
+    said = call.record.heard_text
+    assert "This is an automated call. We are sorry" in said and "press 9" in said
+    assert "police" not in said.lower() and "victim" not in said.lower()
+
+
 def test_after_the_information_message_the_number_rests_for_72_hours(world: World) -> None:
     one_case(world)
     world.start()
