@@ -14,7 +14,7 @@ from ivr.engine import InputEvent, State, Status, Step
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store import turns
-from ivr.store.interviews import CaseFacts, pin_version, pinned_questionnaire
+from ivr.store.interviews import CLOSED_STATUSES, CaseFacts, pin_version, pinned_questionnaire
 from ivr.store.models import public_id, utcnow
 from ivr.store.turns import InterviewRow, NewReferral
 from ivr.supervision.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
@@ -42,7 +42,7 @@ class Started:
 
 
 #: Interview statuses after which no call carries the interview on.
-FINISHED = frozenset({Status.COMPLETED.value, Status.REFUSED.value})
+FINISHED = frozenset(CLOSED_STATUSES)
 
 
 class Overtaken(Exception):

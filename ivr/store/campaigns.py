@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ivr.store.interviews import CLOSED_STATUSES
 from ivr.store.models import Base, case_field_values, public_id
 from ivr.store.prepared import Prepared
 
@@ -40,7 +41,7 @@ STATUS_RANK = {"queued": 0, "dialing": 1, "initiated": 2, "ringing": 3, "in-prog
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled",
                             "cancelled", "machine", "not-placed"})
 #: Interview statuses after which the case needs no more calls for its survey.
-CLOSED_INTERVIEW_STATUSES = ("completed", "refused", "wrong_number", "wrong_person")
+CLOSED_INTERVIEW_STATUSES = CLOSED_STATUSES
 #: Attempt statuses of a call that may still ring or be under way.
 LIVE_STATUSES = ("queued", "dialing", "initiated", "ringing", "in-progress", "answered")
 

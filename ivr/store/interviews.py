@@ -25,8 +25,9 @@ from ivr.questionnaire.schema import Questionnaire
 from ivr.store.models import Base, CallAttempt, case_field_values, public_id, utcnow
 from ivr.store.prepared import Prepared
 
-#: Statuses after which a case needs no more calls for its survey.
-CLOSED_STATUSES = ("completed", "refused")
+#: Statuses after which a case needs no more calls for its survey (a wrong number is not
+#: the victim's: whoever rings from it is not taken through the victim's survey).
+CLOSED_STATUSES = ("completed", "refused", "wrong_number", "wrong_person")
 
 _VERSIONS: Table = Base.metadata.tables["questionnaire_versions"]
 _CASES: Table = Base.metadata.tables["cases"]

@@ -226,3 +226,17 @@ def test_a_retried_first_webhook_of_a_resumed_call_gets_the_same_twiml_and_adds_
     assert again == call.responses[0]
     assert counts(app_any_db) == after
     assert status(app_any_db) == "completed"
+
+
+def test_a_call_from_a_wrong_number_is_not_taken_through_the_victims_survey(
+    app_any_db: Flask,
+) -> None:
+    add_case(app_any_db)
+    first = simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
+                                       respondent=Scripted(press("3")))
+    assert first.errors == []
+    again = simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
+                                       respondent=Scripted(press("1"), press("1")))
+    assert "Gather" not in again.responses[0]
+    with app_any_db.extensions["ivr"].db.transaction() as session:
+        assert [i.status for i in session.scalars(select(Interview))] == ["wrong_number"]
