@@ -45,24 +45,32 @@ class Services:
         if self.telephony is None:
             s = self.settings
             if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
-                raise ConfigError("placing calls needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
-                                  "and TWILIO_FROM_NUMBER")
-            self.telephony = TwilioTelephony(s.twilio_account_sid, s.twilio_auth_token,
-                                             api_base_url=s.twilio_api_base_url)
+                raise ConfigError(
+                    "placing calls needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+                    "and TWILIO_FROM_NUMBER"
+                )
+            self.telephony = TwilioTelephony(
+                s.twilio_account_sid, s.twilio_auth_token, api_base_url=s.twilio_api_base_url
+            )
         if self.limiter is None:
             if self.settings.redis_url:
                 from redis import Redis
 
-                self.limiter = RedisRateLimiter(Redis.from_url(self.settings.redis_url),
-                                                self.settings.calls_per_second)
+                self.limiter = RedisRateLimiter(
+                    Redis.from_url(self.settings.redis_url), self.settings.calls_per_second
+                )
             else:
                 self.limiter = LocalRateLimiter(self.settings.calls_per_second)
         return self.telephony, self.limiter
 
 
-def create_app(settings: Settings | None = None, *, queue: JobQueue | None = None,
-               clock: Callable[[], datetime] | None = None,
-               telephony: Telephony | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    queue: JobQueue | None = None,
+    clock: Callable[[], datetime] | None = None,
+    telephony: Telephony | None = None,
+) -> Flask:
     """Build the Flask app from settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
@@ -71,7 +79,8 @@ def create_app(settings: Settings | None = None, *, queue: JobQueue | None = Non
         # The client's address and scheme as the trusted proxies saw them. Webhook
         # signatures do not depend on this: they are checked over PUBLIC_BASE_URL.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,

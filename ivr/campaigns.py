@@ -67,8 +67,9 @@ class Campaign:
 def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
     """The campaign of a loaded survey; CampaignError naming what is wrong otherwise."""
     if survey not in registry.surveys():
-        raise CampaignError(f"unknown survey '{survey}' (loaded: "
-                            f"{', '.join(registry.surveys()) or 'none'})")
+        raise CampaignError(
+            f"unknown survey '{survey}' (loaded: {', '.join(registry.surveys()) or 'none'})"
+        )
     q = registry.current(survey).questionnaire
     cached = _CAMPAIGNS.get(id(q))
     if cached is not None and cached.questionnaire is q:
@@ -99,14 +100,26 @@ def _start_of(campaign: Campaign, day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=campaign.zone).astimezone(UTC)
 
 
-def judge_case(campaign: Campaign, case: store.CaseToCall, now: datetime, *,
-               do_not_call: bool, interviewed: bool) -> Verdict:
+def judge_case(
+    campaign: Campaign,
+    case: store.CaseToCall,
+    now: datetime,
+    *,
+    do_not_call: bool,
+    interviewed: bool,
+) -> Verdict:
     """A scheduled case's eligibility at ``now``."""
-    return judge(campaign.questionnaire, case.fields, local_today(campaign, now),
-                 do_not_call=do_not_call, interviewed=interviewed)
+    return judge(
+        campaign.questionnaire,
+        case.fields,
+        local_today(campaign, now),
+        do_not_call=do_not_call,
+        interviewed=interviewed,
+    )
 
 
 # --- planning -----------------------------------------------------------------------------
+
 
 def plan(conn: Connection, campaign: Campaign, now: datetime, limit: int = PLAN_BATCH) -> int:
     """Give unplanned cases their first call time, or close those never to be rung."""
@@ -115,35 +128,58 @@ def plan(conn: Connection, campaign: Campaign, now: datetime, limit: int = PLAN_
         return 0
     listed = store.on_do_not_call(conn, (c.phone for c in cases))
     closed = store.closed_cases(conn, [c.case_id for c in cases])
-    store.set_plans(conn, [
-        (case.case_id, *_plan_for(conn, campaign, case, judge_case(
-            campaign, case, now, do_not_call=case.phone in listed,
-            interviewed=case.case_id in closed), now))
-        for case in cases], now)
+    store.set_plans(
+        conn,
+        [
+            (
+                case.case_id,
+                *_plan_for(
+                    conn,
+                    campaign,
+                    case,
+                    judge_case(
+                        campaign,
+                        case,
+                        now,
+                        do_not_call=case.phone in listed,
+                        interviewed=case.case_id in closed,
+                    ),
+                    now,
+                ),
+            )
+            for case in cases
+        ],
+        now,
+    )
     return len(cases)
 
 
-def _plan_for(conn: Connection, campaign: Campaign, case: store.CaseToCall, verdict: Verdict,
-              now: datetime) -> tuple[datetime | None, str | None, str | None]:
+def _plan_for(
+    conn: Connection, campaign: Campaign, case: store.CaseToCall, verdict: Verdict, now: datetime
+) -> tuple[datetime | None, str | None, str | None]:
     """(next call, disposition, reason) for a case's eligibility verdict."""
     if verdict.reason.final:
         code = _closing_disposition(conn, campaign, case, verdict.reason).code
         return None, code, verdict.reason.value
     assert verdict.first_day is not None
     first = campaign.policy.first_attempt(
-        eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now)
+        eligible_from=max(_start_of(campaign, verdict.first_day), now), now=now
+    )
     return first, None, None
 
 
-def _apply_verdict(conn: Connection, campaign: Campaign, case: store.CaseToCall,
-                   verdict: Verdict, now: datetime) -> None:
+def _apply_verdict(
+    conn: Connection, campaign: Campaign, case: store.CaseToCall, verdict: Verdict, now: datetime
+) -> None:
     following, code, reason = _plan_for(conn, campaign, case, verdict, now)
-    store.set_plan(conn, case.case_id, now=now, next_attempt_at=following, disposition=code,
-                   reason=reason)
+    store.set_plan(
+        conn, case.case_id, now=now, next_attempt_at=following, disposition=code, reason=reason
+    )
 
 
-def _closing_disposition(conn: Connection, campaign: Campaign, case: store.CaseToCall,
-                         reason: Reason) -> Disposition:
+def _closing_disposition(
+    conn: Connection, campaign: Campaign, case: store.CaseToCall, reason: Reason
+) -> Disposition:
     """The disposition of a case that will not be rung (again) for ``reason``.
 
     A case whose calling period ran out is still in the sample: it keeps what its calls
@@ -156,28 +192,39 @@ def _closing_disposition(conn: Connection, campaign: Campaign, case: store.CaseT
     if reason is Reason.ALREADY_INTERVIEWED:
         return Disposition.COMPLETE
     if reason is Reason.PAST_PERIOD:
-        return case_disposition(conn, campaign, case.case_id, case.outcomes,
-                                attempts_exhausted=True) or Disposition.NOT_ATTEMPTED
+        return (
+            case_disposition(conn, campaign, case.case_id, case.outcomes, attempts_exhausted=True)
+            or Disposition.NOT_ATTEMPTED
+        )
     if reason is Reason.NO_SAFETY_CHECK:
         # In the survey's population, but the questionnaire cannot ring it safely.
         return Disposition.NOT_ATTEMPTED
     return Disposition.OUT_OF_SAMPLE
 
 
-def case_disposition(conn: Connection, campaign: Campaign, case_id: int,
-                     outcomes: tuple[str, ...] | list[str], *,
-                     attempts_exhausted: bool) -> Disposition | None:
+def case_disposition(
+    conn: Connection,
+    campaign: Campaign,
+    case_id: int,
+    outcomes: tuple[str, ...] | list[str],
+    *,
+    attempts_exhausted: bool,
+) -> Disposition | None:
     """The final disposition of a case's calls, with an interview that stopped early
     weighed against the questionnaire's partial threshold."""
     met = False
     if Outcome.PARTIAL.value in outcomes:
         q = campaign.questionnaire
         met = store.core_answers(conn, case_id, q.core_ids) >= q.partial_threshold
-    return final_disposition([Outcome(o) for o in outcomes],
-                             attempts_exhausted=attempts_exhausted, partial_threshold_met=met)
+    return final_disposition(
+        [Outcome(o) for o in outcomes],
+        attempts_exhausted=attempts_exhausted,
+        partial_threshold_met=met,
+    )
 
 
 # --- the scheduler pass -------------------------------------------------------------------
+
 
 @dataclass
 class TickReport:
@@ -193,14 +240,21 @@ class TickReport:
     closed: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"survey": self.survey, "running": self.running,
-                "window_open": self.window_open, "planned": self.planned,
-                "calls_queued": len(self.queued), "requeued": self.requeued,
-                "stranded": self.stranded, "closed": dict(self.closed)}
+        return {
+            "survey": self.survey,
+            "running": self.running,
+            "window_open": self.window_open,
+            "planned": self.planned,
+            "calls_queued": len(self.queued),
+            "requeued": self.requeued,
+            "stranded": self.stranded,
+            "closed": dict(self.closed),
+        }
 
 
-def tick(db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *,
-         max_concurrent_calls: int) -> TickReport:
+def tick(
+    db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *, max_concurrent_calls: int
+) -> TickReport:
     """One scheduler pass: plan new cases, queue the calls now due, tidy lost attempts.
 
     Calls are queued only while the campaign runs, inside a calling window,
@@ -227,8 +281,9 @@ def tick(db: Database, campaign: Campaign, queue: JobQueue, now: datetime, *,
     return report
 
 
-def _queue_due(conn: Connection, campaign: Campaign, now: datetime, capacity: int,
-               report: TickReport) -> list[str]:
+def _queue_due(
+    conn: Connection, campaign: Campaign, now: datetime, capacity: int, report: TickReport
+) -> list[str]:
     """Create attempts for up to ``capacity`` due cases still eligible; their public ids."""
     queued: list[str] = []
     # Read a little more than the capacity: some due cases turn out ineligible now.
@@ -238,8 +293,13 @@ def _queue_due(conn: Connection, campaign: Campaign, now: datetime, capacity: in
     for case in cases:
         if len(queued) >= capacity:
             break
-        verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
-                             interviewed=case.case_id in closed)
+        verdict = judge_case(
+            campaign,
+            case,
+            now,
+            do_not_call=case.phone in listed,
+            interviewed=case.case_id in closed,
+        )
         if not verdict.eligible and not _keeps_appointment(case, verdict):
             if verdict.reason.final:
                 report.closed[verdict.reason.value] += 1
@@ -249,8 +309,7 @@ def _queue_due(conn: Connection, campaign: Campaign, now: datetime, capacity: in
             _close_exhausted(conn, campaign, case, now)
             report.closed["attempts_exhausted"] += 1
             continue
-        created = store.add_attempt(conn, case, scheduled_for=case.next_attempt_at or now,
-                                    now=now)
+        created = store.add_attempt(conn, case, scheduled_for=case.next_attempt_at or now, now=now)
         if created is not None:
             queued.append(created[1])
     return queued
@@ -261,16 +320,26 @@ def _keeps_appointment(case: store.CaseToCall, verdict: Verdict) -> bool:
     return case.appointment_at is not None and verdict.reason is Reason.PAST_PERIOD
 
 
-def _close_exhausted(conn: Connection, campaign: Campaign, case: store.CaseToCall,
-                     now: datetime, reason: str = "attempts_exhausted") -> None:
-    found = case_disposition(conn, campaign, case.case_id, case.outcomes,
-                             attempts_exhausted=True)
-    store.set_plan(conn, case.case_id, now=now,
-                   disposition=(found or Disposition.NO_ANSWER).code, reason=reason)
+def _close_exhausted(
+    conn: Connection,
+    campaign: Campaign,
+    case: store.CaseToCall,
+    now: datetime,
+    reason: str = "attempts_exhausted",
+) -> None:
+    found = case_disposition(conn, campaign, case.case_id, case.outcomes, attempts_exhausted=True)
+    store.set_plan(
+        conn,
+        case.case_id,
+        now=now,
+        disposition=(found or Disposition.NO_ANSWER).code,
+        reason=reason,
+    )
 
 
-def _close_finished_interviewer_only(conn: Connection, campaign: Campaign, now: datetime,
-                                     report: TickReport) -> None:
+def _close_finished_interviewer_only(
+    conn: Connection, campaign: Campaign, now: datetime, report: TickReport
+) -> None:
     """Close the cases for interviewers only whose calling period or attempts ran out: the
     dialler's due query never sees them, so this pass does."""
     cases = store.interviewer_only_open(conn, campaign.survey, INTERVIEWER_ONLY_BATCH)
@@ -287,19 +356,31 @@ def _close_finished_interviewer_only(conn: Connection, campaign: Campaign, now: 
 def _close_stranded(conn: Connection, campaign: Campaign, now: datetime) -> int:
     stranded = store.stranded_attempts(conn, campaign.survey, now - STRANDED_AFTER)
     for attempt in stranded:
-        if store.finish_attempt(conn, attempt.id, status="not-placed",
-                                outcome=Outcome.NOT_PLACED.value, now=now):
-            log.warning("attempt %s: no callback %s after dialling; closed, not redialled",
-                        attempt.public_id, STRANDED_AFTER)
+        if store.finish_attempt(
+            conn, attempt.id, status="not-placed", outcome=Outcome.NOT_PLACED.value, now=now
+        ):
+            log.warning(
+                "attempt %s: no callback %s after dialling; closed, not redialled",
+                attempt.public_id,
+                STRANDED_AFTER,
+            )
             replan_after(conn, campaign, attempt.case_id, attempt.id, Outcome.NOT_PLACED, now)
     return len(stranded)
 
 
 # --- after a call -------------------------------------------------------------------------
 
-def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id: int | None,
-                 outcome: Outcome, now: datetime, *, appointment_choice: str | None = None
-                 ) -> None:
+
+def replan_after(
+    conn: Connection,
+    campaign: Campaign,
+    case_id: int,
+    attempt_id: int | None,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    appointment_choice: str | None = None,
+) -> None:
     """Plan a case's next call after an attempt (or an inbound call) ended with ``outcome``."""
     if attempt_id is not None:
         store.release_case(conn, case_id, attempt_id, outcome=outcome.value, now=now)
@@ -307,11 +388,14 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
     if case is None:
         return
     if outcome in FINAL_OUTCOMES:
-        store.set_plan(conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code,
-                       reason=outcome.value)
+        store.set_plan(
+            conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code, reason=outcome.value
+        )
         return
-    if outcome is not Outcome.CALLBACK_REQUESTED and \
-            _calls_since_stopping(case.outcomes) > campaign.policy.resume_calls:
+    if (
+        outcome is not Outcome.CALLBACK_REQUESTED
+        and _calls_since_stopping(case.outcomes) > campaign.policy.resume_calls
+    ):
         # Rung back as often as the policy allows to carry on an interview that stopped
         # part way, however those calls went (a victim who asked for a call-back still
         # gets it): it stays partial (1.2) or a break-off (2.12), by the threshold.
@@ -326,8 +410,9 @@ def replan_after(conn: Connection, campaign: Campaign, case_id: int, attempt_id:
         store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)
         return
     starts = _attempt_starts(conn, case_id)
-    following = campaign.policy.next_attempt(outcome=outcome, attempts_made=case.attempts,
-                                             previous_starts=starts, now=now)
+    following = campaign.policy.next_attempt(
+        outcome=outcome, attempts_made=case.attempts, previous_starts=starts, now=now
+    )
     if following is None:
         _close_exhausted(conn, campaign, case, now)
     else:
@@ -343,7 +428,7 @@ def _calls_since_stopping(outcomes: tuple[str, ...]) -> int:
     did): how many chances the victim has had to carry on, plus one."""
     if Outcome.PARTIAL.value not in outcomes:
         return 0
-    since = outcomes[outcomes.index(Outcome.PARTIAL.value):]
+    since = outcomes[outcomes.index(Outcome.PARTIAL.value) :]
     return sum(1 for outcome in since if outcome not in _NOT_RUNG)
 
 
@@ -351,14 +436,18 @@ def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
     a = store.ATTEMPTS.c
     # Calls from the interviewers' console count as well: they were rung at a time of day too.
     started = func.coalesce(a.dialing_at, a.scheduled_for)
-    starts = conn.scalars(select(started).where(
-        a.case_id == case_id, a.direction.in_(("outbound", "interviewer")),
-        started.is_not(None)
-    ).order_by(started))
+    starts = conn.scalars(
+        select(started)
+        .where(
+            a.case_id == case_id, a.direction.in_(("outbound", "interviewer")), started.is_not(None)
+        )
+        .order_by(started)
+    )
     return [aware for t in starts if (aware := store.aware(t)) is not None]
 
 
 # --- preview and status -------------------------------------------------------------------
+
 
 def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many of the survey's cases are eligible now, and why the others are not."""
@@ -366,23 +455,37 @@ def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     with db.engine.connect() as conn:
         c, i = store.CASES.c, store.INTERVIEWS.c
         listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
-        closed = set(conn.scalars(select(i.case_id).join(store.CASES, c.id == i.case_id)
-                                  .where(c.survey == campaign.survey,
-                                         i.status.in_(store.CLOSED_INTERVIEW_STATUSES))))
+        closed = set(
+            conn.scalars(
+                select(i.case_id)
+                .join(store.CASES, c.id == i.case_id)
+                .where(c.survey == campaign.survey, i.status.in_(store.CLOSED_INTERVIEW_STATUSES))
+            )
+        )
         rows = conn.execution_options(yield_per=2000).execute(
-            select(c.id, c.phone, c.fields, c.first_name, c.crime_type, c.district,
-                   c.reported_on).where(c.survey == campaign.survey))
+            select(
+                c.id, c.phone, c.fields, c.first_name, c.crime_type, c.district, c.reported_on
+            ).where(c.survey == campaign.survey)
+        )
         today = local_today(campaign, now)
         for row in rows:
             fields = case_field_values(row)
-            verdict = judge(campaign.questionnaire, fields, today,
-                            do_not_call=row.phone in listed, interviewed=row.id in closed)
+            verdict = judge(
+                campaign.questionnaire,
+                fields,
+                today,
+                do_not_call=row.phone in listed,
+                interviewed=row.id in closed,
+            )
             reasons[verdict.reason.value] += 1
     total = sum(reasons.values())
-    return {"survey": campaign.survey, "date": today.isoformat(), "cases": total,
-            "eligible": reasons.get(Reason.ELIGIBLE.value, 0),
-            "not_eligible": {k: v for k, v in sorted(reasons.items())
-                             if k != Reason.ELIGIBLE.value}}
+    return {
+        "survey": campaign.survey,
+        "date": today.isoformat(),
+        "cases": total,
+        "eligible": reasons.get(Reason.ELIGIBLE.value, 0),
+        "not_eligible": {k: v for k, v in sorted(reasons.items()) if k != Reason.ELIGIBLE.value},
+    }
 
 
 def status(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
@@ -406,8 +509,9 @@ def status(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
         "unplanned": counts["unplanned"],
         "in_progress": counts["in_progress"],
         "completed": by_code.get(Disposition.COMPLETE.code, 0),
-        "by_disposition": {f"{code} {labels.get(code, '')}".strip(): n
-                           for code, n in sorted(by_code.items())},
+        "by_disposition": {
+            f"{code} {labels.get(code, '')}".strip(): n for code, n in sorted(by_code.items())
+        },
         "calls_placed_today": placed_today,
         "next_due": next_due.isoformat() if next_due else None,
     }

@@ -19,8 +19,13 @@ def _create_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             load_dotenv=False, set_debug_flag=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
 def main() -> None:
     """Telephony surveys of victims of crime: questionnaires, calls, referrals, results."""
 

@@ -112,11 +112,13 @@ class Settings:
             else _default_questionnaires(),
             production=production,
             calls_per_second=_number(env, "CALLS_PER_SECOND", cls.calls_per_second, float),
-            max_concurrent_calls=_number(env, "MAX_CONCURRENT_CALLS", cls.max_concurrent_calls,
-                                         int),
+            max_concurrent_calls=_number(
+                env, "MAX_CONCURRENT_CALLS", cls.max_concurrent_calls, int
+            ),
             organisation_name=env.get("ORGANISATION_NAME") or cls.organisation_name,
-            referral_due_working_days=_number(env, "REFERRAL_DUE_WORKING_DAYS",
-                                              cls.referral_due_working_days, int),
+            referral_due_working_days=_number(
+                env, "REFERRAL_DUE_WORKING_DAYS", cls.referral_due_working_days, int
+            ),
             proxy_count=_number(env, "PROXY_COUNT", cls.proxy_count, int),
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port, int),
@@ -139,12 +141,17 @@ class Settings:
                 number = phonenumbers.parse(self.twilio_from_number, None)
             except phonenumbers.NumberParseException:
                 number = None
-            if number is None or not phonenumbers.is_valid_number(number) or (
-                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                != self.twilio_from_number
+            if (
+                number is None
+                or not phonenumbers.is_valid_number(number)
+                or (
+                    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                    != self.twilio_from_number
+                )
             ):
-                raise ConfigError("TWILIO_FROM_NUMBER must be a valid number in E.164, "
-                                  "e.g. +441134960999")
+                raise ConfigError(
+                    "TWILIO_FROM_NUMBER must be a valid number in E.164, e.g. +441134960999"
+                )
         if self.calls_per_second <= 0:
             raise ConfigError("CALLS_PER_SECOND must be more than 0")
         if not 0 <= self.proxy_count <= 5:

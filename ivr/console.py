@@ -76,8 +76,10 @@ class ConsoleError(ValueError):
 
 # --- cases --------------------------------------------------------------------------------
 
-def next_case(db: Database, registry: QuestionnaireRegistry, user: Any, now: datetime
-              ) -> int | None:
+
+def next_case(
+    db: Database, registry: QuestionnaireRegistry, user: Any, now: datetime
+) -> int | None:
     """Hold and return the next due case over every campaigned survey; None if none is due.
 
     The dialler's rules apply: due, inside the calling window, eligible, attempts left.
@@ -101,10 +103,16 @@ def next_case(db: Database, registry: QuestionnaireRegistry, user: Any, now: dat
             listed = store.on_do_not_call(conn, (c.phone for c in cases))
             closed = store.closed_cases(conn, [c.case_id for c in cases])
             for case in cases:
-                verdict = judge_case(campaign, case, now, do_not_call=case.phone in listed,
-                                     interviewed=case.case_id in closed)
-                keeps_appointment = (case.appointment_at is not None
-                                     and verdict.reason is Reason.PAST_PERIOD)
+                verdict = judge_case(
+                    campaign,
+                    case,
+                    now,
+                    do_not_call=case.phone in listed,
+                    interviewed=case.case_id in closed,
+                )
+                keeps_appointment = (
+                    case.appointment_at is not None and verdict.reason is Reason.PAST_PERIOD
+                )
                 if not verdict.eligible and not keeps_appointment:
                     continue  # the dialler's pass closes or replans it
                 if case.attempts >= campaign.policy.max_attempts:
@@ -129,44 +137,72 @@ def held_cases(db: Database, user: Any) -> list[dict[str, Any]]:
         return _held_rows(conn, [user.id]).get(user.id, [])
 
 
-def _hold(conn: Connection, user_id: int, case_id: int, now: datetime, *,
-          due_only: bool) -> bool:
+def _hold(conn: Connection, user_id: int, case_id: int, now: datetime, *, due_only: bool) -> bool:
     """Hold a case for a user; the conditional update is what stops two interviewers (or
     an interviewer and the dialler) from ever taking the same case."""
-    conditions = [_s.case_id == case_id, _s.held_by_id.is_(None),
-                  _s.active_attempt_id.is_(None)]
+    conditions = [_s.case_id == case_id, _s.held_by_id.is_(None), _s.active_attempt_id.is_(None)]
     if due_only:
         conditions += [_s.disposition.is_(None), _s.next_attempt_at <= now]
-    taken = conn.execute(update(store.SCHEDULES).where(*conditions)
-                         .values(held_by_id=user_id, held_at=now, updated_at=now))
+    taken = conn.execute(
+        update(store.SCHEDULES)
+        .where(*conditions)
+        .values(held_by_id=user_id, held_at=now, updated_at=now)
+    )
     return bool(taken.rowcount)
 
 
 def _release(conn: Connection, user_id: int, case_id: int, now: datetime) -> bool:
-    released = conn.execute(update(store.SCHEDULES).where(
-        _s.case_id == case_id, _s.held_by_id == user_id
-    ).values(held_by_id=None, held_at=None, updated_at=now))
+    released = conn.execute(
+        update(store.SCHEDULES)
+        .where(_s.case_id == case_id, _s.held_by_id == user_id)
+        .values(held_by_id=None, held_at=None, updated_at=now)
+    )
     # A case given up mid-interview, still open but with no call planned, is due again.
-    conn.execute(update(store.SCHEDULES).where(
-        _s.case_id == case_id, _s.disposition.is_(None), _s.next_attempt_at.is_(None),
-        _s.held_by_id.is_(None)).values(next_attempt_at=now))
+    conn.execute(
+        update(store.SCHEDULES)
+        .where(
+            _s.case_id == case_id,
+            _s.disposition.is_(None),
+            _s.next_attempt_at.is_(None),
+            _s.held_by_id.is_(None),
+        )
+        .values(next_attempt_at=now)
+    )
     return bool(released.rowcount)
 
 
 def _held_case_ids(conn: Connection, user_id: int) -> list[int]:
-    return list(conn.scalars(select(_s.case_id).where(_s.held_by_id == user_id)
-                             .order_by(_s.held_at, _s.case_id)))
+    return list(
+        conn.scalars(
+            select(_s.case_id).where(_s.held_by_id == user_id).order_by(_s.held_at, _s.case_id)
+        )
+    )
 
 
 def _held_rows(conn: Connection, user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    latest = (select(func.max(_i.id)).where(_i.case_id == _s.case_id)
-              .correlate(store.SCHEDULES).scalar_subquery())
+    latest = (
+        select(func.max(_i.id))
+        .where(_i.case_id == _s.case_id)
+        .correlate(store.SCHEDULES)
+        .scalar_subquery()
+    )
     rows = conn.execute(
-        select(_s.held_by_id, _s.case_id, _s.held_at, _c.case_ref, _c.survey, _c.first_name,
-               _c.phone, _i.id.label("interview_id"), _i.status.label("interview_status"))
+        select(
+            _s.held_by_id,
+            _s.case_id,
+            _s.held_at,
+            _c.case_ref,
+            _c.survey,
+            _c.first_name,
+            _c.phone,
+            _i.id.label("interview_id"),
+            _i.status.label("interview_status"),
+        )
         .join(store.CASES, _c.id == _s.case_id)
         .outerjoin(_INTERVIEWS, _i.id == latest)
-        .where(_s.held_by_id.in_(user_ids)).order_by(_s.held_at, _s.case_id))
+        .where(_s.held_by_id.in_(user_ids))
+        .order_by(_s.held_at, _s.case_id)
+    )
     held: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         values = dict(row._mapping)
@@ -177,8 +213,10 @@ def _held_rows(conn: Connection, user_ids: list[int]) -> dict[int, list[dict[str
 
 # --- interviews ---------------------------------------------------------------------------
 
-def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, case_id: int,
-                   now: datetime) -> Screen:
+
+def open_interview(
+    db: Database, registry: QuestionnaireRegistry, user: Any, case_id: int, now: datetime
+) -> Screen:
     """The case's interview: taken over where it stands if in progress, else started or
     carried on from where an earlier call left it (identity and safety asked again).
 
@@ -189,8 +227,9 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
         case = case_by_id(conn, case_id)
         if case is None:
             raise ConsoleError("no such case")
-        holder = conn.execute(select(_s.held_by_id, _s.active_attempt_id)
-                              .where(_s.case_id == case_id)).first()
+        holder = conn.execute(
+            select(_s.held_by_id, _s.active_attempt_id).where(_s.case_id == case_id)
+        ).first()
         if holder is None:
             raise ConsoleError("this case is not in a calling campaign")
         if holder.held_by_id not in (None, user.id):
@@ -207,20 +246,21 @@ def open_interview(db: Database, registry: QuestionnaireRegistry, user: Any, cas
             interview_id = found[0].id
         else:
             try:
-                started = interviews.open_for_call(conn, registry, case, channel=CHANNEL,
-                                                   now=now)
+                started = interviews.open_for_call(conn, registry, case, channel=CHANNEL, now=now)
             except interviews.Overtaken:
                 raise ConsoleError("this interview was moved on elsewhere; reload it") from None
             if started is None:
                 raise ConsoleError("this case has already been interviewed")
             interview_id = started.id
-        conn.execute(update(_INTERVIEWS).where(_i.id == interview_id)
-                     .values(interviewer_id=user.id, channel=CHANNEL))
+        conn.execute(
+            update(_INTERVIEWS)
+            .where(_i.id == interview_id)
+            .values(interviewer_id=user.id, channel=CHANNEL)
+        )
         return screen_of(conn, interview_id)
 
 
-def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int
-           ) -> Screen:
+def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int) -> Screen:
     """What the console shows for an interview now."""
     with db.reading() as conn:
         row = _interview(conn, interview_id)
@@ -228,15 +268,25 @@ def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_i
         return screen_of(conn, interview_id)
 
 
-def repeat_question(db: Database, registry: QuestionnaireRegistry, user: Any,
-                    interview_id: int) -> Screen:
+def repeat_question(
+    db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int
+) -> Screen:
     """The current question again, to read out once more; nothing is counted or stored."""
     return screen(db, registry, user, interview_id)
 
 
-def answer(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int, *,
-           key: str | None = None, text: str | None = None, now: datetime,
-           queue: JobQueue | None = None, due_days: int = DEFAULT_WORKING_DAYS) -> Screen:
+def answer(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    user: Any,
+    interview_id: int,
+    *,
+    key: str | None = None,
+    text: str | None = None,
+    now: datetime,
+    queue: JobQueue | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
+) -> Screen:
     """Keep the victim's answer to the current step: an option's key, or typed text for a
     recording or number question. Anything the step does not accept changes nothing."""
     referrals: list[NewReferral] = []
@@ -254,8 +304,7 @@ def answer(db: Database, registry: QuestionnaireRegistry, user: Any, interview_i
         questionnaire, step = interviews.next_step(conn, row, event)
         if step.state.tries > state.tries or step.state.node == state.node:
             raise ConsoleError("that answer is not one this question accepts")
-        kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days,
-                                    now=now)
+        kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days, now=now)
         if kept is None:
             raise ConsoleError("this interview was moved on elsewhere; reload it")
         referrals = kept.referrals
@@ -276,8 +325,11 @@ def _interviewer_answer(node: Node, key: str | None, text: str | None) -> Interv
             question = node.question
             assert question is not None
             low, high = question.minimum, question.maximum
-            if not typed.isdigit() or (low is not None and int(typed) < low) or (
-                    high is not None and int(typed) > high):
+            if (
+                not typed.isdigit()
+                or (low is not None and int(typed) < low)
+                or (high is not None and int(typed) > high)
+            ):
                 raise ConsoleError(f"enter a whole number{number_range(low, high)}")
         return InterviewerAnswer(text=typed)
     chosen = (key or "").strip()
@@ -291,8 +343,14 @@ def _interviewer_answer(node: Node, key: str | None, text: str | None) -> Interv
 MAX_NOTE = 2000
 
 
-def add_note(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
-             text: str, now: datetime) -> Screen:
+def add_note(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    user: Any,
+    interview_id: int,
+    text: str,
+    now: datetime,
+) -> Screen:
     """Keep the interviewer's verbatim note on the interview (during or after the call)."""
     said = text.strip()
     if not said:
@@ -303,14 +361,25 @@ def add_note(db: Database, registry: QuestionnaireRegistry, user: Any, interview
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         kept = conn.execute(select(_i.notes).where(_i.id == row.id)).scalar() or []
-        conn.execute(update(_INTERVIEWS).where(_i.id == row.id).values(
-            notes=[*kept, {"at": now.isoformat(), "text": said}]))
+        conn.execute(
+            update(_INTERVIEWS)
+            .where(_i.id == row.id)
+            .values(notes=[*kept, {"at": now.isoformat(), "text": said}])
+        )
         return screen_of(conn, row.id)
 
 
-def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
-                 reason: str, now: datetime, *, queue: JobQueue | None = None,
-                 due_days: int = DEFAULT_WORKING_DAYS) -> int:
+def action_alert(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    user: Any,
+    interview_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    queue: JobQueue | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
+) -> int:
     """Raise an action alert for the victim now, with the interviewer's reason; its id.
 
     One per interview, as for the phone: the engine is told, so a later "yes" to the
@@ -322,40 +391,64 @@ def action_alert(db: Database, registry: QuestionnaireRegistry, user: Any, inter
     with db.engine.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
-        kinds = set(conn.scalars(select(_REFERRALS.c.kind)
-                                 .where(_REFERRALS.c.interview_id == row.id)))
+        kinds = set(
+            conn.scalars(select(_REFERRALS.c.kind).where(_REFERRALS.c.interview_id == row.id))
+        )
         if "action_alert" in kinds:
             raise ConsoleError("an action alert has already been raised in this interview")
         q = pinned_questionnaire(conn, row.questionnaire_version_id)
         survey, case_district = turns.case_survey_and_district(conn, row.case_id)
-        district = (q.routing.service if q.routing.to == "service" else case_district
-                    ) or "unassigned"
+        district = (
+            q.routing.service if q.routing.to == "service" else case_district
+        ) or "unassigned"
         state = State.from_json(row.state)
         # Raised by hand: the questionnaire's own rule never raises or revises another.
-        raised = state.but(raised=tuple(dict.fromkeys((*state.raised, "action_alert"))),
-                           referred={**state.referred, "action_alert": MANUAL})
-        if not turns.save_interview(conn, row.id, read_step_no=row.step_no,
-                                    step_no=row.step_no + 1, status=row.status,
-                                    state=raised.to_json(), ended_at=None):
+        raised = state.but(
+            raised=tuple(dict.fromkeys((*state.raised, "action_alert"))),
+            referred={**state.referred, "action_alert": MANUAL},
+        )
+        if not turns.save_interview(
+            conn,
+            row.id,
+            read_step_no=row.step_no,
+            step_no=row.step_no + 1,
+            status=row.status,
+            state=raised.to_json(),
+            ended_at=None,
+        ):
             raise ConsoleError("this interview was moved on elsewhere; try again")
         referral = turns.add_referral(
-            conn, interview_id=row.id, case_id=row.case_id, survey=survey,
-            kind="action_alert", district=district,
-            reasons=[{"question": "interviewer", "answer": said, "code": None}], now=now,
-            due_at=first_contact_due(now, due_days))
+            conn,
+            interview_id=row.id,
+            case_id=row.case_id,
+            survey=survey,
+            kind="action_alert",
+            district=district,
+            reasons=[{"question": "interviewer", "answer": said, "code": None}],
+            now=now,
+            due_at=first_contact_due(now, due_days),
+        )
     _announce(queue, [referral])
     return referral.id
 
 
-def book_callback(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
-                  choice: str, now: datetime) -> datetime:
+def book_callback(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    user: Any,
+    interview_id: int,
+    choice: str,
+    now: datetime,
+) -> datetime:
     """End the interview as a callback request and book the victim's chosen time; the
     appointment, inside a calling window. The case is released."""
     try:
         chosen = AppointmentChoice(choice)
     except ValueError:
-        raise ConsoleError(f"'{choice}' is not a callback time (one of "
-                           f"{', '.join(c.value for c in AppointmentChoice)})") from None
+        raise ConsoleError(
+            f"'{choice}' is not a callback time (one of "
+            f"{', '.join(c.value for c in AppointmentChoice)})"
+        ) from None
     with db.engine.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
@@ -365,24 +458,39 @@ def book_callback(db: Database, registry: QuestionnaireRegistry, user: Any, inte
         survey = turns.case_survey_and_district(conn, row.case_id)[0]
         campaign = _campaign(registry, survey)
         _count_attempt(conn, row, Outcome.CALLBACK_REQUESTED, "completed", now)
-        replan_after(conn, campaign, row.case_id, None, Outcome.CALLBACK_REQUESTED, now,
-                     appointment_choice=chosen.value)
-        appointment = conn.execute(select(_s.appointment_at)
-                                   .where(_s.case_id == row.case_id)).scalar()
+        replan_after(
+            conn,
+            campaign,
+            row.case_id,
+            None,
+            Outcome.CALLBACK_REQUESTED,
+            now,
+            appointment_choice=chosen.value,
+        )
+        appointment = conn.execute(
+            select(_s.appointment_at).where(_s.case_id == row.case_id)
+        ).scalar()
         _release(conn, user.id, row.case_id, now)
     if appointment is None:
         return campaign.policy.appointment(chosen, now)
     return store.aware(appointment) or now
 
 
-def end_call(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int,
-             outcome: str, now: datetime, *, queue: JobQueue | None = None,
-             due_days: int = DEFAULT_WORKING_DAYS) -> None:
+def end_call(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    user: Any,
+    interview_id: int,
+    outcome: str,
+    now: datetime,
+    *,
+    queue: JobQueue | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
+) -> None:
     """Finish the call: end the interview with ``outcome`` if it has not ended, count the
     attempt, replan the case as the dialler would, and release it."""
     if outcome not in END_OUTCOMES:
-        raise ConsoleError(f"'{outcome}' is not a call outcome (one of "
-                           f"{', '.join(END_OUTCOMES)})")
+        raise ConsoleError(f"'{outcome}' is not a call outcome (one of {', '.join(END_OUTCOMES)})")
     status, call_outcome, call_status = END_OUTCOMES[outcome]
     referrals: list[NewReferral] = []
     with db.engine.begin() as conn:
@@ -394,8 +502,9 @@ def end_call(db: Database, registry: QuestionnaireRegistry, user: Any, interview
             if status is Status.PARTIAL:
                 # A dropped call is a hang-up, as on the phone: referrals due then fire.
                 questionnaire, step = interviews.next_step(conn, row, HangUp())
-                kept = interviews.keep_step(conn, row, questionnaire, step,
-                                            due_days=due_days, now=now)
+                kept = interviews.keep_step(
+                    conn, row, questionnaire, step, due_days=due_days, now=now
+                )
                 if kept is None:
                     raise ConsoleError("this interview was moved on elsewhere; reload it")
                 referrals = kept.referrals
@@ -414,32 +523,64 @@ def end_call(db: Database, registry: QuestionnaireRegistry, user: Any, interview
     _announce(queue, referrals)
 
 
-def _end_interview(conn: Connection, row: InterviewRow, status: Status, now: datetime, *,
-                   callback: str | None = None) -> None:
+def _end_interview(
+    conn: Connection,
+    row: InterviewRow,
+    status: Status,
+    now: datetime,
+    *,
+    callback: str | None = None,
+) -> None:
     state = State.from_json(row.state)
-    ended = state.but(status=status, node=None, confirming=None, tries=0,
-                      callback=callback or state.callback)
-    if not turns.save_interview(conn, row.id, read_step_no=row.step_no,
-                                step_no=row.step_no + 1, status=status.value,
-                                state=ended.to_json(), ended_at=now):
+    ended = state.but(
+        status=status, node=None, confirming=None, tries=0, callback=callback or state.callback
+    )
+    if not turns.save_interview(
+        conn,
+        row.id,
+        read_step_no=row.step_no,
+        step_no=row.step_no + 1,
+        status=status.value,
+        state=ended.to_json(),
+        ended_at=now,
+    ):
         raise ConsoleError("this interview was moved on elsewhere; reload it")
 
 
-def _count_attempt(conn: Connection, row: InterviewRow, outcome: Outcome, call_status: str,
-                   now: datetime) -> None:
+def _count_attempt(
+    conn: Connection, row: InterviewRow, outcome: Outcome, call_status: str, now: datetime
+) -> None:
     """Keep the interviewer's call as one attempt at the case, with its outcome."""
-    schedule = conn.execute(select(_s.attempts, _s.outcomes)
-                            .where(_s.case_id == row.case_id)).first()
+    schedule = conn.execute(
+        select(_s.attempts, _s.outcomes).where(_s.case_id == row.case_id)
+    ).first()
     if schedule is None:
         return
     attempt_no = schedule.attempts + 1
-    conn.execute(update(store.SCHEDULES).where(_s.case_id == row.case_id).values(
-        attempts=attempt_no, outcomes=[*(schedule.outcomes or []), outcome.value],
-        updated_at=now))
-    conn.execute(insert(store.ATTEMPTS).values(
-        public_id=public_id(), case_id=row.case_id, interview_id=row.id, direction=CHANNEL,
-        status=call_status, outcome=outcome.value, attempt_no=attempt_no, scheduled_for=now,
-        ended_at=now, created_at=now, updated_at=now))
+    conn.execute(
+        update(store.SCHEDULES)
+        .where(_s.case_id == row.case_id)
+        .values(
+            attempts=attempt_no,
+            outcomes=[*(schedule.outcomes or []), outcome.value],
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        insert(store.ATTEMPTS).values(
+            public_id=public_id(),
+            case_id=row.case_id,
+            interview_id=row.id,
+            direction=CHANNEL,
+            status=call_status,
+            outcome=outcome.value,
+            attempt_no=attempt_no,
+            scheduled_for=now,
+            ended_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 def _campaign(registry: QuestionnaireRegistry, survey: str) -> Campaign:
@@ -454,11 +595,16 @@ def _announce(queue: JobQueue | None, referrals: list[NewReferral]) -> None:
     if queue is None:
         return
     for referral in referrals:
-        queue.enqueue("workers.notifications.notify_new_referral", referral.id, referral.kind,
-                      referral.district)
+        queue.enqueue(
+            "workers.notifications.notify_new_referral",
+            referral.id,
+            referral.kind,
+            referral.district,
+        )
 
 
 # --- reading ------------------------------------------------------------------------------
+
 
 def _check_user(user: Any) -> None:
     if not getattr(user, "active", False) or user.role not in CONSOLE_ROLES:
@@ -466,8 +612,11 @@ def _check_user(user: Any) -> None:
 
 
 def _interview(conn: Connection, interview_id: int) -> InterviewRow:
-    row = conn.execute(select(_i.id, _i.case_id, _i.questionnaire_version_id, _i.step_no,
-                              _i.status, _i.state).where(_i.id == interview_id)).first()
+    row = conn.execute(
+        select(
+            _i.id, _i.case_id, _i.questionnaire_version_id, _i.step_no, _i.status, _i.state
+        ).where(_i.id == interview_id)
+    ).first()
     if row is None:
         raise ConsoleError("no such interview")
     return InterviewRow(*row)
@@ -487,24 +636,29 @@ def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: boo
 
 # --- supervision --------------------------------------------------------------------------
 
+
 def supervision(db: Database, now: datetime) -> list[dict[str, Any]]:
     """A row per active interviewer: what they are doing, completes, the cases they hold."""
     zone = ZoneInfo(DEFAULT_TZ)
-    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone
-                                ).astimezone(UTC)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(UTC)
     hour_ago = now - timedelta(hours=1)
     u = _USERS.c
     with db.reading() as conn:
-        users = conn.execute(select(u.id, u.name, u.email).where(
-            u.active.is_(True), u.role == Role.INTERVIEWER.value).order_by(u.name, u.email)
+        users = conn.execute(
+            select(u.id, u.name, u.email)
+            .where(u.active.is_(True), u.role == Role.INTERVIEWER.value)
+            .order_by(u.name, u.email)
         ).all()
         ids = [user.id for user in users]
         held = _held_rows(conn, ids)
         completes: dict[int, list[datetime]] = {}
         for interviewer_id, ended_at in conn.execute(
-                select(_i.interviewer_id, _i.ended_at).where(
-                    _i.interviewer_id.in_(ids), _i.status == Status.COMPLETED.value,
-                    _i.ended_at >= min(midnight, hour_ago))):
+            select(_i.interviewer_id, _i.ended_at).where(
+                _i.interviewer_id.in_(ids),
+                _i.status == Status.COMPLETED.value,
+                _i.ended_at >= min(midnight, hour_ago),
+            )
+        ):
             completes.setdefault(interviewer_id, []).append(store.aware(ended_at) or now)
     result = []
     for user in users:
@@ -518,9 +672,15 @@ def supervision(db: Database, now: datetime) -> list[dict[str, Any]]:
         else:
             state = "on a call"  # holds a case, dialling it before the interview opens
         ended = completes.get(user.id, [])
-        result.append({
-            "user_id": user.id, "name": user.name or user.email, "email": user.email,
-            "state": state, "completes_last_hour": sum(t >= hour_ago for t in ended),
-            "completes_today": sum(t >= midnight for t in ended), "cases": cases,
-        })
+        result.append(
+            {
+                "user_id": user.id,
+                "name": user.name or user.email,
+                "email": user.email,
+                "state": state,
+                "completes_last_hour": sum(t >= hour_ago for t in ended),
+                "completes_today": sum(t >= midnight for t in ended),
+                "cases": cases,
+            }
+        )
     return result

@@ -71,9 +71,15 @@ def status_url(settings: Settings, attempt_public_id: str) -> str:
     return f"{settings.public_base_url}/twilio/status?attempt={attempt_public_id}"
 
 
-def place_call(db: Database, registry: QuestionnaireRegistry, settings: Settings,
-               telephony: Telephony, limiter: CallRateLimiter, attempt_public_id: str,
-               now: datetime) -> Dialled:
+def place_call(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    settings: Settings,
+    telephony: Telephony,
+    limiter: CallRateLimiter,
+    attempt_public_id: str,
+    now: datetime,
+) -> Dialled:
     """Dial one queued attempt, at most once whatever happens to this process.
 
     The attempt is taken (queued -> dialing) and committed before Twilio is asked, so a
@@ -101,10 +107,13 @@ def place_call(db: Database, registry: QuestionnaireRegistry, settings: Settings
             return Dialled("skipped", "taken by another worker")
     limiter.acquire()
     request = CallRequest(
-        to=attempt.phone, from_=settings.twilio_from_number,
+        to=attempt.phone,
+        from_=settings.twilio_from_number,
         url=voice_url(settings, attempt.public_id),
         status_callback=status_url(settings, attempt.public_id),
-        timeout_seconds=campaign.policy.ring_timeout_seconds, machine_detection="Enable")
+        timeout_seconds=campaign.policy.ring_timeout_seconds,
+        machine_detection="Enable",
+    )
     try:
         placed = telephony.place_call(request)
     except TelephonyError as exc:
@@ -112,24 +121,32 @@ def place_call(db: Database, registry: QuestionnaireRegistry, settings: Settings
             # No answer from the API: it may have taken the call. Leave the attempt to its
             # status callbacks, or to the scheduler's sweep of stranded attempts.
             # The error's text is not logged: a provider's message may quote the number.
-            log.warning("attempt %s: Twilio did not answer (%s); not redialling",
-                        attempt.public_id, type(exc.__cause__ or exc).__name__)
+            log.warning(
+                "attempt %s: Twilio did not answer (%s); not redialling",
+                attempt.public_id,
+                type(exc.__cause__ or exc).__name__,
+            )
             return Dialled("failed", "unknown whether placed: no answer from the API")
         with db.engine.begin() as conn:
-            if store.finish_attempt(conn, attempt.id, status="failed",
-                                    outcome=Outcome.NOT_PLACED.value, now=now):
-                replan_after(conn, campaign, attempt.case_id, attempt.id, Outcome.NOT_PLACED,
-                             now)
-        log.warning("attempt %s: Twilio refused the call (HTTP %s, code %s)",
-                    attempt.public_id, exc.status, exc.code)
+            if store.finish_attempt(
+                conn, attempt.id, status="failed", outcome=Outcome.NOT_PLACED.value, now=now
+            ):
+                replan_after(conn, campaign, attempt.case_id, attempt.id, Outcome.NOT_PLACED, now)
+        log.warning(
+            "attempt %s: Twilio refused the call (HTTP %s, code %s)",
+            attempt.public_id,
+            exc.status,
+            exc.code,
+        )
         return Dialled("failed", f"refused: HTTP {exc.status} code {exc.code}")
     with db.engine.begin() as conn:
         store.note_placed(conn, attempt.id, placed.sid, now)
     return Dialled("placed", placed.sid)
 
 
-def _why_not_now(conn: Connection, campaign: Campaign, attempt: store.Attempt,
-                 now: datetime) -> str:
+def _why_not_now(
+    conn: Connection, campaign: Campaign, attempt: store.Attempt, now: datetime
+) -> str:
     """Why the attempt must not ring now ("" if it may): checked again at dial time because
     a queue can hold a job past its window or past a change of heart."""
     if store.campaign_status(conn, campaign.survey) != "running":
@@ -145,8 +162,14 @@ def _why_not_now(conn: Connection, campaign: Campaign, attempt: store.Attempt,
     return ""
 
 
-def _call_off(conn: Connection, campaign: Campaign | None, attempt: store.Attempt,
-              now: datetime, *, reason: str) -> None:
+def _call_off(
+    conn: Connection,
+    campaign: Campaign | None,
+    attempt: store.Attempt,
+    now: datetime,
+    *,
+    reason: str,
+) -> None:
     """Cancel an attempt that never rang; it does not count against the case."""
     if not store.cancel_attempts(conn, [attempt.id], now):
         return
@@ -158,9 +181,14 @@ def _call_off(conn: Connection, campaign: Campaign | None, attempt: store.Attemp
 
 # --- status callbacks ---------------------------------------------------------------------
 
-def record_call_status(conn: Connection, registry: QuestionnaireRegistry,
-                       attempt_public_id: str | None, form: Mapping[str, str],
-                       now: datetime) -> bool:
+
+def record_call_status(
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    attempt_public_id: str | None,
+    form: Mapping[str, str],
+    now: datetime,
+) -> bool:
     """Apply a status callback to an outbound attempt, in the caller's transaction; False
     when the callback is not about an outbound attempt.
 
@@ -168,20 +196,30 @@ def record_call_status(conn: Connection, registry: QuestionnaireRegistry,
     first final status ends the attempt once; later ones change nothing.
     """
     call_sid = form.get("CallSid") or None
-    attempt = store.outbound_attempt(conn, attempt_public_id=attempt_public_id, lock=True) \
-        if attempt_public_id else store.outbound_attempt(conn, call_sid=call_sid, lock=True)
+    attempt = (
+        store.outbound_attempt(conn, attempt_public_id=attempt_public_id, lock=True)
+        if attempt_public_id
+        else store.outbound_attempt(conn, call_sid=call_sid, lock=True)
+    )
     if attempt is None:
         return False
     call_status = form.get("CallStatus", "")
     answered_by = form.get("AnsweredBy") or None
-    store.advance_status(conn, attempt.id, call_status, now, call_sid=call_sid,
-                         answered_by=answered_by)
+    store.advance_status(
+        conn, attempt.id, call_status, now, call_sid=call_sid, answered_by=answered_by
+    )
     if call_status not in ("completed", "busy", "no-answer", "failed", "canceled"):
         return True
     outcome, choice = _outcome(conn, attempt.id, call_status, answered_by)
     duration = form.get("CallDuration", "")
-    if not store.finish_attempt(conn, attempt.id, status=call_status, outcome=outcome.value,
-                                now=now, duration=int(duration) if duration.isdigit() else None):
+    if not store.finish_attempt(
+        conn,
+        attempt.id,
+        status=call_status,
+        outcome=outcome.value,
+        now=now,
+        duration=int(duration) if duration.isdigit() else None,
+    ):
         return True
     try:
         campaign = campaign_for(registry, attempt.survey)
@@ -191,28 +229,33 @@ def record_call_status(conn: Connection, registry: QuestionnaireRegistry,
         store.release_case(conn, attempt.case_id, attempt.id, outcome=outcome.value, now=now)
         store.set_plan(conn, attempt.case_id, now=now, next_attempt_at=now + QUIET_AFTER_INFO)
         return True
-    replan_after(conn, campaign, attempt.case_id, attempt.id, outcome, now,
-                 appointment_choice=choice)
+    replan_after(
+        conn, campaign, attempt.case_id, attempt.id, outcome, now, appointment_choice=choice
+    )
     if outcome is Outcome.REFUSED:
-        opt_out(conn, attempt.phone, reason="declined the survey", source="survey call",
-                now=now)
+        opt_out(conn, attempt.phone, reason="declined the survey", source="survey call", now=now)
     return True
 
 
-def _outcome(conn: Connection, attempt_id: int, call_status: str,
-             answered_by: str | None) -> tuple[Outcome, str | None]:
+def _outcome(
+    conn: Connection, attempt_id: int, call_status: str, answered_by: str | None
+) -> tuple[Outcome, str | None]:
     """How a finished call went, and the callback time a victim chose, if any."""
     if call_status in OUTCOME_OF_CALL_STATUS:
         return OUTCOME_OF_CALL_STATUS[call_status], None
     interview = conn.execute(
-        select(Interview.status, Interview.state).join(
-            store.ATTEMPTS, store.ATTEMPTS.c.interview_id == Interview.id)
-        .where(store.ATTEMPTS.c.id == attempt_id)).first()
+        select(Interview.status, Interview.state)
+        .join(store.ATTEMPTS, store.ATTEMPTS.c.interview_id == Interview.id)
+        .where(store.ATTEMPTS.c.id == attempt_id)
+    ).first()
     if interview is not None:
         state = interview.state or {}
         return outcome_of_interview(interview.status), state.get("callback")
-    stored = conn.execute(select(store.ATTEMPTS.c.status, store.ATTEMPTS.c.answered_by)
-                          .where(store.ATTEMPTS.c.id == attempt_id)).one()
+    stored = conn.execute(
+        select(store.ATTEMPTS.c.status, store.ATTEMPTS.c.answered_by).where(
+            store.ATTEMPTS.c.id == attempt_id
+        )
+    ).one()
     by = answered_by or stored.answered_by or ""
     if by.startswith("machine") or by == "fax" or stored.status == "machine":
         return Outcome.MACHINE, None
@@ -220,9 +263,14 @@ def _outcome(conn: Connection, attempt_id: int, call_status: str,
     return Outcome.INFO_MESSAGE, None
 
 
-def interview_ended(conn: Connection, registry: QuestionnaireRegistry, case_id: int,
-                    interview_status: str, callback_choice: str | None,
-                    now: datetime) -> None:
+def interview_ended(
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    case_id: int,
+    interview_status: str,
+    callback_choice: str | None,
+    now: datetime,
+) -> None:
     """An inbound call's interview ended: the case's campaign goes on from there."""
     survey, _district = turns.case_survey_and_district(conn, case_id)
     try:
@@ -232,11 +280,11 @@ def interview_ended(conn: Connection, registry: QuestionnaireRegistry, case_id: 
     outcome = outcome_of_interview(interview_status)
     # The victim's own call counts in the case's history, as the dialler's calls do.
     store.add_outcome(conn, case_id, outcome.value, now)
-    replan_after(conn, campaign, case_id, None, outcome, now,
-                 appointment_choice=callback_choice)
+    replan_after(conn, campaign, case_id, None, outcome, now, appointment_choice=callback_choice)
     if outcome is Outcome.REFUSED:
-        phone = conn.execute(select(store.CASES.c.phone).where(store.CASES.c.id == case_id)
-                             ).scalar_one()
+        phone = conn.execute(
+            select(store.CASES.c.phone).where(store.CASES.c.id == case_id)
+        ).scalar_one()
         opt_out(conn, phone, reason="declined the survey", source="survey call", now=now)
 
 

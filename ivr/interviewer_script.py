@@ -27,9 +27,13 @@ from ivr.store import campaigns as store
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Base
 
-_HEADINGS = {IDENTITY: "Identity check", SAFETY: "Safety check",
-             CONVENIENCE_STEP: "Is now a good time?", CONSENT_STEP: "Consent",
-             CALLBACK_TIME: "Callback time"}
+_HEADINGS = {
+    IDENTITY: "Identity check",
+    SAFETY: "Safety check",
+    CONVENIENCE_STEP: "Is now a good time?",
+    CONSENT_STEP: "Consent",
+    CALLBACK_TIME: "Callback time",
+}
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _ANSWERS: Table = Base.metadata.tables["answers"]
@@ -56,7 +60,7 @@ class Screen:
     free_text: bool
     answers: tuple[tuple[str, str], ...]
     closing: str
-    notes: tuple[tuple[str, str], ...] = ()   # (ISO time, text) of the interviewer's notes
+    notes: tuple[tuple[str, str], ...] = ()  # (ISO time, text) of the interviewer's notes
     #: Words to say before ``wording`` (the opening, before the identity check).
     lead: str = ""
     #: Don't know, does not apply, prefer not to say: answers kept out of the figures.
@@ -73,34 +77,71 @@ class Screen:
 def screen_of(conn: Connection, interview_id: int) -> Screen:
     """The screen for an interview, read in the caller's connection."""
     row = conn.execute(
-        select(_i.id, _i.case_id, _i.status, _i.state, _i.questionnaire_version_id, _i.notes,
-               _c.case_ref, _c.survey, _c.first_name, _c.phone, _s.interviewer_only_since)
+        select(
+            _i.id,
+            _i.case_id,
+            _i.status,
+            _i.state,
+            _i.questionnaire_version_id,
+            _i.notes,
+            _c.case_ref,
+            _c.survey,
+            _c.first_name,
+            _c.phone,
+            _s.interviewer_only_since,
+        )
         .join(store.CASES, _c.id == _i.case_id)
         .outerjoin(store.SCHEDULES, _s.case_id == _i.case_id)
-        .where(_i.id == interview_id)).one()
+        .where(_i.id == interview_id)
+    ).one()
     q = pinned_questionnaire(conn, row.questionnaire_version_id)
     state = State.from_json(row.state)
     answers = tuple(
-        (a.question_id, a.label or a.raw or a.code
-         or ("(recorded)" if a.recording_url else "(no answer)"))
-        for a in conn.execute(select(_ANSWERS.c.question_id, _ANSWERS.c.label,
-                                     _ANSWERS.c.raw, _ANSWERS.c.code, _ANSWERS.c.recording_url)
-                              .where(_ANSWERS.c.interview_id == interview_id)
-                              .order_by(_ANSWERS.c.id)))
+        (
+            a.question_id,
+            a.label or a.raw or a.code or ("(recorded)" if a.recording_url else "(no answer)"),
+        )
+        for a in conn.execute(
+            select(
+                _ANSWERS.c.question_id,
+                _ANSWERS.c.label,
+                _ANSWERS.c.raw,
+                _ANSWERS.c.code,
+                _ANSWERS.c.recording_url,
+            )
+            .where(_ANSWERS.c.interview_id == interview_id)
+            .order_by(_ANSWERS.c.id)
+        )
+    )
     notes = tuple((n["at"], n["text"]) for n in (row.notes or []))
     sensitive = is_sensitive(q, state.case)
-    common = {"interview_id": row.id, "case_id": row.case_id, "case_ref": row.case_ref,
-              "survey": row.survey, "first_name": row.first_name, "phone": row.phone,
-              "status": row.status, "answers": answers, "notes": notes,
-              "sensitive": sensitive,
-              "interviewer_only_since": store.aware(row.interviewer_only_since)}
+    common = {
+        "interview_id": row.id,
+        "case_id": row.case_id,
+        "case_ref": row.case_ref,
+        "survey": row.survey,
+        "first_name": row.first_name,
+        "phone": row.phone,
+        "status": row.status,
+        "answers": answers,
+        "notes": notes,
+        "sensitive": sensitive,
+        "interviewer_only_since": store.aware(row.interviewer_only_since),
+    }
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))
         closing = render(q, getattr(q.closing, closing_key), state.case) if closing_key else ""
-        return Screen(**common, node=None, kind="ended",
-                      heading=f"Interview ended: {row.status.replace('_', ' ')}", wording="",
-                      instructions="Say the closing words, then end the call.",
-                      options=(), free_text=False, closing=closing)
+        return Screen(
+            **common,
+            node=None,
+            kind="ended",
+            heading=f"Interview ended: {row.status.replace('_', ' ')}",
+            wording="",
+            instructions="Say the closing words, then end the call.",
+            options=(),
+            free_text=False,
+            closing=closing,
+        )
     node = node_named(q, state.node)
     free = not node.is_control and node.type in (QuestionType.RECORDING, QuestionType.NUMBER)
     if node.is_control:
@@ -113,16 +154,29 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
         lead = render(q, q.sensitive_opening if sensitive else q.opening, state.case)
     elif node.id == CONSENT_STEP and sensitive:
         lead = render(q, q.opening, state.case)
-    instructions = " ".join(filter(None, (
-        render(q, node.instructions, state.case) if node.instructions else None,
-        _how_to_answer(node))))
-    return Screen(**common, node=node.id, kind="control" if node.is_control else "question",
-                  heading=heading, wording=prompt_of(q, node, state), lead=lead,
-                  instructions=instructions, free_text=free,
-                  options=tuple((o.key, o.label) for o in node.options if o.substantive),
-                  not_counted=tuple((o.key, o.label) for o in node.options
-                                    if not o.substantive),
-                  optional=bool(node.question and node.question.optional), closing="")
+    instructions = " ".join(
+        filter(
+            None,
+            (
+                render(q, node.instructions, state.case) if node.instructions else None,
+                _how_to_answer(node),
+            ),
+        )
+    )
+    return Screen(
+        **common,
+        node=node.id,
+        kind="control" if node.is_control else "question",
+        heading=heading,
+        wording=prompt_of(q, node, state),
+        lead=lead,
+        instructions=instructions,
+        free_text=free,
+        options=tuple((o.key, o.label) for o in node.options if o.substantive),
+        not_counted=tuple((o.key, o.label) for o in node.options if not o.substantive),
+        optional=bool(node.question and node.question.optional),
+        closing="",
+    )
 
 
 def _how_to_answer(node: Node) -> str:
@@ -145,8 +199,11 @@ def _how_to_answer(node: Node) -> str:
 
 def _keys(node: Node) -> str:
     keys = [o.key for o in node.options if o.substantive]
-    if len(keys) > 2 and all(k.isdigit() for k in keys) and keys == [
-            str(n) for n in range(int(keys[0]), int(keys[0]) + len(keys))]:
+    if (
+        len(keys) > 2
+        and all(k.isdigit() for k in keys)
+        and keys == [str(n) for n in range(int(keys[0]), int(keys[0]) + len(keys))]
+    ):
         return f"{keys[0]} to {keys[-1]}"
     return " or ".join(keys)
 

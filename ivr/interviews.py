@@ -51,8 +51,13 @@ class Overtaken(Exception):
 
 
 def open_for_call(
-    conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
-    call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    case: CaseFacts,
+    *,
+    channel: str,
+    call_sid: str | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
     now: datetime | None = None,
 ) -> Started | None:
     """The case's one interview for a new call: started, or carried on from where an
@@ -61,8 +66,9 @@ def open_for_call(
     between the read and the write."""
     found = turns.interview_of_case(conn, case.id)
     if found is None:
-        return begin(conn, registry, case, channel=channel, call_sid=call_sid,
-                     due_days=due_days, now=now)
+        return begin(
+            conn, registry, case, channel=channel, call_sid=call_sid, due_days=due_days, now=now
+        )
     interview, interview_public_id = found
     if interview.status in FINISHED:
         return None
@@ -71,16 +77,27 @@ def open_for_call(
     # since) is honoured on the next call.
     saved = State.from_json(interview.state).but(case=case.field_values())
     step = engine.resume(questionnaire, saved)
-    opening = turns.carry_on(conn, interview, status=Status.IN_PROGRESS.value,
-                             state=step.state.to_json(), call_sid=call_sid, channel=channel)
+    opening = turns.carry_on(
+        conn,
+        interview,
+        status=Status.IN_PROGRESS.value,
+        state=step.state.to_json(),
+        call_sid=call_sid,
+        channel=channel,
+    )
     if opening is None:
         raise Overtaken
     return Started(interview.id, interview_public_id, Outcome(step), opening)
 
 
 def begin(
-    conn: Connection, registry: QuestionnaireRegistry, case: CaseFacts, *, channel: str,
-    call_sid: str | None = None, due_days: int = DEFAULT_WORKING_DAYS,
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    case: CaseFacts,
+    *,
+    channel: str,
+    call_sid: str | None = None,
+    due_days: int = DEFAULT_WORKING_DAYS,
     now: datetime | None = None,
 ) -> Started:
     """Start an interview for a case on the current version of its questionnaire; ``now``
@@ -92,45 +109,82 @@ def begin(
     now = now or utcnow()
     status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
     interview_public_id = public_id()
-    interview_id = turns.add_interview(conn, {
-        "public_id": interview_public_id, "case_id": case.id,
-        "questionnaire_version_id": version_id, "channel": channel, "call_sid": call_sid,
-        "status": status, "step_no": 0, "opening_step_no": 0, "state": step.state.to_json(),
-        "started_at": now, "ended_at": ended_at,
-    })
-    referrals = _record(conn, interview_id, case.id, q, step, now,
-                        case_values=(case.survey, case.district), due_days=due_days)
+    interview_id = turns.add_interview(
+        conn,
+        {
+            "public_id": interview_public_id,
+            "case_id": case.id,
+            "questionnaire_version_id": version_id,
+            "channel": channel,
+            "call_sid": call_sid,
+            "status": status,
+            "step_no": 0,
+            "opening_step_no": 0,
+            "state": step.state.to_json(),
+            "started_at": now,
+            "ended_at": ended_at,
+        },
+    )
+    referrals = _record(
+        conn,
+        interview_id,
+        case.id,
+        q,
+        step,
+        now,
+        case_values=(case.survey, case.district),
+        due_days=due_days,
+    )
     return Started(interview_id, interview_public_id, Outcome(step, referrals))
 
 
-def next_step(conn: Connection, interview: InterviewRow, event: InputEvent
-              ) -> tuple[Questionnaire, Step]:
+def next_step(
+    conn: Connection, interview: InterviewRow, event: InputEvent
+) -> tuple[Questionnaire, Step]:
     """What one input does to an interview, worked out without writing anything."""
     questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
     return questionnaire, engine.step(questionnaire, State.from_json(interview.state), event)
 
 
-def keep_step(conn: Connection, interview: InterviewRow, questionnaire: Questionnaire,
-              step: Step, *, due_days: int = DEFAULT_WORKING_DAYS,
-              now: datetime | None = None) -> Outcome | None:
+def keep_step(
+    conn: Connection,
+    interview: InterviewRow,
+    questionnaire: Questionnaire,
+    step: Step,
+    *,
+    due_days: int = DEFAULT_WORKING_DAYS,
+    now: datetime | None = None,
+) -> Outcome | None:
     """Store a step's answers, referrals and status, in the caller's transaction; None
     (and nothing stored) when another request already moved the interview on. ``now``
     (default: the real time) stamps the answers, referrals and any end."""
     now = now or utcnow()
     status, ended_at = _ending(step, interview.status, now)
     # The guarded update goes first: it is what decides whether this request may write.
-    if not turns.save_interview(conn, interview.id, read_step_no=interview.step_no,
-                                step_no=interview.step_no + 1, status=status,
-                                state=step.state.to_json(), ended_at=ended_at):
+    if not turns.save_interview(
+        conn,
+        interview.id,
+        read_step_no=interview.step_no,
+        step_no=interview.step_no + 1,
+        status=status,
+        state=step.state.to_json(),
+        ended_at=ended_at,
+    ):
         return None
-    referrals = _record(conn, interview.id, interview.case_id, questionnaire, step, now,
-                        due_days=due_days)
+    referrals = _record(
+        conn, interview.id, interview.case_id, questionnaire, step, now, due_days=due_days
+    )
     return Outcome(step, referrals)
 
 
-def advance(conn: Connection, interview: InterviewRow, event: InputEvent, *,
-            due_days: int = DEFAULT_WORKING_DAYS, now: datetime | None = None
-            ) -> Outcome | None:
+def advance(
+    conn: Connection,
+    interview: InterviewRow,
+    event: InputEvent,
+    *,
+    due_days: int = DEFAULT_WORKING_DAYS,
+    now: datetime | None = None,
+) -> Outcome | None:
     """Apply one input to an interview and keep what it did (see :func:`keep_step`)."""
     questionnaire, step = next_step(conn, interview, event)
     return keep_step(conn, interview, questionnaire, step, due_days=due_days, now=now)
@@ -146,8 +200,13 @@ def _ending(step: Step, status: str, now: datetime) -> tuple[str, datetime | Non
 
 
 def _record(
-    conn: Connection, interview_id: int, case_id: int, q: Questionnaire, step: Step,
-    now: datetime, case_values: tuple[str, str | None] | None = None,
+    conn: Connection,
+    interview_id: int,
+    case_id: int,
+    q: Questionnaire,
+    step: Step,
+    now: datetime,
+    case_values: tuple[str, str | None] | None = None,
     due_days: int = DEFAULT_WORKING_DAYS,
 ) -> list[NewReferral]:
     """Store the step's answers and referrals (a revised referral updates the one it
@@ -157,21 +216,34 @@ def _record(
     referrals: list[NewReferral] = []
     for event in step.events:
         if isinstance(event, engine.AnswerRecorded):
-            answers.append({
-                "interview_id": interview_id, "question_id": event.question_id,
-                "code": event.code, "label": event.label,
-                "via": event.via.value if event.via else None, "raw": event.raw,
-                "confidence": event.confidence, "recording_url": event.recording_url,
-                "answered_at": now,
-            })
+            answers.append(
+                {
+                    "interview_id": interview_id,
+                    "question_id": event.question_id,
+                    "code": event.code,
+                    "label": event.label,
+                    "via": event.via.value if event.via else None,
+                    "raw": event.raw,
+                    "confidence": event.confidence,
+                    "recording_url": event.recording_url,
+                    "answered_at": now,
+                }
+            )
         elif isinstance(event, engine.ReferralRequested):
-            reasons = [{"question": r.question, "answer": r.answer, "code": r.code}
-                       for r in event.reasons]
+            reasons = [
+                {"question": r.question, "answer": r.answer, "code": r.code} for r in event.reasons
+            ]
             due_at = first_contact_due(now, due_days) if event.consented else None
             if event.revised:
-                turns.revise_referral(conn, interview_id=interview_id, kind=event.kind,
-                                      reasons=reasons, consented=event.consented,
-                                      due_at=due_at, now=now)
+                turns.revise_referral(
+                    conn,
+                    interview_id=interview_id,
+                    kind=event.kind,
+                    reasons=reasons,
+                    consented=event.consented,
+                    due_at=due_at,
+                    now=now,
+                )
                 continue
             if case_values is None:
                 case_values = turns.case_survey_and_district(conn, case_id)
@@ -179,9 +251,19 @@ def _record(
             district = (
                 q.routing.service if q.routing.to == "service" else case_district
             ) or "unassigned"
-            referrals.append(turns.add_referral(
-                conn, interview_id=interview_id, case_id=case_id, survey=survey,
-                kind=event.kind, district=district, reasons=reasons, now=now,
-                due_at=due_at, consented=event.consented))
+            referrals.append(
+                turns.add_referral(
+                    conn,
+                    interview_id=interview_id,
+                    case_id=case_id,
+                    survey=survey,
+                    kind=event.kind,
+                    district=district,
+                    reasons=reasons,
+                    now=now,
+                    due_at=due_at,
+                    consented=event.consented,
+                )
+            )
     turns.add_answers(conn, answers)
     return referrals

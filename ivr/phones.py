@@ -9,8 +9,19 @@ import phonenumbers
 #: Regions whose numbers a UK force may ring: GB plus the Crown Dependencies.
 ACCEPTED_REGIONS = frozenset({"GB", "GG", "JE", "IM"})
 #: What Twilio sends as From for withheld or unknown caller ids.
-WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687",
-                      "+7378742833", "+2562533", "+8656696"})
+WITHHELD = frozenset(
+    {
+        "",
+        "anonymous",
+        "restricted",
+        "unknown",
+        "private",
+        "+266696687",
+        "+7378742833",
+        "+2562533",
+        "+8656696",
+    }
+)
 
 
 #: A number already written as E.164 in the +44 range (GB, GG, JE, IM all use it), as
@@ -35,8 +46,10 @@ def to_e164(raw: str) -> str:
         raise PhoneError(f"'{raw}' is not a valid phone number")
     region = phonenumbers.region_code_for_number(number)
     if region not in ACCEPTED_REGIONS:
-        raise PhoneError(f"'{raw}' is a number in {region or 'an unknown region'}, "
-                         "not the UK, Guernsey, Jersey or the Isle of Man")
+        raise PhoneError(
+            f"'{raw}' is a number in {region or 'an unknown region'}, "
+            "not the UK, Guernsey, Jersey or the Isle of Man"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -72,8 +72,7 @@ def core_answered(questionnaire: Questionnaire, codes: dict[str, str | None]) ->
     return sum(1 for qid in questionnaire.core_ids if codes.get(qid) is not None)
 
 
-def counted(questionnaire: Questionnaire, status: str, codes: dict[str, str | None]
-            ) -> str | None:
+def counted(questionnaire: Questionnaire, status: str, codes: dict[str, str | None]) -> str | None:
     """Whether an interview counts in results: ``complete``, ``partial`` (stopped early
     past the partial threshold), or None."""
     if status == "completed":
@@ -103,39 +102,71 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _interviews_of(session: Session, survey: str) -> list[Row[Any]]:
-    return list(session.execute(
-        select(Interview.id, Interview.case_id, Interview.status, Interview.started_at,
-               Interview.ended_at, Interview.channel, Interview.questionnaire_version_id,
-               Case.case_ref, Case.district, Case.crime_type, Case.reported_on,
-               QuestionnaireVersion.version, Schedule.disposition, Schedule.attempts)
-        .join(Case, Case.id == Interview.case_id)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Interview.questionnaire_version_id)
-        .outerjoin(Schedule, Schedule.case_id == Case.id)
-        .where(Case.survey == survey)))
+    return list(
+        session.execute(
+            select(
+                Interview.id,
+                Interview.case_id,
+                Interview.status,
+                Interview.started_at,
+                Interview.ended_at,
+                Interview.channel,
+                Interview.questionnaire_version_id,
+                Case.case_ref,
+                Case.district,
+                Case.crime_type,
+                Case.reported_on,
+                QuestionnaireVersion.version,
+                Schedule.disposition,
+                Schedule.attempts,
+            )
+            .join(Case, Case.id == Interview.case_id)
+            .join(
+                QuestionnaireVersion, QuestionnaireVersion.id == Interview.questionnaire_version_id
+            )
+            .outerjoin(Schedule, Schedule.case_id == Case.id)
+            .where(Case.survey == survey)
+        )
+    )
 
 
 def _answers_of(session: Session, survey: str) -> dict[int, list[Any]]:
     by_interview: dict[int, list[Any]] = {}
     for row in session.execute(
-            select(Answer.interview_id, Answer.question_id, Answer.code, Answer.label,
-                   Answer.via, Answer.recording_url)
-            .join(Interview, Interview.id == Answer.interview_id)
-            .join(Case, Case.id == Interview.case_id)
-            .where(Case.survey == survey).order_by(Answer.id)):
+        select(
+            Answer.interview_id,
+            Answer.question_id,
+            Answer.code,
+            Answer.label,
+            Answer.via,
+            Answer.recording_url,
+        )
+        .join(Interview, Interview.id == Answer.interview_id)
+        .join(Case, Case.id == Interview.case_id)
+        .where(Case.survey == survey)
+        .order_by(Answer.id)
+    ):
         by_interview.setdefault(row.interview_id, []).append(row)
     return by_interview
 
 
 def _versions(session: Session, rows: Iterable[Row[Any]]) -> dict[int, Questionnaire]:
-    return {vid: pinned_questionnaire(session, vid)
-            for vid in sorted({r.questionnaire_version_id for r in rows})}
+    return {
+        vid: pinned_questionnaire(session, vid)
+        for vid in sorted({r.questionnaire_version_id for r in rows})
+    }
 
 
-def _core_counts(rows: Sequence[Row[Any]], answers: dict[int, list[Row[Any]]],
-                 versions: dict[int, Questionnaire]) -> dict[int, int]:
-    return {row.id: core_answered(versions[row.questionnaire_version_id],
-                                  {a.question_id: a.code for a in answers.get(row.id, ())})
-            for row in rows}
+def _core_counts(
+    rows: Sequence[Row[Any]], answers: dict[int, list[Row[Any]]], versions: dict[int, Questionnaire]
+) -> dict[int, int]:
+    return {
+        row.id: core_answered(
+            versions[row.questionnaire_version_id],
+            {a.question_id: a.code for a in answers.get(row.id, ())},
+        )
+        for row in rows
+    }
 
 
 def _mode(channel: str) -> str:
@@ -156,10 +187,15 @@ def export_interviews(session: Session, survey: str) -> list[dict[str, Any]]:
     answers = _answers_of(session, survey)
     versions = _versions(session, rows)
     chosen = _one_per_case(rows, _core_counts(rows, answers, versions))
-    texts = {(t.interview_id, t.question_id): t.text for t in session.execute(
-        select(Transcription.interview_id, Transcription.question_id, Transcription.text)
-        .join(Interview, Interview.id == Transcription.interview_id)
-        .join(Case, Case.id == Interview.case_id).where(Case.survey == survey))}
+    texts = {
+        (t.interview_id, t.question_id): t.text
+        for t in session.execute(
+            select(Transcription.interview_id, Transcription.question_id, Transcription.text)
+            .join(Interview, Interview.id == Transcription.interview_id)
+            .join(Case, Case.id == Interview.case_id)
+            .where(Case.survey == survey)
+        )
+    }
     exported: list[dict[str, Any]] = []
     for row in chosen:
         q = versions[row.questionnaire_version_id]
@@ -169,30 +205,41 @@ def export_interviews(session: Session, survey: str) -> list[dict[str, Any]]:
             answer = given.get(question.id)
             if answer is None:
                 continue
-            entry: dict[str, Any] = {"code": answer.code, "label": answer.label,
-                                     "via": answer.via,
-                                     "substantive": answer.code is None
-                                     or is_substantive(question, answer.code)}
+            entry: dict[str, Any] = {
+                "code": answer.code,
+                "label": answer.label,
+                "via": answer.via,
+                "substantive": answer.code is None or is_substantive(question, answer.code),
+            }
             if answer.recording_url:
                 entry["recording_url"] = answer.recording_url
                 entry["transcription"] = texts.get((row.id, question.id))
             entries[question.id] = entry
-        exported.append({
-            "case_ref": row.case_ref, "survey": survey, "status": row.status,
-            "started_at": iso(row.started_at), "ended_at": iso(row.ended_at),
-            "channel": row.channel, "mode": _mode(row.channel),
-            "questionnaire_version": row.version, "district": row.district,
-            "crime_type": row.crime_type,
-            "reported_on": row.reported_on.isoformat() if row.reported_on else None,
-            "disposition": row.disposition, "attempts": row.attempts or 0,
-            "counted": counted(q, row.status, {k: a.code for k, a in given.items()}),
-            "answers": entries,
-        })
+        exported.append(
+            {
+                "case_ref": row.case_ref,
+                "survey": survey,
+                "status": row.status,
+                "started_at": iso(row.started_at),
+                "ended_at": iso(row.ended_at),
+                "channel": row.channel,
+                "mode": _mode(row.channel),
+                "questionnaire_version": row.version,
+                "district": row.district,
+                "crime_type": row.crime_type,
+                "reported_on": row.reported_on.isoformat() if row.reported_on else None,
+                "disposition": row.disposition,
+                "attempts": row.attempts or 0,
+                "counted": counted(q, row.status, {k: a.code for k, a in given.items()}),
+                "answers": entries,
+            }
+        )
     return exported
 
 
-def list_referrals(session: Session, survey: str | None = None,
-                   status: str | None = None) -> list[dict[str, Any]]:
+def list_referrals(
+    session: Session, survey: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
     """Referrals, newest first, optionally only one survey's or one status's."""
     query = (
         select(Referral, Case.case_ref)
@@ -268,13 +315,27 @@ class SurveySummary:
     referrals_by_district: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _figure(question_id: str, words: str, base: int, positive: int,
-            not_counted: Counter[str], no_answer: int) -> QuestionFigure:
+def _figure(
+    question_id: str,
+    words: str,
+    base: int,
+    positive: int,
+    not_counted: Counter[str],
+    no_answer: int,
+) -> QuestionFigure:
     low, high = wilson_interval(positive, base)
     percent = 100.0 * positive / base if base else 0.0
-    return QuestionFigure(question_id, words, base, positive, percent, 100.0 * low,
-                          100.0 * high, {k.value: not_counted.get(k.value, 0) for k in NotCounted
-                                         if not_counted.get(k.value)}, no_answer)
+    return QuestionFigure(
+        question_id,
+        words,
+        base,
+        positive,
+        percent,
+        100.0 * low,
+        100.0 * high,
+        {k.value: not_counted.get(k.value, 0) for k in NotCounted if not_counted.get(k.value)},
+        no_answer,
+    )
 
 
 def survey_summary(session: Session, survey: str) -> SurveySummary:
@@ -327,14 +388,17 @@ def survey_summary(session: Session, survey: str) -> SurveySummary:
         referrals.setdefault(district, {})[kind_] = count
 
     thresholds = sorted({(q.partial_threshold, len(q.core_ids)) for q in versions.values()})
-    rule = "; ".join(f"stopped early with at least {t} of the {n} core questions answered"
-                     for t, n in thresholds)
+    rule = "; ".join(
+        f"stopped early with at least {t} of the {n} core questions answered" for t, n in thresholds
+    )
     return SurveySummary(
         survey=survey,
         interviews_by_status=dict(sorted(Counter(r.status for r in chosen).items())),
         counted={COMPLETE: in_figures[COMPLETE], PARTIAL: in_figures[PARTIAL]},
         partial_rule=rule,
-        core=[_figure(qid, words[qid], base[qid], positive[qid], not_counted[qid],
-                      no_answer[qid]) for qid in core_ids],
+        core=[
+            _figure(qid, words[qid], base[qid], positive[qid], not_counted[qid], no_answer[qid])
+            for qid in core_ids
+        ],
         referrals_by_district=referrals,
     )

@@ -90,8 +90,9 @@ class _Invalid(ValueError):
     """A cell whose value does not fit its column."""
 
 
-def import_sample(session: Session, questionnaire: Questionnaire, stream: TextIO, *,
-                  today: date | None = None) -> ImportReport:
+def import_sample(
+    session: Session, questionnaire: Questionnaire, stream: TextIO, *, today: date | None = None
+) -> ImportReport:
     """Check a sample CSV for ``questionnaire`` and add its cases if every row is valid.
 
     On any problem nothing is added to ``session`` and every problem is returned;
@@ -104,8 +105,13 @@ def import_sample(session: Session, questionnaire: Questionnaire, stream: TextIO
     header = next(records, None)
     if header is None:
         if not problems:
-            problems.append(RowProblem(1, "the file is empty; the first line must name the "
-                                          f"columns: {', '.join(_required(questionnaire))}"))
+            problems.append(
+                RowProblem(
+                    1,
+                    "the file is empty; the first line must name the "
+                    f"columns: {', '.join(_required(questionnaire))}",
+                )
+            )
         return ImportReport(0, _in_line_order(problems))
     columns = _columns(*header, questionnaire, problems)
     width = len(header[1])
@@ -124,8 +130,13 @@ def import_sample(session: Session, questionnaire: Questionnaire, stream: TextIO
         problems.extend(RowProblem(line, reason) for reason in reasons)
         if row.case_ref:
             if row.case_ref in first_seen:
-                problems.append(RowProblem(line, f"duplicate case_ref '{row.case_ref}' "
-                                                 f"(first on line {first_seen[row.case_ref]})"))
+                problems.append(
+                    RowProblem(
+                        line,
+                        f"duplicate case_ref '{row.case_ref}' "
+                        f"(first on line {first_seen[row.case_ref]})",
+                    )
+                )
             else:
                 first_seen[row.case_ref] = line
         if not reasons:
@@ -181,12 +192,15 @@ def _csv_reason(error: csv.Error) -> str:
 
 
 def _required(questionnaire: Questionnaire) -> list[str]:
-    return [*BASE_COLUMNS,
-            *(name for name, spec in questionnaire.case_fields.items() if spec.required)]
+    return [
+        *BASE_COLUMNS,
+        *(name for name, spec in questionnaire.case_fields.items() if spec.required),
+    ]
 
 
-def _columns(line: int, header: list[str], questionnaire: Questionnaire,
-             problems: list[RowProblem]) -> dict[str, int]:
+def _columns(
+    line: int, header: list[str], questionnaire: Questionnaire, problems: list[RowProblem]
+) -> dict[str, int]:
     """Each known column's position, by its name as the questionnaire spells it."""
     known = {name.lower(): name for name in (*BASE_COLUMNS, *fields_of(questionnaire))}
     columns: dict[str, int] = {}
@@ -208,8 +222,9 @@ def _columns(line: int, header: list[str], questionnaire: Questionnaire,
     return columns
 
 
-def _check_row(cells: list[str], columns: dict[str, int],
-               fields: dict[str, CaseField], today: date) -> tuple[_Row, list[str]]:
+def _check_row(
+    cells: list[str], columns: dict[str, int], fields: dict[str, CaseField], today: date
+) -> tuple[_Row, list[str]]:
     """The row's converted values and the reasons it is invalid (none if valid)."""
     reasons: list[str] = []
     case_ref = cells[columns["case_ref"]].strip() if "case_ref" in columns else ""
@@ -259,8 +274,9 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
             return "yes"
         if text.lower() in NO:
             return "no"
-        raise _Invalid(f"{name} '{text}' is not yes or no "
-                       f"(accepted: {', '.join(sorted(YES | NO))})")
+        raise _Invalid(
+            f"{name} '{text}' is not yes or no (accepted: {', '.join(sorted(YES | NO))})"
+        )
     if spec.type == "integer":
         if not WHOLE_NUMBER.fullmatch(text):
             raise _Invalid(f"{name} '{text}' is not a whole number")
@@ -282,9 +298,12 @@ def _already_imported(session: Session, survey: str, refs: list[str]) -> set[str
     # Flushing the caller's pending objects here would touch its transaction.
     with session.no_autoflush:
         for start in range(0, len(refs), LOOKUP_CHUNK):
-            chunk = refs[start:start + LOOKUP_CHUNK]
-            found.update(session.scalars(
-                select(Case.case_ref).where(Case.survey == survey, Case.case_ref.in_(chunk))))
+            chunk = refs[start : start + LOOKUP_CHUNK]
+            found.update(
+                session.scalars(
+                    select(Case.case_ref).where(Case.survey == survey, Case.case_ref.in_(chunk))
+                )
+            )
     return found
 
 
@@ -299,8 +318,13 @@ def _insert(session: Session, survey: str, rows: list[_Row]) -> None:
     for row in rows:
         # Every dict has the same keys so the whole batch goes in one statement.
         record: dict[str, Any] = dict.fromkeys(FIXED_COLUMNS)
-        record.update(survey=survey, case_ref=row.case_ref, phone=row.phone,
-                      imported_at=imported_at, fields={})
+        record.update(
+            survey=survey,
+            case_ref=row.case_ref,
+            phone=row.phone,
+            imported_at=imported_at,
+            fields={},
+        )
         for name, value in row.values.items():
             column = FIXED_COLUMNS.get(name)
             if column is not None and isinstance(value, column.type.python_type):

@@ -42,8 +42,9 @@ def drama_numbers(count: int) -> list[str]:
     return numbers
 
 
-def bench_environ(database_url: str, public_base_url: str,
-                  auth_token: str = AUTH_TOKEN) -> dict[str, str]:
+def bench_environ(
+    database_url: str, public_base_url: str, auth_token: str = AUTH_TOKEN
+) -> dict[str, str]:
     """Every product setting as an environment variable, so nothing leaks in from the shell.
 
     REDIS_URL is empty on purpose: a queue on Redis would add a network hop to turns that

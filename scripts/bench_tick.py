@@ -66,19 +66,36 @@ def fill(db: Database, cases: int, due_now: int, unplanned: int, seed: int = 1) 
     with db.engine.begin() as conn:
         for start in range(0, cases, CHUNK):
             ids = range(start + 1, min(start + CHUNK, cases) + 1)
-            conn.execute(insert(case_table), [{
-                "id": i, "survey": "uss", "case_ref": f"BENCH/{i}",
-                "phone": phones[i % len(phones)],
-                "first_name": "Alex", "crime_type": CRIMES[i % len(CRIMES)],
-                "district": DISTRICTS[i % len(DISTRICTS)],
-                "reported_on": NOW.date() - timedelta(days=42 + i % 40), "fields": {},
-                "imported_at": NOW,
-            } for i in ids])
+            conn.execute(
+                insert(case_table),
+                [
+                    {
+                        "id": i,
+                        "survey": "uss",
+                        "case_ref": f"BENCH/{i}",
+                        "phone": phones[i % len(phones)],
+                        "first_name": "Alex",
+                        "crime_type": CRIMES[i % len(CRIMES)],
+                        "district": DISTRICTS[i % len(DISTRICTS)],
+                        "reported_on": NOW.date() - timedelta(days=42 + i % 40),
+                        "fields": {},
+                        "imported_at": NOW,
+                    }
+                    for i in ids
+                ],
+            )
             rows = []
             for i in ids:
-                row: dict[str, Any] = {"case_id": i, "survey": "uss", "attempts": 0,
-                                       "outcomes": [], "updated_at": NOW, "planned_at": NOW,
-                                       "next_attempt_at": None, "disposition": None}
+                row: dict[str, Any] = {
+                    "case_id": i,
+                    "survey": "uss",
+                    "attempts": 0,
+                    "outcomes": [],
+                    "updated_at": NOW,
+                    "planned_at": NOW,
+                    "next_attempt_at": None,
+                    "disposition": None,
+                }
                 if i <= due_now:
                     row["next_attempt_at"] = NOW - timedelta(minutes=rng.randint(1, 120))
                 elif i <= due_now + unplanned:
@@ -110,8 +127,9 @@ class QueryCounter:
         return taken
 
 
-def measure(database_url: str, campaign: Campaign, cases: int, due_now: int,
-            max_calls: int) -> dict[str, Any]:
+def measure(
+    database_url: str, campaign: Campaign, cases: int, due_now: int, max_calls: int
+) -> dict[str, Any]:
     db = Database(database_url)
     if db.engine.dialect.name == "sqlite":
         db.upgrade()
@@ -126,24 +144,26 @@ def measure(database_url: str, campaign: Campaign, cases: int, due_now: int,
     counter = QueryCounter(db)
     queue = CountingQueue()
     started = time.perf_counter()
-    report = tick(db, campaign, queue, NOW + timedelta(seconds=1),
-                  max_concurrent_calls=max_calls)
+    report = tick(db, campaign, queue, NOW + timedelta(seconds=1), max_concurrent_calls=max_calls)
     tick_seconds = time.perf_counter() - started
     tick_queries = counter.take()
     # The same pass again with the calls of the first still live: what every later pass
     # costs while calls are under way.
     started = time.perf_counter()
-    tick(db, campaign, CountingQueue(), NOW + timedelta(seconds=2),
-         max_concurrent_calls=max_calls)
+    tick(db, campaign, CountingQueue(), NOW + timedelta(seconds=2), max_concurrent_calls=max_calls)
     busy_seconds = time.perf_counter() - started
     busy_queries = counter.take()
     db.dispose()
     return {
-        "cases": cases, "due_now": due_now, "unplanned": unplanned,
+        "cases": cases,
+        "due_now": due_now,
+        "unplanned": unplanned,
         "max_concurrent_calls": max_calls,
-        "tick_seconds": round(tick_seconds, 4), "tick_queries": tick_queries,
+        "tick_seconds": round(tick_seconds, 4),
+        "tick_queries": tick_queries,
         "tick_queries_total": sum(tick_queries.values()),
-        "planned_in_tick": report.planned, "calls_queued": queue.jobs,
+        "planned_in_tick": report.planned,
+        "calls_queued": queue.jobs,
         "busy_tick_seconds": round(busy_seconds, 4),
         "busy_tick_queries_total": sum(busy_queries.values()),
     }
@@ -151,11 +171,19 @@ def measure(database_url: str, campaign: Campaign, cases: int, due_now: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, action="append",
-                        help="cases in the campaign (repeatable; default 100000 and 1000000)")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        action="append",
+        help="cases in the campaign (repeatable; default 100000 and 1000000)",
+    )
     parser.add_argument("--due", type=int, default=300, help="cases due now (default 300)")
-    parser.add_argument("--max-calls", type=int, default=50,
-                        help="concurrent call limit, i.e. calls one pass may queue (default 50)")
+    parser.add_argument(
+        "--max-calls",
+        type=int,
+        default=50,
+        help="concurrent call limit, i.e. calls one pass may queue (default 50)",
+    )
     parser.add_argument("--database-url", help="default: a fresh SQLite file per size")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
@@ -170,14 +198,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            print(f"{r['cases']:>9,} cases: one pass {1000 * r['tick_seconds']:.1f} ms, "
-                  f"{r['tick_queries_total']} queries {r['tick_queries']}; planned "
-                  f"{r['planned_in_tick']}, queued {r['calls_queued']} calls; next pass with "
-                  f"those calls live {1000 * r['busy_tick_seconds']:.1f} ms, "
-                  f"{r['busy_tick_queries_total']} queries")
+            print(
+                f"{r['cases']:>9,} cases: one pass {1000 * r['tick_seconds']:.1f} ms, "
+                f"{r['tick_queries_total']} queries {r['tick_queries']}; planned "
+                f"{r['planned_in_tick']}, queued {r['calls_queued']} calls; next pass with "
+                f"those calls live {1000 * r['busy_tick_seconds']:.1f} ms, "
+                f"{r['busy_tick_queries_total']} queries"
+            )
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -77,9 +77,18 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 WARMUP_TRIVIAL = 50
 #: Settings the product reads from the environment; the server gets ours, never the shell's.
-PRODUCT_SETTINGS = ("IVR_ENV", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TWILIO_ACCOUNT_SID",
-                    "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_API_BASE_URL",
-                    "PUBLIC_BASE_URL", "IVR_QUESTIONNAIRES")
+PRODUCT_SETTINGS = (
+    "IVR_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_API_BASE_URL",
+    "PUBLIC_BASE_URL",
+    "IVR_QUESTIONNAIRES",
+)
 TURN_PATH = re.compile(r"^/twilio/interviews/[^/]+/turns/\d+$")
 
 
@@ -90,8 +99,16 @@ def log(message: str) -> None:
 
 def satisfied_respondent() -> Scripted:
     """Identity yes, take part, five satisfied scale answers, no further police contact."""
-    return Scripted(press("1"), press("1"), press("2"), press("2"), press("3"), press("1"),
-                    press("2"), press("2"))
+    return Scripted(
+        press("1"),
+        press("1"),
+        press("2"),
+        press("2"),
+        press("3"),
+        press("1"),
+        press("2"),
+        press("2"),
+    )
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -158,15 +175,20 @@ class KindStats:
 
     def as_dict(self, with_sql: bool) -> dict[str, Any]:
         n = max(self.requests, 1)
-        out: dict[str, Any] = {"requests": self.requests,
-                               "mean_ms": round(1000 * self.seconds / n, 3),
-                               "median_ms": round(self.median_ms, 3)}
+        out: dict[str, Any] = {
+            "requests": self.requests,
+            "mean_ms": round(1000 * self.seconds / n, 3),
+            "median_ms": round(self.median_ms, 3),
+        }
         if with_sql:
-            out.update(sql_per_request=round(sum(self.statements.values()) / n, 2),
-                       sql_by_verb_per_request={k: round(v / n, 2)
-                                                for k, v in sorted(self.statements.items())},
-                       checkouts_per_request=round(self.checkouts / n, 2),
-                       commits_per_request=round(self.commits / n, 2))
+            out.update(
+                sql_per_request=round(sum(self.statements.values()) / n, 2),
+                sql_by_verb_per_request={
+                    k: round(v / n, 2) for k, v in sorted(self.statements.items())
+                },
+                checkouts_per_request=round(self.checkouts / n, 2),
+                commits_per_request=round(self.commits / n, 2),
+            )
         return out
 
 
@@ -235,14 +257,34 @@ class GunicornServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> GunicornServer:
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "sync",
-               "-b", f"{HOST}:{self.port}", "--chdir", str(SCRIPTS), "--log-level", "warning",
-               "--graceful-timeout", "5", "bench_app:create_bench_app()"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "1",
+            "-k",
+            "sync",
+            "-b",
+            f"{HOST}:{self.port}",
+            "--chdir",
+            str(SCRIPTS),
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "5",
+            "bench_app:create_bench_app()",
+        ]
         log(f"starting: {' '.join(cmd[2:])}")
         # Its output goes to our stderr: stdout is reserved for the figures.
-        self.proc = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno(),
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno(),
+            stderr=sys.stderr.fileno(),
+            start_new_session=True,
+        )
         try:
             self._wait_ready()
         except BaseException:
@@ -258,13 +300,19 @@ class GunicornServer:
         assert self.proc is not None
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with code {self.proc.returncode} "
-                                   "before serving; its log is above")
+                raise RuntimeError(
+                    f"gunicorn exited with code {self.proc.returncode} "
+                    "before serving; its log is above"
+                )
             try:
                 conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
                 try:
-                    conn.request("POST", TRIVIAL_PATH, body=b"",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+                    conn.request(
+                        "POST",
+                        TRIVIAL_PATH,
+                        body=b"",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    )
                     if conn.getresponse().status == 200:
                         log(f"gunicorn (pid {self.proc.pid}) ready on {HOST}:{self.port}")
                         return
@@ -321,24 +369,32 @@ class Phase:
         return 1000 * sum(k.seconds for k in self.kinds.values()) / max(self.requests, 1)
 
     def as_dict(self, with_sql: bool) -> dict[str, Any]:
-        return {"requests": self.requests, "seconds": round(self.seconds, 4),
-                "per_s": round(self.requests / self.seconds, 1) if self.seconds else None,
-                "ms_per_request": round(self.ms_per_request, 3),
-                "transport_ms_per_request": round(self.transport_ms_per_request, 3),
-                "by_endpoint": {k: v.as_dict(with_sql) for k, v in sorted(self.kinds.items())}}
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 4),
+            "per_s": round(self.requests / self.seconds, 1) if self.seconds else None,
+            "ms_per_request": round(self.ms_per_request, 3),
+            "transport_ms_per_request": round(self.transport_ms_per_request, 3),
+            "by_endpoint": {k: v.as_dict(with_sql) for k, v in sorted(self.kinds.items())},
+        }
 
 
 def run_calls(target: Target, phones: list[str], repeat: bool) -> tuple[list[CallRecord], Phase]:
     """One full call per phone, one after another; failures are kept, not raised."""
-    sim = TwilioSimulator(target.transport, auth_token=AUTH_TOKEN,
-                          public_base_url=target.base_url, repeat_requests=repeat)
+    sim = TwilioSimulator(
+        target.transport,
+        auth_token=AUTH_TOKEN,
+        public_base_url=target.base_url,
+        repeat_requests=repeat,
+    )
     records: list[CallRecord] = []
     target.transport.reset()
     started = time.perf_counter()
     for phone in phones:
         try:
-            records.append(sim.call(from_=phone, to=SURVEY_NUMBER,
-                                    respondent=satisfied_respondent()))
+            records.append(
+                sim.call(from_=phone, to=SURVEY_NUMBER, respondent=satisfied_respondent())
+            )
         except SimulatorError as exc:
             if exc.record is None:
                 raise
@@ -348,8 +404,7 @@ def run_calls(target: Target, phones: list[str], repeat: bool) -> tuple[list[Cal
     return records, Phase(sum(k.requests for k in kinds.values()), seconds, kinds)
 
 
-def run_trivial(target: Target, templates: list[dict[str, str]], count: int,
-                repeat: bool) -> Phase:
+def run_trivial(target: Target, templates: list[dict[str, str]], count: int, repeat: bool) -> Phase:
     """``count`` POSTs to the constant route with the calls' own parameters, each signed as
     the simulator signs (once per pair when repeating, as the simulator does)."""
     url = target.base_url + TRIVIAL_PATH
@@ -359,8 +414,10 @@ def run_trivial(target: Target, templates: list[dict[str, str]], count: int,
     started = time.perf_counter()
     for i in range(count // sends):
         params = templates[i % len(templates)]
-        headers = {"X-Twilio-Signature": validator.compute_signature(url, params),
-                   "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "X-Twilio-Signature": validator.compute_signature(url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         for _ in range(sends):
             status, body = target.transport.post(url, params, headers)
             if status != 200 or body != TRIVIAL_TWIML:
@@ -384,9 +441,13 @@ def add_phase(total: Phase, more: Phase) -> None:
         into.samples.extend(stats.samples)
 
 
-def run_interleaved(target: Target, phones: list[str], templates: list[dict[str, str]],
-                    repeat: bool, profile: cProfile.Profile | None
-                    ) -> tuple[list[CallRecord], Phase, Phase]:
+def run_interleaved(
+    target: Target,
+    phones: list[str],
+    templates: list[dict[str, str]],
+    repeat: bool,
+    profile: cProfile.Profile | None,
+) -> tuple[list[CallRecord], Phase, Phase]:
     """Each call followed by as many trivial requests as it made, so that both see the same
     machine: on a shared host the speed drifts within seconds, and measuring the two in
     separate phases made the ratio swing by more than the effects being measured."""
@@ -411,6 +472,7 @@ def db_summary(database_url: str) -> dict[str, Any]:
     db = Database(database_url)
     try:
         with db.engine.connect() as conn:
+
             def by_status(table: str) -> dict[str, int]:
                 rows = conn.execute(text(f"select status, count(*) from {table} group by status"))
                 return {status: int(n) for status, n in rows}
@@ -418,16 +480,20 @@ def db_summary(database_url: str) -> dict[str, Any]:
             def count(table: str) -> int:
                 return int(conn.execute(text(f"select count(*) from {table}")).scalar_one())
 
-            return {"interviews_by_status": by_status("interviews"),
-                    "call_attempts_by_status": by_status("call_attempts"),
-                    "answers": count("answers"), "turns": count("turns"),
-                    "referrals": count("referrals")}
+            return {
+                "interviews_by_status": by_status("interviews"),
+                "call_attempts_by_status": by_status("call_attempts"),
+                "answers": count("answers"),
+                "turns": count("turns"),
+                "referrals": count("referrals"),
+            }
     finally:
         db.dispose()
 
 
-def check_calls(records: list[CallRecord], summary: dict[str, Any], expected: int,
-                requests_per_call: int) -> list[str]:
+def check_calls(
+    records: list[CallRecord], summary: dict[str, Any], expected: int, requests_per_call: int
+) -> list[str]:
     """Every reason to distrust the run; empty when every call completed as scripted."""
     problems: list[str] = []
     for record in records:
@@ -437,8 +503,9 @@ def check_calls(records: list[CallRecord], summary: dict[str, Any], expected: in
         if record.ended_by != "app":
             problems.append(f"{record.from_}: call ended by {record.ended_by}, not the app")
         if len(record.requests) != requests_per_call:
-            problems.append(f"{record.from_}: {len(record.requests)} webhooks, "
-                            f"expected {requests_per_call}")
+            problems.append(
+                f"{record.from_}: {len(record.requests)} webhooks, expected {requests_per_call}"
+            )
     statuses = summary["interviews_by_status"]
     if statuses != {"completed": expected}:
         problems.append(f"interviews by status {statuses}, expected {{'completed': {expected}}}")
@@ -451,16 +518,19 @@ def print_profile(profile: cProfile.Profile, turns: int, limit: int) -> None:
         out = io.StringIO()
         stats = pstats.Stats(profile, stream=out)
         stats.sort_stats(sort).print_stats(limit)
-        log(f"\n== profile, top {limit} by {sort} ({turns} turns; divide times by turns "
-            f"for per turn) ==")
+        log(
+            f"\n== profile, top {limit} by {sort} ({turns} turns; divide times by turns "
+            f"for per turn) =="
+        )
         # pstats' header lines are noise here; keep from the column titles on.
         listing = out.getvalue()
-        log(listing[listing.find("   ncalls"):])
+        log(listing[listing.find("   ncalls") :])
 
 
 @contextmanager
 def sigterm_as_exit() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into SystemExit so the server is stopped on the way out."""
+
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
@@ -473,32 +543,59 @@ def sigterm_as_exit() -> Iterator[None]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--http", dest="wsgi", action="store_false",
-                      help="gunicorn with one sync worker on 127.0.0.1 (default)")
-    mode.add_argument("--wsgi", dest="wsgi", action="store_true",
-                      help="in-process through Flask's test client, for profiling and SQL counts")
+    mode.add_argument(
+        "--http",
+        dest="wsgi",
+        action="store_false",
+        help="gunicorn with one sync worker on 127.0.0.1 (default)",
+    )
+    mode.add_argument(
+        "--wsgi",
+        dest="wsgi",
+        action="store_true",
+        help="in-process through Flask's test client, for profiling and SQL counts",
+    )
     parser.set_defaults(wsgi=False)
     parser.add_argument("--calls", type=int, default=200, help="measured calls (default 200)")
-    parser.add_argument("--warmup", type=int, default=5,
-                        help="unmeasured calls first (default 5)")
-    parser.add_argument("--repeat", action="store_true",
-                        help="send every webhook twice, as Twilio does when it retries")
-    parser.add_argument("--database-url",
-                        help="run on this database instead of a fresh SQLite file; "
-                             "its ivr tables are DROPPED and recreated")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls first (default 5)")
+    parser.add_argument(
+        "--repeat",
+        action="store_true",
+        help="send every webhook twice, as Twilio does when it retries",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="run on this database instead of a fresh SQLite file; "
+        "its ivr tables are DROPPED and recreated",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON only")
-    parser.add_argument("--max-ratio", type=float, default=TARGET_RATIO,
-                        help=f"turn/trivial cost ratio to judge against (default {TARGET_RATIO})")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="--wsgi only: cProfile the measured calls, write pstats to FILE "
-                             "and print the top functions to stderr")
-    parser.add_argument("--profile-limit", type=int, default=30,
-                        help="functions listed from the profile (default 30)")
-    parser.add_argument("--sql-trace", action="store_true",
-                        help="--wsgi only: print every SQL statement of one measured call")
+    parser.add_argument(
+        "--max-ratio",
+        type=float,
+        default=TARGET_RATIO,
+        help=f"turn/trivial cost ratio to judge against (default {TARGET_RATIO})",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="--wsgi only: cProfile the measured calls, write pstats to FILE "
+        "and print the top functions to stderr",
+    )
+    parser.add_argument(
+        "--profile-limit",
+        type=int,
+        default=30,
+        help="functions listed from the profile (default 30)",
+    )
+    parser.add_argument(
+        "--sql-trace",
+        action="store_true",
+        help="--wsgi only: print every SQL statement of one measured call",
+    )
     args = parser.parse_args(argv)
     if args.calls < 1 or args.warmup < 1:
         parser.error("--calls and --warmup must be at least 1")
@@ -534,34 +631,36 @@ def bench(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         target = Target(base_url, MeteredTransport(http_transport, None))
 
     log(f"warm-up: {args.warmup} calls, {WARMUP_TRIVIAL} trivial requests")
-    warm_records, _ = run_calls(target, phones[:args.warmup], args.repeat)
+    warm_records, _ = run_calls(target, phones[: args.warmup], args.repeat)
     templates = [params for _url, params in warm_records[0].requests]
     run_trivial(target, templates, WARMUP_TRIVIAL, args.repeat)
 
-    log(f"calls: {args.calls}, each followed by {len(templates)} trivial requests"
-        + (" (every webhook sent twice)" if args.repeat else ""))
+    log(
+        f"calls: {args.calls}, each followed by {len(templates)} trivial requests"
+        + (" (every webhook sent twice)" if args.repeat else "")
+    )
     trace: list[str] = []
     if args.sql_trace and target.sql is not None:
         # The first measured call alone is traced: every call runs the same statements.
         target.sql.trace = trace
-        records, _ = run_calls(target, phones[args.warmup:args.warmup + 1], args.repeat)
+        records, _ = run_calls(target, phones[args.warmup : args.warmup + 1], args.repeat)
         target.sql.trace = None
         log("\n== SQL of one full call ==\n" + "\n".join(trace) + "\n")
-        measured_phones = phones[args.warmup + 1:]
+        measured_phones = phones[args.warmup + 1 :]
     else:
         records = []
-        measured_phones = phones[args.warmup:]
+        measured_phones = phones[args.warmup :]
     profile = cProfile.Profile() if args.profile else None
-    more, calls, trivial = run_interleaved(target, measured_phones, templates, args.repeat,
-                                           profile)
+    more, calls, trivial = run_interleaved(target, measured_phones, templates, args.repeat, profile)
     records += more
     if profile is not None:
         profile.dump_stats(args.profile)
         print_profile(profile, calls.requests, args.profile_limit)
 
     summary = db_summary(database_url)
-    problems = check_calls(warm_records + records, summary, args.warmup + args.calls,
-                           len(templates))
+    problems = check_calls(
+        warm_records + records, summary, args.warmup + args.calls, len(templates)
+    )
     trivial_ms = trivial.ms_per_request
     trivial_transport_ms = trivial.transport_ms_per_request
     # Judged on the time each request spends in the transport (sent to response read):
@@ -581,9 +680,9 @@ def bench(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     with_sql = target.sql is not None
     figures: dict[str, Any] = {
         "mode": "wsgi" if args.wsgi else "http",
-        "server": "in-process (Flask test client)" if args.wsgi
-        else "gunicorn -w 1 (sync worker)",
-        "database": make_url(database_url).get_backend_name() if args.database_url
+        "server": "in-process (Flask test client)" if args.wsgi else "gunicorn -w 1 (sync worker)",
+        "database": make_url(database_url).get_backend_name()
+        if args.database_url
         else "sqlite (fresh file)",
         "repeat": args.repeat,
         "calls": args.calls,
@@ -637,7 +736,8 @@ def report(figures: dict[str, Any]) -> str:
         f" any webhook of a call {f['transport_ms_per_call_request']:.3f} ms, trivial "
         f"{f['transport_ms_per_trivial']:.3f} ms",
         f"ratio turn/trivial    {f['ratio']:>9.3f}   "
-        + ("<=" if f["within_max_ratio"] else ">") + f" {f['max_ratio']}: "
+        + ("<=" if f["within_max_ratio"] else ">")
+        + f" {f['max_ratio']}: "
         + ("OK" if f["within_max_ratio"] else "OVER TARGET"),
         f"whole call (first webhook and status callback included) / trivial: "
         f"{f['whole_call_ratio']:.3f}",
@@ -649,20 +749,29 @@ def report(figures: dict[str, Any]) -> str:
         extra = ""
         if "sql_per_request" in stats:
             verbs = ", ".join(f"{k} {v:g}" for k, v in stats["sql_by_verb_per_request"].items())
-            extra = (f", {stats['sql_per_request']:g} SQL ({verbs}), "
-                     f"{stats['checkouts_per_request']:g} checkouts, "
-                     f"{stats['commits_per_request']:g} commits")
-        lines.append(f"  {kind:<16} {stats['requests']:>6} requests, {stats['mean_ms']:.3f} ms"
-                     + extra)
+            extra = (
+                f", {stats['sql_per_request']:g} SQL ({verbs}), "
+                f"{stats['checkouts_per_request']:g} checkouts, "
+                f"{stats['commits_per_request']:g} commits"
+            )
+        lines.append(
+            f"  {kind:<16} {stats['requests']:>6} requests, {stats['mean_ms']:.3f} ms" + extra
+        )
     if "sql_per_turn" in f:
-        lines.append(f"SQL statements per turn {f['sql_per_turn']:g}, per call "
-                     f"{f['sql_per_call']:g}")
+        lines.append(
+            f"SQL statements per turn {f['sql_per_turn']:g}, per call {f['sql_per_call']:g}"
+        )
     db = f["database_after"]
-    lines.append(f"interviews by status {db['interviews_by_status']}; attempts "
-                 f"{db['call_attempts_by_status']}; answers {db['answers']}, turns "
-                 f"{db['turns']}, referrals {db['referrals']}")
-    lines.append("correct: every call completed" if f["correct"]
-                 else "BROKEN CALLS, figures worthless:\n  " + "\n  ".join(f["problems"]))
+    lines.append(
+        f"interviews by status {db['interviews_by_status']}; attempts "
+        f"{db['call_attempts_by_status']}; answers {db['answers']}, turns "
+        f"{db['turns']}, referrals {db['referrals']}"
+    )
+    lines.append(
+        "correct: every call completed"
+        if f["correct"]
+        else "BROKEN CALLS, figures worthless:\n  " + "\n  ".join(f["problems"])
+    )
     return "\n".join(lines)
 
 

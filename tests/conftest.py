@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://ivr.example.test"
 SURVEY_NUMBER = "+441134960999"
-POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -122,8 +124,10 @@ def all_day_questionnaires(tmp_path: Path) -> Path:
     of processes that read the real clock, which may run at night."""
     folder = tmp_path / "questionnaires"
     folder.mkdir()
-    all_day = "".join(f"      {day}: ['00:00-23:59']\n" for day in
-                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "bank_holiday"))
+    all_day = "".join(
+        f"      {day}: ['00:00-23:59']\n"
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "bank_holiday")
+    )
     for source in (ROOT / "questionnaires").glob("*.yaml"):
         text = source.read_text()
         assert "    windows:\n      bank_holiday: []\n" in text, source
@@ -167,8 +171,12 @@ def app_any_db(any_db: str) -> Iterator[Flask]:
 
 def simulator(app: Flask, *, repeat: bool = False, token: str = AUTH_TOKEN) -> TwilioSimulator:
     """A Twilio simulator calling ``app`` in-process."""
-    return TwilioSimulator(WSGITransport(app), auth_token=token, public_base_url=PUBLIC_BASE_URL,
-                           repeat_requests=repeat)
+    return TwilioSimulator(
+        WSGITransport(app),
+        auth_token=token,
+        public_base_url=PUBLIC_BASE_URL,
+        repeat_requests=repeat,
+    )
 
 
 def add_case(app: Flask, **fields: Any) -> Case:

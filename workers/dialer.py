@@ -27,14 +27,19 @@ OVERDUE_EVERY = 3600
 OVERDUE_LOCK = "ivr:overdue-notice"
 
 
-
-
 def place_call(attempt_public_id: str) -> str:
     """Dial one queued attempt (idempotent: a re-run finds it taken and does nothing)."""
     with app_services() as svc:
         telephony, limiter = svc.dialer()
-        done = dialing.place_call(svc.db, svc.questionnaires, svc.settings, telephony, limiter,
-                                  attempt_public_id, svc.clock())
+        done = dialing.place_call(
+            svc.db,
+            svc.questionnaires,
+            svc.settings,
+            telephony,
+            limiter,
+            attempt_public_id,
+            svc.clock(),
+        )
     return f"{done.result}: {done.detail}" if done.detail else done.result
 
 
@@ -47,8 +52,13 @@ def tick(reschedule: bool = True) -> list[dict[str, Any]]:
                 campaign = campaigns.campaign_for(svc.questionnaires, survey)
             except campaigns.CampaignError:
                 continue
-            report = campaigns.tick(svc.db, campaign, svc.queue, svc.clock(),
-                                    max_concurrent_calls=svc.settings.max_concurrent_calls)
+            report = campaigns.tick(
+                svc.db,
+                campaign,
+                svc.queue,
+                svc.clock(),
+                max_concurrent_calls=svc.settings.max_concurrent_calls,
+            )
             reports.append(report.as_dict())
         if reschedule and svc.settings.redis_url:
             schedule_next_tick(svc.settings.redis_url)

@@ -32,20 +32,16 @@ log = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 10
 
 
-
-
 @dataclass(frozen=True)
 class Recipient:
     id: int
     email: str
 
 
-def send_mail(settings: Settings, recipients: list[Recipient], subject: str,
-              body: str) -> None:
+def send_mail(settings: Settings, recipients: list[Recipient], subject: str, body: str) -> None:
     """Email each recipient separately (so none sees the others) over one connection."""
     assert settings.smtp_host, "send_mail needs SMTP_HOST"
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
-                      timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         smtp.ehlo()
         if smtp.has_extn("starttls"):
             smtp.starttls(context=ssl.create_default_context())
@@ -59,8 +55,9 @@ def send_mail(settings: Settings, recipients: list[Recipient], subject: str,
             smtp.send_message(message)
 
 
-def _deliver(settings: Settings, recipients: list[Recipient], subject: str, body: str,
-             log_line: str) -> str:
+def _deliver(
+    settings: Settings, recipients: list[Recipient], subject: str, body: str, log_line: str
+) -> str:
     """Email, or log one line per recipient; say which was done."""
     if settings.smtp_host:
         send_mail(settings, recipients, subject, body)
@@ -72,8 +69,11 @@ def _deliver(settings: Settings, recipients: list[Recipient], subject: str, body
 
 
 def _staff(session: Session, role: Role) -> list[User]:
-    return list(session.scalars(select(User).where(User.active.is_(True),
-                                                   User.role == role.value).order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User).where(User.active.is_(True), User.role == role.value).order_by(User.id)
+        )
+    )
 
 
 def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
@@ -90,26 +90,35 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
             if referral is None:
                 log.warning("%s: no such referral, so nobody was told", what)
                 return what
-            recipients = [Recipient(u.id, u.email)
-                          for role in (Role.DISTRICT_OFFICER, Role.SERVICE_MANAGER)
-                          for u in _staff(session, role) if may_see(u, referral)]
-            due = (f"First contact is due by {local_time(referral.due_at)}."
-                   if referral.consented and referral.due_at is not None else
-                   "The victim did not agree to be contacted: it is for information.")
+            recipients = [
+                Recipient(u.id, u.email)
+                for role in (Role.DISTRICT_OFFICER, Role.SERVICE_MANAGER)
+                for u in _staff(session, role)
+                if may_see(u, referral)
+            ]
+            due = (
+                f"First contact is due by {local_time(referral.due_at)}."
+                if referral.consented and referral.due_at is not None
+                else "The victim did not agree to be contacted: it is for information."
+            )
         if not recipients:
             log.warning("%s: nobody works that queue, so nobody was told", what)
             return what
         link = f"{settings.public_base_url}/queue/referrals/{referral_id}"
         via = _deliver(
-            settings, recipients, f"New {words(kind).lower()} referral #{referral_id} for "
-            f"{district}",
+            settings,
+            recipients,
+            f"New {words(kind).lower()} referral #{referral_id} for {district}",
             f"A new {words(kind).lower()} referral (#{referral_id}) is waiting in the "
-            f"{district} queue.\n{due}\n\n{link}\n", what)
+            f"{district} queue.\n{due}\n\n{link}\n",
+            what,
+        )
         with svc.db.transaction() as session:
             referral = session.get(Referral, referral_id)
             assert referral is not None
-            workflow.record_notified(referral, "new", [r.id for r in recipients], via,
-                                     now=svc.clock())
+            workflow.record_notified(
+                referral, "new", [r.id for r in recipients], via, now=svc.clock()
+            )
     return what
 
 
@@ -118,25 +127,37 @@ def notify_overdue() -> str:
     with app_services() as svc:
         settings, now = svc.settings, svc.clock()
         with svc.db.transaction() as session:
-            late = [(r.id, r.kind, r.district, local_time(r.due_at))
-                    for r in workflow.overdue(session, now)]
+            late = [
+                (r.id, r.kind, r.district, local_time(r.due_at))
+                for r in workflow.overdue(session, now)
+            ]
             recipients = [Recipient(u.id, u.email) for u in _staff(session, Role.SUPERVISOR)]
         if not late:
             return "no overdue referrals"
         what = f"{len(late)} overdue referral(s): " + ", ".join(
-            f"#{rid} ({kind}, {district})" for rid, kind, district, _due in late)
+            f"#{rid} ({kind}, {district})" for rid, kind, district, _due in late
+        )
         if not recipients:
             log.warning("%s: there is no supervisor to tell", what)
             return f"{what}: nobody to tell"
-        lines = "\n".join(f"#{rid} {words(kind).lower()} for {district}, due {due}: "
-                          f"{settings.public_base_url}/queue/referrals/{rid}"
-                          for rid, kind, district, due in late)
-        via = _deliver(settings, recipients, f"{len(late)} referral(s) overdue for first "
-                       "contact", f"These referrals are past their first-contact deadline:\n\n"
-                       f"{lines}\n\n{settings.public_base_url}/queue?overdue=1\n", what)
+        lines = "\n".join(
+            f"#{rid} {words(kind).lower()} for {district}, due {due}: "
+            f"{settings.public_base_url}/queue/referrals/{rid}"
+            for rid, kind, district, due in late
+        )
+        via = _deliver(
+            settings,
+            recipients,
+            f"{len(late)} referral(s) overdue for first contact",
+            f"These referrals are past their first-contact deadline:\n\n"
+            f"{lines}\n\n{settings.public_base_url}/queue?overdue=1\n",
+            what,
+        )
         with svc.db.transaction() as session:
-            for referral in session.scalars(select(Referral).where(
-                    Referral.id.in_([rid for rid, *_ in late]))):
-                workflow.record_notified(referral, "overdue", [r.id for r in recipients], via,
-                                         now=now)
+            for referral in session.scalars(
+                select(Referral).where(Referral.id.in_([rid for rid, *_ in late]))
+            ):
+                workflow.record_notified(
+                    referral, "overdue", [r.id for r in recipients], via, now=now
+                )
     return f"{what}: told {len(recipients)} by {via}"

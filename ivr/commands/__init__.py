@@ -7,8 +7,18 @@ import importlib
 import click
 
 #: Modules that each define ``command`` (a click command or group) to add to ``ivr``.
-MODULES = ("db", "questionnaires", "sample", "referrals", "results", "campaign", "dnc",
-           "demo", "users", "audit")
+MODULES = (
+    "db",
+    "questionnaires",
+    "sample",
+    "referrals",
+    "results",
+    "campaign",
+    "dnc",
+    "demo",
+    "users",
+    "audit",
+)
 
 
 def register(group: click.Group) -> None:

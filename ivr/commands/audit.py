@@ -31,8 +31,11 @@ def command() -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) \
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if isinstance(value, dict)
         else str(value)
+    )
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -47,10 +50,15 @@ def to_csv(entries: list[dict[str, Any]]) -> str:
 
 
 @command.command("export")
-@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First day to include (YYYY-MM-DD, from midnight UK time).")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
-              show_default=True)
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day to include (YYYY-MM-DD, from midnight UK time).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
 @with_appcontext
 def export(since: datetime, fmt: str) -> None:
     """Print the audit entries since a day, oldest first, as JSON or CSV."""

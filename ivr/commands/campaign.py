@@ -72,11 +72,16 @@ def start_command(survey: str) -> None:
         from workers.dialer import schedule_next_tick
 
         schedule_next_tick(svc.settings.redis_url, delay=1)
-        click.echo(f"campaign {survey} running; workers (rq worker --with-scheduler) "
-                   "place the calls", err=True)
+        click.echo(
+            f"campaign {survey} running; workers (rq worker --with-scheduler) place the calls",
+            err=True,
+        )
     else:
-        click.echo(f"campaign {survey} running; run `ivr campaign run --survey {survey}` "
-                   "to place the calls", err=True)
+        click.echo(
+            f"campaign {survey} running; run `ivr campaign run --survey {survey}` "
+            "to place the calls",
+            err=True,
+        )
 
 
 @command.command("pause")
@@ -127,8 +132,13 @@ def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
     # Calls are dialled here, whatever queue the app sends other jobs to.
     dial_here = InProcessQueue()
     while True:
-        report = campaigns.tick(svc.db, campaign, dial_here, svc.clock(),
-                                max_concurrent_calls=svc.settings.max_concurrent_calls)
+        report = campaigns.tick(
+            svc.db,
+            campaign,
+            dial_here,
+            svc.clock(),
+            max_concurrent_calls=svc.settings.max_concurrent_calls,
+        )
         if as_json:
             click.echo(json.dumps(report.as_dict()))
         else:

@@ -10,9 +10,14 @@ from rich.console import Console
 
 
 @click.command("demo")
-@click.option("--database", "database", type=click.Path(path_type=Path),
-              default=Path("ivr-demo.db"), show_default=True,
-              help="SQLite file for the demo; replaced on every run.")
+@click.option(
+    "--database",
+    "database",
+    type=click.Path(path_type=Path),
+    default=Path("ivr-demo.db"),
+    show_default=True,
+    help="SQLite file for the demo; replaced on every run.",
+)
 @click.option("--cases", default=250, show_default=True, help="USS cases to generate.")
 @click.option("--vcas-cases", default=50, show_default=True, help="VCAS cases to generate.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed for the mix.")
@@ -23,7 +28,8 @@ def command(database: Path, cases: int, vcas_cases: int, seed: int) -> None:
     if cases < 1 or vcas_cases < 0:
         raise click.BadParameter("--cases must be at least 1 and --vcas-cases at least 0")
     database = database.resolve()
-    result = run_demo(database, uss_cases=cases, vcas_cases=vcas_cases, seed=seed,
-                      console=Console(stderr=True))
+    result = run_demo(
+        database, uss_cases=cases, vcas_cases=vcas_cases, seed=seed, console=Console(stderr=True)
+    )
     print_summary(result, database, Console())
     sys.exit(1 if result.errors or result.mismatches else 0)

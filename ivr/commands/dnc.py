@@ -36,8 +36,9 @@ def add_command(phone: str, reason: str) -> None:
     with svc.db.engine.begin() as conn:
         already = bool(store.on_do_not_call(conn, [number]))
         dialing.opt_out(conn, number, reason=reason, source="command line", now=svc.clock())
-    click.echo(f"{number} {'was already' if already else 'is now'} on the do-not-call list",
-               err=True)
+    click.echo(
+        f"{number} {'was already' if already else 'is now'} on the do-not-call list", err=True
+    )
 
 
 @command.command("remove")
@@ -65,6 +66,5 @@ def list_command(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     for row in rows:
-        click.echo(f"{row['phone']}\t{row['added_at']:%Y-%m-%d}\t{row['source']}\t"
-                   f"{row['reason']}")
+        click.echo(f"{row['phone']}\t{row['added_at']:%Y-%m-%d}\t{row['source']}\t{row['reason']}")
     click.echo(f"{len(rows)} numbers", err=True)

@@ -29,8 +29,15 @@ def referrals_table(rows: list[dict[str, Any]]) -> Table:
     for name in ("case_ref", "survey", "kind", "district", "status", "created_at", "reasons"):
         table.add_column(name)
     for row in rows:
-        table.add_row(row["case_ref"], row["survey"], row["kind"], row["district"],
-                      row["status"], row["created_at"], _reasons_text(row["reasons"]))
+        table.add_row(
+            row["case_ref"],
+            row["survey"],
+            row["kind"],
+            row["district"],
+            row["status"],
+            row["created_at"],
+            _reasons_text(row["reasons"]),
+        )
     return table
 
 

@@ -20,9 +20,22 @@ from ivr.questionnaire.options import NOT_COUNTED_WORDS
 from ivr.questionnaire.schema import NotCounted
 from ivr.reports import SurveySummary, export_interviews, survey_summary
 
-FIXED_COLUMNS = ("case_ref", "survey", "status", "counted", "started_at", "ended_at",
-                 "channel", "mode", "questionnaire_version", "district", "crime_type",
-                 "reported_on", "disposition", "attempts")
+FIXED_COLUMNS = (
+    "case_ref",
+    "survey",
+    "status",
+    "counted",
+    "started_at",
+    "ended_at",
+    "channel",
+    "mode",
+    "questionnaire_version",
+    "district",
+    "crime_type",
+    "reported_on",
+    "disposition",
+    "attempts",
+)
 
 
 @click.group("results")
@@ -34,8 +47,7 @@ def _known_survey(survey: str) -> None:
     """Exit 1 with a message on stderr unless a questionnaire defines ``survey``."""
     surveys = services().questionnaires.surveys()
     if survey not in surveys:
-        click.echo(f"unknown survey '{survey}' (known: {', '.join(surveys) or 'none'})",
-                   err=True)
+        click.echo(f"unknown survey '{survey}' (known: {', '.join(surveys) or 'none'})", err=True)
         sys.exit(1)
 
 
@@ -44,8 +56,9 @@ def to_csv(rows: list[dict[str, Any]], question_ids: list[str]) -> str:
     says "don't know" and the like in words) and a ``_via`` column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*FIXED_COLUMNS, *(c for qid in question_ids
-                                       for c in (qid, f"{qid}_label", f"{qid}_via"))])
+    writer.writerow(
+        [*FIXED_COLUMNS, *(c for qid in question_ids for c in (qid, f"{qid}_label", f"{qid}_via"))]
+    )
     for row in rows:
         cells = [row[column] for column in FIXED_COLUMNS]
         for qid in question_ids:
@@ -65,10 +78,14 @@ def _emit(text: str, output: Path | None) -> None:
 
 @command.command("export")
 @click.option("--survey", required=True, help="Survey id, e.g. uss.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
 @with_appcontext
 def export(survey: str, fmt: str, output: Path | None) -> None:
     """Export every interview of a survey with its answers."""
@@ -100,22 +117,42 @@ def _summary_tables(summary: SurveySummary) -> list[Table]:
     statuses.add_row("total", str(sum(summary.interviews_by_status.values())))
 
     counted = summary.counted
-    core = Table(title=(
-        f"Core questions: {counted.get('complete', 0)} complete and "
-        f"{counted.get('partial', 0)} partial interviews counted (partial: "
-        f"{summary.partial_rule or 'none'}); one interview per case"))
-    kinds = [k for k in ("dont_know", "does_not_apply", "prefer_not_to_say")
-             if any(r.not_counted.get(k) for r in summary.core)]
-    for name in ("question", "counted as positive", "base", "positive", "%", "95% CI",
-                 *(NOT_COUNTED_WORDS[NotCounted(k)][0] for k in kinds), "no answer"):
-        core.add_column(name, justify="left" if name in ("question", "counted as positive")
-                        else "right")
+    core = Table(
+        title=(
+            f"Core questions: {counted.get('complete', 0)} complete and "
+            f"{counted.get('partial', 0)} partial interviews counted (partial: "
+            f"{summary.partial_rule or 'none'}); one interview per case"
+        )
+    )
+    kinds = [
+        k
+        for k in ("dont_know", "does_not_apply", "prefer_not_to_say")
+        if any(r.not_counted.get(k) for r in summary.core)
+    ]
+    for name in (
+        "question",
+        "counted as positive",
+        "base",
+        "positive",
+        "%",
+        "95% CI",
+        *(NOT_COUNTED_WORDS[NotCounted(k)][0] for k in kinds),
+        "no answer",
+    ):
+        core.add_column(
+            name, justify="left" if name in ("question", "counted as positive") else "right"
+        )
     for result in summary.core:
-        core.add_row(result.question_id, result.counts_as, str(result.base),
-                     str(result.positive), f"{result.percent:.1f}" if result.base else "-",
-                     f"{result.ci_low:.1f}-{result.ci_high:.1f}" if result.base else "-",
-                     *(str(result.not_counted.get(k, 0)) for k in kinds),
-                     str(result.no_answer))
+        core.add_row(
+            result.question_id,
+            result.counts_as,
+            str(result.base),
+            str(result.positive),
+            f"{result.percent:.1f}" if result.base else "-",
+            f"{result.ci_low:.1f}-{result.ci_high:.1f}" if result.base else "-",
+            *(str(result.not_counted.get(k, 0)) for k in kinds),
+            str(result.no_answer),
+        )
 
     referrals = Table(title="Referrals by district")
     kinds = sorted({k for counts in summary.referrals_by_district.values() for k in counts})

@@ -41,8 +41,11 @@ def import_(file: Path, survey: str) -> None:
             report = import_sample(session, questionnaire, io.StringIO(text, newline=""))
     except IntegrityError:
         # Only another import committing the same case_refs since ours checked gets here.
-        click.echo("some of these cases were imported by another run at the same time; "
-                   "nothing was imported, run the import again to see which", err=True)
+        click.echo(
+            "some of these cases were imported by another run at the same time; "
+            "nothing was imported, run the import again to see which",
+            err=True,
+        )
         sys.exit(1)
     for problem in report.problems:
         click.echo(str(problem), err=True)
@@ -63,6 +66,9 @@ def _read_text(file: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        click.echo(f"line {line}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                   "save it as CSV UTF-8", err=True)
+        click.echo(
+            f"line {line}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            "save it as CSV UTF-8",
+            err=True,
+        )
         sys.exit(1)

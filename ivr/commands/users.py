@@ -33,24 +33,45 @@ def _read_password(from_stdin: bool) -> str:
 
 @command.command("add")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
-              help="What the account may do.")
-@click.option("--district", "districts", multiple=True,
-              help="A district a district research officer works (repeat for more).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="What the account may do.",
+)
+@click.option(
+    "--district",
+    "districts",
+    multiple=True,
+    help="A district a district research officer works (repeat for more).",
+)
 @click.option("--name", help="The person's name, as shown to colleagues.")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin instead of a prompt.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of a prompt.",
+)
 @with_appcontext
-def add_command(email: str, role: str, districts: Sequence[str], name: str | None,
-                password_stdin: bool) -> None:
+def add_command(
+    email: str, role: str, districts: Sequence[str], name: str | None, password_stdin: bool
+) -> None:
     """Add an account; the password is asked for without echoing it."""
     password = _read_password(password_stdin)
     try:
         with services().db.transaction() as session:
-            user = add_user(session, email, role=role, password=password, districts=districts,
-                            name=name)
-            audit.record(session, None, "add_user", object_type="user", object_id=user.id,
-                         email=user.email, role=user.role, via="cli")
+            user = add_user(
+                session, email, role=role, password=password, districts=districts, name=name
+            )
+            audit.record(
+                session,
+                None,
+                "add_user",
+                object_type="user",
+                object_id=user.id,
+                email=user.email,
+                role=user.role,
+                via="cli",
+            )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     where = f" for {', '.join(user.districts)}" if user.districts else ""
@@ -74,17 +95,32 @@ def disable_command(email: str) -> None:
             click.echo(f"{address} was already disabled")
             return
         user.active = False
-        audit.record(session, None, "disable_user", object_type="user", object_id=user.id,
-                     email=user.email, via="cli")
+        audit.record(
+            session,
+            None,
+            "disable_user",
+            object_type="user",
+            object_id=user.id,
+            email=user.email,
+            via="cli",
+        )
     click.echo(f"disabled {address}")
 
 
 def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
     """Accounts as plain rows: never the password hash."""
-    return [{"email": u.email, "name": u.name, "role": u.role, "districts": list(u.districts),
-             "active": u.active, "created_at": u.created_at.isoformat(),
-             "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
-            for u in users]
+    return [
+        {
+            "email": u.email,
+            "name": u.name,
+            "role": u.role,
+            "districts": list(u.districts),
+            "active": u.active,
+            "created_at": u.created_at.isoformat(),
+            "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+        }
+        for u in users
+    ]
 
 
 @command.command("list")
@@ -106,7 +142,12 @@ def list_command(as_json: bool) -> None:
     for column in ("email", "name", "role", "districts", "active", "last_login_at"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["email"], row["name"] or "", Role(row["role"]).label,
-                      ", ".join(row["districts"]), "yes" if row["active"] else "no",
-                      row["last_login_at"] or "never")
+        table.add_row(
+            row["email"],
+            row["name"] or "",
+            Role(row["role"]).label,
+            ", ".join(row["districts"]),
+            "yes" if row["active"] else "no",
+            row["last_login_at"] or "never",
+        )
     console.print(table)

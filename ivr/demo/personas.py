@@ -20,11 +20,24 @@ from ivr.telephony.respondents import (
     Speak,
 )
 
-SCALE_LABELS = {"1": "completely satisfied", "2": "very satisfied", "3": "fairly satisfied",
-                "4": "neither satisfied nor dissatisfied", "5": "fairly dissatisfied",
-                "6": "very dissatisfied", "7": "completely dissatisfied", "8": "don't know"}
-HELPED_LABELS = {"1": "a lot", "2": "a little", "3": "not very much", "4": "not at all",
-                 "8": "I don't know", "9": "it doesn't apply"}
+SCALE_LABELS = {
+    "1": "completely satisfied",
+    "2": "very satisfied",
+    "3": "fairly satisfied",
+    "4": "neither satisfied nor dissatisfied",
+    "5": "fairly dissatisfied",
+    "6": "very dissatisfied",
+    "7": "completely dissatisfied",
+    "8": "don't know",
+}
+HELPED_LABELS = {
+    "1": "a lot",
+    "2": "a little",
+    "3": "not very much",
+    "4": "not at all",
+    "8": "I don't know",
+    "9": "it doesn't apply",
+}
 
 #: Kinds of respondent and how often each turns up in the demo.
 KINDS = {
@@ -45,8 +58,11 @@ KINDS = {
     "wants_police_contact": 5,
 }
 #: Kinds whose next call goes differently: after the first they answer as another kind.
-LATER_KIND = {"call_back_later": "satisfied", "someone_else_answers": "satisfied",
-              "hang_up_midway": "satisfied"}
+LATER_KIND = {
+    "call_back_later": "satisfied",
+    "someone_else_answers": "satisfied",
+    "hang_up_midway": "satisfied",
+}
 
 
 @dataclass
@@ -80,8 +96,11 @@ class Persona:
             return self._identity()
         if "yes it is safe" in hints:
             if kind == "not_safe":
-                return Speak("no it is not safe", 0.9) if self.by_speech or \
-                    self.rng.random() < 0.5 else Press("2")
+                return (
+                    Speak("no it is not safe", 0.9)
+                    if self.by_speech or self.rng.random() < 0.5
+                    else Press("2")
+                )
             return self._key("1", "yes it is")
         if "no call another time" in hints:
             return self._key("1", "yes")
@@ -146,8 +165,11 @@ class Persona:
             yes = self.kind == "wants_police_contact"
             return self._key("1", "yes") if yes else self._key("2", "no thanks")
         if "recommend" in text:
-            return self._key("2", "no") if self.kind.startswith("dissatisfied") else \
-                self._key("1", "yes")
+            return (
+                self._key("2", "no")
+                if self.kind.startswith("dissatisfied")
+                else self._key("1", "yes")
+            )
         return self._key("1", "yes")
 
 

@@ -122,8 +122,16 @@ def _pick(weights: Mapping[str, int], rng: random.Random) -> str:
     return rng.choices(names, weights=[weights[n] for n in names])[0]
 
 
-def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown: int = 10,
-             seed: int = 2026, days: int = 21, console: Console | None = None) -> DemoResult:
+def run_demo(
+    path: Path,
+    *,
+    uss_cases: int = 250,
+    vcas_cases: int = 50,
+    unknown: int = 10,
+    seed: int = 2026,
+    days: int = 21,
+    console: Console | None = None,
+) -> DemoResult:
     """Import fictional samples and run both surveys' campaigns on a simulated clock.
 
     The dialler places its calls with Twilio's REST client against a fake Twilio API on
@@ -137,9 +145,13 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
     Database(url).upgrade()
     token = secrets.token_hex(16)
     settings = Settings.from_env({}).but(
-        database_url=url, twilio_auth_token=token, twilio_account_sid=ACCOUNT_SID,
-        twilio_from_number=SURVEY_NUMBER, public_base_url=PUBLIC_BASE_URL,
-        secret_key=secrets.token_hex(16), max_concurrent_calls=40,
+        database_url=url,
+        twilio_auth_token=token,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_from_number=SURVEY_NUMBER,
+        public_base_url=PUBLIC_BASE_URL,
+        secret_key=secrets.token_hex(16),
+        max_concurrent_calls=40,
     )
     zone = ZoneInfo("Europe/London")
     today = date.today()
@@ -151,35 +163,52 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
     numbers = [n for n in drama_numbers() if n != SURVEY_NUMBER]
     files = {
         "uss": uss_csv(uss_cases, numbers[:uss_cases], rng, monday),
-        "vcas_exit": vcas_csv(vcas_cases, numbers[uss_cases:uss_cases + vcas_cases], rng, monday),
+        "vcas_exit": vcas_csv(vcas_cases, numbers[uss_cases : uss_cases + vcas_cases], rng, monday),
     }
     for survey, text in files.items():
         with services.db.transaction() as session:
-            report = import_sample(session, services.questionnaires.current(survey).questionnaire,
-                                   io.StringIO(text), today=monday)
+            report = import_sample(
+                session,
+                services.questionnaires.current(survey).questionnaire,
+                io.StringIO(text),
+                today=monday,
+            )
         if report.problems:
             raise RuntimeError(f"demo sample for {survey} did not import: {report.problems[0]}")
         with services.db.engine.begin() as conn:
             campaign_store.set_campaign_status(conn, survey, "running", clock())
-    strangers = numbers[uss_cases + vcas_cases:uss_cases + vcas_cases + unknown]
+    strangers = numbers[uss_cases + vcas_cases : uss_cases + vcas_cases + unknown]
     result = DemoResult(url)
     # Staff first, so that each new referral notifies its district's officers.
     result.password = secrets.token_urlsafe(12)
     with services.db.transaction() as session:
         for email, role, districts in demo_staff():
-            add_user(session, email, role=role, password=result.password,
-                     districts=[districts] if districts else [])
+            add_user(
+                session,
+                email,
+                role=role,
+                password=result.password,
+                districts=[districts] if districts else [],
+            )
             result.accounts.append((email, role, districts))
     lines = DemoLines(rng, result)
-    fake = FakeTwilioApi(WSGITransport(app), account_sid=ACCOUNT_SID, auth_token=token,
-                         fate=lines, repeat_webhooks=True, duplicate_callbacks=True)
-    inbound = TwilioSimulator(WSGITransport(app), auth_token=token,
-                              public_base_url=PUBLIC_BASE_URL)
+    fake = FakeTwilioApi(
+        WSGITransport(app),
+        account_sid=ACCOUNT_SID,
+        auth_token=token,
+        fate=lines,
+        repeat_webhooks=True,
+        duplicate_callbacks=True,
+    )
+    inbound = TwilioSimulator(WSGITransport(app), auth_token=token, public_base_url=PUBLIC_BASE_URL)
     campaigns = {s: campaign_for(services.questionnaires, s) for s in files}
     begun = clock()
     end = begun + timedelta(days=days)
-    with fake.serving() as api_url, app.app_context(), \
-            Progress(console=console, transient=False) as progress:
+    with (
+        fake.serving() as api_url,
+        app.app_context(),
+        Progress(console=console, transient=False) as progress,
+    ):
         services.telephony = TwilioTelephony(ACCOUNT_SID, token, api_base_url=api_url)
         # Simulated time: pacing by the real clock would only make the demo slow.
         services.limiter = LocalRateLimiter(10_000)
@@ -187,8 +216,13 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
         called_back = False
         while clock() < end:
             for campaign in campaigns.values():
-                tick(services.db, campaign, services.queue, clock(),
-                     max_concurrent_calls=settings.max_concurrent_calls)
+                tick(
+                    services.db,
+                    campaign,
+                    services.queue,
+                    clock(),
+                    max_concurrent_calls=settings.max_concurrent_calls,
+                )
             for call in fake.play_pending():
                 result.calls += 1
                 result.repeated_calls += call.record is not None
@@ -202,8 +236,9 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
                 called_back = True
                 result.call_backs = _victims_call_back(services, inbound, rng, result)
                 for phone in strangers:
-                    stranger = inbound.call(from_=phone, to=SURVEY_NUMBER,
-                                            respondent=Scripted(press("1")))
+                    stranger = inbound.call(
+                        from_=phone, to=SURVEY_NUMBER, respondent=Scripted(press("1"))
+                    )
                     result.unknown_callers += 1
                     result.errors.extend(stranger.errors)
             clock.now = _next_pass(campaigns.values(), clock())
@@ -213,12 +248,16 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
             result.campaigns[survey] = campaign_status(services.db, campaign, clock())
     # A last sample, due on today's real date and rung by nobody yet: the interviewers'
     # console deals these out ("Next case") inside today's calling windows.
-    console_numbers = numbers[uss_cases + vcas_cases + unknown:
-                              uss_cases + vcas_cases + unknown + CONSOLE_CASES]
+    console_numbers = numbers[
+        uss_cases + vcas_cases + unknown : uss_cases + vcas_cases + unknown + CONSOLE_CASES
+    ]
     with services.db.transaction() as session:
-        import_sample(session, services.questionnaires.current("uss").questionnaire,
-                      io.StringIO(uss_csv(CONSOLE_CASES, console_numbers, rng, today,
-                                          first=uss_cases)), today=today)
+        import_sample(
+            session,
+            services.questionnaires.current("uss").questionnaire,
+            io.StringIO(uss_csv(CONSOLE_CASES, console_numbers, rng, today, first=uss_cases)),
+            today=today,
+        )
     result.console_cases = CONSOLE_CASES
     with services.db.transaction() as session:
         result.summaries = {s: survey_summary(session, s) for s in files}
@@ -229,10 +268,12 @@ def run_demo(path: Path, *, uss_cases: int = 250, vcas_cases: int = 50, unknown:
 
 def demo_staff() -> list[tuple[str, str, str]]:
     """(email, role, district) of the demo's accounts: one officer per district."""
-    people = [("supervisor@demo.example", "supervisor", ""),
-              ("admin@demo.example", "admin", ""),
-              ("vcas.manager@demo.example", "service_manager", ""),
-              ("interviewer@demo.example", "interviewer", "")]
+    people = [
+        ("supervisor@demo.example", "supervisor", ""),
+        ("admin@demo.example", "admin", ""),
+        ("vcas.manager@demo.example", "service_manager", ""),
+        ("interviewer@demo.example", "interviewer", ""),
+    ]
     for district in DISTRICTS:
         slug = district.lower().replace(" and ", "-").replace(" ", "-")
         people.append((f"officer.{slug}@demo.example", "district_officer", district))
@@ -252,37 +293,43 @@ def _next_pass(campaigns: Iterable[Campaign], now: datetime) -> datetime:
     return min(c.policy.windows.next_open(later) for c in campaigns)
 
 
-def _victims_call_back(services: Any, inbound: TwilioSimulator, rng: random.Random,
-                       result: DemoResult) -> int:
+def _victims_call_back(
+    services: Any, inbound: TwilioSimulator, rng: random.Random, result: DemoResult
+) -> int:
     """Three victims still waiting for a call ring in and take part there and then."""
     with services.db.engine.connect() as conn:
         waiting = campaign_store.waiting_phones(conn, "uss", limit=3)
     for phone in waiting:
-        call = inbound.call(from_=phone, to=SURVEY_NUMBER,
-                            respondent=Persona("satisfied", rng))
+        call = inbound.call(from_=phone, to=SURVEY_NUMBER, respondent=Persona("satisfied", rng))
         result.errors.extend(call.errors)
     return len(waiting)
 
 
 def print_summary(result: DemoResult, database_path: Path, console: Console) -> None:
     """Interviews by status, % satisfied with 95% intervals, referrals by district."""
-    console.print(f"\n[bold]Demo finished[/bold] in {result.seconds:.1f} s: "
-                  f"{result.simulated_days:g} simulated days of both surveys' campaigns, "
-                  f"{result.calls} outbound calls placed through the REST API and "
-                  f"{result.unknown_callers + result.call_backs} inbound calls "
-                  f"({result.unknown_callers} from unknown numbers).")
+    console.print(
+        f"\n[bold]Demo finished[/bold] in {result.seconds:.1f} s: "
+        f"{result.simulated_days:g} simulated days of both surveys' campaigns, "
+        f"{result.calls} outbound calls placed through the REST API and "
+        f"{result.unknown_callers + result.call_backs} inbound calls "
+        f"({result.unknown_callers} from unknown numbers)."
+    )
     if result.errors or result.mismatches:
-        console.print(f"[red]Problems: {len(result.errors)} errors, "
-                      f"{len(result.mismatches)} retry mismatches[/red]")
+        console.print(
+            f"[red]Problems: {len(result.errors)} errors, "
+            f"{len(result.mismatches)} retry mismatches[/red]"
+        )
         for line in (result.errors + result.mismatches)[:10]:
             console.print(f"  {line}", markup=False)
     else:
         console.print("Every retried webhook got the same answer as the first delivery.")
-    console.print("Outbound calls: " + ", ".join(
-        f"{n} {name}" for name, n in result.fates.most_common())
+    console.print(
+        "Outbound calls: "
+        + ", ".join(f"{n} {name}" for name, n in result.fates.most_common())
         + f"; every webhook of the {result.repeated_calls} calls picked up (by a person or a "
         "machine) sent twice, and every status callback twice. "
-        f"{result.call_backs} victims rang back before their next call was due.")
+        f"{result.call_backs} victims rang back before their next call was due."
+    )
     for survey, campaign in result.campaigns.items():
         table = Table(title=f"{survey}: campaign, AAPOR final dispositions")
         table.add_column("disposition")
@@ -290,8 +337,10 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         for name, count in campaign["by_disposition"].items():
             table.add_row(name, str(count))
         table.add_row("still being worked", str(campaign["waiting"] + campaign["in_progress"]))
-        table.add_row("for interviewers only (not safe on an automated call)",
-                      str(campaign["for_interviewers"]))
+        table.add_row(
+            "for interviewers only (not safe on an automated call)",
+            str(campaign["for_interviewers"]),
+        )
         console.print(table)
     for survey, summary in result.summaries.items():
         statuses = Table(title=f"{survey}: interviews by status")
@@ -301,25 +350,42 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
             statuses.add_row(status, str(count))
         console.print(statuses)
         counted = summary.counted
-        core = Table(title=f"{survey}: % positive per core question, 95% CI "
-                           f"({counted.get('complete', 0)} complete + "
-                           f"{counted.get('partial', 0)} partial interviews; don't know and "
-                           "does not apply kept out of the base)")
-        for column in ("question", "counted as positive", "base", "positive", "%", "95% CI",
-                       "not counted"):
-            core.add_column(column, justify="left" if column in (
-                "question", "counted as positive") else "right")
+        core = Table(
+            title=f"{survey}: % positive per core question, 95% CI "
+            f"({counted.get('complete', 0)} complete + "
+            f"{counted.get('partial', 0)} partial interviews; don't know and "
+            "does not apply kept out of the base)"
+        )
+        for column in (
+            "question",
+            "counted as positive",
+            "base",
+            "positive",
+            "%",
+            "95% CI",
+            "not counted",
+        ):
+            core.add_column(
+                column, justify="left" if column in ("question", "counted as positive") else "right"
+            )
         for row in summary.core:
-            core.add_row(row.question_id, row.counts_as, str(row.base), str(row.positive),
-                         f"{row.percent:.1f}", f"{row.ci_low:.1f} - {row.ci_high:.1f}",
-                         str(sum(row.not_counted.values())))
+            core.add_row(
+                row.question_id,
+                row.counts_as,
+                str(row.base),
+                str(row.positive),
+                f"{row.percent:.1f}",
+                f"{row.ci_low:.1f} - {row.ci_high:.1f}",
+                str(sum(row.not_counted.values())),
+            )
         console.print(core)
         referrals = Table(title=f"{survey}: referrals by district or service")
         for column in ("district", "service_recovery", "action_alert"):
             referrals.add_column(column, justify="left" if column == "district" else "right")
         for district, kinds in sorted(summary.referrals_by_district.items()):
-            referrals.add_row(district, str(kinds.get("service_recovery", 0)),
-                              str(kinds.get("action_alert", 0)))
+            referrals.add_row(
+                district, str(kinds.get("service_recovery", 0)), str(kinds.get("action_alert", 0))
+            )
         console.print(referrals)
     env = f"DATABASE_URL=sqlite:///{database_path}"
     accounts = Table(title="Staff accounts for the queue (fictional; password below)")
@@ -329,12 +395,17 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         accounts.add_row(email, role, district)
     console.print(accounts)
     console.print(f"Password of every demo account: {result.password}", markup=False)
-    console.print(f"{result.console_cases} more USS cases are due today for the interviewers' "
-                  "console (Next case gives them out inside today's calling windows: "
-                  "Mon-Fri 10:00-20:30, weekends 10:00-18:00, UK time).")
+    console.print(
+        f"{result.console_cases} more USS cases are due today for the interviewers' "
+        "console (Next case gives them out inside today's calling windows: "
+        "Mon-Fri 10:00-20:30, weekends 10:00-18:00, UK time)."
+    )
     console.print("\n[bold]What to run next[/bold]")
-    console.print(f"  {env} ivr run --port 5000    # then sign in at "
-                  "http://127.0.0.1:5000/login", markup=False, soft_wrap=True)
+    console.print(
+        f"  {env} ivr run --port 5000    # then sign in at http://127.0.0.1:5000/login",
+        markup=False,
+        soft_wrap=True,
+    )
     for command in (
         f"{env} ivr campaign status --survey uss",
         f"{env} ivr referrals list",

@@ -100,8 +100,16 @@ def resume(q: Questionnaire, state: State) -> Step:
 
     Answers and referrals are kept; the keypad help is heard afresh, as on any call.
     """
-    again = state.but(node=None, tries=0, confirming=None, status=Status.IN_PROGRESS,
-                      heard_help=(), callback=None, passed=(), resumed=bool(state.answers))
+    again = state.but(
+        node=None,
+        tries=0,
+        confirming=None,
+        status=Status.IN_PROGRESS,
+        heard_help=(),
+        callback=None,
+        passed=(),
+        resumed=bool(state.answers),
+    )
     return _from_the_top(q, again)
 
 
@@ -133,8 +141,9 @@ def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     option, via, raw, confidence, recording = answer
     if via is Via.SPEECH and option is not None and confidence < q.speech_confidence:
         prompt = q.messages.confirm.format(label=option.label)
-        return Step((prompt,), _keys_wait(q, YES_NO), state.but(confirming=option.key),
-                    node=node.id)
+        return Step(
+            (prompt,), _keys_wait(q, YES_NO), state.but(confirming=option.key), node=node.id
+        )
     return _answered(q, state, node, option, via, raw, confidence, recording)
 
 
@@ -143,7 +152,7 @@ def _hung_up(state: State) -> Status:
     if state.node == CALLBACK_TIME:
         return Status.CALLBACK_REQUESTED
     if IDENTITY not in state.passed:
-        return Status.NO_RESPONSE       # nobody confirmed they were the victim
+        return Status.NO_RESPONSE  # nobody confirmed they were the victim
     if state.node == SAFETY:
         return Status.UNSAFE
     return Status.PARTIAL
@@ -221,8 +230,9 @@ def _safety(q: Questionnaire, state: State, node: Node, answer: Answer | None) -
         option, via, _raw, confidence, _recording = answer
         sure = via is not Via.SPEECH or confidence >= q.speech_confidence
         if option is not None and option.key == YES and sure:
-            return _advance(q, _passed(state, SAFETY), after=index_of(q)[node.id], lead=(),
-                            events=())
+            return _advance(
+                q, _passed(state, SAFETY), after=index_of(q)[node.id], lead=(), events=()
+            )
     return _end(q, state, Status.UNSAFE, events=())
 
 
@@ -232,8 +242,9 @@ def _confirm(q: Questionnaire, state: State, node: Node, event: InputEvent) -> S
     if _is_repeat(event):
         option = node.option(state.confirming)
         label = option.label if option else state.confirming
-        return Step((q.messages.confirm.format(label=label),), _keys_wait(q, YES_NO), state,
-                    node=node.id)
+        return Step(
+            (q.messages.confirm.format(label=label),), _keys_wait(q, YES_NO), state, node=node.id
+        )
     said = None
     if isinstance(event, Digits):
         said = event.value.strip()
@@ -243,8 +254,9 @@ def _confirm(q: Questionnaire, state: State, node: Node, event: InputEvent) -> S
     retry = state.but(confirming=None)
     if said == YES:
         option = node.option(state.confirming)
-        return _answered(q, retry, node, option, Via.SPEECH, option.label if option else None,
-                         1.0, None)
+        return _answered(
+            q, retry, node, option, Via.SPEECH, option.label if option else None, 1.0, None
+        )
     if said == NO:
         return _ask(q, retry, node, lead=(), full_help=True)
     return _failed(q, retry, node, event)
@@ -260,9 +272,14 @@ def _failed(q: Questionnaire, state: State, node: Node, event: InputEvent) -> St
         return _end(q, state, _GIVEN_UP_AT.get(node.id, Status.NO_RESPONSE), events=())
     given_up = AnswerRecorded(node.id, None, None, None)
     answers = {**state.answers, node.id: {"code": None, "label": None, "via": None}}
-    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id],
-                    lead=(q.messages.moving_on,), events=(given_up,),
-                    goto=node.question.goto if node.question else None)
+    return _advance(
+        q,
+        state.but(answers=answers),
+        after=index_of(q)[node.id],
+        lead=(q.messages.moving_on,),
+        events=(given_up,),
+        goto=node.question.goto if node.question else None,
+    )
 
 
 def _nothing_to_add(q: Questionnaire, state: State, node: Node, event: InputEvent) -> Step:
@@ -270,13 +287,25 @@ def _nothing_to_add(q: Questionnaire, state: State, node: Node, event: InputEven
     via = Via.INTERVIEWER if isinstance(event, InterviewerAnswer) else Via.KEYPAD
     kept = AnswerRecorded(node.id, None, None, via)
     answers = {**state.answers, node.id: {"code": None, "label": None, "via": via.value}}
-    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id], lead=(),
-                    events=(kept,), goto=node.question.goto if node.question else None)
+    return _advance(
+        q,
+        state.but(answers=answers),
+        after=index_of(q)[node.id],
+        lead=(),
+        events=(kept,),
+        goto=node.question.goto if node.question else None,
+    )
 
 
 def _answered(
-    q: Questionnaire, state: State, node: Node, option: Option | None, via: Via,
-    raw: str | None, confidence: float, recording: str | None,
+    q: Questionnaire,
+    state: State,
+    node: Node,
+    option: Option | None,
+    via: Via,
+    raw: str | None,
+    confidence: float,
+    recording: str | None,
 ) -> Step:
     if node.is_control:
         return _control_answered(q, state, node, option.key if option else "")
@@ -284,17 +313,29 @@ def _answered(
     code = option.key if option else raw
     label = option.label if option else None
     substantive = option.substantive if option else True
-    recorded = AnswerRecorded(node.id, code if option or raw else None, label, via, raw,
-                              confidence if via is Via.SPEECH and raw else None, recording,
-                              substantive)
+    recorded = AnswerRecorded(
+        node.id,
+        code if option or raw else None,
+        label,
+        via,
+        raw,
+        confidence if via is Via.SPEECH and raw else None,
+        recording,
+        substantive,
+    )
     events: list[OutputEvent] = [recorded]
-    if (option and substantive and node.question.core
-            and is_dissatisfied(node.question, option.key)):
+    if option and substantive and node.question.core and is_dissatisfied(node.question, option.key):
         events.append(DissatisfactionDetected(node.id, option.key, option.label))
     answers = {**state.answers, node.id: {"code": recorded.code, "label": label, "via": via.value}}
     goto = (option.goto if option and option.goto else None) or node.question.goto
-    return _advance(q, state.but(answers=answers), after=index_of(q)[node.id], lead=(),
-                    events=tuple(events), goto=goto)
+    return _advance(
+        q,
+        state.but(answers=answers),
+        after=index_of(q)[node.id],
+        lead=(),
+        events=tuple(events),
+        goto=goto,
+    )
 
 
 def _control_answered(q: Questionnaire, state: State, node: Node, key: str) -> Step:
@@ -317,8 +358,7 @@ def _control_answered(q: Questionnaire, state: State, node: Node, key: str) -> S
         assert key == CONSENT_REFUSED
         return _end(q, state, Status.REFUSED, events=())
     assert node.id == CALLBACK_TIME
-    return _end(q, state.but(callback=CALLBACK_CHOICES[key]), Status.CALLBACK_REQUESTED,
-                events=())
+    return _end(q, state.but(callback=CALLBACK_CHOICES[key]), Status.CALLBACK_REQUESTED, events=())
 
 
 def _passed(state: State, check: str) -> State:
@@ -327,13 +367,19 @@ def _passed(state: State, check: str) -> State:
 
 def _ask_callback_time(q: Questionnaire, state: State) -> Step:
     asked = node_named(q, CALLBACK_TIME)
-    return _ask(q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked, lead=(),
-                full_help=False)
+    return _ask(
+        q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked, lead=(), full_help=False
+    )
 
 
 def _advance(
-    q: Questionnaire, state: State, *, after: int, lead: tuple[str, ...],
-    events: tuple[OutputEvent, ...], goto: str | None = None,
+    q: Questionnaire,
+    state: State,
+    *,
+    after: int,
+    lead: tuple[str, ...],
+    events: tuple[OutputEvent, ...],
+    goto: str | None = None,
 ) -> Step:
     """Move to the next step that applies, saying statements on the way. Questions already
     answered (on an earlier call of a resumed interview) are passed over."""
@@ -353,8 +399,14 @@ def _advance(
         if node.id == CONSENT_STEP and is_sensitive(q, state.case):
             # Identity and safety are confirmed: now say who is calling and why.
             said.append(render(q, q.opening, state.case))
-        return _ask(q, state.but(node=node.id, tries=0, confirming=None), node, tuple(said),
-                    full_help=False, events=events)
+        return _ask(
+            q,
+            state.but(node=node.id, tries=0, confirming=None),
+            node,
+            tuple(said),
+            full_help=False,
+            events=events,
+        )
     return _end(q, state, Status.COMPLETED, events, tuple(said))
 
 
@@ -369,13 +421,17 @@ def _applies(q: Questionnaire, node: Node, state: State) -> bool:
 def prompt_of(q: Questionnaire, node: Node, state: State) -> str:
     """The words of a node for this interview, in both modes: consent on a resumed
     interview asks to carry on instead of introducing the survey again."""
-    text = q.messages.resume_consent if node.id == CONSENT_STEP and state.resumed \
-        else node.prompt
+    text = q.messages.resume_consent if node.id == CONSENT_STEP and state.resumed else node.prompt
     return render(q, text, state.case)
 
 
 def _ask(
-    q: Questionnaire, state: State, node: Node, lead: tuple[str, ...], *, full_help: bool,
+    q: Questionnaire,
+    state: State,
+    node: Node,
+    lead: tuple[str, ...],
+    *,
+    full_help: bool,
     events: tuple[OutputEvent, ...] = (),
 ) -> Step:
     prompts = [*lead, prompt_of(q, node, state)]
@@ -406,7 +462,10 @@ def _wait_for(q: Questionnaire, node: Node) -> Wait:
 
 
 def _end(
-    q: Questionnaire, state: State, status: Status, events: tuple[OutputEvent, ...],
+    q: Questionnaire,
+    state: State,
+    status: Status,
+    events: tuple[OutputEvent, ...],
     lead: tuple[str, ...] = (),
 ) -> Step:
     ended = state.but(status=status, node=None, confirming=None, tries=0)
@@ -449,7 +508,10 @@ def _reasons(q: Questionnaire, rule: ReferralRule, state: State) -> tuple[Reason
             and is_dissatisfied(question, answer.get("code"))
         )
     return tuple(
-        Reason(qid, (state.answers.get(qid) or {}).get("code"),
-               (state.answers.get(qid) or {}).get("label"))
+        Reason(
+            qid,
+            (state.answers.get(qid) or {}).get("code"),
+            (state.answers.get(qid) or {}).get("label"),
+        )
         for qid in rule.reasons
     )

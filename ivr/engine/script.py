@@ -35,7 +35,11 @@ from ivr.questionnaire.schema import (
 )
 
 IDENTITY, SAFETY, CONVENIENCE_STEP, CONSENT_STEP = (
-    "_identity", "_safety", "_convenience", "_consent")
+    "_identity",
+    "_safety",
+    "_convenience",
+    "_consent",
+)
 #: Asked only after "not available" or "call me back later"; never reached in order.
 CALLBACK_TIME = "_callback_time"
 CONTROL = (IDENTITY, SAFETY, CONVENIENCE_STEP, CONSENT_STEP, CALLBACK_TIME)
@@ -109,15 +113,33 @@ def _build(q: Questionnaire) -> tuple[Node, ...]:
     nodes.append(_control(CONSENT_STEP, q.consent, CONSENT))
     nodes.append(_control(CALLBACK_TIME, q.callback_time, CALLBACK_TIMES))
     for question in q.questions:
-        nodes.append(Node(question.id, question.type, question.prompt, None,
-                          question.instructions, options_for(question), question.when,
-                          question))
+        nodes.append(
+            Node(
+                question.id,
+                question.type,
+                question.prompt,
+                None,
+                question.instructions,
+                options_for(question),
+                question.when,
+                question,
+            )
+        )
     return tuple(nodes)
 
 
 def _control(node_id: str, step: ControlStep, options: tuple[Option, ...]) -> Node:
-    return Node(node_id, QuestionType.CHOICE, step.prompt, step.keypad, step.instructions,
-                options, step.when, None, step.asked_of)
+    return Node(
+        node_id,
+        QuestionType.CHOICE,
+        step.prompt,
+        step.keypad,
+        step.instructions,
+        options,
+        step.when,
+        None,
+        step.asked_of,
+    )
 
 
 def known_sensitive(case: dict[str, Any]) -> bool:
@@ -237,8 +259,12 @@ def _phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def holds(q: Questionnaire, cond: Condition | None, answers: dict[str, dict[str, Any]],
-          case: dict[str, Any]) -> bool:
+def holds(
+    q: Questionnaire,
+    cond: Condition | None,
+    answers: dict[str, dict[str, Any]],
+    case: dict[str, Any],
+) -> bool:
     """Evaluate a ``when:`` condition against answers so far and the case."""
     if cond is None:
         return True

@@ -28,14 +28,37 @@ REPEAT_PHRASES = ("repeat", "say that again", "pardon", "sorry what", "come agai
 #: Words that turn what follows (or precedes) into its opposite.
 NEGATORS = frozenset({"not", "never", "neither", "nor", "hardly", "barely"})
 _SPELT_OUT = {
-    "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
-    "ain't": "is not", "it's": "it is", "that's": "that is", "there's": "there is",
-    "what's": "what is", "he's": "he is", "she's": "she is", "i'm": "i am",
-    "they're": "they are", "we're": "we are", "you're": "you are", "i'd": "i would",
-    "i've": "i have", "i'll": "i will",
+    "can't": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "it's": "it is",
+    "that's": "that is",
+    "there's": "there is",
+    "what's": "what is",
+    "he's": "he is",
+    "she's": "she is",
+    "i'm": "i am",
+    "they're": "they are",
+    "we're": "we are",
+    "you're": "you are",
+    "i'd": "i would",
+    "i've": "i have",
+    "i'll": "i will",
 }
-_NUMBER_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five",
-                 "6": "six", "7": "seven", "8": "eight", "9": "nine"}
+_NUMBER_WORDS = {
+    "0": "zero",
+    "1": "one",
+    "2": "two",
+    "3": "three",
+    "4": "four",
+    "5": "five",
+    "6": "six",
+    "7": "seven",
+    "8": "eight",
+    "9": "nine",
+}
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -57,8 +80,12 @@ def _phrases(options: tuple[Option, ...]) -> tuple[tuple[tuple[str, ...], Option
     """Every (phrase words, option) to look for; options are immutable, so cached."""
     found = []
     for option in options:
-        spoken = (option.label, *option.synonyms, option.key,
-                  _NUMBER_WORDS.get(option.key, option.key))
+        spoken = (
+            option.label,
+            *option.synonyms,
+            option.key,
+            _NUMBER_WORDS.get(option.key, option.key),
+        )
         for phrase in dict.fromkeys(spoken):
             needle = words(phrase)
             if needle:
@@ -66,13 +93,14 @@ def _phrases(options: tuple[Option, ...]) -> tuple[tuple[tuple[str, ...], Option
     return tuple(found)
 
 
-def _occurrences(said: tuple[str, ...], options: tuple[Option, ...]
-                 ) -> list[tuple[int, int, Option]]:
+def _occurrences(
+    said: tuple[str, ...], options: tuple[Option, ...]
+) -> list[tuple[int, int, Option]]:
     hits = []
     for needle, option in _phrases(options):
         n = len(needle)
         for i in range(len(said) - n + 1):
-            if said[i:i + n] == needle:
+            if said[i : i + n] == needle:
                 hits.append((i, i + n, option))
     return hits
 
@@ -83,9 +111,11 @@ def match_option(text: str, options: tuple[Option, ...]) -> Option | None:
     said = words(text)
     hits = _occurrences(said, options)
     # A phrase inside a longer phrase that was also said is part of that longer phrase.
-    kept = [h for h in hits
-            if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0])
-                       for o in hits)]
+    kept = [
+        h
+        for h in hits
+        if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) for o in hits)
+    ]
     if not kept:
         return None
     covered = {i for start, end, _ in kept for i in range(start, end)}
@@ -103,7 +133,7 @@ def asks_to_repeat(text: str) -> bool:
     for phrase in REPEAT_PHRASES:
         needle = words(phrase)
         n = len(needle)
-        if any(said[i:i + n] == needle for i in range(len(said) - n + 1)):
+        if any(said[i : i + n] == needle for i in range(len(said) - n + 1)):
             return True
     return False
 

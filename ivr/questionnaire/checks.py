@@ -33,7 +33,9 @@ KEYED_TYPES = {QuestionType.SCALE7, QuestionType.YES_NO, QuestionType.CHOICE}
 REVEALING = re.compile(
     r"\b(police|policing|constabulary|officers?|crimes?|criminal|incidents?|offen[cs]es?|"
     r"abuse|abusive|victims?|assault|burglary|violen\w*|court|justice|survey|"
-    r"satisfaction)\b", re.IGNORECASE)
+    r"satisfaction)\b",
+    re.IGNORECASE,
+)
 
 
 def _normalised(text: str) -> str:
@@ -58,19 +60,28 @@ def check_questionnaire(q: Questionnaire) -> list[Found]:
 def _same_words_in_both_modes(q: Questionnaire) -> Iterator[Found]:
     """An interviewer reads the phone's words: a different 'interviewer:' wording is an
     error, with where the interviewer's own notes belong."""
-    advice = ("the phone and the interviewer must ask the same words: keep the words in "
-              "'prompt:' and put anything for the interviewer alone in 'instructions:'")
+    advice = (
+        "the phone and the interviewer must ask the same words: keep the words in "
+        "'prompt:' and put anything for the interviewer alone in 'instructions:'"
+    )
     steps: list[tuple[tuple[Any, ...], ControlStep | None]] = [
-        (("identity",), q.identity), (("safety",), q.safety),
-        (("convenience",), q.convenience), (("consent",), q.consent),
-        (("callback_time",), q.callback_time)]
+        (("identity",), q.identity),
+        (("safety",), q.safety),
+        (("convenience",), q.convenience),
+        (("consent",), q.consent),
+        (("callback_time",), q.callback_time),
+    ]
     for path, step in steps:
-        if step is not None and step.interviewer is not None and \
-                _normalised(step.interviewer) != _normalised(step.prompt):
+        if (
+            step is not None
+            and step.interviewer is not None
+            and _normalised(step.interviewer) != _normalised(step.prompt)
+        ):
             yield path + ("interviewer",), advice
     for i, question in enumerate(q.questions):
-        if question.interviewer is not None and \
-                _normalised(question.interviewer) != _normalised(question.prompt):
+        if question.interviewer is not None and _normalised(question.interviewer) != _normalised(
+            question.prompt
+        ):
             yield ("questions", i, "interviewer"), advice
 
 
@@ -97,12 +108,22 @@ def _neutral_before_checks(q: Questionnaire) -> Iterator[Found]:
             continue
         found = REVEALING.search(text)
         if found:
-            yield path, (f"says '{found.group(0)}', which a sensitive case's call must not "
-                         "say before identity and safety are confirmed")
+            yield (
+                path,
+                (
+                    f"says '{found.group(0)}', which a sensitive case's call must not "
+                    "say before identity and safety are confirmed"
+                ),
+            )
         for name in PLACEHOLDER.findall(text):
             if name in q.case_fields and name not in BEFORE_IDENTITY_FIELDS:
-                yield path, (f"uses '{{{name}}}', which a sensitive case's call must not say "
-                             "before identity and safety are confirmed")
+                yield (
+                    path,
+                    (
+                        f"uses '{{{name}}}', which a sensitive case's call must not say "
+                        "before identity and safety are confirmed"
+                    ),
+                )
 
 
 def _counting(q: Questionnaire) -> Iterator[Found]:
@@ -113,19 +134,27 @@ def _counting(q: Questionnaire) -> Iterator[Found]:
         if question.positive is not None:
             for key in question.positive:
                 if key not in keys:
-                    yield (("questions", i, "positive"),
-                           f"'{key}' is not one of the question's answers that count "
-                           f"(keys: {', '.join(sorted(keys))})")
+                    yield (
+                        ("questions", i, "positive"),
+                        f"'{key}' is not one of the question's answers that count "
+                        f"(keys: {', '.join(sorted(keys))})",
+                    )
         if question.core and question.type in KEYED_TYPES and not positive_keys(question):
-            yield (("questions", i, "positive"),
-                   "a core question needs 'positive:' naming the keys its figure counts")
+            yield (
+                ("questions", i, "positive"),
+                "a core question needs 'positive:' naming the keys its figure counts",
+            )
         if question.type not in KEYED_TYPES and question.non_substantive:
-            yield (("questions", i, "non_substantive"),
-                   f"a {question.type.value} question takes no keyed answers")
+            yield (
+                ("questions", i, "non_substantive"),
+                f"a {question.type.value} question takes no keyed answers",
+            )
     core = len(q.core_ids)
     if q.partial_core_answers is not None and q.partial_core_answers > core:
-        yield (("partial_core_answers",),
-               f"{q.partial_core_answers} is more than the {core} core questions")
+        yield (
+            ("partial_core_answers",),
+            f"{q.partial_core_answers} is more than the {core} core questions",
+        )
 
 
 def _campaign(q: Questionnaire) -> Iterator[Found]:
@@ -153,19 +182,26 @@ def _campaign(q: Questionnaire) -> Iterator[Found]:
     except ValueError as exc:
         yield ("campaign", "calling"), str(exc)
     if rules.needs_safety_check and q.safety is None:
-        yield (path + ("needs_safety_check",),
-               "cases that need a safety check can never be rung: the questionnaire has none")
+        yield (
+            path + ("needs_safety_check",),
+            "cases that need a safety check can never be rung: the questionnaire has none",
+        )
     if q.safety is None:
-        yield (("campaign",), "a survey that rings victims needs a 'safety:' step: any case "
-                              "may be sensitive (the sample's domestic_abuse: yes)")
+        yield (
+            ("campaign",),
+            "a survey that rings victims needs a 'safety:' step: any case "
+            "may be sensitive (the sample's domestic_abuse: yes)",
+        )
 
 
 def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
     seen: dict[str, int] = {}
     for i, question in enumerate(q.questions):
         if question.id in seen:
-            yield (("questions", i, "id"),
-                   f"duplicate id (already used by question #{seen[question.id] + 1})")
+            yield (
+                ("questions", i, "id"),
+                f"duplicate id (already used by question #{seen[question.id] + 1})",
+            )
         seen.setdefault(question.id, i)
         keys: set[str] = set()
         for j, option in enumerate(question.options):
@@ -178,8 +214,9 @@ def _ids_and_keys(q: Questionnaire) -> Iterator[Found]:
             keys.add(option.key)
         # The scale's and yes/no's own answers are built in, not written in the YAML.
         keys.update(o.key for o in substantive_options(question))
-        for j, declared in enumerate(declared_not_counted(question)
-                                     if question.type in KEYED_TYPES else ()):
+        for j, declared in enumerate(
+            declared_not_counted(question) if question.type in KEYED_TYPES else ()
+        ):
             path = ("questions", i, "non_substantive", j, "key")
             if declared.key in RESERVED_KEYS:
                 yield path, f"key '{declared.key}' is reserved for the keypad itself"
@@ -210,30 +247,40 @@ def _check_condition(
                 yield sub_path + ("answer",), f"'when:' names unknown question '{c.answer}'"
                 continue
             if asked_before is not None and c.answer not in asked_before:
-                yield (sub_path + ("answer",),
-                       f"'when:' names question '{c.answer}', which is not asked before this one")
+                yield (
+                    sub_path + ("answer",),
+                    f"'when:' names question '{c.answer}', which is not asked before this one",
+                )
             target = q.question(c.answer)
             if target.type in KEYED_TYPES:
                 keys = {o.key for o in options_for(target)}
                 for value in c.in_ or ():
                     if value not in keys:
-                        yield (sub_path + ("in",),
-                               f"'{value}' is not a key of question '{c.answer}' "
-                               f"(keys: {', '.join(sorted(keys))})")
+                        yield (
+                            sub_path + ("in",),
+                            f"'{value}' is not a key of question '{c.answer}' "
+                            f"(keys: {', '.join(sorted(keys))})",
+                        )
             elif target.type is not QuestionType.NUMBER:
-                yield (sub_path + ("answer",),
-                       f"question '{c.answer}' is a {target.type.value}; "
-                       "'when:' can only test keyed or number answers")
+                yield (
+                    sub_path + ("answer",),
+                    f"question '{c.answer}' is a {target.type.value}; "
+                    "'when:' can only test keyed or number answers",
+                )
         if c.case is not None:
             field = q.case_fields.get(c.case)
             if field is None:
-                yield (sub_path + ("case",),
-                       f"'when:' names case field '{c.case}', not in case_fields")
+                yield (
+                    sub_path + ("case",),
+                    f"'when:' names case field '{c.case}', not in case_fields",
+                )
             elif field.type == "choice":
                 for value in c.in_ or ():
                     if value not in field.choices:
-                        yield (sub_path + ("in",),
-                               f"'{value}' is not a choice of case field '{c.case}'")
+                        yield (
+                            sub_path + ("in",),
+                            f"'{value}' is not a choice of case field '{c.case}'",
+                        )
         for name in ("dissatisfied", "satisfied"):
             listed = getattr(c, name)
             if listed == "core":
@@ -246,12 +293,15 @@ def _check_condition(
                     elif q.question(qid).type is not QuestionType.SCALE7 and not any(
                         o.sentiment for o in q.question(qid).options
                     ):
-                        yield (sub_path + (name,),
-                               f"question '{qid}' has no satisfied/dissatisfied answers")
+                        yield (
+                            sub_path + (name,),
+                            f"question '{qid}' has no satisfied/dissatisfied answers",
+                        )
                     elif asked_before is not None and qid not in asked_before:
-                        yield (sub_path + (name,),
-                               f"'{name}:' names question '{qid}', "
-                               "which is not asked before this one")
+                        yield (
+                            sub_path + (name,),
+                            f"'{name}:' names question '{qid}', which is not asked before this one",
+                        )
 
 
 def _conditions(q: Questionnaire) -> Iterator[Found]:
@@ -328,8 +378,13 @@ def _placeholders(q: Questionnaire) -> Iterator[Found]:
             if name not in known:
                 yield path, f"prompt uses '{{{name}}}', which is not in case_fields"
             elif allowed is not None and name not in allowed:
-                yield path, (f"prompt uses '{{{name}}}' before the identity check "
-                             "(case details may only be spoken to the right person)")
+                yield (
+                    path,
+                    (
+                        f"prompt uses '{{{name}}}' before the identity check "
+                        "(case details may only be spoken to the right person)"
+                    ),
+                )
 
 
 def _referrals(q: Questionnaire) -> Iterator[Found]:
@@ -337,8 +392,9 @@ def _referrals(q: Questionnaire) -> Iterator[Found]:
     for i, rule in enumerate(q.referrals):
         yield from _check_condition(q, rule.when, ("referrals", i, "when"), asked_before=None)
         if rule.consent is not None:
-            yield from _check_condition(q, rule.consent, ("referrals", i, "consent"),
-                                        asked_before=None)
+            yield from _check_condition(
+                q, rule.consent, ("referrals", i, "consent"), asked_before=None
+            )
         if rule.reasons != "dissatisfied":
             for qid in rule.reasons:
                 if qid not in ids:

@@ -65,8 +65,9 @@ class _Located:
                 key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag else key_node.value
                 if key in result:
                     self.problems.append(
-                        Problem(self.file, key_node.start_mark.line + 1, "",
-                                f"duplicate key {key!r}")
+                        Problem(
+                            self.file, key_node.start_mark.line + 1, "", f"duplicate key {key!r}"
+                        )
                     )
                 self.lines[path + (key,)] = key_node.start_mark.line + 1
                 result[key] = self.build(value_node, path + (key,))
@@ -128,8 +129,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path_:
     return tuple(path)
 
 
-def parse_questionnaire(source: str, file: str = "<questionnaire>", *,
-                        checked: bool = True) -> LoadedQuestionnaire:
+def parse_questionnaire(
+    source: str, file: str = "<questionnaire>", *, checked: bool = True
+) -> LoadedQuestionnaire:
     """Validate questionnaire YAML text; raise QuestionnaireError listing every problem.
 
     ``checked=False`` skips the checks across the questionnaire, for a version an interview

@@ -20,81 +20,217 @@ from ivr.questionnaire.schema import (
 )
 
 SCALE7: tuple[Option, ...] = (
-    Option(key="1", label="completely satisfied", sentiment=Sentiment.SATISFIED,
-           synonyms=("completely", "extremely satisfied", "totally satisfied")),
-    Option(key="2", label="very satisfied", sentiment=Sentiment.SATISFIED,
-           synonyms=("very", "really satisfied")),
-    Option(key="3", label="fairly satisfied", sentiment=Sentiment.SATISFIED,
-           synonyms=("fairly", "quite satisfied", "reasonably satisfied")),
-    Option(key="4", label="neither satisfied nor dissatisfied", sentiment=Sentiment.NEUTRAL,
-           synonyms=("neither", "neutral", "in between", "in the middle")),
-    Option(key="5", label="fairly dissatisfied", sentiment=Sentiment.DISSATISFIED,
-           synonyms=("quite dissatisfied", "a bit dissatisfied", "a little dissatisfied")),
-    Option(key="6", label="very dissatisfied", sentiment=Sentiment.DISSATISFIED,
-           synonyms=("really dissatisfied", "very unhappy")),
-    Option(key="7", label="completely dissatisfied", sentiment=Sentiment.DISSATISFIED,
-           synonyms=("totally dissatisfied", "extremely dissatisfied")),
+    Option(
+        key="1",
+        label="completely satisfied",
+        sentiment=Sentiment.SATISFIED,
+        synonyms=("completely", "extremely satisfied", "totally satisfied"),
+    ),
+    Option(
+        key="2",
+        label="very satisfied",
+        sentiment=Sentiment.SATISFIED,
+        synonyms=("very", "really satisfied"),
+    ),
+    Option(
+        key="3",
+        label="fairly satisfied",
+        sentiment=Sentiment.SATISFIED,
+        synonyms=("fairly", "quite satisfied", "reasonably satisfied"),
+    ),
+    Option(
+        key="4",
+        label="neither satisfied nor dissatisfied",
+        sentiment=Sentiment.NEUTRAL,
+        synonyms=("neither", "neutral", "in between", "in the middle"),
+    ),
+    Option(
+        key="5",
+        label="fairly dissatisfied",
+        sentiment=Sentiment.DISSATISFIED,
+        synonyms=("quite dissatisfied", "a bit dissatisfied", "a little dissatisfied"),
+    ),
+    Option(
+        key="6",
+        label="very dissatisfied",
+        sentiment=Sentiment.DISSATISFIED,
+        synonyms=("really dissatisfied", "very unhappy"),
+    ),
+    Option(
+        key="7",
+        label="completely dissatisfied",
+        sentiment=Sentiment.DISSATISFIED,
+        synonyms=("totally dissatisfied", "extremely dissatisfied"),
+    ),
 )
 #: The scale's positive answers, as every summary counts them unless a question says else.
 SCALE7_POSITIVE = ("1", "2", "3")
 
 YES_NO: tuple[Option, ...] = (
-    Option(key="1", label="yes",
-           synonyms=("yeah", "yep", "yes please", "correct", "that's right", "it is",
-                     "I would", "I do")),
-    Option(key="2", label="no",
-           synonyms=("nope", "no thanks", "no thank you", "not really", "it isn't", "it is not",
-                     "I would not", "no it isn't")),
+    Option(
+        key="1",
+        label="yes",
+        synonyms=(
+            "yeah",
+            "yep",
+            "yes please",
+            "correct",
+            "that's right",
+            "it is",
+            "I would",
+            "I do",
+        ),
+    ),
+    Option(
+        key="2",
+        label="no",
+        synonyms=(
+            "nope",
+            "no thanks",
+            "no thank you",
+            "not really",
+            "it isn't",
+            "it is not",
+            "I would not",
+            "no it isn't",
+        ),
+    ),
 )
 
 #: Who answered: the victim, someone who says they are out, or a stranger to the name.
 IDENTITY: tuple[Option, ...] = (
-    Option(key="1", label="yes, speaking",
-           synonyms=("yes", "yeah", "yep", "speaking", "that's me", "it's me", "I am",
-                     "yes it is", "correct", "that's right")),
-    Option(key="2", label="not available now",
-           synonyms=("no", "not here", "not in", "out", "not available", "not at the moment",
-                     "busy", "call back later", "later", "not now", "no they're not")),
-    Option(key="3", label="nobody of that name here",
-           synonyms=("wrong number", "nobody of that name", "no one of that name",
-                     "nobody called that", "doesn't live here", "don't know them",
-                     "never heard of them")),
+    Option(
+        key="1",
+        label="yes, speaking",
+        synonyms=(
+            "yes",
+            "yeah",
+            "yep",
+            "speaking",
+            "that's me",
+            "it's me",
+            "I am",
+            "yes it is",
+            "correct",
+            "that's right",
+        ),
+    ),
+    Option(
+        key="2",
+        label="not available now",
+        synonyms=(
+            "no",
+            "not here",
+            "not in",
+            "out",
+            "not available",
+            "not at the moment",
+            "busy",
+            "call back later",
+            "later",
+            "not now",
+            "no they're not",
+        ),
+    ),
+    Option(
+        key="3",
+        label="nobody of that name here",
+        synonyms=(
+            "wrong number",
+            "nobody of that name",
+            "no one of that name",
+            "nobody called that",
+            "doesn't live here",
+            "don't know them",
+            "never heard of them",
+        ),
+    ),
 )
 
 #: Only an explicit yes passes the safety check; every other input ends the call.
 SAFETY: tuple[Option, ...] = (
-    Option(key="1", label="yes, it is safe",
-           synonyms=("yes", "yeah", "yep", "yes it is", "it is safe", "it's safe", "safe",
-                     "yes I can", "I can talk", "yes it's fine")),
-    Option(key="2", label="no",
-           synonyms=("nope", "not safe", "it isn't", "it is not", "unsafe", "I can't talk",
-                     "no it isn't", "not really")),
+    Option(
+        key="1",
+        label="yes, it is safe",
+        synonyms=(
+            "yes",
+            "yeah",
+            "yep",
+            "yes it is",
+            "it is safe",
+            "it's safe",
+            "safe",
+            "yes I can",
+            "I can talk",
+            "yes it's fine",
+        ),
+    ),
+    Option(
+        key="2",
+        label="no",
+        synonyms=(
+            "nope",
+            "not safe",
+            "it isn't",
+            "it is not",
+            "unsafe",
+            "I can't talk",
+            "no it isn't",
+            "not really",
+        ),
+    ),
 )
 
 #: Whether now suits, once it is safe: no books a call-back.
 CONVENIENCE: tuple[Option, ...] = (
-    Option(key="1", label="yes, now is fine",
-           synonyms=("yes", "yeah", "yep", "now is fine", "go ahead", "fine", "okay", "ok",
-                     "sure")),
-    Option(key="2", label="no, call another time",
-           synonyms=("no", "not now", "not a good time", "bad time", "later", "another time",
-                     "call back", "call me back", "busy")),
+    Option(
+        key="1",
+        label="yes, now is fine",
+        synonyms=("yes", "yeah", "yep", "now is fine", "go ahead", "fine", "okay", "ok", "sure"),
+    ),
+    Option(
+        key="2",
+        label="no, call another time",
+        synonyms=(
+            "no",
+            "not now",
+            "not a good time",
+            "bad time",
+            "later",
+            "another time",
+            "call back",
+            "call me back",
+            "busy",
+        ),
+    ),
 )
 
 CONSENT: tuple[Option, ...] = (
-    Option(key="1", label="take part now",
-           synonyms=("yes", "yeah", "okay", "ok", "go ahead", "now", "sure", "carry on")),
-    Option(key="2", label="call me back later",
-           synonyms=("later", "call back", "another time", "not now", "call me later")),
-    Option(key="3", label="do not want to take part",
-           synonyms=("no", "no thanks", "no thank you", "don't want to", "not interested")),
+    Option(
+        key="1",
+        label="take part now",
+        synonyms=("yes", "yeah", "okay", "ok", "go ahead", "now", "sure", "carry on"),
+    ),
+    Option(
+        key="2",
+        label="call me back later",
+        synonyms=("later", "call back", "another time", "not now", "call me later"),
+    ),
+    Option(
+        key="3",
+        label="do not want to take part",
+        synonyms=("no", "no thanks", "no thank you", "don't want to", "not interested"),
+    ),
 )
 
 #: When a victim who asked to be called back would like the call.
 CALLBACK_TIMES: tuple[Option, ...] = (
     Option(key="1", label="this evening", synonyms=("tonight", "evening", "later today")),
-    Option(key="2", label="tomorrow during the day",
-           synonyms=("tomorrow", "tomorrow daytime", "during the day", "daytime")),
+    Option(
+        key="2",
+        label="tomorrow during the day",
+        synonyms=("tomorrow", "tomorrow daytime", "during the day", "daytime"),
+    ),
     Option(key="3", label="tomorrow evening", synonyms=("tomorrow night",)),
 )
 #: The calling policy's name for each callback choice.
@@ -108,19 +244,43 @@ SPEAKING, NOT_AVAILABLE, NOBODY_OF_THAT_NAME = "1", "2", "3"
 NOT_COUNTED_WORDS: dict[NotCounted, tuple[str, tuple[str, ...], str]] = {
     NotCounted.DONT_KNOW: (
         "don't know",
-        ("don't know", "I don't know", "not sure", "I'm not sure", "no idea", "unsure",
-         "can't say", "can't remember", "don't remember"),
-        "If you don't know, press {key}."),
+        (
+            "don't know",
+            "I don't know",
+            "not sure",
+            "I'm not sure",
+            "no idea",
+            "unsure",
+            "can't say",
+            "can't remember",
+            "don't remember",
+        ),
+        "If you don't know, press {key}.",
+    ),
     NotCounted.DOES_NOT_APPLY: (
         "does not apply",
-        ("does not apply", "doesn't apply", "not applicable", "not relevant",
-         "didn't need it", "didn't need any"),
-        "If it does not apply to you, press {key}."),
+        (
+            "does not apply",
+            "doesn't apply",
+            "not applicable",
+            "not relevant",
+            "didn't need it",
+            "didn't need any",
+        ),
+        "If it does not apply to you, press {key}.",
+    ),
     NotCounted.PREFER_NOT_TO_SAY: (
         "prefer not to say",
-        ("prefer not to say", "rather not say", "I'd rather not say", "don't want to say",
-         "prefer not to answer", "rather not answer"),
-        "If you would rather not say, press {key}."),
+        (
+            "prefer not to say",
+            "rather not say",
+            "I'd rather not say",
+            "don't want to say",
+            "prefer not to answer",
+            "rather not answer",
+        ),
+        "If you would rather not say, press {key}.",
+    ),
 }
 #: The scale's don't know, on 8, when a scale question declares nothing else.
 SCALE7_NOT_COUNTED = (NonSubstantive(key="8", answer=NotCounted.DONT_KNOW),)
@@ -129,16 +289,20 @@ SCALE7_NOT_COUNTED = (NonSubstantive(key="8", answer=NotCounted.DONT_KNOW),)
 def not_counted_option(declared: NonSubstantive) -> Option:
     """A declared non-substantive answer as an option, with its usual words filled in."""
     label, synonyms, _ = NOT_COUNTED_WORDS[declared.answer]
-    return Option(key=declared.key, label=declared.label or label,
-                  synonyms=declared.synonyms if declared.synonyms is not None else synonyms,
-                  not_counted=declared.answer)
+    return Option(
+        key=declared.key,
+        label=declared.label or label,
+        synonyms=declared.synonyms if declared.synonyms is not None else synonyms,
+        not_counted=declared.answer,
+    )
 
 
 def not_counted_help(question: Question) -> str:
     """'If you don't know, press 8.' for each of a question's non-substantive answers."""
     return " ".join(
         (d.help or NOT_COUNTED_WORDS[d.answer][2]).format(key=d.key)
-        for d in declared_not_counted(question))
+        for d in declared_not_counted(question)
+    )
 
 
 def declared_not_counted(question: Question) -> tuple[NonSubstantive, ...]:
@@ -160,8 +324,10 @@ def substantive_options(question: Question) -> tuple[Option, ...]:
 @cache
 def options_for(question: Question) -> tuple[Option, ...]:
     """Every answer a question accepts: its opinions, then don't know and the like."""
-    return (*substantive_options(question),
-            *(not_counted_option(d) for d in declared_not_counted(question)))
+    return (
+        *substantive_options(question),
+        *(not_counted_option(d) for d in declared_not_counted(question)),
+    )
 
 
 @cache
@@ -171,8 +337,9 @@ def positive_keys(question: Question) -> frozenset[str]:
         return frozenset(question.positive)
     if question.type is QuestionType.SCALE7:
         return frozenset(SCALE7_POSITIVE)
-    return frozenset(o.key for o in substantive_options(question)
-                     if o.sentiment is Sentiment.SATISFIED)
+    return frozenset(
+        o.key for o in substantive_options(question) if o.sentiment is Sentiment.SATISFIED
+    )
 
 
 @cache
@@ -211,8 +378,7 @@ def not_counted_kind(question: Question, key: str | None) -> NotCounted | None:
 def counted_as(question: Question) -> str:
     """What a figure for this question counts, in words: 'satisfied: completely, very or
     fairly'."""
-    labels = [o.label for o in substantive_options(question)
-              if o.key in positive_keys(question)]
+    labels = [o.label for o in substantive_options(question) if o.key in positive_keys(question)]
     return describe_labels(labels)
 
 

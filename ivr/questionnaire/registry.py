@@ -49,8 +49,16 @@ class QuestionnaireRegistry:
         loaded = load_file(path)
         survey = loaded.questionnaire.id
         if survey in self._paths and self._paths[survey] != path:
-            raise QuestionnaireError([Problem(str(path), 1, "id", f"survey id '{survey}' is "
-                                              f"also used by {self._paths[survey]}")])
+            raise QuestionnaireError(
+                [
+                    Problem(
+                        str(path),
+                        1,
+                        "id",
+                        f"survey id '{survey}' is also used by {self._paths[survey]}",
+                    )
+                ]
+            )
         self._entries[survey] = _Entry(loaded, path.stat().st_mtime_ns)
         self._paths[survey] = path
 
@@ -71,7 +79,11 @@ class QuestionnaireRegistry:
                 try:
                     self._add(path)
                 except QuestionnaireError as exc:
-                    log.error("questionnaire %s changed but is invalid; still using version %s:"
-                              "\n%s", path, entry.loaded.questionnaire.version, exc)
+                    log.error(
+                        "questionnaire %s changed but is invalid; still using version %s:\n%s",
+                        path,
+                        entry.loaded.questionnaire.version,
+                        exc,
+                    )
                     entry.mtime_ns = mtime
         return self._entries[survey].loaded

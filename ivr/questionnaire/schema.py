@@ -85,7 +85,6 @@ class Option(Model):
         return self.not_counted is None
 
 
-
 class NonSubstantive(Model):
     """A question's don't know, does not apply or prefer not to say answer and its key.
 
@@ -192,11 +191,7 @@ class Question(Model):
             self.minimum is not None or self.maximum is not None
         ):
             raise ValueError("minimum/maximum only apply to number questions")
-        if (
-            self.minimum is not None
-            and self.maximum is not None
-            and self.minimum > self.maximum
-        ):
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("minimum is greater than maximum")
         return self
 
@@ -284,8 +279,7 @@ class Messages(Model):
     no_input: str = "Sorry, I didn't hear an answer."
     invalid: str = "Sorry, that is not one of the choices."
     confirm: str = (
-        "I think you said {label}. If that is right, press 1 or say yes. "
-        "If not, press 2 or say no."
+        "I think you said {label}. If that is right, press 1 or say yes. If not, press 2 or say no."
     )
     moving_on: str = "Let's move on."
     #: Consent on a later call of an interview that stopped part way.
@@ -387,12 +381,15 @@ class Questionnaire(Model):
     convenience: ControlStep | None = None
     consent: ControlStep
     #: Asked after "not available now" at identity, "not now" or "call me back later".
-    callback_time: ControlStep = Field(default_factory=lambda: ControlStep(
-        prompt="When would be a better time to call?",
-        keypad="For this evening, press 1. For tomorrow during the day, press 2. "
-               "For tomorrow evening, press 3.",
-        instructions="Ask when would suit better: this evening, tomorrow during the day, "
-                     "or tomorrow evening."))
+    callback_time: ControlStep = Field(
+        default_factory=lambda: ControlStep(
+            prompt="When would be a better time to call?",
+            keypad="For this evening, press 1. For tomorrow during the day, press 2. "
+            "For tomorrow evening, press 3.",
+            instructions="Ask when would suit better: this evening, tomorrow during the day, "
+            "or tomorrow evening.",
+        )
+    )
     questions: tuple[Question, ...]
     referrals: tuple[ReferralRule, ...] = ()
     routing: Routing = Field(default_factory=Routing)

@@ -30,14 +30,14 @@ from ivr.scheduling.policy import FINAL_OUTCOMES, Outcome
 class RateGroup(StrEnum):
     """The letters AAPOR's rate formulas use."""
 
-    I = "I"       # noqa: E741 - AAPOR's own name: complete interview
-    P = "P"       # partial interview
-    R = "R"       # refusal and break-off
-    NC = "NC"     # non-contact
-    O = "O"       # noqa: E741 - other eligible non-interview
-    UH = "UH"     # unknown if household/occupied (here: unknown if the number is the victim's)
-    UO = "UO"     # unknown, other
-    NE = "NE"     # not eligible
+    I = "I"  # noqa: E741 - AAPOR's own name: complete interview
+    P = "P"  # partial interview
+    R = "R"  # refusal and break-off
+    NC = "NC"  # non-contact
+    O = "O"  # noqa: E741 - other eligible non-interview
+    UH = "UH"  # unknown if household/occupied (here: unknown if the number is the victim's)
+    UO = "UO"  # unknown, other
+    NE = "NE"  # not eligible
 
 
 class Disposition(Enum):
@@ -53,17 +53,18 @@ class Disposition(Enum):
     REFUSAL = ("2.11", "Refusal", RateGroup.R)
     BREAK_OFF = ("2.12", "Break-off", RateGroup.R)
     RESPONDENT_NEVER_AVAILABLE = ("2.21", "Respondent never available", RateGroup.NC)
-    ANSWERING_MACHINE_RESPONDENT = ("2.22", "Answering machine, respondent's number, "
-                                            "no message left", RateGroup.NC)
+    ANSWERING_MACHINE_RESPONDENT = (
+        "2.22",
+        "Answering machine, respondent's number, no message left",
+        RateGroup.NC,
+    )
     UNABLE = ("2.32", "Physically or mentally unable/incompetent", RateGroup.O)
     NOT_ATTEMPTED = ("3.11", "Not attempted or worked", RateGroup.UH)
     ALWAYS_BUSY = ("3.12", "Always busy", RateGroup.UH)
     NO_ANSWER = ("3.13", "No answer", RateGroup.UH)
-    ANSWERING_MACHINE_UNKNOWN = ("3.14", "Answering machine, don't know if eligible",
-                                 RateGroup.UH)
+    ANSWERING_MACHINE_UNKNOWN = ("3.14", "Answering machine, don't know if eligible", RateGroup.UH)
     TECHNICAL_PROBLEMS = ("3.16", "Technical phone problems", RateGroup.UH)
-    NO_SCREENER = ("3.21", "Answered, identity not confirmed (no screener completed)",
-                   RateGroup.UO)
+    NO_SCREENER = ("3.21", "Answered, identity not confirmed (no screener completed)", RateGroup.UO)
     OTHER_UNKNOWN = ("3.90", "Other, unknown eligibility", RateGroup.UO)
     WRONG_NUMBER = ("3.91", "Wrong number: nobody of that name at this number", RateGroup.UO)
     OUT_OF_SAMPLE = ("4.10", "Out of sample", RateGroup.NE)
@@ -85,9 +86,13 @@ class Disposition(Enum):
         raise ValueError(f"'{code}' is not a disposition code this platform uses")
 
 
-def final_disposition(outcomes: Sequence[Outcome | str], *, attempts_exhausted: bool,
-                      out_of_sample: bool = False,
-                      partial_threshold_met: bool = False) -> Disposition | None:
+def final_disposition(
+    outcomes: Sequence[Outcome | str],
+    *,
+    attempts_exhausted: bool,
+    out_of_sample: bool = False,
+    partial_threshold_met: bool = False,
+) -> Disposition | None:
     """A case's final disposition from its calls' outcomes, or None while it is worked.
 
     A case is closed by a final outcome, by ``attempts_exhausted`` (no attempts left, or the
@@ -149,8 +154,15 @@ def response_rate_rr1(counts: Mapping[Disposition, int]) -> float:
     RR1 = I / ((I + P) + (R + NC + O) + (UH + UO)); ineligible cases (4.x) are left out.
     """
     t = _totals(counts)
-    base = (t[RateGroup.I] + t[RateGroup.P] + t[RateGroup.R] + t[RateGroup.NC]
-            + t[RateGroup.O] + t[RateGroup.UH] + t[RateGroup.UO])
+    base = (
+        t[RateGroup.I]
+        + t[RateGroup.P]
+        + t[RateGroup.R]
+        + t[RateGroup.NC]
+        + t[RateGroup.O]
+        + t[RateGroup.UH]
+        + t[RateGroup.UO]
+    )
     return t[RateGroup.I] / base if base else 0.0
 
 

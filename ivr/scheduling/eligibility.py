@@ -15,16 +15,16 @@ class Reason(StrEnum):
     """Why a case may or may not be rung; ``eligible`` and ``not_yet`` are not final."""
 
     ELIGIBLE = "eligible"
-    NOT_YET = "not_yet"                      # too soon after the date the period counts from
-    PAST_PERIOD = "past_calling_period"      # too long after it
-    NO_DATE = "no_date"                      # the case has no such date
-    NOT_COVERED = "not_covered"              # e.g. a crime type the survey does not cover
+    NOT_YET = "not_yet"  # too soon after the date the period counts from
+    PAST_PERIOD = "past_calling_period"  # too long after it
+    NO_DATE = "no_date"  # the case has no such date
+    NOT_COVERED = "not_covered"  # e.g. a crime type the survey does not cover
     REQUIREMENT_NOT_MET = "requirement_not_met"  # e.g. no consent recorded at closure
     UNDER_AGE = "under_age"
-    NO_SAFETY_CHECK = "no_safety_check"      # sensitive case, questionnaire cannot ask it
+    NO_SAFETY_CHECK = "no_safety_check"  # sensitive case, questionnaire cannot ask it
     DO_NOT_CALL = "do_not_call"
     ALREADY_INTERVIEWED = "already_interviewed"
-    NO_CAMPAIGN = "no_campaign"              # the questionnaire declares no outbound calling
+    NO_CAMPAIGN = "no_campaign"  # the questionnaire declares no outbound calling
 
     @property
     def final(self) -> bool:
@@ -45,8 +45,14 @@ class Verdict:
         return self.reason is Reason.ELIGIBLE
 
 
-def judge(q: Questionnaire, case: dict[str, Any], today: date, *, do_not_call: bool = False,
-          interviewed: bool = False) -> Verdict:
+def judge(
+    q: Questionnaire,
+    case: dict[str, Any],
+    today: date,
+    *,
+    do_not_call: bool = False,
+    interviewed: bool = False,
+) -> Verdict:
     """Whether the campaign for ``q`` may ring this case ``today``.
 
     ``case`` holds the case's fields by name as prompts see them (dates as ISO text or
@@ -101,7 +107,8 @@ def _needs_safety_check(q: Questionnaire, case: dict[str, Any]) -> bool:
     assert q.campaign is not None
     return is_sensitive(q, case) or any(
         str(case.get(name, "")) in values
-        for name, values in q.campaign.eligibility.needs_safety_check.items())
+        for name, values in q.campaign.eligibility.needs_safety_check.items()
+    )
 
 
 def _safety_check_applies(q: Questionnaire, case: dict[str, Any]) -> bool:

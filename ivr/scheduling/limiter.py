@@ -27,8 +27,13 @@ def _window(calls_per_second: float) -> tuple[float, int]:
 class LocalRateLimiter:
     """Spaces calls in one process (the embedded default runs one dialler)."""
 
-    def __init__(self, calls_per_second: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        calls_per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1 / calls_per_second
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
@@ -50,9 +55,15 @@ class RedisRateLimiter:
     next window. The counter expires soon after its window, so Redis keeps two at most.
     """
 
-    def __init__(self, redis: Any, calls_per_second: float, *, key: str = "ivr:call-starts",
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        redis: Any,
+        calls_per_second: float,
+        *,
+        key: str = "ivr:call-starts",
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.redis = redis
         self.window, self.limit = _window(calls_per_second)
         self.key = key

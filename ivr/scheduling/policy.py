@@ -53,16 +53,16 @@ class Outcome(StrEnum):
     FAILED = "failed"
     MACHINE = "machine"
     COMPLETED_INTERVIEW = "completed_interview"
-    PARTIAL = "partial"              # identity confirmed, then the interview stopped early
+    PARTIAL = "partial"  # identity confirmed, then the interview stopped early
     REFUSED = "refused"
     CALLBACK_REQUESTED = "callback_requested"
-    WRONG_NUMBER = "wrong_number"    # nobody of the victim's name at the number
-    NO_SCREENER = "no_screener"      # answered, identity never confirmed (silence, hang-up)
-    UNSAFE = "unsafe"                # not safe to talk: interviewers only from now on
+    WRONG_NUMBER = "wrong_number"  # nobody of the victim's name at the number
+    NO_SCREENER = "no_screener"  # answered, identity never confirmed (silence, hang-up)
+    UNSAFE = "unsafe"  # not safe to talk: interviewers only from now on
     OPTED_OUT = "opted_out"
     CANCELLED = "cancelled"
-    NOT_PLACED = "not_placed"        # never reached the network, e.g. a system fault
-    INFO_MESSAGE = "info_message"    # answered, could not go on: heard the information message
+    NOT_PLACED = "not_placed"  # never reached the network, e.g. a system fault
+    INFO_MESSAGE = "info_message"  # answered, could not go on: heard the information message
 
     @classmethod
     def _missing_(cls, value: object) -> Outcome | None:
@@ -75,34 +75,40 @@ class Outcome(StrEnum):
         return self in FINAL_OUTCOMES
 
 
-FINAL_OUTCOMES = frozenset({Outcome.COMPLETED_INTERVIEW, Outcome.REFUSED, Outcome.OPTED_OUT,
-                            Outcome.WRONG_NUMBER})
+FINAL_OUTCOMES = frozenset(
+    {Outcome.COMPLETED_INTERVIEW, Outcome.REFUSED, Outcome.OPTED_OUT, Outcome.WRONG_NUMBER}
+)
 
-DEFAULT_RETRY_AFTER: Mapping[Outcome, timedelta] = MappingProxyType({
-    Outcome.NO_ANSWER: timedelta(hours=3),
-    Outcome.BUSY: timedelta(minutes=20),
-    Outcome.FAILED: timedelta(hours=1),
-    Outcome.MACHINE: timedelta(hours=4),
-    Outcome.PARTIAL: timedelta(days=1),
-    Outcome.NO_SCREENER: timedelta(hours=4),
-    Outcome.CALLBACK_REQUESTED: timedelta(hours=4),
-    Outcome.UNSAFE: timedelta(days=1),
-    Outcome.CANCELLED: timedelta(hours=1),
-    Outcome.NOT_PLACED: timedelta(minutes=15),
-    Outcome.INFO_MESSAGE: timedelta(hours=72),
-})
+DEFAULT_RETRY_AFTER: Mapping[Outcome, timedelta] = MappingProxyType(
+    {
+        Outcome.NO_ANSWER: timedelta(hours=3),
+        Outcome.BUSY: timedelta(minutes=20),
+        Outcome.FAILED: timedelta(hours=1),
+        Outcome.MACHINE: timedelta(hours=4),
+        Outcome.PARTIAL: timedelta(days=1),
+        Outcome.NO_SCREENER: timedelta(hours=4),
+        Outcome.CALLBACK_REQUESTED: timedelta(hours=4),
+        Outcome.UNSAFE: timedelta(days=1),
+        Outcome.CANCELLED: timedelta(hours=1),
+        Outcome.NOT_PLACED: timedelta(minutes=15),
+        Outcome.INFO_MESSAGE: timedelta(hours=72),
+    }
+)
 
 
 class Daypart(StrEnum):
     """A part of the local day; attempts are spread across them."""
 
-    MORNING = "morning"        # before 12:00
-    AFTERNOON = "afternoon"    # 12:00 to 17:00
-    EVENING = "evening"        # from 17:00
+    MORNING = "morning"  # before 12:00
+    AFTERNOON = "afternoon"  # 12:00 to 17:00
+    EVENING = "evening"  # from 17:00
 
 
-_DAYPART_STARTS = ((time(17), Daypart.EVENING), (time(12), Daypart.AFTERNOON),
-                   (time(0), Daypart.MORNING))
+_DAYPART_STARTS = (
+    (time(17), Daypart.EVENING),
+    (time(12), Daypart.AFTERNOON),
+    (time(0), Daypart.MORNING),
+)
 
 
 class AppointmentChoice(StrEnum):
@@ -118,8 +124,13 @@ def daypart_of(at: datetime, tz: str = DEFAULT_TZ) -> Daypart:
     return _daypart(_utc(at, "at").astimezone(ZoneInfo(tz)).time())
 
 
-def uk_bank_holidays(years: Iterable[int], subdiv: str | None = "ENG", *,
-                     add: Iterable[date] = (), remove: Iterable[date] = ()) -> frozenset[date]:
+def uk_bank_holidays(
+    years: Iterable[int],
+    subdiv: str | None = "ENG",
+    *,
+    add: Iterable[date] = (),
+    remove: Iterable[date] = (),
+) -> frozenset[date]:
     """UK bank holidays of ``subdiv`` (ENG, NIR, SCT, WLS; None for none) in ``years``.
 
     ``add`` and ``remove`` adjust the list by hand, e.g. a one-off day or a force's closure.
@@ -230,9 +241,10 @@ def _day_pieces(windows: CallingWindows, day: date) -> tuple[_Piece, ...]:
         cuts = [start, *(t for t, _ in reversed(_DAYPART_STARTS) if start < t < end), end]
         window_end = _utc_of(day, end, zone)
         for lo, hi in zip(cuts, cuts[1:], strict=False):
-            piece = _Piece(_utc_of(day, lo, zone), _utc_of(day, hi, zone), _daypart(lo),
-                           window_end, day)
-            if piece.start < piece.end:     # a piece inside the skipped spring hour is empty
+            piece = _Piece(
+                _utc_of(day, lo, zone), _utc_of(day, hi, zone), _daypart(lo), window_end, day
+            )
+            if piece.start < piece.end:  # a piece inside the skipped spring hour is empty
                 pieces.append(piece)
     return tuple(pieces)
 
@@ -262,11 +274,15 @@ class CallingPolicy:
         if self.resume_calls < 0:
             raise ValueError(f"resume_calls: must not be negative, not {self.resume_calls}")
         if self.min_ring_seconds < MIN_RING_SECONDS:
-            raise ValueError(f"min_ring_seconds: {self.min_ring_seconds} is under the UK "
-                             f"minimum of {MIN_RING_SECONDS} seconds")
+            raise ValueError(
+                f"min_ring_seconds: {self.min_ring_seconds} is under the UK "
+                f"minimum of {MIN_RING_SECONDS} seconds"
+            )
         if not self.min_ring_seconds <= self.ring_timeout_seconds <= 600:
-            raise ValueError(f"ring_timeout_seconds: {self.ring_timeout_seconds} is not between "
-                             f"min_ring_seconds ({self.min_ring_seconds}) and 600")
+            raise ValueError(
+                f"ring_timeout_seconds: {self.ring_timeout_seconds} is not between "
+                f"min_ring_seconds ({self.min_ring_seconds}) and 600"
+            )
         merged = dict(DEFAULT_RETRY_AFTER)
         for key, delay in self.retry_after.items():
             try:
@@ -296,8 +312,14 @@ class CallingPolicy:
             return slot
         raise ValueError(f"windows: none open in the {_SEARCH_DAYS} days after {earliest}")
 
-    def next_attempt(self, *, outcome: Outcome | str, attempts_made: int,
-                     previous_starts: Sequence[datetime], now: datetime) -> datetime | None:
+    def next_attempt(
+        self,
+        *,
+        outcome: Outcome | str,
+        attempts_made: int,
+        previous_starts: Sequence[datetime],
+        now: datetime,
+    ) -> datetime | None:
         """When to ring again after ``outcome``, or None when the case is done.
 
         The earliest slot at or after ``now + retry_after[outcome]`` (and never within
@@ -350,8 +372,11 @@ class CallingPolicy:
         if choice is not AppointmentChoice.THIS_EVENING:
             tomorrow = self.windows.local_date(now) + timedelta(days=1)
             earliest = max(earliest, _utc_of(tomorrow, time(0), self.windows.zone))
-        parts = ({Daypart.MORNING, Daypart.AFTERNOON}
-                 if choice is AppointmentChoice.TOMORROW_DAYTIME else {Daypart.EVENING})
+        parts = (
+            {Daypart.MORNING, Daypart.AFTERNOON}
+            if choice is AppointmentChoice.TOMORROW_DAYTIME
+            else {Daypart.EVENING}
+        )
         for slot, piece in self._slots(earliest, self.ring + APPOINTMENT_TOLERANCE):
             if piece.part in parts:
                 return slot
@@ -360,8 +385,9 @@ class CallingPolicy:
     def appointment_due(self, appointment_at: datetime, now: datetime) -> bool:
         """Whether to ring an appointment now: from its time to 15 minutes late, in a window."""
         appointment_at, now = _utc(appointment_at, "appointment_at"), _utc(now, "now")
-        return (appointment_at <= now <= appointment_at + APPOINTMENT_TOLERANCE
-                and self.may_start(now))
+        return appointment_at <= now <= appointment_at + APPOINTMENT_TOLERANCE and self.may_start(
+            now
+        )
 
     def _slots(self, earliest: datetime, margin: timedelta) -> Iterator[tuple[datetime, _Piece]]:
         for piece in self.windows._pieces_from(earliest):
@@ -382,14 +408,24 @@ class CallingPolicy:
         if subdiv is not None and not isinstance(subdiv, str):
             raise ValueError(f"bank_holidays.subdiv: {subdiv!r} is not a name such as ENG")
         bank_holidays = uk_bank_holidays(
-            years, subdiv, add=parse.dates("bank_holidays.add", holiday_cfg.get("add")),
-            remove=parse.dates("bank_holidays.remove", holiday_cfg.get("remove")))
+            years,
+            subdiv,
+            add=parse.dates("bank_holidays.add", holiday_cfg.get("add")),
+            remove=parse.dates("bank_holidays.remove", holiday_cfg.get("remove")),
+        )
         window_cfg = parse.mapping("windows", config.get("windows", {}))
         parse.no_unknown("windows.", window_cfg, {*DAY_KEYS, "bank_holiday"})
-        week = tuple(parse.windows(f"windows.{key}", window_cfg[key]) if key in window_cfg
-                     else DEFAULT_WEEK[i] for i, key in enumerate(DAY_KEYS))
-        on_holiday = (parse.windows("windows.bank_holiday", window_cfg["bank_holiday"])
-                      if "bank_holiday" in window_cfg else None)
+        week = tuple(
+            parse.windows(f"windows.{key}", window_cfg[key])
+            if key in window_cfg
+            else DEFAULT_WEEK[i]
+            for i, key in enumerate(DAY_KEYS)
+        )
+        on_holiday = (
+            parse.windows("windows.bank_holiday", window_cfg["bank_holiday"])
+            if "bank_holiday" in window_cfg
+            else None
+        )
         tz = config.get("tz", DEFAULT_TZ)
         if not isinstance(tz, str):
             raise ValueError(f"tz: {tz!r} is not a time zone name")
@@ -401,8 +437,13 @@ class CallingPolicy:
                 raise ValueError(f"retry_after.{key}: not an outcome")
             retry[Outcome(key)] = parse.duration(f"retry_after.{key}", value)
         kwargs: dict[str, Any] = {}
-        for name in ("max_attempts", "max_attempts_per_day", "min_ring_seconds",
-                     "ring_timeout_seconds", "resume_calls"):
+        for name in (
+            "max_attempts",
+            "max_attempts_per_day",
+            "min_ring_seconds",
+            "ring_timeout_seconds",
+            "resume_calls",
+        ):
             if name in config:
                 if not parse.is_int(config[name]):
                     raise ValueError(f"{name}: {config[name]!r} is not a whole number")
@@ -413,9 +454,19 @@ class CallingPolicy:
         return cls(windows=windows, retry_after=retry, **kwargs)
 
 
-_POLICY_KEYS = {"tz", "windows", "bank_holidays", "retry_after", "max_attempts",
-                "max_attempts_per_day", "min_ring_seconds", "ring_timeout_seconds",
-                "quiet_after_info_message", "spread_horizon", "resume_calls"}
+_POLICY_KEYS = {
+    "tz",
+    "windows",
+    "bank_holidays",
+    "retry_after",
+    "max_attempts",
+    "max_attempts_per_day",
+    "min_ring_seconds",
+    "ring_timeout_seconds",
+    "quiet_after_info_message",
+    "spread_horizon",
+    "resume_calls",
+}
 
 
 def _utc(at: datetime, name: str) -> datetime:
@@ -431,7 +482,7 @@ def _wall(at: datetime, zone: ZoneInfo) -> datetime:
 def _utc_of(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall time; see the module docstring for clock changes."""
     naive = datetime.combine(day, at)
-    first = naive.replace(tzinfo=zone).astimezone(UTC)    # fold=0: the first of a repeat
+    first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first of a repeat
     if _wall(first, zone) == naive:
         return first
     # Skipped by the clocks: the first whole second whose wall time reaches ``naive``.

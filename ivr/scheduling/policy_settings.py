@@ -74,8 +74,9 @@ def mapping(key: str, value: Any) -> Mapping[str, Any]:
 def no_unknown(prefix: str, config: Mapping[str, Any], known: set[str]) -> None:
     unknown = sorted(str(k) for k in set(config) - known)
     if unknown:
-        raise ValueError(f"{prefix}{unknown[0]}: unknown setting (expected one of "
-                         f"{', '.join(sorted(known))})")
+        raise ValueError(
+            f"{prefix}{unknown[0]}: unknown setting (expected one of {', '.join(sorted(known))})"
+        )
 
 
 def is_int(value: Any) -> bool:

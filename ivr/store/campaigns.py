@@ -36,10 +36,17 @@ _s, _c, _a = SCHEDULES.c, CASES.c, ATTEMPTS.c
 
 #: Call statuses in the order a call goes through them; a callback never moves an attempt
 #: back to an earlier one, and the first final status an attempt gets is kept.
-STATUS_RANK = {"queued": 0, "dialing": 1, "initiated": 2, "ringing": 3, "in-progress": 4,
-               "answered": 4}
-FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled",
-                            "cancelled", "machine", "not-placed"})
+STATUS_RANK = {
+    "queued": 0,
+    "dialing": 1,
+    "initiated": 2,
+    "ringing": 3,
+    "in-progress": 4,
+    "answered": 4,
+}
+FINAL_STATUSES = frozenset(
+    {"completed", "busy", "no-answer", "failed", "canceled", "cancelled", "machine", "not-placed"}
+)
 #: Interview statuses after which the case needs no more calls for its survey.
 CLOSED_INTERVIEW_STATUSES = CLOSED_STATUSES
 #: Attempt statuses of a call that may still ring or be under way.
@@ -78,9 +85,21 @@ class Attempt:
     survey: str
 
 
-_CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, _c.phone, _c.fields, _c.first_name,
-                         _c.crime_type, _c.district, _c.reported_on, _s.attempts, _s.outcomes,
-                         _s.next_attempt_at, _s.appointment_at, _s.interviewer_only_since)
+_CASE_TO_CALL_COLUMNS = (
+    _s.case_id,
+    _s.survey,
+    _c.phone,
+    _c.fields,
+    _c.first_name,
+    _c.crime_type,
+    _c.district,
+    _c.reported_on,
+    _s.attempts,
+    _s.outcomes,
+    _s.next_attempt_at,
+    _s.appointment_at,
+    _s.interviewer_only_since,
+)
 
 
 class _ScheduleRow(NamedTuple):
@@ -102,9 +121,17 @@ class _ScheduleRow(NamedTuple):
 
 
 def _case_to_call(row: Any) -> CaseToCall:
-    return CaseToCall(row.case_id, row.survey, row.phone, case_field_values(row), row.attempts,
-                      tuple(row.outcomes or ()), aware(row.next_attempt_at),
-                      aware(row.appointment_at), aware(row.interviewer_only_since))
+    return CaseToCall(
+        row.case_id,
+        row.survey,
+        row.phone,
+        case_field_values(row),
+        row.attempts,
+        tuple(row.outcomes or ()),
+        aware(row.next_attempt_at),
+        aware(row.appointment_at),
+        aware(row.interviewer_only_since),
+    )
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -116,66 +143,100 @@ def aware(value: datetime | None) -> datetime | None:
 
 # --- schedules ----------------------------------------------------------------------------
 
+
 def add_missing_schedules(conn: Connection, survey: str, now: datetime) -> int:
     """Give every case of ``survey`` without a schedule one, to be planned; how many."""
     missing = (
         # The empty list goes as a JSON parameter: CAST('[]' AS JSON) means a number to
         # SQLite, which has no JSON type.
-        select(_c.id, _c.survey, literal(0), literal([], _s.outcomes.type),
-               literal(now, _s.updated_at.type))
+        select(
+            _c.id,
+            _c.survey,
+            literal(0),
+            literal([], _s.outcomes.type),
+            literal(now, _s.updated_at.type),
+        )
         .select_from(CASES.outerjoin(SCHEDULES, _s.case_id == _c.id))
         .where(_c.survey == survey, _s.case_id.is_(None))
     )
-    result = conn.execute(insert(SCHEDULES).from_select(
-        ["case_id", "survey", "attempts", "outcomes", "updated_at"], missing))
+    result = conn.execute(
+        insert(SCHEDULES).from_select(
+            ["case_id", "survey", "attempts", "outcomes", "updated_at"], missing
+        )
+    )
     return int(result.rowcount or 0)
 
 
 def unplanned(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
     """Cases of ``survey`` the scheduler has not planned yet."""
     rows = conn.execute(
-        select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
-        .where(_s.survey == survey, _s.planned_at.is_(None)).limit(limit))
+        select(*_CASE_TO_CALL_COLUMNS)
+        .join(CASES, _c.id == _s.case_id)
+        .where(_s.survey == survey, _s.planned_at.is_(None))
+        .limit(limit)
+    )
     return [_case_to_call(row) for row in rows]
 
 
-def due(conn: Connection, survey: str, now: datetime, limit: int, *,
-        for_interviewers: bool = False) -> list[CaseToCall]:
+def due(
+    conn: Connection, survey: str, now: datetime, limit: int, *, for_interviewers: bool = False
+) -> list[CaseToCall]:
     """Cases of ``survey`` due a call at ``now``, soonest first (the partial index's query).
 
     The dialler never sees a case for interviewers only; interviewers see every due case.
     """
-    conditions = [_s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
-                  _s.next_attempt_at <= now, _s.held_by_id.is_(None)]
+    conditions = [
+        _s.survey == survey,
+        _s.disposition.is_(None),
+        _s.active_attempt_id.is_(None),
+        _s.next_attempt_at <= now,
+        _s.held_by_id.is_(None),
+    ]
     if not for_interviewers:
         conditions.append(_s.interviewer_only_since.is_(None))
-    rows = conn.execute(select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
-                        .where(*conditions).order_by(_s.next_attempt_at).limit(limit))
+    rows = conn.execute(
+        select(*_CASE_TO_CALL_COLUMNS)
+        .join(CASES, _c.id == _s.case_id)
+        .where(*conditions)
+        .order_by(_s.next_attempt_at)
+        .limit(limit)
+    )
     return [_case_to_call(row) for row in rows]
 
 
 def interviewer_only_open(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
     """Cases of ``survey`` still open that only interviewers may ring, oldest first."""
     rows = conn.execute(
-        select(*_CASE_TO_CALL_COLUMNS).join(CASES, _c.id == _s.case_id)
-        .where(_s.survey == survey, _s.disposition.is_(None),
-               _s.interviewer_only_since.is_not(None), _s.active_attempt_id.is_(None),
-               _s.held_by_id.is_(None))
-        .order_by(_s.interviewer_only_since).limit(limit))
+        select(*_CASE_TO_CALL_COLUMNS)
+        .join(CASES, _c.id == _s.case_id)
+        .where(
+            _s.survey == survey,
+            _s.disposition.is_(None),
+            _s.interviewer_only_since.is_not(None),
+            _s.active_attempt_id.is_(None),
+            _s.held_by_id.is_(None),
+        )
+        .order_by(_s.interviewer_only_since)
+        .limit(limit)
+    )
     return [_case_to_call(row) for row in rows]
 
 
 def make_interviewer_only(conn: Connection, case_id: int, now: datetime) -> None:
     """From now on only interviewers may ring the case; the dialler never will again."""
-    conn.execute(update(SCHEDULES).where(_s.case_id == case_id,
-                                         _s.interviewer_only_since.is_(None))
-                 .values(interviewer_only_since=now, updated_at=now))
+    conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case_id, _s.interviewer_only_since.is_(None))
+        .values(interviewer_only_since=now, updated_at=now)
+    )
 
 
 def is_interviewer_only(conn: Connection, case_id: int) -> bool:
     """Whether only interviewers may ring the case."""
-    return conn.execute(select(_s.interviewer_only_since).where(_s.case_id == case_id)
-                        ).scalar() is not None
+    return (
+        conn.execute(select(_s.interviewer_only_since).where(_s.case_id == case_id)).scalar()
+        is not None
+    )
 
 
 def core_answers(conn: Connection, case_id: int, core_ids: Sequence[str]) -> int:
@@ -184,54 +245,99 @@ def core_answers(conn: Connection, case_id: int, core_ids: Sequence[str]) -> int
         return 0
     answers = Base.metadata.tables["answers"]
     i = INTERVIEWS.c
-    return int(conn.execute(
-        select(func.count(func.distinct(answers.c.question_id)))
-        .select_from(answers.join(INTERVIEWS, i.id == answers.c.interview_id))
-        .where(i.case_id == case_id, answers.c.code.is_not(None),
-               answers.c.question_id.in_(list(core_ids)))).scalar_one())
+    return int(
+        conn.execute(
+            select(func.count(func.distinct(answers.c.question_id)))
+            .select_from(answers.join(INTERVIEWS, i.id == answers.c.interview_id))
+            .where(
+                i.case_id == case_id,
+                answers.c.code.is_not(None),
+                answers.c.question_id.in_(list(core_ids)),
+            )
+        ).scalar_one()
+    )
 
 
-_PLAN_ONE = Prepared(update(SCHEDULES).where(_s.case_id == bindparam("case_id")).values(
-    planned_at=bindparam("now", type_=_s.planned_at.type),
-    next_attempt_at=bindparam("next_attempt_at", type_=_s.next_attempt_at.type),
-    disposition=bindparam("disposition", type_=_s.disposition.type),
-    reason=bindparam("reason", type_=_s.reason.type),
-    appointment_at=bindparam("appointment_at", type_=_s.appointment_at.type),
-    updated_at=bindparam("now2", type_=_s.updated_at.type)))
-
-
-def set_plan(conn: Connection, case_id: int, *, now: datetime,
-             next_attempt_at: datetime | None = None, disposition: str | None = None,
-             reason: str | None = None, appointment_at: datetime | None = None) -> None:
-    """Plan a case's next call, or close it with a disposition."""
-    _PLAN_ONE.execute(conn, {"case_id": case_id, "now": now, "now2": now,
-                             "next_attempt_at": next_attempt_at, "disposition": disposition,
-                             "reason": reason, "appointment_at": appointment_at})
-
-
-_SET_PLAN = (
-    update(SCHEDULES).where(_s.case_id == bindparam("b_case_id"))
-    .values(planned_at=bindparam("b_now", type_=_s.planned_at.type),
-            next_attempt_at=bindparam("b_next", type_=_s.next_attempt_at.type),
-            disposition=bindparam("b_disposition", type_=_s.disposition.type),
-            reason=bindparam("b_reason", type_=_s.reason.type),
-            updated_at=bindparam("b_now2", type_=_s.updated_at.type))
+_PLAN_ONE = Prepared(
+    update(SCHEDULES)
+    .where(_s.case_id == bindparam("case_id"))
+    .values(
+        planned_at=bindparam("now", type_=_s.planned_at.type),
+        next_attempt_at=bindparam("next_attempt_at", type_=_s.next_attempt_at.type),
+        disposition=bindparam("disposition", type_=_s.disposition.type),
+        reason=bindparam("reason", type_=_s.reason.type),
+        appointment_at=bindparam("appointment_at", type_=_s.appointment_at.type),
+        updated_at=bindparam("now2", type_=_s.updated_at.type),
+    )
 )
 
 
-def set_plans(conn: Connection, plans: list[tuple[int, datetime | None, str | None, str | None]],
-              now: datetime) -> None:
+def set_plan(
+    conn: Connection,
+    case_id: int,
+    *,
+    now: datetime,
+    next_attempt_at: datetime | None = None,
+    disposition: str | None = None,
+    reason: str | None = None,
+    appointment_at: datetime | None = None,
+) -> None:
+    """Plan a case's next call, or close it with a disposition."""
+    _PLAN_ONE.execute(
+        conn,
+        {
+            "case_id": case_id,
+            "now": now,
+            "now2": now,
+            "next_attempt_at": next_attempt_at,
+            "disposition": disposition,
+            "reason": reason,
+            "appointment_at": appointment_at,
+        },
+    )
+
+
+_SET_PLAN = (
+    update(SCHEDULES)
+    .where(_s.case_id == bindparam("b_case_id"))
+    .values(
+        planned_at=bindparam("b_now", type_=_s.planned_at.type),
+        next_attempt_at=bindparam("b_next", type_=_s.next_attempt_at.type),
+        disposition=bindparam("b_disposition", type_=_s.disposition.type),
+        reason=bindparam("b_reason", type_=_s.reason.type),
+        updated_at=bindparam("b_now2", type_=_s.updated_at.type),
+    )
+)
+
+
+def set_plans(
+    conn: Connection,
+    plans: list[tuple[int, datetime | None, str | None, str | None]],
+    now: datetime,
+) -> None:
     """Plan many cases in one executemany: (case id, next call, disposition, reason)."""
     if plans:
-        conn.execute(_SET_PLAN, [
-            {"b_case_id": case_id, "b_now": now, "b_next": following, "b_disposition": code,
-             "b_reason": reason, "b_now2": now}
-            for case_id, following, code, reason in plans])
+        conn.execute(
+            _SET_PLAN,
+            [
+                {
+                    "b_case_id": case_id,
+                    "b_now": now,
+                    "b_next": following,
+                    "b_disposition": code,
+                    "b_reason": reason,
+                    "b_now2": now,
+                }
+                for case_id, following, code, reason in plans
+            ],
+        )
 
 
-_SCHEDULE_OF = Prepared(select(*_CASE_TO_CALL_COLUMNS, _s.disposition)
-                        .join(CASES, _c.id == _s.case_id)
-                        .where(_s.case_id == bindparam("case_id")))
+_SCHEDULE_OF = Prepared(
+    select(*_CASE_TO_CALL_COLUMNS, _s.disposition)
+    .join(CASES, _c.id == _s.case_id)
+    .where(_s.case_id == bindparam("case_id"))
+)
 
 
 def open_schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
@@ -247,14 +353,21 @@ def closed_cases(conn: Connection, case_ids: Sequence[int]) -> set[int]:
     if not case_ids:
         return set()
     i = INTERVIEWS.c
-    return set(conn.scalars(select(i.case_id).where(
-        i.case_id.in_(case_ids), i.status.in_(CLOSED_INTERVIEW_STATUSES))))
+    return set(
+        conn.scalars(
+            select(i.case_id).where(
+                i.case_id.in_(case_ids), i.status.in_(CLOSED_INTERVIEW_STATUSES)
+            )
+        )
+    )
 
 
 # --- attempts -----------------------------------------------------------------------------
 
-def add_attempt(conn: Connection, case: CaseToCall, *, scheduled_for: datetime,
-                now: datetime) -> tuple[int, str] | None:
+
+def add_attempt(
+    conn: Connection, case: CaseToCall, *, scheduled_for: datetime, now: datetime
+) -> tuple[int, str] | None:
     """Create the case's next outbound attempt and make it the case's active one.
 
     None when another scheduler got there first: the schedule is updated only if it still
@@ -263,46 +376,92 @@ def add_attempt(conn: Connection, case: CaseToCall, *, scheduled_for: datetime,
     """
     taken = conn.execute(
         update(SCHEDULES)
-        .where(_s.case_id == case.case_id, _s.active_attempt_id.is_(None),
-               _s.attempts == case.attempts, _s.disposition.is_(None),
-               _s.interviewer_only_since.is_(None))
-        .values(attempts=case.attempts + 1, updated_at=now, active_attempt_id=-1))
+        .where(
+            _s.case_id == case.case_id,
+            _s.active_attempt_id.is_(None),
+            _s.attempts == case.attempts,
+            _s.disposition.is_(None),
+            _s.interviewer_only_since.is_(None),
+        )
+        .values(attempts=case.attempts + 1, updated_at=now, active_attempt_id=-1)
+    )
     if not taken.rowcount:
         return None
     attempt_public_id = public_id()
-    result = conn.execute(insert(ATTEMPTS).returning(_a.id).values(
-        public_id=attempt_public_id, case_id=case.case_id, direction="outbound",
-        status="queued", attempt_no=case.attempts + 1, scheduled_for=scheduled_for,
-        created_at=now, updated_at=now))
+    result = conn.execute(
+        insert(ATTEMPTS)
+        .returning(_a.id)
+        .values(
+            public_id=attempt_public_id,
+            case_id=case.case_id,
+            direction="outbound",
+            status="queued",
+            attempt_no=case.attempts + 1,
+            scheduled_for=scheduled_for,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     attempt_id = int(result.scalar_one())
-    conn.execute(update(SCHEDULES).where(_s.case_id == case.case_id)
-                 .values(active_attempt_id=attempt_id))
+    conn.execute(
+        update(SCHEDULES).where(_s.case_id == case.case_id).values(active_attempt_id=attempt_id)
+    )
     return attempt_id, attempt_public_id
 
 
-_ATTEMPT_COLUMNS = (_a.id, _a.public_id, _a.case_id, _a.attempt_no, _a.status, _a.call_sid,
-                    _a.dialing_at, _a.outcome, _c.phone, _c.survey)
+_ATTEMPT_COLUMNS = (
+    _a.id,
+    _a.public_id,
+    _a.case_id,
+    _a.attempt_no,
+    _a.status,
+    _a.call_sid,
+    _a.dialing_at,
+    _a.outcome,
+    _c.phone,
+    _c.survey,
+)
 
 
 def _attempt(row: Any) -> Attempt:
-    return Attempt(row.id, row.public_id, row.case_id, row.attempt_no, row.status,
-                   row.call_sid, aware(row.dialing_at), row.outcome, row.phone, row.survey)
+    return Attempt(
+        row.id,
+        row.public_id,
+        row.case_id,
+        row.attempt_no,
+        row.status,
+        row.call_sid,
+        aware(row.dialing_at),
+        row.outcome,
+        row.phone,
+        row.survey,
+    )
 
 
 def _attempt_query(key: Any, lock: bool) -> Prepared:
-    query = select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id).where(
-        _a.direction == "outbound", key == bindparam("key"))
+    query = (
+        select(*_ATTEMPT_COLUMNS)
+        .join(CASES, _c.id == _a.case_id)
+        .where(_a.direction == "outbound", key == bindparam("key"))
+    )
     return Prepared(query.with_for_update(of=ATTEMPTS) if lock else query)
 
 
 # Built once: the status webhook and the dialler look attempts up on every call.
-_ATTEMPT_BY = {(by, lock): _attempt_query(column, lock)
-               for by, column in (("public_id", _a.public_id), ("call_sid", _a.call_sid))
-               for lock in (False, True)}
+_ATTEMPT_BY = {
+    (by, lock): _attempt_query(column, lock)
+    for by, column in (("public_id", _a.public_id), ("call_sid", _a.call_sid))
+    for lock in (False, True)
+}
 
 
-def outbound_attempt(conn: Connection, *, attempt_public_id: str | None = None,
-                     call_sid: str | None = None, lock: bool = False) -> Attempt | None:
+def outbound_attempt(
+    conn: Connection,
+    *,
+    attempt_public_id: str | None = None,
+    call_sid: str | None = None,
+    lock: bool = False,
+) -> Attempt | None:
     """An outbound attempt by its public id (in its URLs) or by call SID."""
     if attempt_public_id is not None:
         by, key = "public_id", attempt_public_id
@@ -314,8 +473,18 @@ def outbound_attempt(conn: Connection, *, attempt_public_id: str | None = None,
     if row is None:
         return None
     attempt_id, public, case_id, attempt_no, status, sid, dialing_at, outcome, phone, survey = row
-    return Attempt(attempt_id, public, case_id, attempt_no, status, sid, aware(dialing_at),
-                   outcome, phone, survey)
+    return Attempt(
+        attempt_id,
+        public,
+        case_id,
+        attempt_no,
+        status,
+        sid,
+        aware(dialing_at),
+        outcome,
+        phone,
+        survey,
+    )
 
 
 def claim_for_dialing(conn: Connection, attempt_id: int, now: datetime) -> bool:
@@ -324,22 +493,37 @@ def claim_for_dialing(conn: Connection, attempt_id: int, now: datetime) -> bool:
     This one conditional update is what stops a re-run job, or a second worker, from
     ringing the victim a second time for the same attempt.
     """
-    result = conn.execute(update(ATTEMPTS).where(
-        _a.id == attempt_id, _a.status == "queued", _a.dialing_at.is_(None)
-    ).values(status="dialing", dialing_at=now, updated_at=now))
+    result = conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.status == "queued", _a.dialing_at.is_(None))
+        .values(status="dialing", dialing_at=now, updated_at=now)
+    )
     return bool(result.rowcount)
 
 
 def note_placed(conn: Connection, attempt_id: int, call_sid: str, now: datetime) -> None:
     """Keep the SID Twilio gave the call, unless a status callback brought it first."""
-    conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.call_sid.is_(None))
-                 .values(call_sid=call_sid, updated_at=now))
-    conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.status == "dialing")
-                 .values(status="initiated", updated_at=now))
+    conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.call_sid.is_(None))
+        .values(call_sid=call_sid, updated_at=now)
+    )
+    conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.status == "dialing")
+        .values(status="initiated", updated_at=now)
+    )
 
 
-def advance_status(conn: Connection, attempt_id: int, status: str, now: datetime, *,
-                   call_sid: str | None = None, answered_by: str | None = None) -> bool:
+def advance_status(
+    conn: Connection,
+    attempt_id: int,
+    status: str,
+    now: datetime,
+    *,
+    call_sid: str | None = None,
+    answered_by: str | None = None,
+) -> bool:
     """Move a live attempt forward to a non-final ``status``; never back, never once ended.
 
     The call SID and answering party are kept whatever the order callbacks came in.
@@ -347,41 +531,70 @@ def advance_status(conn: Connection, attempt_id: int, status: str, now: datetime
     if answered_by:
         conn.execute(update(ATTEMPTS).where(_a.id == attempt_id).values(answered_by=answered_by))
     if call_sid:
-        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.call_sid.is_(None))
-                     .values(call_sid=call_sid))
+        conn.execute(
+            update(ATTEMPTS)
+            .where(_a.id == attempt_id, _a.call_sid.is_(None))
+            .values(call_sid=call_sid)
+        )
     rank = STATUS_RANK.get(status)
     if rank is None:
         return False
     earlier = [name for name, r in STATUS_RANK.items() if r < rank]
-    changed = conn.execute(update(ATTEMPTS).where(
-        _a.id == attempt_id, _a.ended_at.is_(None), _a.status.in_(earlier)
-    ).values(status=status, updated_at=now))
+    changed = conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.ended_at.is_(None), _a.status.in_(earlier))
+        .values(status=status, updated_at=now)
+    )
     return bool(changed.rowcount)
 
 
-def finish_attempt(conn: Connection, attempt_id: int, *, status: str, outcome: str,
-                   now: datetime, duration: int | None = None) -> bool:
+def finish_attempt(
+    conn: Connection,
+    attempt_id: int,
+    *,
+    status: str,
+    outcome: str,
+    now: datetime,
+    duration: int | None = None,
+) -> bool:
     """End an attempt with its outcome; False if it had already ended (first end wins)."""
-    result = conn.execute(update(ATTEMPTS).where(_a.id == attempt_id, _a.ended_at.is_(None))
-                          .values(status=status, outcome=outcome, ended_at=now,
-                                  duration_seconds=duration, updated_at=now))
+    result = conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.ended_at.is_(None))
+        .values(
+            status=status, outcome=outcome, ended_at=now, duration_seconds=duration, updated_at=now
+        )
+    )
     return bool(result.rowcount)
 
 
 _OUTCOMES_OF = Prepared(select(_s.outcomes).where(_s.case_id == bindparam("case_id")))
-_RELEASE = Prepared(update(SCHEDULES).where(
-    _s.case_id == bindparam("case_id"), _s.active_attempt_id == bindparam("attempt_id")
-).values(active_attempt_id=None, outcomes=bindparam("outcomes", type_=_s.outcomes.type),
-         updated_at=bindparam("now", type_=_s.updated_at.type)))
+_RELEASE = Prepared(
+    update(SCHEDULES)
+    .where(_s.case_id == bindparam("case_id"), _s.active_attempt_id == bindparam("attempt_id"))
+    .values(
+        active_attempt_id=None,
+        outcomes=bindparam("outcomes", type_=_s.outcomes.type),
+        updated_at=bindparam("now", type_=_s.updated_at.type),
+    )
+)
 
 
-def release_case(conn: Connection, case_id: int, attempt_id: int, *, outcome: str,
-                 now: datetime) -> None:
+def release_case(
+    conn: Connection, case_id: int, attempt_id: int, *, outcome: str, now: datetime
+) -> None:
     """The attempt is over: clear it from the case and add its outcome to the history."""
     row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
     outcomes = list(row[0] or []) if row is not None else []
-    _RELEASE.execute(conn, {"case_id": case_id, "attempt_id": attempt_id,
-                            "outcomes": [*outcomes, outcome], "now": now})
+    _RELEASE.execute(
+        conn,
+        {
+            "case_id": case_id,
+            "attempt_id": attempt_id,
+            "outcomes": [*outcomes, outcome],
+            "now": now,
+        },
+    )
 
 
 def add_outcome(conn: Connection, case_id: int, outcome: str, now: datetime) -> None:
@@ -389,15 +602,22 @@ def add_outcome(conn: Connection, case_id: int, outcome: str, now: datetime) -> 
     row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
     if row is None:
         return
-    conn.execute(update(SCHEDULES).where(_s.case_id == case_id).values(
-        outcomes=[*(row[0] or []), outcome], updated_at=now))
+    conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case_id)
+        .values(outcomes=[*(row[0] or []), outcome], updated_at=now)
+    )
 
 
 def queued_attempts(conn: Connection, survey: str, older_than: datetime) -> list[str]:
     """Public ids of attempts queued before ``older_than`` and never taken by a worker."""
-    return list(conn.scalars(
-        select(_a.public_id).join(CASES, _c.id == _a.case_id)
-        .where(_c.survey == survey, _a.status == "queued", _a.created_at < older_than)))
+    return list(
+        conn.scalars(
+            select(_a.public_id)
+            .join(CASES, _c.id == _a.case_id)
+            .where(_c.survey == survey, _a.status == "queued", _a.created_at < older_than)
+        )
+    )
 
 
 def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> list[Attempt]:
@@ -406,14 +626,24 @@ def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> li
     Whether the call was placed cannot be known: they are closed, never redialled.
     """
     rows = conn.execute(
-        select(*_ATTEMPT_COLUMNS).join(CASES, _c.id == _a.case_id)
-        .where(_c.survey == survey, _a.direction == "outbound", _a.ended_at.is_(None),
-               _a.status.in_(("dialing", "initiated")), _a.dialing_at < older_than))
+        select(*_ATTEMPT_COLUMNS)
+        .join(CASES, _c.id == _a.case_id)
+        .where(
+            _c.survey == survey,
+            _a.direction == "outbound",
+            _a.ended_at.is_(None),
+            _a.status.in_(("dialing", "initiated")),
+            _a.dialing_at < older_than,
+        )
+    )
     return [_attempt(row) for row in rows]
 
 
-_PENDING_FOR_CASE = Prepared(select(_a.id).where(
-    _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"))
+_PENDING_FOR_CASE = Prepared(
+    select(_a.id).where(
+        _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"
+    )
+)
 
 
 def pending_attempts_for_case(conn: Connection, case_id: int) -> list[int]:
@@ -423,24 +653,34 @@ def pending_attempts_for_case(conn: Connection, case_id: int) -> list[int]:
 
 def live_calls(conn: Connection) -> int:
     """Outbound calls being dialled, ringing or under way, across every survey."""
-    return int(conn.execute(select(func.count()).select_from(ATTEMPTS).where(
-        _a.direction == "outbound", _a.ended_at.is_(None),
-        _a.status.in_(LIVE_STATUSES[1:]))).scalar_one())
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(ATTEMPTS)
+            .where(
+                _a.direction == "outbound", _a.ended_at.is_(None), _a.status.in_(LIVE_STATUSES[1:])
+            )
+        ).scalar_one()
+    )
 
 
 def calls_placed_since(conn: Connection, survey: str, since: datetime) -> int:
     """Outbound attempts of ``survey`` a worker dialled since ``since``."""
-    return int(conn.execute(select(func.count()).select_from(
-        ATTEMPTS.join(CASES, _c.id == _a.case_id)).where(
-        _c.survey == survey, _a.dialing_at >= since)).scalar_one())
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(ATTEMPTS.join(CASES, _c.id == _a.case_id))
+            .where(_c.survey == survey, _a.dialing_at >= since)
+        ).scalar_one()
+    )
 
 
 # --- campaigns ----------------------------------------------------------------------------
 
+
 def campaign_status(conn: Connection, survey: str) -> str:
     """``running``, ``paused``, or ``not started`` (which places no calls either)."""
-    status = conn.execute(select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.survey == survey)
-                          ).scalar()
+    status = conn.execute(select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.survey == survey)).scalar()
     return status or "not started"
 
 
@@ -449,32 +689,56 @@ def set_campaign_status(conn: Connection, survey: str, status: str, now: datetim
     values = {"survey": survey, "status": status, "updated_at": now}
     stmt: Any
     if conn.dialect.name == "postgresql":
-        stmt = pg_insert(CAMPAIGNS).values(values).on_conflict_do_update(
-            index_elements=["survey"], set_={"status": status, "updated_at": now})
+        stmt = (
+            pg_insert(CAMPAIGNS)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["survey"], set_={"status": status, "updated_at": now}
+            )
+        )
     else:
-        stmt = sqlite_insert(CAMPAIGNS).values(values).on_conflict_do_update(
-            index_elements=["survey"], set_={"status": status, "updated_at": now})
+        stmt = (
+            sqlite_insert(CAMPAIGNS)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["survey"], set_={"status": status, "updated_at": now}
+            )
+        )
     conn.execute(stmt)
 
 
 # --- do not call --------------------------------------------------------------------------
+
 
 def on_do_not_call(conn: Connection, phones: Iterable[str]) -> set[str]:
     """Which of ``phones`` are on the do-not-call list."""
     wanted = list(set(phones))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(conn.scalars(select(DO_NOT_CALL.c.phone).where(
-            DO_NOT_CALL.c.phone.in_(wanted[start:start + 500]))))
+        found.update(
+            conn.scalars(
+                select(DO_NOT_CALL.c.phone).where(
+                    DO_NOT_CALL.c.phone.in_(wanted[start : start + 500])
+                )
+            )
+        )
     return found
 
 
-def add_do_not_call(conn: Connection, phone: str, *, reason: str, source: str,
-                    now: datetime) -> bool:
+def add_do_not_call(
+    conn: Connection, phone: str, *, reason: str, source: str, now: datetime
+) -> bool:
     """Put a number on the list; False if it was already there."""
     values = {"phone": phone, "reason": reason, "source": source, "added_at": now}
-    stmt: Any = (pg_insert(DO_NOT_CALL) if conn.dialect.name == "postgresql"
-                 else sqlite_insert(DO_NOT_CALL)).values(values).on_conflict_do_nothing()
+    stmt: Any = (
+        (
+            pg_insert(DO_NOT_CALL)
+            if conn.dialect.name == "postgresql"
+            else sqlite_insert(DO_NOT_CALL)
+        )
+        .values(values)
+        .on_conflict_do_nothing()
+    )
     return bool(conn.execute(stmt).rowcount)
 
 
@@ -486,8 +750,12 @@ def remove_do_not_call(conn: Connection, phone: str) -> bool:
 def do_not_call_list(conn: Connection) -> list[dict[str, Any]]:
     """The whole list, newest first."""
     d = DO_NOT_CALL.c
-    return [dict(row._mapping) for row in conn.execute(
-        select(d.phone, d.reason, d.source, d.added_at).order_by(d.added_at.desc()))]
+    return [
+        dict(row._mapping)
+        for row in conn.execute(
+            select(d.phone, d.reason, d.source, d.added_at).order_by(d.added_at.desc())
+        )
+    ]
 
 
 def cases_with_phone(conn: Connection, phone: str) -> list[int]:
@@ -495,84 +763,128 @@ def cases_with_phone(conn: Connection, phone: str) -> list[int]:
     return list(conn.scalars(select(_c.id).where(_c.phone == phone)))
 
 
-def close_open_schedules(conn: Connection, case_ids: Sequence[int], *, disposition: str,
-                         reason: str, now: datetime) -> None:
+def close_open_schedules(
+    conn: Connection, case_ids: Sequence[int], *, disposition: str, reason: str, now: datetime
+) -> None:
     """Give cases still being worked a final disposition (their live calls end on their own)."""
     if case_ids:
-        conn.execute(update(SCHEDULES).where(
-            _s.case_id.in_(case_ids), _s.disposition.is_(None)
-        ).values(disposition=disposition, reason=reason, next_attempt_at=None, updated_at=now))
+        conn.execute(
+            update(SCHEDULES)
+            .where(_s.case_id.in_(case_ids), _s.disposition.is_(None))
+            .values(disposition=disposition, reason=reason, next_attempt_at=None, updated_at=now)
+        )
 
 
 def cancel_attempts(conn: Connection, attempt_ids: Sequence[int], now: datetime) -> int:
     """Cancel attempts no worker has taken yet; how many were cancelled."""
     if not attempt_ids:
         return 0
-    result = conn.execute(update(ATTEMPTS).where(
-        _a.id.in_(attempt_ids), _a.status == "queued"
-    ).values(status="cancelled", outcome="cancelled", ended_at=now, updated_at=now))
+    result = conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id.in_(attempt_ids), _a.status == "queued")
+        .values(status="cancelled", outcome="cancelled", ended_at=now, updated_at=now)
+    )
     return int(result.rowcount or 0)
 
 
 def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
     """Schedule counts for the campaign status: by disposition, in progress, waiting."""
-    by_disposition = {code: n for code, n in conn.execute(
-        select(_s.disposition, func.count()).where(_s.survey == survey,
-                                                   _s.disposition.is_not(None))
-        .group_by(_s.disposition))}
-    in_progress = conn.execute(select(func.count()).where(
-        _s.survey == survey, _s.active_attempt_id.is_not(None))).scalar_one()
-    waiting = conn.execute(select(func.count()).where(
-        _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None),
-        _s.next_attempt_at.is_not(None), _s.interviewer_only_since.is_(None))).scalar_one()
-    for_interviewers = conn.execute(select(func.count()).where(
-        _s.survey == survey, _s.disposition.is_(None),
-        _s.interviewer_only_since.is_not(None))).scalar_one()
-    unplanned_count = conn.execute(select(func.count()).where(
-        _s.survey == survey, _s.planned_at.is_(None))).scalar_one()
-    next_due = conn.execute(select(func.min(_s.next_attempt_at)).where(
-        _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None))
+    by_disposition = {
+        code: n
+        for code, n in conn.execute(
+            select(_s.disposition, func.count())
+            .where(_s.survey == survey, _s.disposition.is_not(None))
+            .group_by(_s.disposition)
+        )
+    }
+    in_progress = conn.execute(
+        select(func.count()).where(_s.survey == survey, _s.active_attempt_id.is_not(None))
+    ).scalar_one()
+    waiting = conn.execute(
+        select(func.count()).where(
+            _s.survey == survey,
+            _s.disposition.is_(None),
+            _s.active_attempt_id.is_(None),
+            _s.next_attempt_at.is_not(None),
+            _s.interviewer_only_since.is_(None),
+        )
+    ).scalar_one()
+    for_interviewers = conn.execute(
+        select(func.count()).where(
+            _s.survey == survey, _s.disposition.is_(None), _s.interviewer_only_since.is_not(None)
+        )
+    ).scalar_one()
+    unplanned_count = conn.execute(
+        select(func.count()).where(_s.survey == survey, _s.planned_at.is_(None))
+    ).scalar_one()
+    next_due = conn.execute(
+        select(func.min(_s.next_attempt_at)).where(
+            _s.survey == survey, _s.disposition.is_(None), _s.active_attempt_id.is_(None)
+        )
     ).scalar()
-    return {"by_disposition": by_disposition, "in_progress": int(in_progress),
-            "waiting": int(waiting), "for_interviewers": int(for_interviewers),
-            "unplanned": int(unplanned_count),
-            "next_due": aware(next_due)}
-
+    return {
+        "by_disposition": by_disposition,
+        "in_progress": int(in_progress),
+        "waiting": int(waiting),
+        "for_interviewers": int(for_interviewers),
+        "unplanned": int(unplanned_count),
+        "next_due": aware(next_due),
+    }
 
 
 def uncount_attempt(conn: Connection, case_id: int, attempt_id: int, now: datetime) -> None:
     """Take back an attempt that never rang: free the case and give the attempt back."""
-    conn.execute(update(SCHEDULES).where(
-        _s.case_id == case_id, _s.active_attempt_id == attempt_id, _s.attempts > 0
-    ).values(active_attempt_id=None, attempts=_s.attempts - 1, updated_at=now))
+    conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case_id, _s.active_attempt_id == attempt_id, _s.attempts > 0)
+        .values(active_attempt_id=None, attempts=_s.attempts - 1, updated_at=now)
+    )
 
 
-_INBOUND_BY_CALL_SID = Prepared(select(_a.id, _a.case_id, _a.interview_id).where(
-    _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)))
-_END_INBOUND = Prepared(update(ATTEMPTS).where(
-    _a.id == bindparam("attempt_id"), _a.ended_at.is_(None)
-).values(ended_at=bindparam("now", type_=_a.ended_at.type),
-         outcome=bindparam("outcome", type_=_a.outcome.type),
-         updated_at=bindparam("now2", type_=_a.updated_at.type)))
+_INBOUND_BY_CALL_SID = Prepared(
+    select(_a.id, _a.case_id, _a.interview_id).where(
+        _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)
+    )
+)
+_END_INBOUND = Prepared(
+    update(ATTEMPTS)
+    .where(_a.id == bindparam("attempt_id"), _a.ended_at.is_(None))
+    .values(
+        ended_at=bindparam("now", type_=_a.ended_at.type),
+        outcome=bindparam("outcome", type_=_a.outcome.type),
+        updated_at=bindparam("now2", type_=_a.updated_at.type),
+    )
+)
 
 
-def finish_inbound(conn: Connection, call_sid: str, *, status: str,
-                   now: datetime) -> tuple[int, int | None] | None:
+def finish_inbound(
+    conn: Connection, call_sid: str, *, status: str, now: datetime
+) -> tuple[int, int | None] | None:
     """End an inbound call's attempt once: (case id, interview id), or None if it had ended
     already or is not an inbound call."""
     row = _INBOUND_BY_CALL_SID.first(conn, {"call_sid": call_sid})
     if row is None or row[1] is None:
         return None
     attempt_id, case_id, interview_id = row
-    _END_INBOUND.execute(conn, {"attempt_id": attempt_id, "now": now, "outcome": status,
-                                "now2": now})
+    _END_INBOUND.execute(
+        conn, {"attempt_id": attempt_id, "now": now, "outcome": status, "now2": now}
+    )
     return case_id, interview_id
 
 
 def waiting_phones(conn: Connection, survey: str, limit: int) -> list[str]:
     """Numbers of cases still waiting for a call (for the demo's victims who ring in)."""
-    return list(conn.scalars(
-        select(_c.phone).join(SCHEDULES, _s.case_id == _c.id)
-        .where(_s.survey == survey, _s.disposition.is_(None), _s.attempts > 0,
-               _s.active_attempt_id.is_(None))
-        .order_by(_s.case_id).limit(limit)))
+    return list(
+        conn.scalars(
+            select(_c.phone)
+            .join(SCHEDULES, _s.case_id == _c.id)
+            .where(
+                _s.survey == survey,
+                _s.disposition.is_(None),
+                _s.attempts > 0,
+                _s.active_attempt_id.is_(None),
+            )
+            .order_by(_s.case_id)
+            .limit(limit)
+        )
+    )

@@ -53,8 +53,7 @@ JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_text, "json_deserialize
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False},
-                               **JSON_OPTIONS)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
         event.listen(engine, "connect", _sqlite_pragmas)
         # The dialect's own begin hook, not a "begin" event listener: any engine-level
         # connection event makes SQLAlchemy dispatch events around every statement,
@@ -63,8 +62,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=10, max_overflow=10,
-                         **JSON_OPTIONS)
+    return create_engine(
+        url, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=10, max_overflow=10, **JSON_OPTIONS
+    )
 
 
 class Database:

@@ -34,15 +34,26 @@ _CASES: Table = Base.metadata.tables["cases"]
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _ATTEMPTS: Table = Base.metadata.tables["call_attempts"]
 
-_VERSION_ID = select(_VERSIONS.c.id).where(_VERSIONS.c.survey == bindparam("survey"),
-                                           _VERSIONS.c.sha256 == bindparam("sha256"))
+_VERSION_ID = select(_VERSIONS.c.id).where(
+    _VERSIONS.c.survey == bindparam("survey"), _VERSIONS.c.sha256 == bindparam("sha256")
+)
 _ADD_VERSION = insert(_VERSIONS)
 _VERSION_SOURCE = select(_VERSIONS.c.survey, _VERSIONS.c.version, _VERSIONS.c.source).where(
-    _VERSIONS.c.id == bindparam("version_id"))
-_CASE_FACTS = (_CASES.c.id, _CASES.c.survey, _CASES.c.district, _CASES.c.first_name,
-               _CASES.c.crime_type, _CASES.c.reported_on, _CASES.c.fields)
-_CLOSED = exists().where(_INTERVIEWS.c.case_id == _CASES.c.id,
-                         or_(*(_INTERVIEWS.c.status == status for status in CLOSED_STATUSES)))
+    _VERSIONS.c.id == bindparam("version_id")
+)
+_CASE_FACTS = (
+    _CASES.c.id,
+    _CASES.c.survey,
+    _CASES.c.district,
+    _CASES.c.first_name,
+    _CASES.c.crime_type,
+    _CASES.c.reported_on,
+    _CASES.c.fields,
+)
+_CLOSED = exists().where(
+    _INTERVIEWS.c.case_id == _CASES.c.id,
+    or_(*(_INTERVIEWS.c.status == status for status in CLOSED_STATUSES)),
+)
 # Every open case with the number, newest first; the caller keeps the first whose survey
 # is loaded (one number rarely has more than a case or two, and a fixed statement can be
 # prepared where a list of surveys could not).
@@ -52,18 +63,33 @@ _OPEN_CASES_FOR_PHONE = Prepared(
     .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
 )
 _CASE = Prepared(select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id")))
-_ATTEMPT_BY_PUBLIC_ID = Prepared(select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
-    _ATTEMPTS.c.public_id == bindparam("public_id")))
-_ADD_ATTEMPT = Prepared(insert(_ATTEMPTS), column_keys=(
-    "public_id", "case_id", "interview_id", "call_sid", "direction", "status", "created_at",
-    "updated_at"))
+_ATTEMPT_BY_PUBLIC_ID = Prepared(
+    select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
+        _ATTEMPTS.c.public_id == bindparam("public_id")
+    )
+)
+_ADD_ATTEMPT = Prepared(
+    insert(_ATTEMPTS),
+    column_keys=(
+        "public_id",
+        "case_id",
+        "interview_id",
+        "call_sid",
+        "direction",
+        "status",
+        "created_at",
+        "updated_at",
+    ),
+)
 _START_ATTEMPT = Prepared(
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
-    .values(interview_id=bindparam("new_interview_id", type_=_ATTEMPTS.c.interview_id.type),
-            call_sid=bindparam("new_call_sid", type_=_ATTEMPTS.c.call_sid.type),
-            status="in-progress",
-            updated_at=bindparam("now", type_=_ATTEMPTS.c.updated_at.type))
+    .values(
+        interview_id=bindparam("new_interview_id", type_=_ATTEMPTS.c.interview_id.type),
+        call_sid=bindparam("new_call_sid", type_=_ATTEMPTS.c.call_sid.type),
+        status="in-progress",
+        updated_at=bindparam("now", type_=_ATTEMPTS.c.updated_at.type),
+    )
 )
 
 # Caches per engine, so that two databases in one process (tests, tools) never mix up
@@ -113,9 +139,19 @@ def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
         return version_id
     version_id = bind.execute(_VERSION_ID, {"survey": q.id, "sha256": loaded.sha256}).scalar()
     if version_id is None:
-        result = cast(CursorResult[Any], bind.execute(_ADD_VERSION, {
-            "survey": q.id, "version": q.version, "sha256": loaded.sha256,
-            "source": loaded.source, "loaded_at": utcnow()}))
+        result = cast(
+            CursorResult[Any],
+            bind.execute(
+                _ADD_VERSION,
+                {
+                    "survey": q.id,
+                    "version": q.version,
+                    "sha256": loaded.sha256,
+                    "source": loaded.source,
+                    "loaded_at": utcnow(),
+                },
+            ),
+        )
         assert result.inserted_primary_key is not None
         version_id = int(result.inserted_primary_key[0])
     else:
@@ -134,8 +170,9 @@ def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questio
         row = bind.execute(_VERSION_SOURCE, {"version_id": version_id}).first()
         if row is None:
             raise LookupError(f"questionnaire version {version_id} is not stored")
-        q = parse_questionnaire(row.source, f"<stored {row.survey} {row.version}>",
-                                checked=False).questionnaire
+        q = parse_questionnaire(
+            row.source, f"<stored {row.survey} {row.version}>", checked=False
+        ).questionnaire
         pinned[version_id] = q
     return q
 
@@ -161,21 +198,38 @@ def attempt_for_call(conn: Connection, attempt_public_id: str) -> AttemptRef | N
     return None if row is None else AttemptRef(*row)
 
 
-def add_inbound_attempt(conn: Connection, *, case_id: int, call_sid: str, interview_id: int,
-                        now: datetime) -> None:
+def add_inbound_attempt(
+    conn: Connection, *, case_id: int, call_sid: str, interview_id: int, now: datetime
+) -> None:
     """Record an inbound call that started an interview."""
-    _ADD_ATTEMPT.execute(conn, {
-        "public_id": public_id(), "case_id": case_id, "interview_id": interview_id,
-        "call_sid": call_sid, "direction": "inbound", "status": "in-progress",
-        "created_at": now, "updated_at": now,
-    })
+    _ADD_ATTEMPT.execute(
+        conn,
+        {
+            "public_id": public_id(),
+            "case_id": case_id,
+            "interview_id": interview_id,
+            "call_sid": call_sid,
+            "direction": "inbound",
+            "status": "in-progress",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
 
 
-def start_attempt(conn: Connection, attempt_id: int, *, call_sid: str, interview_id: int,
-                  now: datetime) -> None:
+def start_attempt(
+    conn: Connection, attempt_id: int, *, call_sid: str, interview_id: int, now: datetime
+) -> None:
     """Mark an outbound attempt answered, carrying this call and interview."""
-    _START_ATTEMPT.execute(conn, {"attempt_id": attempt_id, "new_interview_id": interview_id,
-                                  "new_call_sid": call_sid, "now": now})
+    _START_ATTEMPT.execute(
+        conn,
+        {
+            "attempt_id": attempt_id,
+            "new_interview_id": interview_id,
+            "new_call_sid": call_sid,
+            "now": now,
+        },
+    )
 
 
 def attempt_by_public_id(session: Session, attempt_public_id: str) -> CallAttempt | None:

@@ -141,8 +141,7 @@ class Interview(Base):
 
     case: Mapped[Case] = relationship(back_populates="interviews")
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
-    answers: Mapped[list[Answer]] = relationship(back_populates="interview",
-                                                 order_by="Answer.id")
+    answers: Mapped[list[Answer]] = relationship(back_populates="interview", order_by="Answer.id")
 
 
 class Turn(Base):
@@ -226,8 +225,9 @@ class Referral(Base):
 
     case: Mapped[Case] = relationship()
     assigned_to: Mapped[User | None] = relationship()
-    events: Mapped[list[ReferralEvent]] = relationship(back_populates="referral",
-                                                      order_by="ReferralEvent.id")
+    events: Mapped[list[ReferralEvent]] = relationship(
+        back_populates="referral", order_by="ReferralEvent.id"
+    )
 
 
 class User(Base):
@@ -317,8 +317,9 @@ class CallAttempt(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                 onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class Schedule(Base):
@@ -327,12 +328,19 @@ class Schedule(Base):
     __tablename__ = "schedules"
     __table_args__ = (
         # The scheduler's one query: the due cases of a survey, soonest first.
-        Index("ix_schedules_due", "survey", "next_attempt_at",
-              postgresql_where=text("disposition IS NULL AND active_attempt_id IS NULL"),
-              sqlite_where=text("disposition IS NULL AND active_attempt_id IS NULL")),
-        Index("ix_schedules_unplanned", "survey",
-              postgresql_where=text("planned_at IS NULL"),
-              sqlite_where=text("planned_at IS NULL")),
+        Index(
+            "ix_schedules_due",
+            "survey",
+            "next_attempt_at",
+            postgresql_where=text("disposition IS NULL AND active_attempt_id IS NULL"),
+            sqlite_where=text("disposition IS NULL AND active_attempt_id IS NULL"),
+        ),
+        Index(
+            "ix_schedules_unplanned",
+            "survey",
+            postgresql_where=text("planned_at IS NULL"),
+            sqlite_where=text("planned_at IS NULL"),
+        ),
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)

@@ -32,22 +32,30 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         # Python-side column defaults are computed by Connection.execute, which this skips:
         # every column an INSERT or UPDATE writes must come from the caller.
-        prefetched = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)
-                      if c.key not in (column_keys or ())]
+        prefetched = [
+            c.key
+            for c in (*compiled.insert_prefetch, *compiled.update_prefetch)
+            if c.key not in (column_keys or ())
+        ]
         if prefetched:
-            raise ValueError(f"pass {', '.join(prefetched)} explicitly: a prepared statement "
-                             "does not compute Python-side defaults")
+            raise ValueError(
+                f"pass {', '.join(prefetched)} explicitly: a prepared statement "
+                "does not compute Python-side defaults"
+            )
         self.sql: str = compiled.string
         if "POSTCOMPILE" in self.sql:
-            raise ValueError("an IN over a list is rendered per call; a prepared statement "
-                             "needs one comparison per value instead")
+            raise ValueError(
+                "an IN over a list is rendered per call; a prepared statement "
+                "needs one comparison per value instead"
+            )
         binds = compiled.binds
         # Positional drivers (sqlite3's "?") take a tuple in this order; named ones
         # (psycopg's "%(name)s") take the dict.
         self.order: Sequence[str] | None = compiled.positiontup
         # Values written into the statement itself, such as the 0 in ``step_no == 0``.
-        self.fixed = {name: bind.effective_value for name, bind in binds.items()
-                      if not bind.required}
+        self.fixed = {
+            name: bind.effective_value for name, bind in binds.items() if not bind.required
+        }
         self.binders: list[tuple[str, Processor]] = []
         for name, bind in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -76,8 +84,10 @@ class _Compiled:
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         if not self.reads_anything:
             return tuple(raw)
-        return tuple(value if reader is None or value is None else reader(value)
-                     for reader, value in zip(self.readers, raw, strict=True))
+        return tuple(
+            value if reader is None or value is None else reader(value)
+            for reader, value in zip(self.readers, raw, strict=True)
+        )
 
 
 class Prepared:
@@ -115,8 +125,9 @@ class Prepared:
             cursor.close()
             if conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor):
                 conn.invalidate(exc)
-            raise DBAPIError.instance(compiled.sql, values, exc,
-                                      conn.dialect.loaded_dbapi.Error) from exc
+            raise DBAPIError.instance(
+                compiled.sql, values, exc, conn.dialect.loaded_dbapi.Error
+            ) from exc
         return cursor
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:

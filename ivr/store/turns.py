@@ -57,14 +57,23 @@ class AttemptRow(NamedTuple):
     answered_by: str | None
 
 
-_INTERVIEW_COLUMNS = (_i.id, _i.case_id, _i.questionnaire_version_id, _i.step_no, _i.status,
-                      _i.state)
+_INTERVIEW_COLUMNS = (
+    _i.id,
+    _i.case_id,
+    _i.questionnaire_version_id,
+    _i.step_no,
+    _i.status,
+    _i.state,
+)
 
 # A turn's one read: the interview and, outer-joined, the TwiML already sent for this turn.
 _FOR_TURN = Prepared(
     select(*_INTERVIEW_COLUMNS, _t.response)
-    .select_from(_INTERVIEWS.outerjoin(
-        _TURNS, (_t.interview_id == _i.id) & (_t.step_no == bindparam("step_no"))))
+    .select_from(
+        _INTERVIEWS.outerjoin(
+            _TURNS, (_t.interview_id == _i.id) & (_t.step_no == bindparam("step_no"))
+        )
+    )
     .where(_i.public_id == bindparam("public_id"))
 )
 # FOR UPDATE serialises a status callback with a turn on PostgreSQL; SQLite renders no such
@@ -76,14 +85,19 @@ _LOCK_BY_CALL_SID = Prepared(
 # join tells "no interview" from "no turn".
 _OPENING_BY_CALL_SID = Prepared(
     select(_i.id, _t.response)
-    .select_from(_INTERVIEWS.outerjoin(
-        _TURNS, (_t.interview_id == _i.id) & (_t.step_no == _i.opening_step_no)))
+    .select_from(
+        _INTERVIEWS.outerjoin(
+            _TURNS, (_t.interview_id == _i.id) & (_t.step_no == _i.opening_step_no)
+        )
+    )
     .where(_i.call_sid == bindparam("call_sid"))
 )
 # A case's interview: one per case, carried on by every call to it.
 _INTERVIEW_OF_CASE = Prepared(
-    select(*_INTERVIEW_COLUMNS, _i.public_id).where(_i.case_id == bindparam("case_id"))
-    .order_by(_i.id.desc()).limit(1)
+    select(*_INTERVIEW_COLUMNS, _i.public_id)
+    .where(_i.case_id == bindparam("case_id"))
+    .order_by(_i.id.desc())
+    .limit(1)
 )
 # A new call carries on the interview: only if no other request moved it on meanwhile.
 _CARRY_ON = Prepared(
@@ -99,21 +113,55 @@ _CARRY_ON = Prepared(
         ended_at=None,
     )
 )
-_CASE_SURVEY_AND_DISTRICT = Prepared(select(_CASES.c.survey, _CASES.c.district).where(
-    _CASES.c.id == bindparam("case_id")))
-_ANSWER_KEYS = ("interview_id", "question_id", "code", "label", "via", "raw", "confidence",
-                "recording_url", "answered_at")
+_CASE_SURVEY_AND_DISTRICT = Prepared(
+    select(_CASES.c.survey, _CASES.c.district).where(_CASES.c.id == bindparam("case_id"))
+)
+_ANSWER_KEYS = (
+    "interview_id",
+    "question_id",
+    "code",
+    "label",
+    "via",
+    "raw",
+    "confidence",
+    "recording_url",
+    "answered_at",
+)
 _ADD_ANSWERS = Prepared(insert(_ANSWERS), column_keys=_ANSWER_KEYS)
 _ADD_REFERRAL = Prepared(
     insert(_REFERRALS).returning(_REFERRALS.c.id),
-    column_keys=("interview_id", "case_id", "survey", "kind", "district", "reasons", "status",
-                 "created_at", "due_at", "consented"))
-_ADD_TURN = Prepared(insert(_TURNS),
-                     column_keys=("interview_id", "step_no", "response", "created_at"))
+    column_keys=(
+        "interview_id",
+        "case_id",
+        "survey",
+        "kind",
+        "district",
+        "reasons",
+        "status",
+        "created_at",
+        "due_at",
+        "consented",
+    ),
+)
+_ADD_TURN = Prepared(
+    insert(_TURNS), column_keys=("interview_id", "step_no", "response", "created_at")
+)
 _ADD_INTERVIEW = Prepared(
     insert(_INTERVIEWS).returning(_i.id),
-    column_keys=("public_id", "case_id", "questionnaire_version_id", "channel", "call_sid",
-                 "status", "step_no", "opening_step_no", "state", "started_at", "ended_at"))
+    column_keys=(
+        "public_id",
+        "case_id",
+        "questionnaire_version_id",
+        "channel",
+        "call_sid",
+        "status",
+        "step_no",
+        "opening_step_no",
+        "state",
+        "started_at",
+        "ended_at",
+    ),
+)
 # An interview's ended_at is set once, by the turn that ends it; coalesce keeps it otherwise.
 # The step number in the WHERE clause makes the update conditional on nobody having moved
 # the interview on since it was read: of two copies of one turn, only the first updates a
@@ -129,8 +177,9 @@ _ADVANCE = Prepared(
     )
 )
 _ATTEMPTS_BY_CALL_SID = Prepared(
-    select(_ATTEMPTS.c.id, _ATTEMPTS.c.status, _ATTEMPTS.c.duration_seconds,
-           _ATTEMPTS.c.answered_by)
+    select(
+        _ATTEMPTS.c.id, _ATTEMPTS.c.status, _ATTEMPTS.c.duration_seconds, _ATTEMPTS.c.answered_by
+    )
     .where(_ATTEMPTS.c.call_sid == bindparam("call_sid"))
     .order_by(_ATTEMPTS.c.id)
 )
@@ -146,8 +195,9 @@ _UPDATE_ATTEMPT = Prepared(
 )
 
 
-def interview_for_turn(conn: Connection, public_id: str, step_no: int
-                       ) -> tuple[InterviewRow, str | None] | None:
+def interview_for_turn(
+    conn: Connection, public_id: str, step_no: int
+) -> tuple[InterviewRow, str | None] | None:
     """The interview with this public id and the TwiML already sent for turn ``step_no``
     (None when the turn is new), read without a lock; None when there is no such interview."""
     row = _FOR_TURN.first(conn, {"public_id": public_id, "step_no": step_no})
@@ -161,37 +211,69 @@ def interview_of_case(conn: Connection, case_id: int) -> tuple[InterviewRow, str
     return None if row is None else (InterviewRow(*row[:-1]), row[-1])
 
 
-def carry_on(conn: Connection, interview: InterviewRow, *, status: str, state: dict[str, Any],
-             call_sid: str | None, channel: str) -> int | None:
+def carry_on(
+    conn: Connection,
+    interview: InterviewRow,
+    *,
+    status: str,
+    state: dict[str, Any],
+    call_sid: str | None,
+    channel: str,
+) -> int | None:
     """Take an interview onto a new call (or a new sitting at the console): its opening
     turn is the next step. The new step number; None if another request moved it first."""
     opening = interview.step_no + 1
-    if not _CARRY_ON.execute(conn, {
-            "interview_id": interview.id, "read_step_no": interview.step_no,
-            "new_step_no": opening, "new_opening": opening, "new_status": status,
-            "new_state": state, "new_call_sid": call_sid, "new_channel": channel}):
+    if not _CARRY_ON.execute(
+        conn,
+        {
+            "interview_id": interview.id,
+            "read_step_no": interview.step_no,
+            "new_step_no": opening,
+            "new_opening": opening,
+            "new_status": status,
+            "new_state": state,
+            "new_call_sid": call_sid,
+            "new_channel": channel,
+        },
+    ):
         return None
     return opening
 
 
 def interview_by_public_id(conn: Connection, public_id: str) -> tuple[int, int] | None:
     """An interview's row id and pinned questionnaire version, by the id in its URLs."""
-    row = conn.execute(select(_i.id, _i.questionnaire_version_id)
-                       .where(_i.public_id == public_id)).first()
+    row = conn.execute(
+        select(_i.id, _i.questionnaire_version_id).where(_i.public_id == public_id)
+    ).first()
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-def keep_transcription(conn: Connection, *, interview_id: int, question_id: str,
-                       recording_sid: str | None, status: str, text: str | None,
-                       now: datetime) -> bool:
+def keep_transcription(
+    conn: Connection,
+    *,
+    interview_id: int,
+    question_id: str,
+    recording_sid: str | None,
+    status: str,
+    text: str | None,
+    now: datetime,
+) -> bool:
     """Keep a recorded answer's transcription; False (nothing changed) if it was kept
     before, as when Twilio repeats the callback."""
-    values = {"interview_id": interview_id, "question_id": question_id,
-              "recording_sid": recording_sid, "status": status, "text": text,
-              "received_at": now}
+    values = {
+        "interview_id": interview_id,
+        "question_id": question_id,
+        "recording_sid": recording_sid,
+        "status": status,
+        "text": text,
+        "received_at": now,
+    }
     table = Base.metadata.tables["transcriptions"]
-    stmt: Any = (pg_insert(table) if conn.dialect.name == "postgresql"
-                 else sqlite_insert(table)).values(values).on_conflict_do_nothing()
+    stmt: Any = (
+        (pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table))
+        .values(values)
+        .on_conflict_do_nothing()
+    )
     return bool(conn.execute(stmt).rowcount)
 
 
@@ -220,37 +302,78 @@ def add_answers(conn: Connection, rows: list[dict[str, Any]]) -> None:
         _ADD_ANSWERS.many(conn, rows)
 
 
-def add_referral(conn: Connection, *, interview_id: int, case_id: int, survey: str, kind: str,
-                 district: str, reasons: list[dict[str, Any]], now: datetime,
-                 due_at: datetime | None, consented: bool = True) -> NewReferral:
+def add_referral(
+    conn: Connection,
+    *,
+    interview_id: int,
+    case_id: int,
+    survey: str,
+    kind: str,
+    district: str,
+    reasons: list[dict[str, Any]],
+    now: datetime,
+    due_at: datetime | None,
+    consented: bool = True,
+) -> NewReferral:
     """Store a new referral and return what its notification needs."""
-    row = _ADD_REFERRAL.first(conn, {
-        "interview_id": interview_id, "case_id": case_id, "survey": survey, "kind": kind,
-        "district": district, "reasons": reasons, "status": "new", "created_at": now,
-        "due_at": due_at, "consented": consented,
-    })
+    row = _ADD_REFERRAL.first(
+        conn,
+        {
+            "interview_id": interview_id,
+            "case_id": case_id,
+            "survey": survey,
+            "kind": kind,
+            "district": district,
+            "reasons": reasons,
+            "status": "new",
+            "created_at": now,
+            "due_at": due_at,
+            "consented": consented,
+        },
+    )
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return NewReferral(int(row[0]), kind, district)
 
 
-def revise_referral(conn: Connection, *, interview_id: int, kind: str,
-                    reasons: list[dict[str, Any]], consented: bool, due_at: datetime | None,
-                    now: datetime) -> None:
+def revise_referral(
+    conn: Connection,
+    *,
+    interview_id: int,
+    kind: str,
+    reasons: list[dict[str, Any]],
+    consented: bool,
+    due_at: datetime | None,
+    now: datetime,
+) -> None:
     """A resumed interview changed what its referral says: keep the one referral, with the
     new reasons and consent, and say so in its timeline. Consent given now starts the
     first-contact deadline; one already running is kept."""
     r = _REFERRALS.c
-    found = conn.execute(select(r.id, r.due_at).where(r.interview_id == interview_id,
-                                                      r.kind == kind)).first()
+    found = conn.execute(
+        select(r.id, r.due_at).where(r.interview_id == interview_id, r.kind == kind)
+    ).first()
     if found is None:
         return
     referral_id, running = found
-    conn.execute(update(_REFERRALS).where(r.id == referral_id).values(
-        reasons=reasons, consented=consented, updated_at=now,
-        due_at=(running or due_at) if consented else None))
-    conn.execute(insert(Base.metadata.tables["referral_events"]).values(
-        referral_id=referral_id, at=now, actor_id=None, kind="revised",
-        details={"consented": consented, "questions": [x["question"] for x in reasons]}))
+    conn.execute(
+        update(_REFERRALS)
+        .where(r.id == referral_id)
+        .values(
+            reasons=reasons,
+            consented=consented,
+            updated_at=now,
+            due_at=(running or due_at) if consented else None,
+        )
+    )
+    conn.execute(
+        insert(Base.metadata.tables["referral_events"]).values(
+            referral_id=referral_id,
+            at=now,
+            actor_id=None,
+            kind="revised",
+            details={"consented": consented, "questions": [x["question"] for x in reasons]},
+        )
+    )
 
 
 def add_interview(conn: Connection, values: dict[str, Any]) -> int:
@@ -260,20 +383,41 @@ def add_interview(conn: Connection, values: dict[str, Any]) -> int:
     return int(row[0])
 
 
-def save_interview(conn: Connection, interview_id: int, *, read_step_no: int, step_no: int,
-                   status: str, state: dict[str, Any], ended_at: datetime | None) -> bool:
+def save_interview(
+    conn: Connection,
+    interview_id: int,
+    *,
+    read_step_no: int,
+    step_no: int,
+    status: str,
+    state: dict[str, Any],
+    ended_at: datetime | None,
+) -> bool:
     """Keep where an interview got to, if it is still at ``read_step_no``; False if another
     request moved it on first. ``ended_at`` None leaves the stored one alone."""
-    return bool(_ADVANCE.execute(conn, {
-        "interview_id": interview_id, "read_step_no": read_step_no, "new_step_no": step_no,
-        "new_status": status, "new_state": state, "new_ended_at": ended_at}))
+    return bool(
+        _ADVANCE.execute(
+            conn,
+            {
+                "interview_id": interview_id,
+                "read_step_no": read_step_no,
+                "new_step_no": step_no,
+                "new_status": status,
+                "new_state": state,
+                "new_ended_at": ended_at,
+            },
+        )
+    )
 
 
-def add_turn(conn: Connection, interview_id: int, step_no: int, response: str,
-             now: datetime) -> None:
+def add_turn(
+    conn: Connection, interview_id: int, step_no: int, response: str, now: datetime
+) -> None:
     """Keep the TwiML sent for a turn so a retry of it gets the very same bytes."""
-    _ADD_TURN.execute(conn, {"interview_id": interview_id, "step_no": step_no,
-                              "response": response, "created_at": now})
+    _ADD_TURN.execute(
+        conn,
+        {"interview_id": interview_id, "step_no": step_no, "response": response, "created_at": now},
+    )
 
 
 def attempts_by_call_sid(conn: Connection, call_sid: str) -> list[AttemptRow]:
@@ -283,6 +427,13 @@ def attempts_by_call_sid(conn: Connection, call_sid: str) -> list[AttemptRow]:
 
 def save_attempt(conn: Connection, attempt: AttemptRow, now: datetime) -> None:
     """Store an attempt's changed status, duration and answering party."""
-    _UPDATE_ATTEMPT.execute(conn, {"attempt_id": attempt.id, "new_status": attempt.status,
-                                   "new_duration": attempt.duration_seconds,
-                                   "new_answered_by": attempt.answered_by, "now": now})
+    _UPDATE_ATTEMPT.execute(
+        conn,
+        {
+            "attempt_id": attempt.id,
+            "new_status": attempt.status,
+            "new_duration": attempt.duration_seconds,
+            "new_answered_by": attempt.answered_by,
+            "now": now,
+        },
+    )

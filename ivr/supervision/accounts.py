@@ -40,10 +40,13 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"admin": "Administrator", "supervisor": "Supervisor",
-                "district_officer": "District research officer",
-                "service_manager": "Victim service manager",
-                "interviewer": "Interviewer"}[self.value]
+        return {
+            "admin": "Administrator",
+            "supervisor": "Supervisor",
+            "district_officer": "District research officer",
+            "service_manager": "Victim service manager",
+            "interviewer": "Interviewer",
+        }[self.value]
 
 
 class AccountError(ValueError):
@@ -66,14 +69,22 @@ def normalise_email(email: str) -> str:
     return text
 
 
-def add_user(session: Session, email: str, *, role: str, password: str,
-             districts: Iterable[str] = (), name: str | None = None) -> User:
+def add_user(
+    session: Session,
+    email: str,
+    *,
+    role: str,
+    password: str,
+    districts: Iterable[str] = (),
+    name: str | None = None,
+) -> User:
     """Create an account; district research officers need at least one district."""
     try:
         chosen = Role(role)
     except ValueError:
-        raise AccountError(f"unknown role '{role}' (one of: "
-                           f"{', '.join(r.value for r in Role)})") from None
+        raise AccountError(
+            f"unknown role '{role}' (one of: {', '.join(r.value for r in Role)})"
+        ) from None
     wanted = sorted({d.strip() for d in districts if d.strip()})
     if chosen is Role.DISTRICT_OFFICER and not wanted:
         raise AccountError("a district research officer needs --district (one or more)")
@@ -82,8 +93,15 @@ def add_user(session: Session, email: str, *, role: str, password: str,
     address = normalise_email(email)
     if session.query(User).filter(User.email == address).first() is not None:
         raise AccountError(f"{address} already has an account")
-    user = User(email=address, name=name, role=chosen.value, districts=wanted,
-                password_hash=hash_password(password), active=True, created_at=utcnow())
+    user = User(
+        email=address,
+        name=name,
+        role=chosen.value,
+        districts=wanted,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=utcnow(),
+    )
     session.add(user)
     session.flush()
     return user
@@ -133,8 +151,7 @@ def may_see(user: Any, referral: Referral) -> bool:
         return True
     if role is Role.SERVICE_MANAGER:
         return referral.survey in SERVICE_SURVEYS
-    return (referral.survey not in SERVICE_SURVEYS
-            and referral.district in (user.districts or []))
+    return referral.survey not in SERVICE_SURVEYS and referral.district in (user.districts or [])
 
 
 def may_hear_recordings(user: Any) -> bool:

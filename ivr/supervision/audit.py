@@ -11,12 +11,25 @@ from sqlalchemy.orm import Session
 from ivr.store.models import AuditEntry, User, utcnow
 
 
-def record(session: Session, actor: Any, action: str, *, object_type: str | None = None,
-           object_id: int | None = None, now: datetime | None = None,
-           **details: Any) -> AuditEntry:
+def record(
+    session: Session,
+    actor: Any,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    now: datetime | None = None,
+    **details: Any,
+) -> AuditEntry:
     """Append one entry; ``actor`` is a User (or anything with ``id``), or None."""
-    entry = AuditEntry(at=now or utcnow(), actor_id=getattr(actor, "id", None), action=action,
-                       object_type=object_type, object_id=object_id, details=details)
+    entry = AuditEntry(
+        at=now or utcnow(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+    )
     session.add(entry)
     return entry
 
@@ -24,8 +37,19 @@ def record(session: Session, actor: Any, action: str, *, object_type: str | None
 def entries_since(session: Session, since: datetime) -> list[dict[str, Any]]:
     """Entries at or after ``since``, oldest first, with the actor's email."""
     rows = session.execute(
-        select(AuditEntry, User.email).outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.at >= since).order_by(AuditEntry.at, AuditEntry.id))
-    return [{"at": entry.at.isoformat(), "actor": email, "action": entry.action,
-             "object_type": entry.object_type, "object_id": entry.object_id,
-             "details": entry.details} for entry, email in rows]
+        select(AuditEntry, User.email)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(AuditEntry.at >= since)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return [
+        {
+            "at": entry.at.isoformat(),
+            "actor": email,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "details": entry.details,
+        }
+        for entry, email in rows
+    ]

@@ -23,8 +23,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays(day.year - 1, day.year + 1)
 
 
-def first_contact_due(raised_at: datetime, working_days: int = DEFAULT_WORKING_DAYS
-                      ) -> datetime:
+def first_contact_due(raised_at: datetime, working_days: int = DEFAULT_WORKING_DAYS) -> datetime:
     """The end (23:59:59 London) of the ``working_days``-th working day after ``raised_at``.
 
     A referral raised on a Friday evening with two working days is due by the end of the

@@ -36,8 +36,12 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"new": "New", "assigned": "Assigned", "in_progress": "In progress",
-                "closed": "Closed"}[self.value]
+        return {
+            "new": "New",
+            "assigned": "Assigned",
+            "in_progress": "In progress",
+            "closed": "Closed",
+        }[self.value]
 
 
 #: How a contact attempt went, with the words the pages use.
@@ -74,13 +78,15 @@ def _text(value: str | None, what: str, *, required: bool) -> str:
     if required and not text:
         raise WorkflowError(f"{what} is required")
     if len(text) > MAX_TEXT:
-        raise WorkflowError(f"{what} can be at most {MAX_TEXT:,} characters "
-                            f"(this one has {len(text):,})")
+        raise WorkflowError(
+            f"{what} can be at most {MAX_TEXT:,} characters (this one has {len(text):,})"
+        )
     return text
 
 
-def _event(referral: Referral, kind: str, by: Any, now: datetime | None,
-           **details: Any) -> ReferralEvent:
+def _event(
+    referral: Referral, kind: str, by: Any, now: datetime | None, **details: Any
+) -> ReferralEvent:
     at = now or utcnow()
     event = ReferralEvent(at=at, actor_id=getattr(by, "id", None), kind=kind, details=details)
     referral.events.append(event)
@@ -106,8 +112,11 @@ def is_overdue(referral: Referral, now: datetime) -> bool:
 
 def no_contact_tries(referral: Referral) -> int:
     """How many contact attempts did not reach the victim."""
-    return sum(1 for e in referral.events
-               if e.kind == "contact_attempt" and e.details.get("outcome") == "no_contact")
+    return sum(
+        1
+        for e in referral.events
+        if e.kind == "contact_attempt" and e.details.get("outcome") == "no_contact"
+    )
 
 
 def may_close_not_contactable(referral: Referral) -> bool:
@@ -115,14 +124,16 @@ def may_close_not_contactable(referral: Referral) -> bool:
     return referral.status != Status.CLOSED and no_contact_tries(referral) >= NO_CONTACT_TRIES
 
 
-def assign(referral: Referral, to_user: User, by: Any, *,
-           now: datetime | None = None) -> ReferralEvent:
+def assign(
+    referral: Referral, to_user: User, by: Any, *, now: datetime | None = None
+) -> ReferralEvent:
     """Give the referral to ``to_user``, who must be able to see it."""
     _check_actor(referral, by)
     _check_open(referral, "assign it")
     if not may_see(to_user, referral):
-        raise WorkflowError(f"{to_user.email} may not see referral #{referral.id}, so it "
-                            "cannot be assigned to them")
+        raise WorkflowError(
+            f"{to_user.email} may not see referral #{referral.id}, so it cannot be assigned to them"
+        )
     if referral.assigned_to_id == to_user.id:
         raise WorkflowError(f"referral #{referral.id} is already assigned to {to_user.email}")
     referral.assigned_to = to_user
@@ -131,25 +142,35 @@ def assign(referral: Referral, to_user: User, by: Any, *,
     return _event(referral, "assigned", by, now, to_user_id=to_user.id, to=to_user.email)
 
 
-def add_note(referral: Referral, text: str, by: Any, *,
-             now: datetime | None = None) -> ReferralEvent:
+def add_note(
+    referral: Referral, text: str, by: Any, *, now: datetime | None = None
+) -> ReferralEvent:
     """Add a note (required, at most MAX_TEXT characters); allowed on closed referrals."""
     _check_actor(referral, by)
     return _event(referral, "note", by, now, text=_text(text, "a note", required=True))
 
 
-def record_contact(referral: Referral, outcome: str, by: Any, note: str | None = None, *,
-                   now: datetime | None = None) -> ReferralEvent:
+def record_contact(
+    referral: Referral,
+    outcome: str,
+    by: Any,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> ReferralEvent:
     """Record one contact attempt; the first real contact (not ``no_contact``) sets
     ``first_contact_at``. See :func:`may_close_not_contactable` for what it offers next."""
     _check_actor(referral, by)
     _check_open(referral, "record a contact attempt")
     if not referral.consented:
-        raise WorkflowError(f"the victim did not agree to be contacted about referral "
-                            f"#{referral.id}: close it as noted")
+        raise WorkflowError(
+            f"the victim did not agree to be contacted about referral "
+            f"#{referral.id}: close it as noted"
+        )
     if outcome not in CONTACT_OUTCOMES:
-        raise WorkflowError(f"unknown contact outcome '{outcome}' (one of: "
-                            f"{', '.join(CONTACT_OUTCOMES)})")
+        raise WorkflowError(
+            f"unknown contact outcome '{outcome}' (one of: {', '.join(CONTACT_OUTCOMES)})"
+        )
     text = _text(note, "a contact note", required=False)
     event = _event(referral, "contact_attempt", by, now, outcome=outcome, note=text)
     if outcome in _REAL_CONTACT and referral.first_contact_at is None:
@@ -158,22 +179,33 @@ def record_contact(referral: Referral, outcome: str, by: Any, note: str | None =
     return event
 
 
-def close(referral: Referral, outcome: str, by: Any, note: str | None = None, *,
-          now: datetime | None = None) -> ReferralEvent:
+def close(
+    referral: Referral,
+    outcome: str,
+    by: Any,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> ReferralEvent:
     """Close with an outcome. ``not_contactable`` needs NO_CONTACT_TRIES failed tries;
     the other outcomes mean the victim was reached, so they set first contact if unset."""
     _check_actor(referral, by)
     if referral.status == Status.CLOSED:
         raise WorkflowError(f"referral #{referral.id} is already closed")
     if outcome not in CLOSING_OUTCOMES:
-        raise WorkflowError(f"unknown closing outcome '{outcome}' (one of: "
-                            f"{', '.join(CLOSING_OUTCOMES)})")
+        raise WorkflowError(
+            f"unknown closing outcome '{outcome}' (one of: {', '.join(CLOSING_OUTCOMES)})"
+        )
     if (outcome == "noted") == bool(referral.consented):
-        raise WorkflowError("'noted' is how a referral without the victim's consent to "
-                            "contact is closed, and only such a referral")
+        raise WorkflowError(
+            "'noted' is how a referral without the victim's consent to "
+            "contact is closed, and only such a referral"
+        )
     if outcome == "not_contactable" and not may_close_not_contactable(referral):
-        raise WorkflowError(f"a referral is not contactable only after {NO_CONTACT_TRIES} "
-                            f"tries without contact (so far: {no_contact_tries(referral)})")
+        raise WorkflowError(
+            f"a referral is not contactable only after {NO_CONTACT_TRIES} "
+            f"tries without contact (so far: {no_contact_tries(referral)})"
+        )
     text = _text(note, "a closing note", required=False)
     event = _event(referral, "closed", by, now, outcome=outcome, note=text)
     if outcome in _REAL_CONTACT and referral.first_contact_at is None:
@@ -184,8 +216,9 @@ def close(referral: Referral, outcome: str, by: Any, note: str | None = None, *,
     return event
 
 
-def reopen(referral: Referral, by: Any, reason: str, *,
-           now: datetime | None = None) -> ReferralEvent:
+def reopen(
+    referral: Referral, by: Any, reason: str, *, now: datetime | None = None
+) -> ReferralEvent:
     """Reopen a closed referral, saying why; its contact history stays."""
     _check_actor(referral, by)
     if referral.status != Status.CLOSED:
@@ -193,18 +226,28 @@ def reopen(referral: Referral, by: Any, reason: str, *,
     text = _text(reason, "a reason for reopening", required=True)
     event = _event(referral, "reopened", by, now, reason=text, previous_outcome=referral.outcome)
     attempted = any(e.kind == "contact_attempt" for e in referral.events)
-    referral.status = (Status.IN_PROGRESS if attempted
-                       else Status.ASSIGNED if referral.assigned_to_id else Status.NEW)
+    referral.status = (
+        Status.IN_PROGRESS
+        if attempted
+        else Status.ASSIGNED
+        if referral.assigned_to_id
+        else Status.NEW
+    )
     referral.outcome = None
     referral.closed_at = None
     return event
 
 
-def record_notified(referral: Referral, reason: str, recipients: list[int], via: str, *,
-                    now: datetime | None = None) -> ReferralEvent:
+def record_notified(
+    referral: Referral, reason: str, recipients: list[int], via: str, *, now: datetime | None = None
+) -> ReferralEvent:
     """Record that people were told about the referral (by the system, not a user)."""
-    event = ReferralEvent(at=now or utcnow(), actor_id=None, kind="notified",
-                          details={"reason": reason, "recipients": recipients, "via": via})
+    event = ReferralEvent(
+        at=now or utcnow(),
+        actor_id=None,
+        kind="notified",
+        details={"reason": reason, "recipients": recipients, "via": via},
+    )
     referral.events.append(event)
     return event
 
@@ -222,8 +265,9 @@ class QueueFilters:
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in {s.value for s in Status}:
-            raise WorkflowError(f"unknown status '{self.status}' (one of: "
-                                f"{', '.join(s.value for s in Status)})")
+            raise WorkflowError(
+                f"unknown status '{self.status}' (one of: {', '.join(s.value for s in Status)})"
+            )
 
 
 @dataclass(frozen=True)
@@ -261,13 +305,18 @@ def _overdue_condition(now: datetime) -> ColumnElement[bool]:
     return (Referral.status != Status.CLOSED) & (Referral.due_at < now)
 
 
-def list_referrals(session: Session, user: Any, filters: QueueFilters,
-                   now: datetime) -> QueueListing:
+def list_referrals(
+    session: Session, user: Any, filters: QueueFilters, now: datetime
+) -> QueueListing:
     """The referrals ``user`` may see, filtered: open ones soonest due first, closed last."""
     scope = referral_scope(user)
     narrowed = [scope]
-    for column, value in ((Referral.kind, filters.kind), (Referral.district, filters.district),
-                          (Referral.survey, filters.survey), (Case.crime_type, filters.crime_type)):
+    for column, value in (
+        (Referral.kind, filters.kind),
+        (Referral.district, filters.district),
+        (Referral.survey, filters.survey),
+        (Case.crime_type, filters.crime_type),
+    ):
         if value is not None:
             narrowed.append(column == value)
     conditions = list(narrowed)
@@ -282,35 +331,68 @@ def list_referrals(session: Session, user: Any, filters: QueueFilters,
         .join(Case, Case.id == Referral.case_id)
         .outerjoin(User, User.id == Referral.assigned_to_id)
         .where(*conditions)
-        .order_by(case((closed, 1), else_=0), due.is_(None), due, Referral.closed_at.desc(),
-                  Referral.id)
+        .order_by(
+            case((closed, 1), else_=0), due.is_(None), due, Referral.closed_at.desc(), Referral.id
+        )
     )
     rows = [
-        QueueRow(id=r.id, case_ref=case_ref, survey=r.survey, kind=r.kind, district=r.district,
-                 crime_type=crime_type, status=r.status, created_at=_aware(r.created_at)
-                 or now, due_at=_aware(r.due_at), assigned_to=email,
-                 overdue=is_overdue(r, now), consented=bool(r.consented))
+        QueueRow(
+            id=r.id,
+            case_ref=case_ref,
+            survey=r.survey,
+            kind=r.kind,
+            district=r.district,
+            crime_type=crime_type,
+            status=r.status,
+            created_at=_aware(r.created_at) or now,
+            due_at=_aware(r.due_at),
+            assigned_to=email,
+            overdue=is_overdue(r, now),
+            consented=bool(r.consented),
+        )
         for r, case_ref, crime_type, email in session.execute(query)
     ]
     counted = select(Referral.status, func.count()).join(Case, Case.id == Referral.case_id)
     counts = dict.fromkeys((s.value for s in Status), 0)
     counts.update(session.execute(counted.where(*narrowed).group_by(Referral.status)).all())
-    counts["overdue"] = session.scalar(
-        select(func.count()).select_from(Referral).join(Case, Case.id == Referral.case_id)
-        .where(*narrowed, _overdue_condition(now))) or 0
+    counts["overdue"] = (
+        session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .join(Case, Case.id == Referral.case_id)
+            .where(*narrowed, _overdue_condition(now))
+        )
+        or 0
+    )
     choices: dict[str, list[str]] = {}
-    for name, column in (("kind", Referral.kind), ("district", Referral.district),
-                         ("survey", Referral.survey), ("crime_type", Case.crime_type)):
-        choices[name] = [value for value in session.scalars(
-            select(column).select_from(Referral).join(Case, Case.id == Referral.case_id)
-            .where(scope).distinct().order_by(column)) if value is not None]
+    for name, column in (
+        ("kind", Referral.kind),
+        ("district", Referral.district),
+        ("survey", Referral.survey),
+        ("crime_type", Case.crime_type),
+    ):
+        choices[name] = [
+            value
+            for value in session.scalars(
+                select(column)
+                .select_from(Referral)
+                .join(Case, Case.id == Referral.case_id)
+                .where(scope)
+                .distinct()
+                .order_by(column)
+            )
+            if value is not None
+        ]
     return QueueListing(rows=rows, counts=counts, choices=choices)
 
 
 def overdue(session: Session, now: datetime) -> list[Referral]:
     """Every open referral past its first-contact deadline, most overdue first."""
-    return list(session.scalars(select(Referral).where(_overdue_condition(now))
-                                .order_by(Referral.due_at, Referral.id)))
+    return list(
+        session.scalars(
+            select(Referral).where(_overdue_condition(now)).order_by(Referral.due_at, Referral.id)
+        )
+    )
 
 
 def quarter_of(now: datetime) -> tuple[datetime, datetime, str]:
@@ -319,8 +401,11 @@ def quarter_of(now: datetime) -> tuple[datetime, datetime, str]:
     local = now.astimezone(ZONE)
     first_month = 3 * ((local.month - 1) // 3) + 1
     start = datetime(local.year, first_month, 1, tzinfo=ZONE)
-    end = (datetime(local.year + 1, 1, 1, tzinfo=ZONE) if first_month == 10
-           else datetime(local.year, first_month + 3, 1, tzinfo=ZONE))
+    end = (
+        datetime(local.year + 1, 1, 1, tzinfo=ZONE)
+        if first_month == 10
+        else datetime(local.year, first_month + 3, 1, tzinfo=ZONE)
+    )
     label = f"{start:%B} to {datetime(local.year, first_month + 2, 1):%B} {local.year}"
     return start.astimezone(UTC), end.astimezone(UTC), label
 
@@ -359,11 +444,24 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
     late: Counter[str] = Counter()
     hours: dict[str, list[float]] = {}
     outcomes: dict[str, Counter[str]] = {}
-    query = select(Referral.district, Referral.status, Referral.due_at, Referral.created_at,
-                   Referral.first_contact_at, Referral.closed_at, Referral.outcome
-                   ).where(referral_scope(user))
-    for district, status, due_at, created_at, first_contact_at, closed_at, outcome in (
-            session.execute(query)):
+    query = select(
+        Referral.district,
+        Referral.status,
+        Referral.due_at,
+        Referral.created_at,
+        Referral.first_contact_at,
+        Referral.closed_at,
+        Referral.outcome,
+    ).where(referral_scope(user))
+    for (
+        district,
+        status,
+        due_at,
+        created_at,
+        first_contact_at,
+        closed_at,
+        outcome,
+    ) in session.execute(query):
         hours.setdefault(district, [])
         outcomes.setdefault(district, Counter())
         due, raised = _aware(due_at), _aware(created_at)
@@ -382,12 +480,16 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
         for d in districts:
             by_outcome.update(outcomes[d])
         return DistrictFigures(
-            district=name, open=sum(open_[d] for d in districts),
+            district=name,
+            open=sum(open_[d] for d in districts),
             overdue=sum(late[d] for d in districts),
             median_hours_to_first_contact=_median_hours([h for d in districts for h in hours[d]]),
-            outcomes={o: by_outcome[o] for o in CLOSING_OUTCOMES})
+            outcomes={o: by_outcome[o] for o in CLOSING_OUTCOMES},
+        )
 
     names = sorted(hours)
-    return Dashboard(quarter=label, districts=[figures(d, [d]) for d in names],
-                     total=figures("All districts", names))
-
+    return Dashboard(
+        quarter=label,
+        districts=[figures(d, [d]) for d in names],
+        total=figures("All districts", names),
+    )

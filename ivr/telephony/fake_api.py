@@ -44,8 +44,18 @@ from ivr.telephony.simulator import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Fate", "FakeCall", "FakeTwilioApi", "FateFunction", "SentCallback", "busy", "failed",
-           "human", "machine", "no_answer"]
+__all__ = [
+    "Fate",
+    "FakeCall",
+    "FakeTwilioApi",
+    "FateFunction",
+    "SentCallback",
+    "busy",
+    "failed",
+    "human",
+    "machine",
+    "no_answer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +67,11 @@ E164 = re.compile(r"\+[1-9]\d{6,14}")
 _SWALLOWED = "http://fake-twilio.invalid/simulator-final-status"
 # Progress events each outcome passes through before its final status.
 _PROGRESS: dict[Outcome, tuple[str, ...]] = {
-    "human": ("initiated", "ringing", "answered"), "machine": ("initiated", "ringing", "answered"),
-    "no-answer": ("initiated", "ringing"), "busy": ("initiated",), "failed": (),
+    "human": ("initiated", "ringing", "answered"),
+    "machine": ("initiated", "ringing", "answered"),
+    "no-answer": ("initiated", "ringing"),
+    "busy": ("initiated",),
+    "failed": (),
 }
 _PROGRESS_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
 
@@ -166,8 +179,12 @@ class _ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> Response:
-        body = {"code": self.code, "message": self.message, "status": self.status,
-                "more_info": f"https://www.twilio.com/docs/errors/{self.code}"}
+        body = {
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+        }
         return Response(json.dumps(body), self.status, mimetype="application/json")
 
 
@@ -204,16 +221,24 @@ def _validate(params: Mapping[str, str], invalid_numbers: Collection[str]) -> No
             raise _ApiError(400, 21205, f"{name}={params[name]}: the fake API only uses POST")
     timeout = params.get("Timeout")
     if timeout is not None and not (timeout.isdigit() and 15 <= int(timeout) <= 600):
-        raise _ApiError(400, 21208, f"Invalid Timeout {timeout!r}: must be a whole number of "
-                                    "seconds from 15 to 600 (Twilio pads shorter ones)")
+        raise _ApiError(
+            400,
+            21208,
+            f"Invalid Timeout {timeout!r}: must be a whole number of "
+            "seconds from 15 to 600 (Twilio pads shorter ones)",
+        )
     detection = params.get("MachineDetection")
     if detection is not None and detection not in ("Enable", "DetectMessageEnd"):
-        raise _ApiError(400, 20001, f"MachineDetection={detection!r}: must be Enable or "
-                                    "DetectMessageEnd")
+        raise _ApiError(
+            400, 20001, f"MachineDetection={detection!r}: must be Enable or DetectMessageEnd"
+        )
     unknown = set(params.get("StatusCallbackEvent", "").split()) - set(STATUS_EVENTS)
     if unknown:
-        raise _ApiError(400, 20001, f"StatusCallbackEvent: unknown {sorted(unknown)}; "
-                                    f"allowed {list(STATUS_EVENTS)}")
+        raise _ApiError(
+            400,
+            20001,
+            f"StatusCallbackEvent: unknown {sorted(unknown)}; allowed {list(STATUS_EVENTS)}",
+        )
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -250,10 +275,19 @@ class FakeTwilioApi:
     that no carrier serves.
     """
 
-    def __init__(self, transport: Transport, *, account_sid: str, auth_token: str,
-                 fate: FateFunction | None = None, duplicate_callbacks: bool = False,
-                 out_of_order_callbacks: bool = False, repeat_webhooks: bool = False,
-                 autoplay: bool = False, invalid_numbers: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        account_sid: str,
+        auth_token: str,
+        fate: FateFunction | None = None,
+        duplicate_callbacks: bool = False,
+        out_of_order_callbacks: bool = False,
+        repeat_webhooks: bool = False,
+        autoplay: bool = False,
+        invalid_numbers: Collection[str] = (),
+    ) -> None:
         if not account_sid or not auth_token:
             raise ValueError("account_sid and auth_token are both required")
         self.transport = transport
@@ -272,8 +306,15 @@ class FakeTwilioApi:
         self._changed = threading.Condition()
         # One call at a time: transports such as HTTPTransport are not thread-safe.
         self._play_lock = threading.Lock()
-        self._routes = Map([Rule("/2010-04-01/Accounts/<sid>/Calls.json", methods=["POST"],
-                                 endpoint="create_call")])
+        self._routes = Map(
+            [
+                Rule(
+                    "/2010-04-01/Accounts/<sid>/Calls.json",
+                    methods=["POST"],
+                    endpoint="create_call",
+                )
+            ]
+        )
 
     # -- the REST API -------------------------------------------------------------------
 
@@ -282,8 +323,7 @@ class FakeTwilioApi:
         with self._changed:
             self._failures.append(_ApiError(status, code, message))
 
-    def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request of the REST API."""
         request = Request(environ)
         try:
@@ -293,8 +333,9 @@ class FakeTwilioApi:
             except MethodNotAllowed:
                 raise _ApiError(405, 20004, "Method not allowed") from None
             except HTTPException:
-                raise _ApiError(404, 20404, f"The requested resource {request.path} "
-                                            "was not found") from None
+                raise _ApiError(
+                    404, 20404, f"The requested resource {request.path} was not found"
+                ) from None
             response = self._create_call(request, str(args["sid"]))
         except _ApiError as exc:
             response = exc.response()
@@ -302,9 +343,12 @@ class FakeTwilioApi:
 
     def _authenticate(self, request: Request) -> None:
         auth = request.authorization
-        ok = (auth is not None and auth.type == "basic"
-              and hmac.compare_digest((auth.username or "").encode(), self.account_sid.encode())
-              and hmac.compare_digest((auth.password or "").encode(), self.auth_token.encode()))
+        ok = (
+            auth is not None
+            and auth.type == "basic"
+            and hmac.compare_digest((auth.username or "").encode(), self.account_sid.encode())
+            and hmac.compare_digest((auth.password or "").encode(), self.auth_token.encode())
+        )
         if not ok:
             raise _ApiError(401, 20003, "Authenticate")
 
@@ -315,8 +359,13 @@ class FakeTwilioApi:
             if self._failures:
                 raise self._failures.popleft()
         received = datetime.now(UTC)
-        call = FakeCall("CA" + secrets.token_hex(16), account_sid, request.path,
-                        list(request.form.items(multi=True)), received)
+        call = FakeCall(
+            "CA" + secrets.token_hex(16),
+            account_sid,
+            request.path,
+            list(request.form.items(multi=True)),
+            received,
+        )
         _validate(call.params, self.invalid_numbers)
         with self._changed:
             self.calls.append(call)
@@ -325,16 +374,34 @@ class FakeTwilioApi:
         params, stamp = call.params, format_datetime(received)
         uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{call.sid}"
         body = {
-            "sid": call.sid, "account_sid": account_sid, "status": "queued",
-            "to": params["To"], "to_formatted": params["To"], "from": params["From"],
-            "from_formatted": params["From"], "direction": "outbound-api",
-            "api_version": API_VERSION, "date_created": stamp, "date_updated": stamp,
-            "start_time": None, "end_time": None, "duration": None, "price": None,
-            "price_unit": "USD", "answered_by": None, "parent_call_sid": None,
-            "phone_number_sid": None, "group_sid": None, "caller_name": None,
-            "forwarded_from": None, "queue_time": "0", "trunk_sid": None, "uri": f"{uri}.json",
-            "subresource_uris": {name: f"{uri}/{name}.json"
-                                 for name in ("notifications", "recordings", "events")},
+            "sid": call.sid,
+            "account_sid": account_sid,
+            "status": "queued",
+            "to": params["To"],
+            "to_formatted": params["To"],
+            "from": params["From"],
+            "from_formatted": params["From"],
+            "direction": "outbound-api",
+            "api_version": API_VERSION,
+            "date_created": stamp,
+            "date_updated": stamp,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "answered_by": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "group_sid": None,
+            "caller_name": None,
+            "forwarded_from": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+            "subresource_uris": {
+                name: f"{uri}/{name}.json" for name in ("notifications", "recordings", "events")
+            },
         }
         return Response(json.dumps(body), 201, mimetype="application/json")
 
@@ -343,14 +410,19 @@ class FakeTwilioApi:
         """Serve the API on `host` in a background thread; yield its base URL."""
         server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
         # A short poll keeps shutdown quick: tests start and stop a server each.
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="fake-twilio-api", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-twilio-api",
+            daemon=True,
+        )
         thread.start()
         stop = threading.Event()
         worker = None
         if self.autoplay:
-            worker = threading.Thread(target=self._work, args=(stop,),
-                                      name="fake-twilio-calls", daemon=True)
+            worker = threading.Thread(
+                target=self._work, args=(stop,), name="fake-twilio-calls", daemon=True
+            )
             worker.start()
         try:
             yield f"http://{host}:{server.server_port}"
@@ -380,8 +452,7 @@ class FakeTwilioApi:
     def wait_until_played(self, timeout: float = 10.0) -> None:
         """Block until the autoplay worker has played every accepted call."""
         with self._changed:
-            if not self._changed.wait_for(lambda: not self._pending and not self._playing,
-                                          timeout):
+            if not self._changed.wait_for(lambda: not self._pending and not self._playing, timeout):
                 raise TimeoutError(f"calls still unplayed after {timeout} s")
 
     def _next(self) -> FakeCall | None:
@@ -420,10 +491,16 @@ class FakeTwilioApi:
             amd = params.get("MachineDetection") in ("Enable", "DetectMessageEnd")
             sequence = itertools.count()
             requested = set(call.status_events)
-            progress = [self._status_params(call, _PROGRESS_STATUS[event], sequence,
-                                            fate.answered_by if amd and event == "answered"
-                                            else None)
-                        for event in _PROGRESS[fate.outcome] if event in requested]
+            progress = [
+                self._status_params(
+                    call,
+                    _PROGRESS_STATUS[event],
+                    sequence,
+                    fate.answered_by if amd and event == "answered" else None,
+                )
+                for event in _PROGRESS[fate.outcome]
+                if event in requested
+            ]
             if not self.out_of_order_callbacks:
                 for sent in progress:
                     self._send_status(call, sent)
@@ -431,8 +508,9 @@ class FakeTwilioApi:
             duration = 0
             if fate.answered:
                 status, duration = self._answer(call, fate, amd)
-            final = self._status_params(call, status, sequence, fate.answered_by if amd and
-                                        fate.answered else None)
+            final = self._status_params(
+                call, status, sequence, fate.answered_by if amd and fate.answered else None
+            )
             final["CallDuration"] = str(duration)
             call.status = status
             self._send_status(call, final)
@@ -446,24 +524,35 @@ class FakeTwilioApi:
         asynchronous = amd and params.get("AsyncAmd", "false").lower() == "true"
         hook = None
         if asynchronous and params.get("AsyncAmdStatusCallback"):
-            amd_params = {"AccountSid": call.account_sid, "CallSid": call.sid,
-                          "AnsweredBy": fate.answered_by or "unknown",
-                          "MachineDetectionDuration": "2500"}
+            amd_params = {
+                "AccountSid": call.account_sid,
+                "CallSid": call.sid,
+                "AnsweredBy": fate.answered_by or "unknown",
+                "MachineDetectionDuration": "2500",
+            }
 
             def hook() -> None:
                 self._deliver(params["AsyncAmdStatusCallback"], amd_params, call.amd_callbacks)
 
-        simulator = TwilioSimulator(_CallTransport(self.transport, hook),
-                                    auth_token=self.auth_token, account_sid=call.account_sid,
-                                    public_base_url=_origin(params["Url"]),
-                                    repeat_requests=self.repeat_webhooks)
+        simulator = TwilioSimulator(
+            _CallTransport(self.transport, hook),
+            auth_token=self.auth_token,
+            account_sid=call.account_sid,
+            public_base_url=_origin(params["Url"]),
+            repeat_requests=self.repeat_webhooks,
+        )
         record: CallRecord | None
         try:
             record = simulator.call(
-                from_=params["From"], to=params["To"], respondent=fate.respondent or Scripted(),
-                url=params["Url"], direction="outbound-api", status_callback=_SWALLOWED,
+                from_=params["From"],
+                to=params["To"],
+                respondent=fate.respondent or Scripted(),
+                url=params["Url"],
+                direction="outbound-api",
+                status_callback=_SWALLOWED,
                 answered_by=fate.answered_by if amd and not asynchronous else None,
-                call_sid=call.sid)
+                call_sid=call.sid,
+            )
         except SimulatorError as exc:
             record = exc.record
             call.errors.append(f"the app's TwiML broke the call: {exc}")
@@ -472,14 +561,24 @@ class FakeTwilioApi:
             return "completed", 0
         return record.status, record.duration
 
-    def _status_params(self, call: FakeCall, status: str, sequence: Iterator[int],
-                       answered_by: str | None) -> dict[str, str]:
+    def _status_params(
+        self, call: FakeCall, status: str, sequence: Iterator[int], answered_by: str | None
+    ) -> dict[str, str]:
         params = call.params
-        sent = {"AccountSid": call.account_sid, "CallSid": call.sid, "From": params["From"],
-                "To": params["To"], "Caller": params["From"], "Called": params["To"],
-                "Direction": "outbound-api", "ApiVersion": API_VERSION, "CallStatus": status,
-                "CallbackSource": "call-progress-events", "SequenceNumber": str(next(sequence)),
-                "Timestamp": format_datetime(datetime.now(UTC))}
+        sent = {
+            "AccountSid": call.account_sid,
+            "CallSid": call.sid,
+            "From": params["From"],
+            "To": params["To"],
+            "Caller": params["From"],
+            "Called": params["To"],
+            "Direction": "outbound-api",
+            "ApiVersion": API_VERSION,
+            "CallStatus": status,
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(next(sequence)),
+            "Timestamp": format_datetime(datetime.now(UTC)),
+        }
         if answered_by:
             sent["AnsweredBy"] = answered_by
         return sent
@@ -491,8 +590,10 @@ class FakeTwilioApi:
 
     def _deliver(self, target: str, params: dict[str, str], log: list[SentCallback]) -> None:
         """POST one signed callback (twice if duplicating) and log each delivery."""
-        headers = {"X-Twilio-Signature": self.validator.compute_signature(target, params),
-                   "Content-Type": FORM_CONTENT_TYPE}
+        headers = {
+            "X-Twilio-Signature": self.validator.compute_signature(target, params),
+            "Content-Type": FORM_CONTENT_TYPE,
+        }
         for _ in range(2 if self.duplicate_callbacks else 1):
             try:
                 code, body = self.transport.post(target, params, headers)

@@ -13,8 +13,15 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from ivr.config import Settings
 
-__all__ = ["STATUS_EVENTS", "CallRequest", "PlacedCall", "RecordingTelephony", "Telephony",
-           "TelephonyError", "TwilioTelephony"]
+__all__ = [
+    "STATUS_EVENTS",
+    "CallRequest",
+    "PlacedCall",
+    "RecordingTelephony",
+    "Telephony",
+    "TelephonyError",
+    "TwilioTelephony",
+]
 
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 MACHINE_DETECTION = ("Enable", "DetectMessageEnd")
@@ -54,11 +61,15 @@ class CallRequest:
             raise ValueError(f"status_events: unknown {sorted(unknown)}; allowed {STATUS_EVENTS}")
         if not MIN_RING_SECONDS <= self.timeout_seconds <= MAX_RING_SECONDS:
             # Twilio pads short timeouts by about 5 s, so below 15 the real ring time is unclear.
-            raise ValueError(f"timeout_seconds: {self.timeout_seconds} must be between "
-                             f"{MIN_RING_SECONDS} and {MAX_RING_SECONDS}")
+            raise ValueError(
+                f"timeout_seconds: {self.timeout_seconds} must be between "
+                f"{MIN_RING_SECONDS} and {MAX_RING_SECONDS}"
+            )
         if self.machine_detection is not None and self.machine_detection not in MACHINE_DETECTION:
-            raise ValueError(f"machine_detection: {self.machine_detection!r} must be one of "
-                             f"{MACHINE_DETECTION} or None")
+            raise ValueError(
+                f"machine_detection: {self.machine_detection!r} must be one of "
+                f"{MACHINE_DETECTION} or None"
+            )
 
 
 @dataclass(frozen=True)
@@ -72,16 +83,19 @@ class PlacedCall:
 class TelephonyError(Exception):
     """Placing a call failed; `retryable` says whether trying again later may succeed."""
 
-    def __init__(self, message: str, *, retryable: bool, code: int | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, code: int | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
         self.status = status
 
     def __repr__(self) -> str:
-        return (f"TelephonyError({str(self)!r}, retryable={self.retryable}, code={self.code}, "
-                f"status={self.status})")
+        return (
+            f"TelephonyError({str(self)!r}, retryable={self.retryable}, code={self.code}, "
+            f"status={self.status})"
+        )
 
 
 class Telephony(Protocol):
@@ -103,8 +117,14 @@ class TwilioTelephony:
     `{api_base_url}/2010-04-01/Accounts/{sid}/Calls.json` instead of https://api.twilio.com.
     """
 
-    def __init__(self, account_sid: str, auth_token: str, *, api_base_url: str | None = None,
-                 http_timeout: float = DEFAULT_HTTP_TIMEOUT) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_base_url: str | None = None,
+        http_timeout: float = DEFAULT_HTTP_TIMEOUT,
+    ) -> None:
         if not account_sid or not auth_token:
             raise ValueError("account_sid and auth_token are both required")
         if api_base_url is not None and not _absolute(api_base_url):
@@ -121,8 +141,12 @@ class TwilioTelephony:
         http_client = TwilioHttpClient(timeout=http_timeout)
         # A non-empty environment stops the client reading TWILIO_EDGE and TWILIO_REGION from
         # os.environ, which would silently move requests to another host; settings are injected.
-        self._client: Any = Client(account_sid, auth_token, http_client=http_client,
-                                   environment={"TWILIO_ACCOUNT_SID": account_sid})
+        self._client: Any = Client(
+            account_sid,
+            auth_token,
+            http_client=http_client,
+            environment={"TWILIO_ACCOUNT_SID": account_sid},
+        )
         if api_base_url is not None:
             # The Api domain joins its base_url with "2010-04-01/Accounts/...", so replacing it
             # moves every call request, and nothing else, to the Twilio-compatible API.
@@ -133,8 +157,11 @@ class TwilioTelephony:
     @classmethod
     def from_settings(cls, settings: Settings) -> TwilioTelephony:
         """Build from the app's settings (`TWILIO_*`)."""
-        return cls(settings.twilio_account_sid, settings.twilio_auth_token,
-                   api_base_url=settings.twilio_api_base_url)
+        return cls(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            api_base_url=settings.twilio_api_base_url,
+        )
 
     def place_call(self, request: CallRequest) -> PlacedCall:
         """Create the call with Twilio; map every failure to `TelephonyError`.
@@ -146,37 +173,47 @@ class TwilioTelephony:
 
         try:
             call = self._client.calls.create(
-                to=request.to, from_=request.from_, url=request.url, method="POST",
-                status_callback=request.status_callback, status_callback_method="POST",
+                to=request.to,
+                from_=request.from_,
+                url=request.url,
+                method="POST",
+                status_callback=request.status_callback,
+                status_callback_method="POST",
                 status_callback_event=list(request.status_events),
                 timeout=request.timeout_seconds,
                 # The client drops None values, so a call without detection sends neither.
                 machine_detection=request.machine_detection,
-                async_amd=(("true" if request.async_amd else "false")
-                           if request.machine_detection else None),
+                async_amd=(
+                    ("true" if request.async_amd else "false")
+                    if request.machine_detection
+                    else None
+                ),
             )
         except (TwilioRestException, TwilioServiceException) as exc:
             status = int(exc.status)
             # Without a JSON body the client reports the HTTP status as the code.
             code = exc.code if exc.code not in (None, status) else None
             detail = getattr(exc, "msg", None) or getattr(exc, "title", "")
-            raise TelephonyError(f"Twilio refused the call to {request.to}: HTTP {status}"
-                                 f"{f' error {code}' if code else ''}: {detail}",
-                                 retryable=_retryable_status(status), code=code,
-                                 status=status) from exc
+            raise TelephonyError(
+                f"Twilio refused the call to {request.to}: HTTP {status}"
+                f"{f' error {code}' if code else ''}: {detail}",
+                retryable=_retryable_status(status),
+                code=code,
+                status=status,
+            ) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TelephonyError(f"could not reach the Twilio API: {exc}",
-                                 retryable=True) from exc
+            raise TelephonyError(f"could not reach the Twilio API: {exc}", retryable=True) from exc
         except requests.RequestException as exc:
-            raise TelephonyError(f"bad request to the Twilio API: {exc}",
-                                 retryable=False) from exc
+            raise TelephonyError(f"bad request to the Twilio API: {exc}", retryable=False) from exc
         except ValueError as exc:
             # A 2xx whose body is not JSON: the call may exist, so retrying could ring twice.
-            raise TelephonyError(f"unreadable answer from the Twilio API: {exc}",
-                                 retryable=False) from exc
+            raise TelephonyError(
+                f"unreadable answer from the Twilio API: {exc}", retryable=False
+            ) from exc
         if not call.sid:
-            raise TelephonyError("the Twilio API accepted the call but returned no sid",
-                                 retryable=False)
+            raise TelephonyError(
+                "the Twilio API accepted the call but returned no sid", retryable=False
+            )
         return PlacedCall(sid=str(call.sid), status=str(call.status or "queued"))
 
 

@@ -15,8 +15,16 @@ from twilio.request_validator import RequestValidator
 from ivr.telephony.respondents import Action, HangUp, Press, Prompt, RecordAudio, Respondent, Speak
 from ivr.telephony.twiml_check import SimulatorError, TwimlError, parse_twiml
 
-__all__ = ["CallRecord", "HTTPTransport", "SimulatorError", "Transport", "TwilioSimulator",
-           "TwimlError", "WSGITransport", "parse_twiml"]
+__all__ = [
+    "CallRecord",
+    "HTTPTransport",
+    "SimulatorError",
+    "Transport",
+    "TwilioSimulator",
+    "TwimlError",
+    "WSGITransport",
+    "parse_twiml",
+]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_REQUESTS = 200
@@ -49,9 +57,13 @@ class WSGITransport:
         parts = urlsplit(url)
         plain = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
-        response = self.client.post(_path(url), base_url=f"{parts.scheme}://{parts.netloc}",
-                                    data=urlencode(params), headers=plain,
-                                    content_type=ctype or FORM_CONTENT_TYPE)
+        response = self.client.post(
+            _path(url),
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            data=urlencode(params),
+            headers=plain,
+            content_type=ctype or FORM_CONTENT_TYPE,
+        )
         return response.status_code, response.get_data(as_text=True)
 
 
@@ -144,18 +156,34 @@ class TwilioSimulator:
     twice and differing answers are listed in `CallRecord.mismatches`.
     """
 
-    def __init__(self, transport: Transport, *, auth_token: str, public_base_url: str,
-                 account_sid: str | None = None, repeat_requests: bool = False) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        auth_token: str,
+        public_base_url: str,
+        account_sid: str | None = None,
+        repeat_requests: bool = False,
+    ) -> None:
         self.transport = transport
         self.validator = RequestValidator(auth_token)
         self.public_base_url = public_base_url.rstrip("/")
         self.account_sid = account_sid or _sid("AC")
         self.repeat_requests = repeat_requests
 
-    def call(self, *, from_: str, to: str, respondent: Respondent, url: str | None = None,
-             direction: str = "inbound", status_callback: str | None = None,
-             answered_by: str | None = None, call_sid: str | None = None,
-             extra_params: dict[str, str] | None = None) -> CallRecord:
+    def call(
+        self,
+        *,
+        from_: str,
+        to: str,
+        respondent: Respondent,
+        url: str | None = None,
+        direction: str = "inbound",
+        status_callback: str | None = None,
+        answered_by: str | None = None,
+        call_sid: str | None = None,
+        extra_params: dict[str, str] | None = None,
+    ) -> CallRecord:
         """Run one call from its first webhook to its status callback and return the record."""
         if direction not in ("inbound", "outbound-api"):
             raise ValueError(f"direction must be 'inbound' or 'outbound-api', not {direction!r}")
@@ -173,8 +201,9 @@ class TwilioSimulator:
             record.ended_by, failure = "error", exc
         record.duration = math.ceil(run.seconds) if record.status == "completed" else 0
         final = {"CallStatus": record.status, "CallDuration": str(record.duration)}
-        self.send(record, status_callback or self.public_base_url + "/twilio/status",
-                  run.params(final))
+        self.send(
+            record, status_callback or self.public_base_url + "/twilio/status", run.params(final)
+        )
         # Transcriptions come once Twilio has worked on the recording: after the call.
         for url, params in run.transcriptions:
             self.send(record, url, params)
@@ -186,8 +215,10 @@ class TwilioSimulator:
     def send(self, record: CallRecord, url: str, params: dict[str, str]) -> str | None:
         """POST one signed webhook (twice if repeating); return the body, or None on failure."""
         record.requests.append((url, dict(params)))
-        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params),
-                   "Content-Type": FORM_CONTENT_TYPE}
+        headers = {
+            "X-Twilio-Signature": self.validator.compute_signature(url, params),
+            "Content-Type": FORM_CONTENT_TYPE,
+        }
         try:
             status, body = self.transport.post(url, params, headers)
             if self.repeat_requests:
@@ -196,7 +227,8 @@ class TwilioSimulator:
                 if first != (status, body):
                     record.mismatches.append(
                         f"POST {url}: first answer HTTP {first[0]} {first[1][:300]!r} "
-                        f"differs from repeat HTTP {status} {body[:300]!r}")
+                        f"differs from repeat HTTP {status} {body[:300]!r}"
+                    )
         except (OSError, http.client.HTTPException) as exc:
             record.errors.append(f"POST {url} failed: {exc!r}")
             return None
@@ -209,8 +241,13 @@ class TwilioSimulator:
 class _CallRun:
     """One call in progress: what the caller has heard since their last input, elapsed time."""
 
-    def __init__(self, sim: TwilioSimulator, record: CallRecord, respondent: Respondent,
-                 extra: dict[str, str]) -> None:
+    def __init__(
+        self,
+        sim: TwilioSimulator,
+        record: CallRecord,
+        respondent: Respondent,
+        extra: dict[str, str],
+    ) -> None:
         self.sim, self.record, self.respondent, self.extra = sim, record, respondent, extra
         self.heard: list[str] = []
         self.seconds = 0.0
@@ -218,16 +255,28 @@ class _CallRun:
 
     def params(self, specific: dict[str, str]) -> dict[str, str]:
         rec = self.record
-        return {"AccountSid": self.sim.account_sid, "CallSid": rec.call_sid, "From": rec.from_,
-                "To": rec.to, "Caller": rec.from_, "Called": rec.to, "CallStatus": "in-progress",
-                "Direction": rec.direction, "ApiVersion": API_VERSION, **self.extra, **specific}
+        return {
+            "AccountSid": self.sim.account_sid,
+            "CallSid": rec.call_sid,
+            "From": rec.from_,
+            "To": rec.to,
+            "Caller": rec.from_,
+            "Called": rec.to,
+            "CallStatus": "in-progress",
+            "Direction": rec.direction,
+            "ApiVersion": API_VERSION,
+            **self.extra,
+            **specific,
+        }
 
     def run(self, target: Target | None) -> None:
         try:
             while target is not None:
                 if len(self.record.responses) >= MAX_REQUESTS:
-                    raise SimulatorError(f"more than {MAX_REQUESTS} webhook requests in one call; "
-                                         "is the app looping?")
+                    raise SimulatorError(
+                        f"more than {MAX_REQUESTS} webhook requests in one call; "
+                        "is the app looping?"
+                    )
                 body = self.sim.send(self.record, target[0], self.params(target[1]))
                 if body is None:
                     raise _Ended("error")
@@ -327,20 +376,33 @@ class _CallRun:
         if seconds <= 0:
             return None
         sid = _sid("RE")
-        params = {"RecordingSid": sid, "RecordingDuration": str(seconds),
-                  "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
-                                  f"{self.sim.account_sid}/Recordings/{sid}"}
+        params = {
+            "RecordingSid": sid,
+            "RecordingDuration": str(seconds),
+            "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
+            f"{self.sim.account_sid}/Recordings/{sid}",
+        }
         callback = verb.get("transcribeCallback")
         if verb.get("transcribe", "false").lower() == "true" and callback:
             text = action.text if isinstance(action, Speak | RecordAudio) else None
             transcription = _sid("TR")
-            self.transcriptions.append((urljoin(doc_url, callback), self.params({
-                **params, "TranscriptionSid": transcription,
-                "TranscriptionStatus": "completed" if text else "failed",
-                "TranscriptionText": text or "", "TranscriptionType": "fast",
-                "TranscriptionUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
-                                    f"{self.sim.account_sid}/Transcriptions/{transcription}",
-                "CallStatus": "completed"})))
+            self.transcriptions.append(
+                (
+                    urljoin(doc_url, callback),
+                    self.params(
+                        {
+                            **params,
+                            "TranscriptionSid": transcription,
+                            "TranscriptionStatus": "completed" if text else "failed",
+                            "TranscriptionText": text or "",
+                            "TranscriptionType": "fast",
+                            "TranscriptionUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/"
+                            f"{self.sim.account_sid}/Transcriptions/{transcription}",
+                            "CallStatus": "completed",
+                        }
+                    ),
+                )
+            )
         # A recording cut off by maxLength ends without a key press.
         key = "#" if "#" in finish_keys else finish_keys[:1]
         if key and seconds < max_length:

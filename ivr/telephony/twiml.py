@@ -51,8 +51,7 @@ def _template(text: str, wait: Wait | None) -> str:
     return _render(text, wait, URL_SLOT)
 
 
-def _render(text: str, wait: Wait | None, next_url: str,
-            transcribe_url: str | None = None) -> str:
+def _render(text: str, wait: Wait | None, next_url: str, transcribe_url: str | None = None) -> str:
     response = VoiceResponse()
     if wait is None:
         _say(response, text)
@@ -64,9 +63,14 @@ def _render(text: str, wait: Wait | None, next_url: str,
         if transcribe_url is not None:
             transcription = {"transcribe": True, "transcribe_callback": transcribe_url}
         response.record(
-            action=next_url, method="POST", max_length=wait.max_seconds,
-            timeout=RECORD_SILENCE_TIMEOUT, finish_on_key="#", play_beep=True,
-            trim="trim-silence", **transcription,
+            action=next_url,
+            method="POST",
+            max_length=wait.max_seconds,
+            timeout=RECORD_SILENCE_TIMEOUT,
+            finish_on_key="#",
+            play_beep=True,
+            trim="trim-silence",
+            **transcription,
         )
     else:
         options = {
@@ -102,21 +106,35 @@ def information_message(settings: Settings, *, neutral: bool = False) -> str:
     callback = ""
     if settings.twilio_from_number:
         digits = settings.twilio_from_number.removeprefix("+44")
-        spoken = " ".join(("0" + digits) if settings.twilio_from_number.startswith("+44")
-                          else settings.twilio_from_number)
+        spoken = " ".join(
+            ("0" + digits)
+            if settings.twilio_from_number.startswith("+44")
+            else settings.twilio_from_number
+        )
         callback = f" You can call us back on {spoken}."
-    caller = "This is an automated call" if neutral else \
-        f"This is an automated call from {settings.organisation_name}"
-    return (f"{caller}. We are sorry, "
-            f"we cannot continue this call now, and we will try again another day.{callback} "
-            f"If you would rather not be called again, press {OPT_OUT_KEY} now.")
+    caller = (
+        "This is an automated call"
+        if neutral
+        else f"This is an automated call from {settings.organisation_name}"
+    )
+    return (
+        f"{caller}. We are sorry, "
+        f"we cannot continue this call now, and we will try again another day.{callback} "
+        f"If you would rather not be called again, press {OPT_OUT_KEY} now."
+    )
 
 
 def information_twiml(settings: Settings, opt_out_url: str, *, neutral: bool = False) -> str:
     """The information message, listening for the opt-out key, then goodbye."""
     response = VoiceResponse()
-    gather = Gather(input="dtmf", num_digits=1, action=opt_out_url, method="POST",
-                    timeout=GATHER_TIMEOUT, action_on_empty_result=False)
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        action=opt_out_url,
+        method="POST",
+        timeout=GATHER_TIMEOUT,
+        action_on_empty_result=False,
+    )
     _say(gather, information_message(settings, neutral=neutral))
     response.append(gather)
     _say(response, "Goodbye.")

@@ -20,7 +20,6 @@ class TwimlError(SimulatorError):
     """The app returned TwiML that Twilio would reject or that the simulator does not support."""
 
 
-
 def _ints(low: int) -> Callable[[str], bool]:
     return lambda v: v.strip().isdigit() and int(v) >= low
 
@@ -30,30 +29,66 @@ def _one_of(*allowed: str) -> Callable[[str], bool]:
 
 
 _NESTABLE = {"Say", "Play", "Pause"}
-_CHILDREN = {"Gather": _NESTABLE,
-             "Response": _NESTABLE | {"Gather", "Record", "Redirect", "Hangup", "Reject"}}
+_CHILDREN = {
+    "Gather": _NESTABLE,
+    "Response": _NESTABLE | {"Gather", "Record", "Redirect", "Hangup", "Reject"},
+}
 _SSML = {"break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub", "w"}
 _ATTRS: dict[str, set[str]] = {
-    "Say": {"voice", "language", "loop"}, "Play": {"loop", "digits"}, "Pause": {"length"},
-    "Gather": {"action", "method", "input", "numDigits", "timeout", "finishOnKey", "speechTimeout",
-               "hints", "language", "actionOnEmptyResult", "speechModel", "profanityFilter",
-               "enhanced", "bargeIn", "partialResultCallback", "partialResultCallbackMethod"},
-    "Record": {"action", "method", "timeout", "finishOnKey", "maxLength", "playBeep", "trim",
-               "recordingStatusCallback", "recordingStatusCallbackMethod",
-               "recordingStatusCallbackEvent", "transcribe", "transcribeCallback"},
-    "Redirect": {"method"}, "Hangup": set(), "Reject": {"reason"},
+    "Say": {"voice", "language", "loop"},
+    "Play": {"loop", "digits"},
+    "Pause": {"length"},
+    "Gather": {
+        "action",
+        "method",
+        "input",
+        "numDigits",
+        "timeout",
+        "finishOnKey",
+        "speechTimeout",
+        "hints",
+        "language",
+        "actionOnEmptyResult",
+        "speechModel",
+        "profanityFilter",
+        "enhanced",
+        "bargeIn",
+        "partialResultCallback",
+        "partialResultCallbackMethod",
+    },
+    "Record": {
+        "action",
+        "method",
+        "timeout",
+        "finishOnKey",
+        "maxLength",
+        "playBeep",
+        "trim",
+        "recordingStatusCallback",
+        "recordingStatusCallbackMethod",
+        "recordingStatusCallbackEvent",
+        "transcribe",
+        "transcribeCallback",
+    },
+    "Redirect": {"method"},
+    "Hangup": set(),
+    "Reject": {"reason"},
 }
 _BOOL = (_one_of("true", "false"), "'true' or 'false'")
 _VALUES: dict[str, tuple[Callable[[str], bool], str]] = {
     **dict.fromkeys(("loop", "length", "timeout"), (_ints(0), "a non-negative integer")),
     **dict.fromkeys(("numDigits", "maxLength"), (_ints(1), "a positive integer")),
-    **dict.fromkeys(("actionOnEmptyResult", "profanityFilter", "enhanced", "bargeIn",
-                     "playBeep", "transcribe"), _BOOL),
+    **dict.fromkeys(
+        ("actionOnEmptyResult", "profanityFilter", "enhanced", "bargeIn", "playBeep", "transcribe"),
+        _BOOL,
+    ),
     "speechTimeout": (lambda v: v == "auto" or _ints(0)(v), "'auto' or a non-negative integer"),
     "digits": (lambda v: bool(v) and set(v) <= set("0123456789*#wW"), "DTMF digits, w or W"),
     "finishOnKey": (lambda v: set(v) <= set("0123456789*#"), "keys from 0-9, * and #"),
-    "input": (lambda v: bool(v.split()) and set(v.split()) <= {"dtmf", "speech"},
-              "'dtmf', 'speech' or 'dtmf speech'"),
+    "input": (
+        lambda v: bool(v.split()) and set(v.split()) <= {"dtmf", "speech"},
+        "'dtmf', 'speech' or 'dtmf speech'",
+    ),
     "trim": (_one_of("trim-silence", "do-not-trim"), "'trim-silence' or 'do-not-trim'"),
     "reason": (_one_of("rejected", "busy"), "'rejected' or 'busy'"),
 }
@@ -66,8 +101,9 @@ def _check_verb(el: ET.Element, parent: str) -> None:
         raise TwimlError(f"{where} {known}; <{parent}> accepts {sorted(_CHILDREN[parent])}")
     for name, value in el.attrib.items():
         if name not in _ATTRS[el.tag]:
-            raise TwimlError(f"{where}: unsupported attribute {name!r}; "
-                             f"allowed: {sorted(_ATTRS[el.tag])}")
+            raise TwimlError(
+                f"{where}: unsupported attribute {name!r}; allowed: {sorted(_ATTRS[el.tag])}"
+            )
         if name.endswith(("Method", "method")) and value.upper() not in ("GET", "POST"):
             raise TwimlError(f"{where}: {name}={value!r} must be GET or POST")
         if name == "method" and value.upper() == "GET":

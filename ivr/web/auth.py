@@ -58,13 +58,15 @@ LOGIN_LIMIT = "5 per minute"
 MAX_EMAIL_LENGTH = 254
 BAD_CREDENTIALS = "The email address or password is not right"
 TOO_MANY_ATTEMPTS = "Too many attempts to sign in. Wait a minute, then try again."
-CSRF_FAILED = ("The form could not be accepted: it expired, or did not come from this site. "
-               "Go back, reload the page and try again.\n")
+CSRF_FAILED = (
+    "The form could not be accepted: it expired, or did not come from this site. "
+    "Go back, reload the page and try again.\n"
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                               "media-src 'self' https:; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'",
+    "media-src 'self' https:; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -87,8 +89,11 @@ administrator to change your role.</p>
 #: Twilio's webhooks: no browser sessions, no sign-in limits, no page headers.
 WEBHOOK_PREFIX = "/twilio/"
 csrf = CSRFProtect()
-limiter = Limiter(key_func=lambda: f"address:{request.remote_addr or '-'}",
-                  strategy="moving-window", key_prefix="ivr")
+limiter = Limiter(
+    key_func=lambda: f"address:{request.remote_addr or '-'}",
+    strategy="moving-window",
+    key_prefix="ivr",
+)
 login_manager = LoginManager()
 
 
@@ -102,8 +107,16 @@ def _is_webhook() -> bool:
 class StaffUser(UserMixin):
     """The signed-in account as views see it: a copy of the row, read on every request."""
 
-    def __init__(self, *, id: int, email: str, role: str, districts: list[str] | None,
-                 active: bool, name: str | None = None):
+    def __init__(
+        self,
+        *,
+        id: int,
+        email: str,
+        role: str,
+        districts: list[str] | None,
+        active: bool,
+        name: str | None = None,
+    ):
         self.id = id
         self.email = email
         self.name = name
@@ -114,8 +127,14 @@ class StaffUser(UserMixin):
     @classmethod
     def of(cls, user: Any) -> StaffUser:
         """The signed-in view of a ``User`` row (or any row with the same columns)."""
-        return cls(id=user.id, email=user.email, role=user.role, districts=user.districts,
-                   active=user.active, name=user.name)
+        return cls(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            districts=user.districts,
+            active=user.active,
+            name=user.name,
+        )
 
     @property
     def role_label(self) -> str:
@@ -160,8 +179,10 @@ def load_user(user_id: str) -> StaffUser | None:
         # which every page load would then contend for with the webhooks.
         with services().db.reading() as conn:
             row = conn.execute(
-                select(User.id, User.email, User.name, User.role, User.districts, User.active)
-                .where(User.id == key)).one_or_none()
+                select(
+                    User.id, User.email, User.name, User.role, User.districts, User.active
+                ).where(User.id == key)
+            ).one_or_none()
     if row is None or not row.active:
         # Disabled or deleted: forget the session so that re-enabling the account later
         # does not sign this browser back in.
@@ -217,10 +238,13 @@ def _email_key() -> str:
 
 
 def _login_page(errors: list[tuple[str | None, str]], status: int = 200) -> tuple[str, int]:
-    return render_template("login.html", errors=errors,
-                           field_errors={field: text for field, text in errors if field},
-                           email=request.form.get("email", ""),
-                           next=safe_next(request.values.get("next")) or ""), status
+    return render_template(
+        "login.html",
+        errors=errors,
+        field_errors={field: text for field, text in errors if field},
+        email=request.form.get("email", ""),
+        next=safe_next(request.values.get("next")) or "",
+    ), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -327,4 +351,3 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(RateLimitExceeded, _too_many_attempts)
     app.after_request(_security_headers)
-

@@ -49,21 +49,35 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 bridge_bp = Blueprint("twilio_bridge", __name__, url_prefix="/twilio")
 
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-CALLBACK_CHOICES = {"this_evening": "This evening", "tomorrow_daytime": "Tomorrow daytime",
-                    "tomorrow_evening": "Tomorrow evening"}
-END_OUTCOMES = {"completed": "Completed", "refused": "Refused", "no_answer": "No answer",
-                "busy": "Busy",
-                "no_screener": "Answered, but could not confirm who it was",
-                "wrong_number": "Wrong number: nobody of that name",
-                "unsafe": "Not safe to talk now", "partial": "Stopped part way (partial)"}
+CALLBACK_CHOICES = {
+    "this_evening": "This evening",
+    "tomorrow_daytime": "Tomorrow daytime",
+    "tomorrow_evening": "Tomorrow evening",
+}
+END_OUTCOMES = {
+    "completed": "Completed",
+    "refused": "Refused",
+    "no_answer": "No answer",
+    "busy": "Busy",
+    "no_screener": "Answered, but could not confirm who it was",
+    "wrong_number": "Wrong number: nobody of that name",
+    "unsafe": "Not safe to talk now",
+    "partial": "Stopped part way (partial)",
+}
 #: The end-of-call outcome that matches how an interview ended, for finishing the call.
-FINISHING_OUTCOMES = {"completed": "completed", "refused": "refused",
-                      "wrong_number": "wrong_number", "unsafe": "unsafe",
-                      "no_response": "no_screener", "partial": "partial"}
+FINISHING_OUTCOMES = {
+    "completed": "completed",
+    "refused": "refused",
+    "wrong_number": "wrong_number",
+    "unsafe": "unsafe",
+    "no_response": "no_screener",
+    "partial": "partial",
+}
 #: The longest action-alert reason or verbatim answer accepted from the page.
 MAX_TEXT = 2000
 #: Said to the interviewer when the bridge has no victim to ring.
 NO_CALL_MESSAGE = "There is no call to connect for this interview. Goodbye."
+
 
 def _has_role(roles: frozenset[Role]) -> bool:
     return current_user.role in roles
@@ -91,13 +105,21 @@ def _yes_no(screen: Screen) -> bool:
 def _shortcuts(screen: Screen) -> dict[str, str]:
     """Each option's keyboard shortcuts, as aria-keyshortcuts and console.js read them."""
     letters = {"1": "y", "2": "n"} if _yes_no(screen) else {}
-    return {key: " ".join(filter(None, (key, letters.get(key))))
-            for key, _ in (*screen.options, *screen.not_counted)}
+    return {
+        key: " ".join(filter(None, (key, letters.get(key))))
+        for key, _ in (*screen.options, *screen.not_counted)
+    }
 
 
-def _script_page(interview_id: int, *, shown: Screen | None = None,
-                 form: Mapping[str, str] | None = None, error_for: str | None = None,
-                 error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _script_page(
+    interview_id: int,
+    *,
+    shown: Screen | None = None,
+    form: Mapping[str, str] | None = None,
+    error_for: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     svc = services()
     if shown is None:
         try:
@@ -105,16 +127,24 @@ def _script_page(interview_id: int, *, shown: Screen | None = None,
         except (ConsoleError, LookupError):
             abort(404)
     finishing = None
-    if shown.kind == "ended" and any(held["case_id"] == shown.case_id
-                                     for held in console.held_cases(svc.db, _me())):
+    if shown.kind == "ended" and any(
+        held["case_id"] == shown.case_id for held in console.held_cases(svc.db, _me())
+    ):
         # Ended by its answers, the case is still held: ending the call counts the
         # attempt and gives the case back.
         finishing = FINISHING_OUTCOMES.get(shown.status)
     return render_template(
-        "console_interview.html", screen=shown, shortcuts=_shortcuts(shown),
+        "console_interview.html",
+        screen=shown,
+        shortcuts=_shortcuts(shown),
         finishing=finishing,
-        callback_choices=CALLBACK_CHOICES, end_outcomes=END_OUTCOMES, max_text=MAX_TEXT,
-        form=form or {}, error_for=error_for, error=error), status
+        callback_choices=CALLBACK_CHOICES,
+        end_outcomes=END_OUTCOMES,
+        max_text=MAX_TEXT,
+        form=form or {},
+        error_for=error_for,
+        error=error,
+    ), status
 
 
 def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any:
@@ -123,8 +153,13 @@ def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any
     try:
         message = do()
     except ConsoleError as error:
-        return _script_page(interview_id, form=request.form, error_for=form_name,
-                            error=sentence(str(error)), status=400)
+        return _script_page(
+            interview_id,
+            form=request.form,
+            error_for=form_name,
+            error=sentence(str(error)),
+            status=400,
+        )
     except LookupError:
         abort(404)
     if message:
@@ -137,8 +172,9 @@ def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any
 def index() -> Any:
     """The case this account holds, if any, and the button for the next due case."""
     with_held = console.held_cases(services().db, _me())
-    return render_template("console.html", held=with_held,
-                           may_supervise=_has_role(SUPERVISION_ROLES))
+    return render_template(
+        "console.html", held=with_held, may_supervise=_has_role(SUPERVISION_ROLES)
+    )
 
 
 @bp.post("/next")
@@ -173,8 +209,10 @@ def _why_nothing_due(now: datetime) -> str:
         opens.append(policy.windows.next_open(now))
     if not opens:
         return "No survey has outbound calling set up, so no case is due."
-    return ("It is outside the calling hours, so no case is given out now. Calling opens "
-            f"again {local_time(min(opens))}.")
+    return (
+        "It is outside the calling hours, so no case is given out now. Calling opens "
+        f"again {local_time(min(opens))}."
+    )
 
 
 @bp.post("/cases/<int:case_id>/open")
@@ -219,13 +257,26 @@ def answer(interview_id: int) -> Any:
     key = request.form.get("key") or None
     text = None if key else request.form.get("text", "")
     if text is not None and len(text) > MAX_TEXT:
-        return _script_page(interview_id, form=request.form, error_for="answer",
-                            error=f"Keep the words under {MAX_TEXT:,} characters", status=400)
+        return _script_page(
+            interview_id,
+            form=request.form,
+            error_for="answer",
+            error=f"Keep the words under {MAX_TEXT:,} characters",
+            status=400,
+        )
 
     def record() -> None:
-        console.answer(svc.db, svc.questionnaires, _me(), interview_id, key=key, text=text,
-                       now=svc.clock(), queue=svc.queue,
-                       due_days=svc.settings.referral_due_working_days)
+        console.answer(
+            svc.db,
+            svc.questionnaires,
+            _me(),
+            interview_id,
+            key=key,
+            text=text,
+            now=svc.clock(),
+            queue=svc.queue,
+            due_days=svc.settings.referral_due_working_days,
+        )
 
     return _act(interview_id, "answer", record)
 
@@ -250,19 +301,37 @@ def alert(interview_id: int) -> Any:
     svc = services()
     reason = request.form.get("reason", "").strip()
     if not reason:
-        return _script_page(interview_id, form=request.form, error_for="alert",
-                            error="Say why the victim wants police contact", status=400)
+        return _script_page(
+            interview_id,
+            form=request.form,
+            error_for="alert",
+            error="Say why the victim wants police contact",
+            status=400,
+        )
     if len(reason) > MAX_TEXT:
-        return _script_page(interview_id, form=request.form, error_for="alert",
-                            error=f"Keep the reason under {MAX_TEXT:,} characters",
-                            status=400)
+        return _script_page(
+            interview_id,
+            form=request.form,
+            error_for="alert",
+            error=f"Keep the reason under {MAX_TEXT:,} characters",
+            status=400,
+        )
 
     def raise_alert() -> str:
         referral_id = console.action_alert(
-            svc.db, svc.questionnaires, _me(), interview_id, reason, svc.clock(),
-            queue=svc.queue, due_days=svc.settings.referral_due_working_days)
-        return (f"Action alert #{referral_id} is raised: the district will contact the "
-                "victim. Carry on with the interview.")
+            svc.db,
+            svc.questionnaires,
+            _me(),
+            interview_id,
+            reason,
+            svc.clock(),
+            queue=svc.queue,
+            due_days=svc.settings.referral_due_working_days,
+        )
+        return (
+            f"Action alert #{referral_id} is raised: the district will contact the "
+            "victim. Carry on with the interview."
+        )
 
     return _act(interview_id, "alert", raise_alert)
 
@@ -289,8 +358,9 @@ def callback(interview_id: int) -> Any:
     choice = request.form.get("choice", "")
 
     def book() -> str:
-        when = console.book_callback(svc.db, svc.questionnaires, _me(), interview_id, choice,
-                                     svc.clock())
+        when = console.book_callback(
+            svc.db, svc.questionnaires, _me(), interview_id, choice, svc.clock()
+        )
         return f"Call-back booked for {local_time(when)}."
 
     return _act(interview_id, "callback", book)
@@ -304,8 +374,16 @@ def end(interview_id: int) -> Any:
     outcome = request.form.get("outcome", "")
 
     def end_call() -> str:
-        console.end_call(svc.db, svc.questionnaires, _me(), interview_id, outcome, svc.clock(),
-                         queue=svc.queue, due_days=svc.settings.referral_due_working_days)
+        console.end_call(
+            svc.db,
+            svc.questionnaires,
+            _me(),
+            interview_id,
+            outcome,
+            svc.clock(),
+            queue=svc.queue,
+            due_days=svc.settings.referral_due_working_days,
+        )
         return f"Call ended: {END_OUTCOMES.get(outcome, outcome).lower()}."
 
     return _act(interview_id, "end", end_call)
@@ -335,21 +413,37 @@ def call(interview_id: int) -> Any:
     base = svc.settings.public_base_url
     try:
         limiter.acquire()
-        placed = telephony.place_call(CallRequest(
-            to=own_phone, from_=svc.settings.twilio_from_number,
-            url=f"{base}{bridge_bp.url_prefix}/bridge?interview={public_id}",
-            status_callback=f"{base}{bridge_bp.url_prefix}/status", machine_detection=None))
+        placed = telephony.place_call(
+            CallRequest(
+                to=own_phone,
+                from_=svc.settings.twilio_from_number,
+                url=f"{base}{bridge_bp.url_prefix}/bridge?interview={public_id}",
+                status_callback=f"{base}{bridge_bp.url_prefix}/status",
+                machine_detection=None,
+            )
+        )
     except (TelephonyError, ValueError) as error:
         # Not the error's text: a provider's message may quote a phone number.
-        log.warning("console call for interview %s not placed: %s (HTTP %s, code %s)",
-                    interview_id, type(error).__name__, getattr(error, "status", None),
-                    getattr(error, "code", None))
-        return _script_page(interview_id, shown=shown, error_for="call",
-                            error=f"The call could not be placed. {manual}", status=502
-                            if isinstance(error, TelephonyError) else 400)
+        log.warning(
+            "console call for interview %s not placed: %s (HTTP %s, code %s)",
+            interview_id,
+            type(error).__name__,
+            getattr(error, "status", None),
+            getattr(error, "code", None),
+        )
+        return _script_page(
+            interview_id,
+            shown=shown,
+            error_for="call",
+            error=f"The call could not be placed. {manual}",
+            status=502 if isinstance(error, TelephonyError) else 400,
+        )
     log.info("console call %s placed for interview %s", placed.sid, interview_id)
-    flash(f"Your phone ({own_phone}) is ringing. Answer it, and you will be connected to "
-          f"{shown.first_name or 'the victim'} on {shown.phone}.", "success")
+    flash(
+        f"Your phone ({own_phone}) is ringing. Answer it, and you will be connected to "
+        f"{shown.first_name or 'the victim'} on {shown.phone}.",
+        "success",
+    )
     return redirect(url_for("console.interview", interview_id=interview_id))
 
 
@@ -358,8 +452,9 @@ def call(interview_id: int) -> Any:
 def supervision() -> Any:
     """Each interviewer's state, completes in the last hour and today, and cases held."""
     svc = services()
-    return render_template("console_supervision.html",
-                           interviewers=console.supervision(svc.db, svc.clock()))
+    return render_template(
+        "console_supervision.html", interviewers=console.supervision(svc.db, svc.clock())
+    )
 
 
 @bridge_bp.post("/bridge")
@@ -371,9 +466,14 @@ def bridge() -> Response:
     public_id = request.args.get("interview", "")
     with svc.db.reading() as conn:
         victim = conn.scalar(
-            select(Case.phone).join(Interview, Interview.case_id == Case.id)
-            .where(Interview.public_id == public_id, Interview.interviewer_id.is_not(None),
-                   Interview.ended_at.is_(None)))
+            select(Case.phone)
+            .join(Interview, Interview.case_id == Case.id)
+            .where(
+                Interview.public_id == public_id,
+                Interview.interviewer_id.is_not(None),
+                Interview.ended_at.is_(None),
+            )
+        )
     if victim is None:
         log.warning("bridge asked for interview %r, which has no call to connect", public_id)
         response.say(NO_CALL_MESSAGE)

@@ -36,8 +36,12 @@ from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__)
 #: Dashboard column headings, after "Closed this quarter:".
-_OUTCOME_COLUMNS = {"contacted_resolved": "resolved", "contacted_escalated": "escalated",
-                    "not_contactable": "not contactable", "declined": "declined"}
+_OUTCOME_COLUMNS = {
+    "contacted_resolved": "resolved",
+    "contacted_escalated": "escalated",
+    "not_contactable": "not contactable",
+    "declined": "declined",
+}
 _FILTERS = ("kind", "district", "survey", "crime_type", "status")
 
 
@@ -77,9 +81,14 @@ def index() -> Any:
         filters, status, chosen["status"] = QueueFilters(overdue=overdue), 400, None
     with _reading() as session:
         listing = workflow.list_referrals(session, user, filters, svc.clock())
-    return render_template("queue.html", listing=listing, chosen=chosen, overdue=overdue,
-                           statuses=list(Status), filtered=any(chosen.values()) or overdue
-                           ), status
+    return render_template(
+        "queue.html",
+        listing=listing,
+        chosen=chosen,
+        overdue=overdue,
+        statuses=list(Status),
+        filtered=any(chosen.values()) or overdue,
+    ), status
 
 
 def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
@@ -97,12 +106,17 @@ def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
         prompt = None
         if questionnaire is not None:
             try:
-                prompt = render(questionnaire, questionnaire.question(question_id).prompt,
-                                values)
+                prompt = render(questionnaire, questionnaire.question(question_id).prompt, values)
             except KeyError:
                 prompt = None
-        reasons.append({"question": question_id, "prompt": prompt,
-                        "answer": reason.get("answer"), "code": reason.get("code")})
+        reasons.append(
+            {
+                "question": question_id,
+                "prompt": prompt,
+                "answer": reason.get("answer"),
+                "code": reason.get("code"),
+            }
+        )
     return reasons
 
 
@@ -110,37 +124,58 @@ def _recording_url(session: Session, referral: Referral) -> str | None:
     return session.scalar(
         select(Answer.recording_url)
         .where(Answer.interview_id == referral.interview_id, Answer.recording_url.is_not(None))
-        .order_by(Answer.id).limit(1))
+        .order_by(Answer.id)
+        .limit(1)
+    )
 
 
 def _assignable(session: Session, referral: Referral) -> list[User]:
-    staff = session.scalars(select(User).where(
-        User.active.is_(True), User.role != Role.INTERVIEWER.value).order_by(User.email))
+    staff = session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role != Role.INTERVIEWER.value)
+        .order_by(User.email)
+    )
     return [u for u in staff if may_see(u, referral)]
 
 
-def _referral_page(referral_id: int, user: Any, *, form: Mapping[str, str] | None = None,
-                   error_for: str | None = None, error: str | None = None,
-                   status: int = 200) -> tuple[str, int]:
+def _referral_page(
+    referral_id: int,
+    user: Any,
+    *,
+    form: Mapping[str, str] | None = None,
+    error_for: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     svc = services()
     now = svc.clock()
     with svc.db.transaction() as session:
         referral = _visible(session, referral_id, user)
-        audit.record(session, user, "view_referral", object_type="referral",
-                     object_id=referral.id, now=now)
+        audit.record(
+            session, user, "view_referral", object_type="referral", object_id=referral.id, now=now
+        )
         page = render_template(
-            "referral.html", referral=referral, case=referral.case,
+            "referral.html",
+            referral=referral,
+            case=referral.case,
             reasons=_reasons(session, referral),
-            recording=referral.consented and may_hear_recordings(user)
+            recording=referral.consented
+            and may_hear_recordings(user)
             and _recording_url(session, referral) is not None,
-            events=list(referral.events), assignable=_assignable(session, referral),
+            events=list(referral.events),
+            assignable=_assignable(session, referral),
             overdue=workflow.is_overdue(referral, now),
             no_contact_tries=workflow.no_contact_tries(referral),
             not_contactable=workflow.may_close_not_contactable(referral),
-            tries_needed=workflow.NO_CONTACT_TRIES, max_text=workflow.MAX_TEXT,
-            contact_outcomes=CONTACT_OUTCOMES, closing_outcomes=CLOSING_OUTCOMES,
-            closed=referral.status == Status.CLOSED, form=form or {}, error_for=error_for,
-            error=error)
+            tries_needed=workflow.NO_CONTACT_TRIES,
+            max_text=workflow.MAX_TEXT,
+            contact_outcomes=CONTACT_OUTCOMES,
+            closing_outcomes=CLOSING_OUTCOMES,
+            closed=referral.status == Status.CLOSED,
+            form=form or {},
+            error_for=error_for,
+            error=error,
+        )
     return page, status
 
 
@@ -165,8 +200,14 @@ def recording(referral_id: int) -> BaseResponse:
         url = _recording_url(session, referral)
         if url is None:
             abort(404)
-        audit.record(session, user, "play_recording", object_type="referral",
-                     object_id=referral.id, now=svc.clock())
+        audit.record(
+            session,
+            user,
+            "play_recording",
+            object_type="referral",
+            object_id=referral.id,
+            now=svc.clock(),
+        )
     return redirect(url if url.endswith(".mp3") else url + ".mp3")
 
 
@@ -182,18 +223,32 @@ def _act(referral_id: int, action: str, form_name: str, do: Action) -> Any:
         with svc.db.transaction() as session:
             referral = _visible(session, referral_id, user, lock=True)
             message, details = do(session, referral, user, now)
-            audit.record(session, user, action, object_type="referral",
-                         object_id=referral.id, now=now, **details)
+            audit.record(
+                session,
+                user,
+                action,
+                object_type="referral",
+                object_id=referral.id,
+                now=now,
+                **details,
+            )
     except WorkflowError as error:
         flash(f"Not done: {error}.", "error")
-        return _referral_page(referral_id, user, form=request.form, error_for=form_name,
-                              error=sentence(str(error)), status=400)
+        return _referral_page(
+            referral_id,
+            user,
+            form=request.form,
+            error_for=form_name,
+            error=sentence(str(error)),
+            status=400,
+        )
     flash(message, "success")
     return redirect(url_for("queue.referral", referral_id=referral_id))
 
 
-def _assign(session: Session, referral: Referral, user: Any,
-            now: datetime) -> tuple[str, dict[str, Any]]:
+def _assign(
+    session: Session, referral: Referral, user: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     chosen = request.form.get("user_id", "")
     to_user = session.get(User, int(chosen)) if chosen.isdigit() else None
     if to_user is None:
@@ -203,33 +258,40 @@ def _assign(session: Session, referral: Referral, user: Any,
     return f"Referral #{referral.id} is assigned to {who}.", {"to_user_id": to_user.id}
 
 
-def _note(session: Session, referral: Referral, user: Any,
-          now: datetime) -> tuple[str, dict[str, Any]]:
+def _note(
+    session: Session, referral: Referral, user: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     workflow.add_note(referral, request.form.get("note_text", ""), user, now=now)
     return "Your note is added.", {}
 
 
-def _contact(session: Session, referral: Referral, user: Any,
-             now: datetime) -> tuple[str, dict[str, Any]]:
+def _contact(
+    session: Session, referral: Referral, user: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     outcome = request.form.get("contact_outcome", "")
     workflow.record_contact(referral, outcome, user, request.form.get("contact_note"), now=now)
     message = f"Contact attempt recorded: {CONTACT_OUTCOMES[outcome].lower()}."
     if outcome == "no_contact" and workflow.may_close_not_contactable(referral):
-        message += (f" After {workflow.no_contact_tries(referral)} tries without contact, "
-                    "you may close it as not contactable.")
+        message += (
+            f" After {workflow.no_contact_tries(referral)} tries without contact, "
+            "you may close it as not contactable."
+        )
     return message, {"outcome": outcome}
 
 
-def _close(session: Session, referral: Referral, user: Any,
-           now: datetime) -> tuple[str, dict[str, Any]]:
+def _close(
+    session: Session, referral: Referral, user: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     outcome = request.form.get("close_outcome", "")
     workflow.close(referral, outcome, user, request.form.get("close_note"), now=now)
     return f"Referral #{referral.id} is closed: {CLOSING_OUTCOMES[outcome].lower()}.", {
-        "outcome": outcome}
+        "outcome": outcome
+    }
 
 
-def _reopen(session: Session, referral: Referral, user: Any,
-            now: datetime) -> tuple[str, dict[str, Any]]:
+def _reopen(
+    session: Session, referral: Referral, user: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     workflow.reopen(referral, user, request.form.get("reopen_reason", ""), now=now)
     return f"Referral #{referral.id} is open again.", {}
 

@@ -50,8 +50,9 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
         svc = services()
-        url = public_url(svc.settings.public_base_url, request.path,
-                         request.query_string.decode("latin-1"))
+        url = public_url(
+            svc.settings.public_base_url, request.path, request.query_string.decode("latin-1")
+        )
         if not svc.signatures.valid(url, request.form, request.headers.get("X-Twilio-Signature")):
             log.warning("refused unsigned or forged request to %s", request.path)
             abort(403)
@@ -67,8 +68,10 @@ def _twiml(body: str) -> Response:
 def _turn_url(interview_public_id: str, step_no: int) -> str:
     # Formatted rather than built with url_for, which costs several times more; a public
     # id is hex, so nothing in the path needs quoting.
-    return (f"{services().settings.public_base_url}{bp.url_prefix}/interviews/"
-            f"{interview_public_id}/turns/{step_no}")
+    return (
+        f"{services().settings.public_base_url}{bp.url_prefix}/interviews/"
+        f"{interview_public_id}/turns/{step_no}"
+    )
 
 
 def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
@@ -77,8 +80,10 @@ def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
     settings = services().settings
     if not settings.transcribe or step.wait is None or step.wait.kind != "recording":
         return None
-    return (f"{settings.public_base_url}{bp.url_prefix}/interviews/{interview_public_id}"
-            f"/transcriptions/{step.node}")
+    return (
+        f"{settings.public_base_url}{bp.url_prefix}/interviews/{interview_public_id}"
+        f"/transcriptions/{step.node}"
+    )
 
 
 @bp.post("/voice")
@@ -110,8 +115,9 @@ def voice() -> Response:
     abort(409)
 
 
-def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
-                attempt_public_id: str | None) -> str:
+def _start_call(
+    conn: Connection, form: MultiDict[str, str], call_sid: str, attempt_public_id: str | None
+) -> str:
     """Start or carry on the interview a call is for, if any, and return its first TwiML."""
     svc = services()
     case, attempt_id, sensitive = _case_for_call(conn, form, attempt_public_id)
@@ -120,35 +126,46 @@ def _start_call(conn: Connection, form: MultiDict[str, str], call_sid: str,
             # We rang, and cannot go on (no such attempt, or its survey is not loaded):
             # say who called and how to stop further calls, as Ofcom expects; for a
             # sensitive case, without naming who we are.
-            return information_twiml(svc.settings,
-                                     f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}",
-                                     neutral=sensitive)
+            return information_twiml(
+                svc.settings,
+                f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}",
+                neutral=sensitive,
+            )
         return farewell_twiml(NEUTRAL_MESSAGE)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
     now = svc.clock()
-    started = interviews.open_for_call(conn, svc.questionnaires, case, channel=channel,
-                                       call_sid=call_sid,
-                                       due_days=svc.settings.referral_due_working_days,
-                                       now=now)
+    started = interviews.open_for_call(
+        conn,
+        svc.questionnaires,
+        case,
+        channel=channel,
+        call_sid=call_sid,
+        due_days=svc.settings.referral_due_working_days,
+        now=now,
+    )
     if started is None:
         return farewell_twiml(NEUTRAL_MESSAGE)  # interviewed already
     opening = started.opening_step_no
-    body = step_twiml(started.outcome.step, _turn_url(started.public_id, opening + 1),
-                      transcribe_url=_transcribe_url(started.public_id, started.outcome.step))
+    body = step_twiml(
+        started.outcome.step,
+        _turn_url(started.public_id, opening + 1),
+        transcribe_url=_transcribe_url(started.public_id, started.outcome.step),
+    )
     turns.add_turn(conn, started.id, opening, body, now)
     if attempt_id is None:
-        store.add_inbound_attempt(conn, case_id=case.id, call_sid=call_sid,
-                                  interview_id=started.id, now=now)
+        store.add_inbound_attempt(
+            conn, case_id=case.id, call_sid=call_sid, interview_id=started.id, now=now
+        )
         # The victim rang us: calls queued for them are not needed now.
         dialing.cancel_pending_for_inbound(conn, case.id, now)
     else:
-        store.start_attempt(conn, attempt_id, call_sid=call_sid, interview_id=started.id,
-                            now=now)
+        store.start_attempt(conn, attempt_id, call_sid=call_sid, interview_id=started.id, now=now)
     return body
 
 
-def _case_for_call(conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
-                   ) -> tuple[store.CaseFacts | None, int | None, bool]:
+def _case_for_call(
+    conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
+) -> tuple[store.CaseFacts | None, int | None, bool]:
     """The case a call is about and the outbound attempt it answers (None when inbound);
     and, when no case can go on, whether the number rung is a sensitive case's."""
     surveys = services().questionnaires.surveys()
@@ -181,8 +198,13 @@ def opt_out() -> Response:
     with svc.db.engine.begin() as conn:
         attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
         if attempt is not None:
-            dialing.opt_out(conn, attempt.phone, reason="pressed the opt-out key",
-                            source="information message", now=svc.clock())
+            dialing.opt_out(
+                conn,
+                attempt.phone,
+                reason="pressed the opt-out key",
+                source="information message",
+                now=svc.clock(),
+            )
     return _twiml(farewell_twiml(OPTED_OUT_MESSAGE))
 
 
@@ -228,13 +250,21 @@ def turn(public_id: str, step_no: int) -> Response:
                 if interview.status != Status.IN_PROGRESS.value:
                     return _twiml(farewell_twiml(None))
                 questionnaire, step = interviews.next_step(conn, interview, event)
-                body = step_twiml(step, _turn_url(public_id, step_no + 1),
-                                  transcribe_url=_transcribe_url(public_id, step))
+                body = step_twiml(
+                    step,
+                    _turn_url(public_id, step_no + 1),
+                    transcribe_url=_transcribe_url(public_id, step),
+                )
                 with db.writing(conn):
                     now = svc.clock()
                     outcome = interviews.keep_step(
-                        conn, interview, questionnaire, step,
-                        due_days=svc.settings.referral_due_working_days, now=now)
+                        conn,
+                        interview,
+                        questionnaire,
+                        step,
+                        due_days=svc.settings.referral_due_working_days,
+                        now=now,
+                    )
                     if outcome is None:
                         raise _Overtaken
                     turns.add_turn(conn, interview.id, step_no, body, now)
@@ -289,9 +319,15 @@ def transcription(public_id: str, question_id: str) -> tuple[str, int]:
         q = store.pinned_questionnaire(conn, version_id)
         if question_id not in {x.id for x in q.questions if x.type.value == "recording"}:
             abort(404)
-        turns.keep_transcription(conn, interview_id=interview_id, question_id=question_id,
-                                 recording_sid=form.get("RecordingSid") or None,
-                                 status=status, text=text, now=svc.clock())
+        turns.keep_transcription(
+            conn,
+            interview_id=interview_id,
+            question_id=question_id,
+            recording_sid=form.get("RecordingSid") or None,
+            status=status,
+            text=text,
+            now=svc.clock(),
+        )
     return "", 204
 
 
@@ -310,13 +346,18 @@ def status() -> tuple[str, int]:
         if call_status in FINAL_CALL_STATUSES and call_sid:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
-                outcome = interviews.advance(conn, interview, HangUp(),
-                                             due_days=svc.settings.referral_due_working_days,
-                                             now=now)
+                outcome = interviews.advance(
+                    conn,
+                    interview,
+                    HangUp(),
+                    due_days=svc.settings.referral_due_working_days,
+                    now=now,
+                )
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
-        if not dialing.record_call_status(conn, svc.questionnaires, request.args.get("attempt"),
-                                          form, now):
+        if not dialing.record_call_status(
+            conn, svc.questionnaires, request.args.get("attempt"), form, now
+        ):
             _inbound_status(conn, form, now)
     _announce(referrals)
     return "", 204
@@ -329,7 +370,8 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     duration = form.get("CallDuration", "")
     for attempt in turns.attempts_by_call_sid(conn, call_sid):
         changed = attempt._replace(
-            status=attempt.status if attempt.status in FINAL_CALL_STATUSES
+            status=attempt.status
+            if attempt.status in FINAL_CALL_STATUSES
             else call_status or attempt.status,
             duration_seconds=int(duration) if duration.isdigit() else attempt.duration_seconds,
             answered_by=form.get("AnsweredBy") or attempt.answered_by,
@@ -346,17 +388,28 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     found = _INTERVIEW_OUTCOME.first(conn, {"interview_id": interview_id})
     if found is not None:
         interview_status, state = found
-        dialing.interview_ended(conn, services().questionnaires, case_id, interview_status,
-                                (state or {}).get("callback"), now)
+        dialing.interview_ended(
+            conn,
+            services().questionnaires,
+            case_id,
+            interview_status,
+            (state or {}).get("callback"),
+            now,
+        )
 
 
-_INTERVIEW_OUTCOME = Prepared(select(Interview.status, Interview.state).where(
-    Interview.id == bindparam("interview_id")))
+_INTERVIEW_OUTCOME = Prepared(
+    select(Interview.status, Interview.state).where(Interview.id == bindparam("interview_id"))
+)
 
 
 def _announce(referrals: list[NewReferral]) -> None:
     """Queue notifications once the turn that created the referrals has committed."""
     queue = services().queue
     for referral in referrals:
-        queue.enqueue("workers.notifications.notify_new_referral", referral.id, referral.kind,
-                      referral.district)
+        queue.enqueue(
+            "workers.notifications.notify_new_referral",
+            referral.id,
+            referral.kind,
+            referral.district,
+        )

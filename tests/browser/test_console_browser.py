@@ -101,8 +101,7 @@ def test_a_whole_uss_interview_by_keyboard_alone(console_live: LiveApp, page: An
     tab_to(page, "answer-text")
     page.keyboard.type("Nobody told me the case had been closed.")
     page.keyboard.press("Tab")
-    assert page.evaluate("() => document.activeElement.textContent.trim()") == \
-        "Record the words"
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Record the words"
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert heading(page) == "Question 7 of 8"
@@ -148,7 +147,8 @@ def test_an_action_alert_is_raised_mid_interview(console_live: LiveApp, page: An
     press(page, "y")
     assert press(page, "1") == "Question 1 of 8"
     page.get_by_label("What do they want the police to contact them about?").fill(
-        "The offender has been seen near their home again.")
+        "The offender has been seen near their home again."
+    )
     with page.expect_navigation():
         page.get_by_role("button", name="Raise action alert").click()
     assert "Action alert #" in page.locator("main").inner_text()

@@ -24,8 +24,11 @@ DISSATISFIED = ("1", "1", "6", "6", "7", "6", "7")
 
 def referral_for(live: LiveApp, case_ref: str, phone: str, district: str) -> None:
     add_case(live.app, case_ref=case_ref, phone=phone, district=district)
-    simulator(live.app).call(from_=phone, to=SURVEY_NUMBER, respondent=Scripted(
-        *(press(k) for k in DISSATISFIED), record(6), press("1"), press("2")))
+    simulator(live.app).call(
+        from_=phone,
+        to=SURVEY_NUMBER,
+        respondent=Scripted(*(press(k) for k in DISSATISFIED), record(6), press("1"), press("2")),
+    )
 
 
 def staff(live: LiveApp, email: str, role: str, districts: tuple[str, ...] = ()) -> str:
@@ -50,11 +53,13 @@ def referrals(live: LiveApp) -> LiveApp:
     return live
 
 
-def test_a_district_officer_works_a_referral_from_new_to_closed(referrals: LiveApp,
-                                                                page: Any) -> None:
+def test_a_district_officer_works_a_referral_from_new_to_closed(
+    referrals: LiveApp, page: Any
+) -> None:
     live = referrals
-    officer = staff(live, "officer.hartlepool@cleveland.example", "district_officer",
-                    ("Hartlepool",))
+    officer = staff(
+        live, "officer.hartlepool@cleveland.example", "district_officer", ("Hartlepool",)
+    )
     sign_in(page, live, officer)
     # Only their district's referral is in the queue.
     queue_text = page.locator("main").inner_text()
@@ -69,20 +74,22 @@ def test_a_district_officer_works_a_referral_from_new_to_closed(referrals: LiveA
     page.get_by_role("button", name="Assign").click()
     page.get_by_label("How did it go?").select_option("contacted_resolved")
     page.get_by_label(re.compile(r"^Note \(optional")).first.fill(
-        "Spoke to the victim; apologised for the delay and updated them.")
+        "Spoke to the victim; apologised for the delay and updated them."
+    )
     page.get_by_role("button", name="Record attempt").click()
     page.get_by_label("Outcome").select_option("contacted_resolved")
     page.get_by_role("button", name="Close referral").click()
     timeline = page.locator("main").inner_text()
     for words in ("assigned", "contact", "closed"):
         assert words in timeline.lower()
-    assert re.search(r"closed", page.locator("h1, .status, main").first.inner_text(),
-                     re.IGNORECASE) or "Closed" in timeline
+    assert (
+        re.search(r"closed", page.locator("h1, .status, main").first.inner_text(), re.IGNORECASE)
+        or "Closed" in timeline
+    )
     screenshot(page, "referral-closed")
 
 
-def test_a_supervisor_sees_every_district_and_the_dashboard(referrals: LiveApp,
-                                                            page: Any) -> None:
+def test_a_supervisor_sees_every_district_and_the_dashboard(referrals: LiveApp, page: Any) -> None:
     live = referrals
     sign_in(page, live, staff(live, "supervisor@cleveland.example", "supervisor"))
     text = page.locator("main").inner_text()
@@ -93,17 +100,21 @@ def test_a_supervisor_sees_every_district_and_the_dashboard(referrals: LiveApp,
     screenshot(page, "dashboard-supervisor")
 
 
-def test_another_districts_referral_is_not_found_by_url(referrals: LiveApp,
-                                                        page: Any) -> None:
+def test_another_districts_referral_is_not_found_by_url(referrals: LiveApp, page: Any) -> None:
     live = referrals
-    sign_in(page, live, staff(live, "officer.stockton@cleveland.example", "district_officer",
-                              ("Stockton",)))
+    sign_in(
+        page,
+        live,
+        staff(live, "officer.stockton@cleveland.example", "district_officer", ("Stockton",)),
+    )
     with live.app.extensions["ivr"].db.transaction() as session:
         from sqlalchemy import select
 
         from ivr.store.models import Referral
-        hartlepool = session.scalars(select(Referral.id).where(
-            Referral.district == "Hartlepool")).one()
+
+        hartlepool = session.scalars(
+            select(Referral.id).where(Referral.district == "Hartlepool")
+        ).one()
     response = page.goto(f"{live.url}/queue/referrals/{hartlepool}")
     assert response is not None and response.status == 404
     screenshot(page, "other-district-404")
@@ -115,20 +126,19 @@ def test_a_form_without_its_csrf_token_is_refused(referrals: LiveApp, page: Any)
     page.get_by_role("link", name="CLE/26/100001").click()
     page.evaluate("""() => document.querySelectorAll('input[name=csrf_token]')
                             .forEach(input => input.remove())""")
-    with page.expect_response(lambda r: "/queue/referrals/" in r.url
-                              and r.request.method == "POST") as posted:
+    with page.expect_response(
+        lambda r: "/queue/referrals/" in r.url and r.request.method == "POST"
+    ) as posted:
         page.get_by_role("button", name="Assign").click()
     assert posted.value.status == 400
     screenshot(page, "csrf-refused")
 
 
-def test_pages_have_labels_and_reflow_at_200_percent_zoom(referrals: LiveApp,
-                                                          browser: Any) -> None:
+def test_pages_have_labels_and_reflow_at_200_percent_zoom(referrals: LiveApp, browser: Any) -> None:
     live = referrals
     email = staff(live, "zoom@cleveland.example", "supervisor")
     # A 1280 px window at 200% zoom lays out like a 640 px one at twice the pixel density.
-    context = browser.new_context(viewport={"width": 640, "height": 900},
-                                  device_scale_factor=2)
+    context = browser.new_context(viewport={"width": 640, "height": 900}, device_scale_factor=2)
     page = context.new_page()
     try:
         sign_in(page, live, email)
@@ -150,14 +160,14 @@ def _check_page(page: Any) -> None:
         .map(el => el.name || el.id)""")
     assert unlabelled == []
     overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 1, f"{page.url} scrolls sideways by {overflow}px"
     # Every control can be reached with the keyboard: nothing focusable is hidden from Tab.
     negative = page.evaluate(
-        "() => document.querySelectorAll('a[tabindex=\"-1\"], button[tabindex=\"-1\"]').length")
+        '() => document.querySelectorAll(\'a[tabindex="-1"], button[tabindex="-1"]\').length'
+    )
     assert negative == 0
-
-
 
 
 def vcas_referral(live: LiveApp) -> None:
@@ -167,22 +177,48 @@ def vcas_referral(live: LiveApp) -> None:
     from ivr.store.models import Case
 
     with live.app.extensions["ivr"].db.transaction() as session:
-        session.add(Case(survey="vcas_exit", case_ref="VCAS-9001", phone="+441134960409",
-                         first_name="Sam", fields={"closed_on": "2026-11-01", "consent": "yes"},
-                         reported_on=date(2026, 10, 1)))
+        session.add(
+            Case(
+                survey="vcas_exit",
+                case_ref="VCAS-9001",
+                phone="+441134960409",
+                first_name="Sam",
+                fields={"closed_on": "2026-11-01", "consent": "yes"},
+                reported_on=date(2026, 10, 1),
+            )
+        )
     # Identity, safety, a good time, consent; five core answers; the reason, consent to
     # contact, and nothing more to add.
-    simulator(live.app).call(from_="+441134960409", to=SURVEY_NUMBER, respondent=Scripted(
-        press("1"), press("1"), press("1"), press("1"), press("5"), press("3"), press("3"),
-        press("3"), press("2"), record(6), press("1"), press("#")))
+    simulator(live.app).call(
+        from_="+441134960409",
+        to=SURVEY_NUMBER,
+        respondent=Scripted(
+            press("1"),
+            press("1"),
+            press("1"),
+            press("1"),
+            press("5"),
+            press("3"),
+            press("3"),
+            press("3"),
+            press("2"),
+            record(6),
+            press("1"),
+            press("#"),
+        ),
+    )
 
 
-@pytest.mark.parametrize(("role", "sees", "hidden"), [
-    ("admin", ["CLE/26/100001", "CLE/26/100002"], []),
-    ("service_manager", ["VCAS-9001"], ["CLE/26/100001", "CLE/26/100002"]),
-])
-def test_each_role_sees_its_own_queue(referrals: LiveApp, page: Any, role: str,
-                                      sees: list[str], hidden: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("role", "sees", "hidden"),
+    [
+        ("admin", ["CLE/26/100001", "CLE/26/100002"], []),
+        ("service_manager", ["VCAS-9001"], ["CLE/26/100001", "CLE/26/100002"]),
+    ],
+)
+def test_each_role_sees_its_own_queue(
+    referrals: LiveApp, page: Any, role: str, sees: list[str], hidden: list[str]
+) -> None:
     live = referrals
     vcas_referral(live)
     sign_in(page, live, staff(live, f"{role}@cleveland.example", role))

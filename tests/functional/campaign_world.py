@@ -87,33 +87,46 @@ class World:
     def import_csv(self, text: str, survey: str = "uss") -> None:
         q = self.app.extensions["ivr"].questionnaires.current(survey).questionnaire
         with self.db.transaction() as session:
-            report = import_sample(session, q, io.StringIO(text, newline=""),
-                                   today=self.clock().date())
+            report = import_sample(
+                session, q, io.StringIO(text, newline=""), today=self.clock().date()
+            )
         assert not report.problems, report.problems
 
     def start(self, survey: str = "uss") -> None:
         with self.db.engine.begin() as conn:
             store.set_campaign_status(conn, survey, "running", self.clock())
 
-    def tick(self, survey: str = "uss", max_concurrent_calls: int = 50
-             ) -> campaigns.TickReport:
+    def tick(self, survey: str = "uss", max_concurrent_calls: int = 50) -> campaigns.TickReport:
         with self.app.app_context():
-            return campaigns.tick(self.db, self.campaign(survey), self.queue, self.clock(),
-                                  max_concurrent_calls=max_concurrent_calls)
+            return campaigns.tick(
+                self.db,
+                self.campaign(survey),
+                self.queue,
+                self.clock(),
+                max_concurrent_calls=max_concurrent_calls,
+            )
 
     def play(self) -> list[FakeCall]:
         return self.fake.play_pending()
 
     def schedule(self, phone: str, survey: str = "uss") -> Schedule:
         with self.db.transaction() as session:
-            return session.scalars(select(Schedule).join(Case, Case.id == Schedule.case_id)
-                                   .where(Case.phone == phone, Case.survey == survey)).one()
+            return session.scalars(
+                select(Schedule)
+                .join(Case, Case.id == Schedule.case_id)
+                .where(Case.phone == phone, Case.survey == survey)
+            ).one()
 
     def attempts(self, phone: str) -> list[CallAttempt]:
         with self.db.transaction() as session:
-            return list(session.scalars(
-                select(CallAttempt).join(Case, Case.id == CallAttempt.case_id)
-                .where(Case.phone == phone).order_by(CallAttempt.id)))
+            return list(
+                session.scalars(
+                    select(CallAttempt)
+                    .join(Case, Case.id == CallAttempt.case_id)
+                    .where(Case.phone == phone)
+                    .order_by(CallAttempt.id)
+                )
+            )
 
     def calls_to(self, phone: str) -> list[FakeCall]:
         return [c for c in self.fake.calls if c.params.get("To") == phone]
@@ -121,8 +134,7 @@ class World:
 
 def uss_csv(rows: list[tuple[str, str, str, date]], extra: str = "") -> str:
     """A USS sample: (case_ref, phone, crime_type, reported_on) rows."""
-    header = "case_ref,phone,crime_type,district,reported_on,first_name" + (
-        ",age" if extra else "")
+    header = "case_ref,phone,crime_type,district,reported_on,first_name" + (",age" if extra else "")
     lines = [header]
     for ref, phone, crime, reported in rows:
         line = f"{ref},{phone},{crime},Hartlepool,{reported.isoformat()},Alex"
@@ -137,8 +149,13 @@ def campaign_world(database_url: str, **fake_options: Any) -> Iterator[World]:
     queue = RaisingQueue()
     app = create_app(make_settings(database_url), queue=queue, clock=clock)
     world: World
-    fake = FakeTwilioApi(WSGITransport(app), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
-                         fate=lambda to, params: world.fate(to, params), **fake_options)
+    fake = FakeTwilioApi(
+        WSGITransport(app),
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        fate=lambda to, params: world.fate(to, params),
+        **fake_options,
+    )
     world = World(app, fake, clock, queue)
     svc = app.extensions["ivr"]
     # Calls may start as fast as the test asks: pacing has its own tests.

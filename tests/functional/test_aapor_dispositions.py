@@ -39,8 +39,9 @@ def world(any_db: str) -> Iterator[World]:
         yield w
 
 
-def one_case(world: World, phone: str = VICTIM, crime: str = "burglary",
-             reported: date = SEVEN_WEEKS_AGO) -> None:
+def one_case(
+    world: World, phone: str = VICTIM, crime: str = "burglary", reported: date = SEVEN_WEEKS_AGO
+) -> None:
     world.import_csv(uss_csv([(f"CR/{phone[-4:]}/26", phone, crime, reported)]))
 
 
@@ -75,8 +76,9 @@ def ring_until_closed(world: World, phone: str = VICTIM, most: int = 12) -> Sche
             ring_now(world)  # a new case: the scheduler plans it and rings it now
         else:
             ring_when_due(world, phone)
-    raise AssertionError(f"still open after {most} scheduler passes: "
-                         f"{world.schedule(phone).outcomes}")
+    raise AssertionError(
+        f"still open after {most} scheduler passes: {world.schedule(phone).outcomes}"
+    )
 
 
 def assert_never_rung_again(world: World, phone: str = VICTIM, days: int = 10) -> None:
@@ -95,17 +97,28 @@ def assert_never_rung_again(world: World, phone: str = VICTIM, days: int = 10) -
 
 def interviews_of(world: World, phone: str = VICTIM) -> list[Interview]:
     with world.db.transaction() as session:
-        return list(session.scalars(
-            select(Interview).join(Case, Case.id == Interview.case_id)
-            .where(Case.phone == phone).order_by(Interview.id)))
+        return list(
+            session.scalars(
+                select(Interview)
+                .join(Case, Case.id == Interview.case_id)
+                .where(Case.phone == phone)
+                .order_by(Interview.id)
+            )
+        )
 
 
 def answer_codes(world: World, phone: str = VICTIM) -> dict[str, str | None]:
     with world.db.transaction() as session:
-        return {a.question_id: a.code for a in session.scalars(
-            select(Answer).join(Interview, Interview.id == Answer.interview_id)
-            .join(Case, Case.id == Interview.case_id).where(Case.phone == phone)
-            .order_by(Answer.id))}
+        return {
+            a.question_id: a.code
+            for a in session.scalars(
+                select(Answer)
+                .join(Interview, Interview.id == Answer.interview_id)
+                .join(Case, Case.id == Interview.case_id)
+                .where(Case.phone == phone)
+                .order_by(Answer.id)
+            )
+        }
 
 
 def keys(*digits: str) -> list[Action]:
@@ -113,6 +126,7 @@ def keys(*digits: str) -> list[Action]:
 
 
 # --- 1. interviews ------------------------------------------------------------------------
+
 
 def test_a_victim_who_answers_every_question_is_a_complete_interview(world: World) -> None:
     one_case(world)
@@ -139,8 +153,11 @@ def test_three_core_answers_then_two_hang_ups_is_a_partial_interview(world: Worl
     assert (schedule.disposition, schedule.reason) == ("1.2", "stopped_part_way")
     assert schedule.outcomes == ["partial", "partial"]
     assert [i.status for i in interviews_of(world)] == ["partial"]
-    assert answer_codes(world) == {"ease_of_contact": "2", "actions_taken": "3",
-                                   "kept_informed": "2"}
+    assert answer_codes(world) == {
+        "ease_of_contact": "2",
+        "actions_taken": "3",
+        "kept_informed": "2",
+    }
     assert_never_rung_again(world)
 
 
@@ -176,6 +193,7 @@ def test_three_core_answers_and_then_the_calling_period_ends_is_still_a_partial(
 
 
 # --- 2. eligible, no interview ------------------------------------------------------------
+
 
 def test_fewer_than_three_core_answers_then_two_hang_ups_is_a_break_off(world: World) -> None:
     one_case(world)
@@ -275,8 +293,11 @@ def test_not_safe_to_talk_and_then_the_calling_period_ends_is_respondent_never_a
     world: World,
 ) -> None:
     # Domestic abuse, two days left of the calling period.
-    one_case(world, crime="domestic_abuse",
-             reported=MONDAY_11.date() - timedelta(weeks=12) + timedelta(days=2))
+    one_case(
+        world,
+        crime="domestic_abuse",
+        reported=MONDAY_11.date() - timedelta(weeks=12) + timedelta(days=2),
+    )
     # Speaking (1), not safe to talk (2).
     world.fates[VICTIM].append(human(Scripted(press("1"), press("2"))))
     ring_now(world)
@@ -286,8 +307,9 @@ def test_not_safe_to_talk_and_then_the_calling_period_ends_is_respondent_never_a
     windows = world.campaign().policy.windows
     for days_on in (1, 2, 3):
         day = MONDAY_11.astimezone(LONDON).date() + timedelta(days=days_on)
-        world.clock.set(windows.next_open(
-            datetime.combine(day, time(12), tzinfo=LONDON).astimezone(UTC)))
+        world.clock.set(
+            windows.next_open(datetime.combine(day, time(12), tzinfo=LONDON).astimezone(UTC))
+        )
         report = world.tick()
         assert report.window_open and report.queued == []
         # Left to interviewers while the period lasts; closed the day after it ends.
@@ -298,6 +320,7 @@ def test_not_safe_to_talk_and_then_the_calling_period_ends_is_respondent_never_a
 
 
 # --- 3. unknown eligibility ---------------------------------------------------------------
+
 
 def test_silence_at_the_identity_check_every_time_is_no_screener_completed(
     world: World,
@@ -354,10 +377,14 @@ def test_a_case_whose_calling_period_ran_out_before_any_call_is_not_attempted(
     world: World,
 ) -> None:
     today = MONDAY_11.date()
-    world.import_csv(uss_csv([
-        ("CR/1/26", VICTIM, "burglary", today - timedelta(weeks=13)),  # past it on arrival
-        ("CR/2/26", OTHER, "burglary", today - timedelta(weeks=11, days=6)),  # one day left
-    ]))
+    world.import_csv(
+        uss_csv(
+            [
+                ("CR/1/26", VICTIM, "burglary", today - timedelta(weeks=13)),  # past it on arrival
+                ("CR/2/26", OTHER, "burglary", today - timedelta(weeks=11, days=6)),  # one day left
+            ]
+        )
+    )
     # The campaign is paused for a week: the second case's period runs out meanwhile.
     with world.db.engine.begin() as conn:
         store.set_campaign_status(conn, "uss", "paused", world.clock())
@@ -371,16 +398,25 @@ def test_a_case_whose_calling_period_ran_out_before_any_call_is_not_attempted(
     for phone in (VICTIM, OTHER):
         schedule = world.schedule(phone)
         assert (schedule.disposition, schedule.reason, schedule.attempts) == (
-            "3.11", "past_calling_period", 0), phone
+            "3.11",
+            "past_calling_period",
+            0,
+        ), phone
     assert world.fake.calls == []
 
 
-@pytest.mark.parametrize(("fate", "code", "outcome"), [
-    (no_answer, "3.13", "no_answer"),
-    (busy, "3.12", "busy"),
-])
+@pytest.mark.parametrize(
+    ("fate", "code", "outcome"),
+    [
+        (no_answer, "3.13", "no_answer"),
+        (busy, "3.12", "busy"),
+    ],
+)
 def test_a_line_that_never_answers_is_closed_when_the_attempts_run_out(
-    world: World, fate: Callable[[], Fate], code: str, outcome: str,
+    world: World,
+    fate: Callable[[], Fate],
+    code: str,
+    outcome: str,
 ) -> None:
     one_case(world)
     world.default_fate = fate
@@ -411,12 +447,14 @@ def test_a_machine_on_every_attempt_is_answering_machine_eligibility_unknown(
 
 # --- 4. not eligible ----------------------------------------------------------------------
 
+
 def test_a_victim_under_sixteen_is_out_of_sample_and_never_rung(world: World) -> None:
     reported = SEVEN_WEEKS_AGO.isoformat()
     world.import_csv(
         "case_ref,phone,crime_type,district,reported_on,first_name,age\n"
         f"CR/1/26,{VICTIM},burglary,Hartlepool,{reported},Alex,15\n"
-        f"CR/2/26,{OTHER},burglary,Hartlepool,{reported},Sam,16\n")
+        f"CR/2/26,{OTHER},burglary,Hartlepool,{reported},Sam,16\n"
+    )
     world.tick()
     calls = world.play()
     young = world.schedule(VICTIM)

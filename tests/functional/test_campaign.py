@@ -38,8 +38,9 @@ def world(any_db: str) -> Iterator[World]:
         yield w
 
 
-def one_case(world: World, phone: str = A, crime: str = "burglary",
-             reported: date = SEVEN_WEEKS_AGO) -> None:
+def one_case(
+    world: World, phone: str = A, crime: str = "burglary", reported: date = SEVEN_WEEKS_AGO
+) -> None:
     world.import_csv(uss_csv([(f"CR/{phone[-4:]}/26", phone, crime, reported)]))
 
 
@@ -61,7 +62,10 @@ def test_an_eligible_victim_is_rung_from_the_survey_number_and_completes(world: 
     assert schedule.disposition == "1.1" and schedule.active_attempt_id is None
     (attempt,) = world.attempts(A)
     assert (attempt.status, attempt.outcome, attempt.call_sid) == (
-        "completed", "completed_interview", call.sid)
+        "completed",
+        "completed_interview",
+        call.sid,
+    )
     # A completed case is never rung again.
     world.clock.advance(days=1)
     assert world.tick().queued == []
@@ -69,11 +73,15 @@ def test_an_eligible_victim_is_rung_from_the_survey_number_and_completes(world: 
 
 def test_cases_outside_the_period_or_not_covered_are_not_rung(world: World) -> None:
     today = MONDAY_11.date()
-    world.import_csv(uss_csv([
-        ("CR/1/26", A, "burglary", today - timedelta(weeks=7)),        # eligible
-        ("CR/2/26", B, "burglary", today - timedelta(weeks=3)),        # too soon
-        ("CR/3/26", C, "vehicle", today - timedelta(weeks=13)),        # too late
-    ]))
+    world.import_csv(
+        uss_csv(
+            [
+                ("CR/1/26", A, "burglary", today - timedelta(weeks=7)),  # eligible
+                ("CR/2/26", B, "burglary", today - timedelta(weeks=3)),  # too soon
+                ("CR/3/26", C, "vehicle", today - timedelta(weeks=13)),  # too late
+            ]
+        )
+    )
     world.start()
     report = world.tick()
     assert [c.params["To"] for c in world.play()] == [A]
@@ -88,17 +96,22 @@ def test_cases_outside_the_period_or_not_covered_are_not_rung(world: World) -> N
     assert due.replace(tzinfo=UTC).astimezone(LONDON).date() == today + timedelta(weeks=3)
     preview = campaigns.preview(world.db, world.campaign(), world.clock())
     assert preview["cases"] == 3
-    assert preview["not_eligible"] == {"already_interviewed": 1, "not_yet": 1,
-                                       "past_calling_period": 1}
+    assert preview["not_eligible"] == {
+        "already_interviewed": 1,
+        "not_yet": 1,
+        "past_calling_period": 1,
+    }
 
 
 def test_no_call_starts_outside_the_calling_window(world: World) -> None:
     one_case(world)
     world.start()
-    for when in (datetime(2026, 11, 23, 20, 45, tzinfo=UTC),     # Monday 20:45
-                 datetime(2026, 11, 29, 18, 30, tzinfo=UTC),     # Sunday 18:30
-                 datetime(2026, 12, 25, 12, 0, tzinfo=UTC),      # Christmas Day, Friday
-                 datetime(2026, 11, 24, 9, 30, tzinfo=UTC)):     # Tuesday 9:30
+    for when in (
+        datetime(2026, 11, 23, 20, 45, tzinfo=UTC),  # Monday 20:45
+        datetime(2026, 11, 29, 18, 30, tzinfo=UTC),  # Sunday 18:30
+        datetime(2026, 12, 25, 12, 0, tzinfo=UTC),  # Christmas Day, Friday
+        datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+    ):  # Tuesday 9:30
         world.clock.set(when)
         report = world.tick()
         assert not report.window_open and report.queued == [], when
@@ -131,8 +144,16 @@ def test_no_answers_are_retried_at_other_times_up_to_the_maximum(world: World) -
     schedule = world.schedule(A)
     assert len(world.calls_to(A)) == 6 == len(starts) == schedule.attempts
     assert schedule.disposition == "3.13" and schedule.reason == "attempts_exhausted"
-    dayparts = {("morning" if t.astimezone(LONDON).hour < 12 else
-                 "afternoon" if t.astimezone(LONDON).hour < 17 else "evening") for t in starts}
+    dayparts = {
+        (
+            "morning"
+            if t.astimezone(LONDON).hour < 12
+            else "afternoon"
+            if t.astimezone(LONDON).hour < 17
+            else "evening"
+        )
+        for t in starts
+    }
     assert len(dayparts) >= 3
     assert len({t.astimezone(LONDON).date() for t in starts}) >= 2
     assert all(world.campaign().policy.may_start(t) for t in starts)
@@ -197,9 +218,11 @@ def test_call_me_back_this_evening_is_kept_within_fifteen_minutes(world: World) 
 
 def test_a_victim_who_will_not_take_part_is_never_rung_by_any_survey(world: World) -> None:
     one_case(world)
-    world.import_csv("case_ref,phone,first_name,closed_on,consent\n"
-                     f"VC/1,{A},Alex,{(MONDAY_11.date() - timedelta(days=10)).isoformat()},yes\n",
-                     survey="vcas_exit")
+    world.import_csv(
+        "case_ref,phone,first_name,closed_on,consent\n"
+        f"VC/1,{A},Alex,{(MONDAY_11.date() - timedelta(days=10)).isoformat()},yes\n",
+        survey="vcas_exit",
+    )
     world.start()
     world.start("vcas_exit")
     world.fates[A].append(human(Scripted(press("1"), press("3"))))
@@ -235,6 +258,7 @@ def test_dialling_an_attempt_twice_places_one_call(world: World) -> None:
     for _ in range(3):
         with world.app.app_context():
             from workers.dialer import place_call
+
             place_call(public_id)
     assert len(world.fake.calls) == 1
     (attempt,) = world.attempts(A)
@@ -249,7 +273,8 @@ def test_a_victim_calling_back_cancels_the_calls_queued_for_them(world: World) -
     (attempt,) = world.attempts(A)
     assert attempt.status == "queued"
     record = simulator(world.app).call(
-        from_=A, to=SURVEY_NUMBER, respondent=Scripted(*(press(k) for k in SATISFIED)))
+        from_=A, to=SURVEY_NUMBER, respondent=Scripted(*(press(k) for k in SATISFIED))
+    )
     assert record.ended_by == "app"
     (cancelled, inbound) = world.attempts(A)
     assert cancelled.status == "cancelled" and inbound.direction == "inbound"
@@ -259,6 +284,7 @@ def test_a_victim_calling_back_cancels_the_calls_queued_for_them(world: World) -
     assert schedule.disposition == "1.1"
     with world.app.app_context():
         from workers.dialer import place_call
+
         assert place_call(attempt.public_id).startswith("skipped")
     assert world.fake.calls == []
 
@@ -269,6 +295,7 @@ def dial_one(world: World) -> str:
     (public_id,) = world.tick().queued
     with world.app.app_context():
         from workers.dialer import place_call
+
         place_call(public_id)
     return public_id
 
@@ -297,8 +324,9 @@ def test_an_answered_call_that_cannot_go_on_plays_the_information_message(
 def test_the_information_message_for_a_domestic_abuse_case_does_not_say_who_is_calling(
     world: World,
 ) -> None:
-    world.import_csv(uss_csv([("CR/1/26", A, "domestic_abuse", MONDAY_11.date()
-                               - timedelta(weeks=7))]))
+    world.import_csv(
+        uss_csv([("CR/1/26", A, "domestic_abuse", MONDAY_11.date() - timedelta(weeks=7))])
+    )
     world.start()
     dial_one(world)
     world.app.extensions["ivr"].questionnaires.surveys = lambda: []  # type: ignore[method-assign]
@@ -317,7 +345,7 @@ def test_after_the_information_message_the_number_rests_for_72_hours(world: Worl
     registry = world.app.extensions["ivr"].questionnaires
     loaded = registry.surveys
     registry.surveys = lambda: []  # type: ignore[method-assign]
-    world.fates[A].append(human(Scripted(press("1"))))   # any key but 9
+    world.fates[A].append(human(Scripted(press("1"))))  # any key but 9
     world.play()
     registry.surveys = loaded  # type: ignore[method-assign]
     following = world.schedule(A).next_attempt_at
@@ -332,8 +360,9 @@ def test_after_the_information_message_the_number_rests_for_72_hours(world: Worl
 
 
 def test_the_concurrent_call_limit_holds_back_calls(world: World) -> None:
-    world.import_csv(uss_csv([(f"CR/{p[-4:]}/26", p, "burglary", SEVEN_WEEKS_AGO)
-                              for p in (A, B, C, D)]))
+    world.import_csv(
+        uss_csv([(f"CR/{p[-4:]}/26", p, "burglary", SEVEN_WEEKS_AGO) for p in (A, B, C, D)])
+    )
     world.start()
     assert len(world.tick(max_concurrent_calls=3).queued) == 3
     assert world.tick(max_concurrent_calls=3).queued == []
@@ -344,8 +373,7 @@ def test_the_concurrent_call_limit_holds_back_calls(world: World) -> None:
 def test_opting_out_by_the_command_closes_open_cases(world: World) -> None:
     one_case(world)
     with world.db.engine.begin() as conn:
-        dialing.opt_out(conn, A, reason="asked by letter", source="command line",
-                        now=world.clock())
+        dialing.opt_out(conn, A, reason="asked by letter", source="command line", now=world.clock())
     world.start()
     world.tick()
     assert world.fake.calls == []
@@ -363,7 +391,8 @@ def test_an_imported_case_gets_an_empty_schedule(world: World) -> None:
 
 
 def test_no_phone_number_reaches_the_logs_when_calls_fail(
-    world: World, caplog: pytest.LogCaptureFixture,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     one_case(world)
     world.start()

@@ -21,9 +21,15 @@ A, B, C = "+441134960301", "+441134960302", "+441134960303"
 def world(sqlite_url: str) -> Iterator[World]:
     with campaign_world(sqlite_url) as w:
         today = MONDAY_11.date()
-        w.import_csv(uss_csv([("CR/1/26", A, "burglary", today - timedelta(weeks=7)),
-                              ("CR/2/26", B, "violent", today - timedelta(weeks=8)),
-                              ("CR/3/26", C, "vehicle", today - timedelta(weeks=2))]))
+        w.import_csv(
+            uss_csv(
+                [
+                    ("CR/1/26", A, "burglary", today - timedelta(weeks=7)),
+                    ("CR/2/26", B, "violent", today - timedelta(weeks=8)),
+                    ("CR/3/26", C, "vehicle", today - timedelta(weeks=2)),
+                ]
+            )
+        )
         yield w
 
 
@@ -70,8 +76,9 @@ def test_pause_stops_new_calls_until_started_again(world: World) -> None:
     paused = run(world, "campaign", "run", "--survey", "uss", "--once")
     assert paused.exit_code == 0 and "paused" in paused.stderr
     assert world.fake.calls == []
-    assert json_of(run(world, "campaign", "status", "--survey", "uss", "--json"))[
-        "status"] == "paused"
+    assert (
+        json_of(run(world, "campaign", "status", "--survey", "uss", "--json"))["status"] == "paused"
+    )
     run(world, "campaign", "start", "--survey", "uss")
     resumed = run(world, "campaign", "run", "--survey", "uss", "--once")
     assert resumed.exit_code == 0 and len(world.fake.calls) == 2
@@ -88,7 +95,8 @@ def test_do_not_call_add_list_remove(world: World) -> None:
     assert f"{A} is now on the do-not-call list" in added.stderr
     listed = json_of(run(world, "dnc", "list", "--json"))
     assert [(r["phone"], r["reason"], r["source"]) for r in listed] == [
-        (A, "asked by letter", "command line")]
+        (A, "asked by letter", "command line")
+    ]
     run(world, "campaign", "run", "--survey", "uss", "--once")
     assert [c.params["To"] for c in world.fake.calls] == [B]
     assert run(world, "dnc", "remove", A).exit_code == 0

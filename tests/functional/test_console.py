@@ -30,14 +30,20 @@ def world(any_db: str) -> Iterator[World]:
 
 
 def cases(world: World, *phones: str) -> None:
-    world.import_csv(uss_csv([(f"CR/{i}", phone, "burglary", SEVEN_WEEKS_AGO)
-                              for i, phone in enumerate(phones)]))
+    world.import_csv(
+        uss_csv([(f"CR/{i}", phone, "burglary", SEVEN_WEEKS_AGO) for i, phone in enumerate(phones)])
+    )
 
 
 def interviewer(world: World, name: str, role: str = "interviewer") -> User:
     with world.db.transaction() as session:
-        user = User(email=f"{name}@police.example", name=name, role=role,
-                    password_hash="not used", active=True)
+        user = User(
+            email=f"{name}@police.example",
+            name=name,
+            role=role,
+            password_hash="not used",
+            active=True,
+        )
         session.add(user)
     return user
 
@@ -55,8 +61,9 @@ def open_next(world: World, user: User) -> console.Screen:
 def press_all(world: World, user: User, interview_id: int, *keys: str) -> console.Screen:
     shown = console.screen(world.db, registry(world), user, interview_id)
     for key in keys:
-        shown = console.answer(world.db, registry(world), user, interview_id, key=key,
-                               now=world.clock())
+        shown = console.answer(
+            world.db, registry(world), user, interview_id, key=key, now=world.clock()
+        )
     return shown
 
 
@@ -109,8 +116,10 @@ def test_do_not_call_and_interviewed_cases_are_not_given(world: World) -> None:
     cases(world, A)
     with world.db.engine.begin() as conn:
         store.add_do_not_call(conn, A, reason="test", source="test", now=world.clock())
-    assert console.next_case(world.db, registry(world), interviewer(world, "ann"),
-                             world.clock()) is None
+    assert (
+        console.next_case(world.db, registry(world), interviewer(world, "ann"), world.clock())
+        is None
+    )
 
 
 def test_release_gives_the_case_back(world: World) -> None:
@@ -148,8 +157,7 @@ def test_a_satisfied_interview_completes_like_the_phone(world: World) -> None:
         assert (interview.channel, interview.interviewer_id) == ("interviewer", ann.id)
         vias = set(session.scalars(select(Answer.via)))
     assert vias == {"interviewer"}
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "completed",
-                     world.clock())
+    console.end_call(world.db, registry(world), ann, shown.interview_id, "completed", world.clock())
     schedule = world.schedule(A)
     assert (schedule.disposition, schedule.held_by_id) == ("1.1", None)
 
@@ -159,8 +167,9 @@ def test_completed_is_refused_before_the_interview_completes(world: World) -> No
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
     with pytest.raises(ConsoleError, match="not been completed"):
-        console.end_call(world.db, registry(world), ann, shown.interview_id, "completed",
-                         world.clock())
+        console.end_call(
+            world.db, registry(world), ann, shown.interview_id, "completed", world.clock()
+        )
 
 
 def test_bad_keys_are_refused_and_nothing_is_written(world: World) -> None:
@@ -179,12 +188,14 @@ def test_bad_keys_are_refused_and_nothing_is_written(world: World) -> None:
     before = stored()
     for bad in ({"key": "9"}, {"key": "0"}, {"key": None}, {"text": "fine"}, {"key": ""}):
         with pytest.raises(ConsoleError):
-            console.answer(world.db, registry(world), ann, shown.interview_id,
-                           now=world.clock(), **bad)
+            console.answer(
+                world.db, registry(world), ann, shown.interview_id, now=world.clock(), **bad
+            )
     assert stored() == before
     # No try was counted: the question still takes its answer.
-    after = console.answer(world.db, registry(world), ann, shown.interview_id, key="4",
-                           now=world.clock())
+    after = console.answer(
+        world.db, registry(world), ann, shown.interview_id, key="4", now=world.clock()
+    )
     assert after.answers == (("ease_of_contact", "neither satisfied nor dissatisfied"),)
 
 
@@ -195,20 +206,31 @@ def test_recording_questions_take_typed_words(world: World) -> None:
     shown = press_all(world, ann, shown.interview_id, "1", "1", "7", "7", "7", "7", "7")
     assert (shown.node, shown.free_text) == ("dissatisfaction_reason", True)
     with pytest.raises(ConsoleError):
-        console.answer(world.db, registry(world), ann, shown.interview_id, key="1",
-                       now=world.clock())
+        console.answer(
+            world.db, registry(world), ann, shown.interview_id, key="1", now=world.clock()
+        )
     with pytest.raises(ConsoleError):
-        console.answer(world.db, registry(world), ann, shown.interview_id, text="  ",
-                       now=world.clock())
-    shown = console.answer(world.db, registry(world), ann, shown.interview_id,
-                           text=" Nobody rang me back. ", now=world.clock())
+        console.answer(
+            world.db, registry(world), ann, shown.interview_id, text="  ", now=world.clock()
+        )
+    shown = console.answer(
+        world.db,
+        registry(world),
+        ann,
+        shown.interview_id,
+        text=" Nobody rang me back. ",
+        now=world.clock(),
+    )
     assert shown.answers[-1] == ("dissatisfaction_reason", "Nobody rang me back.")
     assert shown.node == "recovery_consent"
     press_all(world, ann, shown.interview_id, "1", "2")
     with world.db.transaction() as session:
         referral = session.scalars(select(Referral)).one()
     assert (referral.kind, referral.district, referral.consented) == (
-        "service_recovery", "Hartlepool", True)
+        "service_recovery",
+        "Hartlepool",
+        True,
+    )
 
 
 def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> None:
@@ -216,14 +238,13 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
     ann, bob = interviewer(world, "ann"), interviewer(world, "bob")
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1", "1", "2", "3")
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "partial",
-                     world.clock())
+    console.end_call(world.db, registry(world), ann, shown.interview_id, "partial", world.clock())
     assert world.schedule(A).disposition is None  # to be rung again, to carry on
     with pytest.raises(ConsoleError):  # ann no longer holds it
-        console.answer(world.db, registry(world), ann, shown.interview_id, key="1",
-                       now=world.clock())
-    resumed = console.open_interview(world.db, registry(world), bob, shown.case_id,
-                                     world.clock())
+        console.answer(
+            world.db, registry(world), ann, shown.interview_id, key="1", now=world.clock()
+        )
+    resumed = console.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
     assert resumed.interview_id == shown.interview_id
     # Who they are is confirmed again before anything else; then consent to carry on.
     assert (resumed.status, resumed.node) == ("in_progress", "_identity")
@@ -234,8 +255,7 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
     assert resumed.node == "kept_informed"
     done = press_all(world, bob, resumed.interview_id, "1", "1", "1", "2")
     assert done.status == "completed"
-    console.end_call(world.db, registry(world), bob, done.interview_id, "completed",
-                     world.clock())
+    console.end_call(world.db, registry(world), bob, done.interview_id, "completed", world.clock())
     with world.db.transaction() as session:
         interview = session.get(Interview, done.interview_id)
         assert interview is not None and interview.interviewer_id == bob.id
@@ -247,23 +267,35 @@ def test_an_action_alert_mid_interview(world: World) -> None:
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1", "1", "2")
-    referral_id = console.action_alert(world.db, registry(world), ann, shown.interview_id,
-                                       "Says the offender came back last night", world.clock())
+    referral_id = console.action_alert(
+        world.db,
+        registry(world),
+        ann,
+        shown.interview_id,
+        "Says the offender came back last night",
+        world.clock(),
+    )
     with pytest.raises(ConsoleError, match="already"):
-        console.action_alert(world.db, registry(world), ann, shown.interview_id, "again",
-                             world.clock())
+        console.action_alert(
+            world.db, registry(world), ann, shown.interview_id, "again", world.clock()
+        )
     with pytest.raises(ConsoleError):
-        console.action_alert(world.db, registry(world), ann, shown.interview_id, " ",
-                             world.clock())
+        console.action_alert(world.db, registry(world), ann, shown.interview_id, " ", world.clock())
     # Yes to "anything else the police should contact you about" raises no second alert.
     done = press_all(world, ann, shown.interview_id, "2", "2", "2", "2", "1")
     assert done.status == "completed"
     with world.db.transaction() as session:
         referrals = list(session.scalars(select(Referral)))
     assert [(r.id, r.kind, r.district) for r in referrals] == [
-        (referral_id, "action_alert", "Hartlepool")]
-    assert referrals[0].reasons == [{"question": "interviewer", "code": None,
-                                     "answer": "Says the offender came back last night"}]
+        (referral_id, "action_alert", "Hartlepool")
+    ]
+    assert referrals[0].reasons == [
+        {
+            "question": "interviewer",
+            "code": None,
+            "answer": "Says the offender came back last night",
+        }
+    ]
 
 
 def test_a_callback_is_booked_inside_a_window(world: World) -> None:
@@ -272,10 +304,12 @@ def test_a_callback_is_booked_inside_a_window(world: World) -> None:
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1")
     with pytest.raises(ConsoleError):
-        console.book_callback(world.db, registry(world), ann, shown.interview_id, "never",
-                              world.clock())
-    when = console.book_callback(world.db, registry(world), ann, shown.interview_id,
-                                 "tomorrow_evening", world.clock())
+        console.book_callback(
+            world.db, registry(world), ann, shown.interview_id, "never", world.clock()
+        )
+    when = console.book_callback(
+        world.db, registry(world), ann, shown.interview_id, "tomorrow_evening", world.clock()
+    )
     policy = world.campaign().policy
     assert policy.may_start(when) and when > world.clock() + timedelta(hours=12)
     assert when == policy.appointment("tomorrow_evening", world.clock())
@@ -291,28 +325,27 @@ def test_a_refusal_joins_the_do_not_call_list(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "refused",
-                     world.clock())
+    console.end_call(world.db, registry(world), ann, shown.interview_id, "refused", world.clock())
     with world.db.engine.connect() as conn:
         assert store.on_do_not_call(conn, [A]) == {A}
     assert world.schedule(A).disposition == "2.11"
-    assert console.screen(world.db, registry(world), ann, shown.interview_id).status == \
-        "refused"
+    assert console.screen(world.db, registry(world), ann, shown.interview_id).status == "refused"
 
 
 def test_no_answer_counts_an_attempt_and_rings_again_later(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "no_answer",
-                     world.clock())
+    console.end_call(world.db, registry(world), ann, shown.interview_id, "no_answer", world.clock())
     schedule = world.schedule(A)
-    assert (schedule.attempts, schedule.outcomes, schedule.held_by_id) == (1, ["no_answer"],
-                                                                           None)
+    assert (schedule.attempts, schedule.outcomes, schedule.held_by_id) == (1, ["no_answer"], None)
     assert store.aware(schedule.next_attempt_at) > world.clock()  # type: ignore[operator]
     [attempt] = world.attempts(A)
     assert (attempt.direction, attempt.outcome, attempt.attempt_no) == (
-        "interviewer", "no_answer", 1)
+        "interviewer",
+        "no_answer",
+        1,
+    )
     assert console.next_case(world.db, registry(world), ann, world.clock()) is None
     world.clock.advance(hours=4)
     again = open_next(world, ann)
@@ -328,10 +361,10 @@ def test_ended_interviews_accept_only_their_own_outcome(world: World) -> None:
     ended = press_all(world, ann, shown.interview_id, "3")
     assert ended.status == "wrong_number"
     with pytest.raises(ConsoleError, match="wrong_number"):
-        console.end_call(world.db, registry(world), ann, shown.interview_id, "busy",
-                         world.clock())
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "wrong_number",
-                     world.clock())
+        console.end_call(world.db, registry(world), ann, shown.interview_id, "busy", world.clock())
+    console.end_call(
+        world.db, registry(world), ann, shown.interview_id, "wrong_number", world.clock()
+    )
     assert world.schedule(A).disposition == "3.91"
 
 
@@ -342,16 +375,16 @@ def test_others_cannot_work_or_see_an_interview(world: World) -> None:
     officer = interviewer(world, "dro", role="service_manager")
     shown = open_next(world, ann)
     with pytest.raises(ConsoleError):
-        console.answer(world.db, registry(world), bob, shown.interview_id, key="1",
-                       now=world.clock())
+        console.answer(
+            world.db, registry(world), bob, shown.interview_id, key="1", now=world.clock()
+        )
     with pytest.raises(ConsoleError):
         console.screen(world.db, registry(world), bob, shown.interview_id)
     with pytest.raises(ConsoleError):
         console.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
     with pytest.raises(ConsoleError):
         console.next_case(world.db, registry(world), officer, world.clock())
-    assert console.screen(world.db, registry(world), boss, shown.interview_id).node == \
-        "_identity"
+    assert console.screen(world.db, registry(world), boss, shown.interview_id).node == "_identity"
 
 
 def test_supervision_shows_each_interviewer(world: World) -> None:
@@ -361,13 +394,14 @@ def test_supervision_shows_each_interviewer(world: World) -> None:
     done = press_all(world, ann, shown.interview_id, *SATISFIED)
     on_call = open_next(world, bob)
     rows = {row["name"]: row for row in console.supervision(world.db, world.clock())}
-    assert [rows[n]["state"] for n in ("ann", "bob", "cat")] == [
-        "wrapping up", "on a call", "idle"]
+    assert [rows[n]["state"] for n in ("ann", "bob", "cat")] == ["wrapping up", "on a call", "idle"]
     assert rows["ann"]["completes_today"] == rows["ann"]["completes_last_hour"] == 1
     assert [c["case_id"] for c in rows["bob"]["cases"]] == [on_call.case_id]
-    console.end_call(world.db, registry(world), ann, done.interview_id, "completed",
-                     world.clock())
+    console.end_call(world.db, registry(world), ann, done.interview_id, "completed", world.clock())
     world.clock.advance(hours=2)
     rows = {row["name"]: row for row in console.supervision(world.db, world.clock())}
-    assert (rows["ann"]["state"], rows["ann"]["completes_last_hour"],
-            rows["ann"]["completes_today"]) == ("idle", 0, 1)
+    assert (
+        rows["ann"]["state"],
+        rows["ann"]["completes_last_hour"],
+        rows["ann"]["completes_today"],
+    ) == ("idle", 0, 1)

@@ -30,8 +30,7 @@ VICTIM = "+441134960501"
 OWN_PHONE = "+447700900123"
 
 
-def add_staff(app: Flask, email: str, role: str, *districts: str,
-              phone: str | None = None) -> int:
+def add_staff(app: Flask, email: str, role: str, *districts: str, phone: str | None = None) -> int:
     with app.extensions["ivr"].db.transaction() as session:
         user = add_user(session, email, role=role, password=PASSWORD, districts=districts)
         user.phone = phone
@@ -39,12 +38,9 @@ def add_staff(app: Flask, email: str, role: str, *districts: str,
         return user.id
 
 
-
-
-
-
-def interviewer(app: Flask, email: str = "interviewer@cleveland.example",
-                phone: str | None = None) -> FlaskClient:
+def interviewer(
+    app: Flask, email: str = "interviewer@cleveland.example", phone: str | None = None
+) -> FlaskClient:
     add_staff(app, email, "interviewer", phone=phone)
     return sign_in(app, email)
 
@@ -53,8 +49,11 @@ def post(client: FlaskClient, path: str, **data: str) -> tuple[int, str, str]:
     """Post a form with the CSRF token from the console; status, Location and body."""
     token = csrf(client.get("/console").get_data(as_text=True))
     response = client.post(path, data={"csrf_token": token, **data})
-    return (response.status_code, response.headers.get("Location", ""),
-            response.get_data(as_text=True))
+    return (
+        response.status_code,
+        response.headers.get("Location", ""),
+        response.get_data(as_text=True),
+    )
 
 
 def take_next_case(client: FlaskClient) -> int:
@@ -83,8 +82,12 @@ def keys_offered(html: str) -> list[str]:
 
 def answers_written(world: World, interview_id: int) -> int:
     with world.db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(Answer)
-                              .where(Answer.interview_id == interview_id)) or 0
+        return (
+            session.scalar(
+                select(func.count()).select_from(Answer).where(Answer.interview_id == interview_id)
+            )
+            or 0
+        )
 
 
 @pytest.fixture
@@ -95,14 +98,25 @@ def world(sqlite_url: str) -> Iterator[World]:
         yield w
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("interviewer", 200), ("supervisor", 200), ("admin", 200),
-    ("district_officer", 403), ("service_manager", 403),
-])
-def test_the_console_is_for_interviewers_supervisors_and_admins(world: World, role: str,
-                                                                status: int) -> None:
-    add_staff(world.app, f"{role}@cleveland.example", role,
-              *(("Hartlepool",) if role == "district_officer" else ()))
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("interviewer", 200),
+        ("supervisor", 200),
+        ("admin", 200),
+        ("district_officer", 403),
+        ("service_manager", 403),
+    ],
+)
+def test_the_console_is_for_interviewers_supervisors_and_admins(
+    world: World, role: str, status: int
+) -> None:
+    add_staff(
+        world.app,
+        f"{role}@cleveland.example",
+        role,
+        *(("Hartlepool",) if role == "district_officer" else ()),
+    )
     client = sign_in(world.app, f"{role}@cleveland.example")
     assert client.get("/console").status_code == status
     # Past the guard, an interview that is not theirs (here: none at all) is not found.
@@ -131,8 +145,15 @@ def test_next_case_holds_a_due_case_and_shows_its_script(world: World) -> None:
     assert "Next case" in client.get("/console").get_data(as_text=True)
     interview_id = take_next_case(client)
     html = page(client, interview_id)
-    for shown in ("CLE/26/300001", VICTIM, "Alex", "Repeat the question",
-                  "Victim wants police contact", "Call back later", "End call"):
+    for shown in (
+        "CLE/26/300001",
+        VICTIM,
+        "Alex",
+        "Repeat the question",
+        "Victim wants police contact",
+        "Call back later",
+        "End call",
+    ):
         assert shown in html
     assert keys_offered(html), "the first step offers keys to press"
     # The held case is on the console page, for going back to it.
@@ -142,7 +163,7 @@ def test_next_case_holds_a_due_case_and_shows_its_script(world: World) -> None:
 def test_outside_the_calling_hours_next_case_says_when_calling_opens(world: World) -> None:
     from datetime import UTC, datetime
 
-    world.clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))   # Monday 21:00
+    world.clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))  # Monday 21:00
     client = interviewer(world.app)
     status, _, _ = post(client, "/console/next")
     assert status == 302
@@ -173,8 +194,9 @@ def test_answering_by_key_moves_the_script_on(world: World) -> None:
     client = interviewer(world.app)
     interview_id = take_next_case(client)
     before = page(client, interview_id)
-    status, location, _ = post(client, f"/console/interviews/{interview_id}/answer",
-                               key=keys_offered(before)[0])
+    status, location, _ = post(
+        client, f"/console/interviews/{interview_id}/answer", key=keys_offered(before)[0]
+    )
     assert status == 302 and location.endswith(f"/console/interviews/{interview_id}")
     after = page(client, interview_id)
     assert heading(before) == "Identity check" and heading(after) == "Consent"
@@ -198,13 +220,17 @@ def test_an_action_alert_is_raised_from_the_form(world: World) -> None:
     interview_id = take_next_case(client)
     status, _, html = post(client, f"/console/interviews/{interview_id}/alert", reason="  ")
     assert status == 400 and "Say why the victim wants police contact" in html
-    status, location, _ = post(client, f"/console/interviews/{interview_id}/alert",
-                               reason="Their neighbour is threatening them again.")
+    status, location, _ = post(
+        client,
+        f"/console/interviews/{interview_id}/alert",
+        reason="Their neighbour is threatening them again.",
+    )
     assert status == 302 and location.endswith(f"/console/interviews/{interview_id}")
     assert "Action alert #" in page(client, interview_id)
     with world.db.transaction() as session:
-        kinds = session.scalars(select(Referral.kind)
-                                .where(Referral.interview_id == interview_id)).all()
+        kinds = session.scalars(
+            select(Referral.kind).where(Referral.interview_id == interview_id)
+        ).all()
     assert "action_alert" in kinds
 
 
@@ -213,13 +239,12 @@ def test_notes_are_kept_verbatim_and_shown(world: World) -> None:
     interview_id = take_next_case(client)
     status, _, html = post(client, f"/console/interviews/{interview_id}/note", note="   ")
     assert status == 400 and "Type the note first" in html
-    said = "Said the officer \"never rang back\" & she had to chase twice."
+    said = 'Said the officer "never rang back" & she had to chase twice.'
     status, _, _ = post(client, f"/console/interviews/{interview_id}/note", note=said)
     assert status == 302
     assert "never rang back" in page(client, interview_id)
     with world.db.transaction() as session:
-        notes = session.scalars(select(Interview.notes)
-                                .where(Interview.id == interview_id)).one()
+        notes = session.scalars(select(Interview.notes).where(Interview.id == interview_id)).one()
     assert [n["text"] for n in notes] == [said]
     other = interviewer(world.app, "other@cleveland.example")
     status, _, _ = post(other, f"/console/interviews/{interview_id}/note", note="not mine")
@@ -229,12 +254,14 @@ def test_notes_are_kept_verbatim_and_shown(world: World) -> None:
 def test_a_call_back_is_booked_from_the_form(world: World) -> None:
     client = interviewer(world.app)
     interview_id = take_next_case(client)
-    status, _, html = post(client, f"/console/interviews/{interview_id}/callback",
-                           choice="next_year")
+    status, _, html = post(
+        client, f"/console/interviews/{interview_id}/callback", choice="next_year"
+    )
     assert status == 400 and 'class="field-error"' in html
     assert 'value="next_year"' not in html
-    status, _, _ = post(client, f"/console/interviews/{interview_id}/callback",
-                        choice="tomorrow_evening")
+    status, _, _ = post(
+        client, f"/console/interviews/{interview_id}/callback", choice="tomorrow_evening"
+    )
     assert status == 302
     assert "Call-back booked for Tue 24 Nov 2026" in page(client, interview_id)
 
@@ -252,12 +279,17 @@ def test_ending_a_call_shows_the_closing_words(world: World) -> None:
 
 
 def _bridge(world: World, public_id: str, *, token: str = AUTH_TOKEN) -> tuple[int, str]:
-    params = {"CallSid": "CA" + "1" * 32, "From": SURVEY_NUMBER, "To": OWN_PHONE,
-              "CallStatus": "in-progress"}
+    params = {
+        "CallSid": "CA" + "1" * 32,
+        "From": SURVEY_NUMBER,
+        "To": OWN_PHONE,
+        "CallStatus": "in-progress",
+    }
     path = "/twilio/bridge?" + urlencode({"interview": public_id})
     signature = RequestValidator(token).compute_signature(PUBLIC_BASE_URL + path, params)
-    response = world.app.test_client().post(path, data=params,
-                                            headers={"X-Twilio-Signature": signature})
+    response = world.app.test_client().post(
+        path, data=params, headers={"X-Twilio-Signature": signature}
+    )
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -302,6 +334,5 @@ def test_without_twilio_or_a_phone_the_page_says_to_dial_by_hand(world: World) -
     svc.telephony = None
     svc.settings = dataclasses.replace(svc.settings, twilio_account_sid="")
     post(client, f"/console/interviews/{interview_id}/call")
-    assert f"Calls cannot be placed from here. Dial {VICTIM} by hand" in page(client,
-                                                                              interview_id)
+    assert f"Calls cannot be placed from here. Dial {VICTIM} by hand" in page(client, interview_id)
     assert telephony.requests == []

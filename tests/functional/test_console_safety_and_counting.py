@@ -47,8 +47,18 @@ VICTIM = "+441134960601"
 SEVEN_WEEKS_AGO = MONDAY_11.date() - timedelta(weeks=7)
 #: Words that must not be said before the victim has confirmed who they are and that it is
 #: safe to talk, on a sensitive case.
-GIVE_AWAY = ("police", "crime", "incident", "offence", "abuse", "victim", "survey",
-             "burglary", "september", "october")
+GIVE_AWAY = (
+    "police",
+    "crime",
+    "incident",
+    "offence",
+    "abuse",
+    "victim",
+    "survey",
+    "burglary",
+    "september",
+    "october",
+)
 
 
 @pytest.fixture
@@ -57,8 +67,9 @@ def world(any_db: str) -> Iterator[World]:
         yield w
 
 
-def uss_case(world: World, *, crime_type: str = "burglary",
-             domestic_abuse: str | None = None) -> None:
+def uss_case(
+    world: World, *, crime_type: str = "burglary", domestic_abuse: str | None = None
+) -> None:
     """One USS case for VICTIM, reported seven weeks ago: due for the survey."""
     header = "case_ref,phone,crime_type,district,reported_on,first_name"
     row = f"CLE/26/400001,{VICTIM},{crime_type},Hartlepool,{SEVEN_WEEKS_AGO.isoformat()},Alex"
@@ -71,8 +82,10 @@ def uss_case(world: World, *, crime_type: str = "burglary",
 def vcas_case(world: World) -> None:
     """One VCAS exit case for VICTIM, closed ten days ago with consent: due for the survey."""
     closed_on = (MONDAY_11.date() - timedelta(days=10)).isoformat()
-    world.import_csv("case_ref,phone,first_name,closed_on,consent\n"
-                     f"VC/26/0001,{VICTIM},Alex,{closed_on},yes\n", survey="vcas_exit")
+    world.import_csv(
+        f"case_ref,phone,first_name,closed_on,consent\nVC/26/0001,{VICTIM},Alex,{closed_on},yes\n",
+        survey="vcas_exit",
+    )
 
 
 def answer(client: FlaskClient, interview_id: int, **form: str) -> tuple[int, str]:
@@ -127,8 +140,12 @@ def interview_row(world: World, interview_id: int) -> Interview:
 
 def answers(world: World, interview_id: int) -> dict[str, tuple[Any, ...]]:
     with world.db.transaction() as session:
-        return {a.question_id: (a.code, a.label, a.via) for a in session.scalars(
-            select(Answer).where(Answer.interview_id == interview_id).order_by(Answer.id))}
+        return {
+            a.question_id: (a.code, a.label, a.via)
+            for a in session.scalars(
+                select(Answer).where(Answer.interview_id == interview_id).order_by(Answer.id)
+            )
+        }
 
 
 def answer_count(world: World) -> int:
@@ -144,25 +161,33 @@ def cli_json(app: Flask, *args: str) -> Any:
 
 # --- don't know, apart and out of the figures ---------------------------------------------
 
+
 def test_a_scale_question_offers_seven_opinions_and_dont_know_apart_out_of_the_figures(
-        world: World) -> None:
+    world: World,
+) -> None:
     uss_case(world)
     client = interviewer(world.app)
     interview_id = take_next_case(client)
     body = keys(client, interview_id, "1", "1")
     assert heading(body) == "Question 1 of 8"
-    form = body[body.index('id="answer-form"'):body.index("</form>", body.index(
-        'id="answer-form"'))]
+    form = body[
+        body.index('id="answer-form"') : body.index("</form>", body.index('id="answer-form"'))
+    ]
     hint = form.index("kept out of the figures")
     opinions, apart = form[:hint], form[hint:]
     buttons = r'<button type="submit"[^>]*name="key" value="(\d)"[^>]*>(.*?)</button>'
     assert [(key, html.unescape(label)) for key, label in re.findall(buttons, opinions)] == [
-        ("1", "1 · completely satisfied"), ("2", "2 · very satisfied"),
-        ("3", "3 · fairly satisfied"), ("4", "4 · neither satisfied nor dissatisfied"),
-        ("5", "5 · fairly dissatisfied"), ("6", "6 · very dissatisfied"),
-        ("7", "7 · completely dissatisfied")]
+        ("1", "1 · completely satisfied"),
+        ("2", "2 · very satisfied"),
+        ("3", "3 · fairly satisfied"),
+        ("4", "4 · neither satisfied nor dissatisfied"),
+        ("5", "5 · fairly dissatisfied"),
+        ("6", "6 · very dissatisfied"),
+        ("7", "7 · completely dissatisfied"),
+    ]
     assert [(key, html.unescape(label)) for key, label in re.findall(buttons, apart)] == [
-        ("8", "8 · don't know")]
+        ("8", "8 · don't know")
+    ]
     assert keys_offered(body) == ["1", "2", "3", "4", "5", "6", "7", "8"]
 
 
@@ -179,16 +204,23 @@ def test_pressing_8_keeps_dont_know_out_of_the_question_base(world: World) -> No
     [row] = cli_json(world.app, "results", "export", "--survey", "uss", "--format", "json")
     assert row["counted"] == "complete" and row["mode"] == "interviewer"
     assert row["answers"]["ease_of_contact"] == {
-        "code": "8", "label": "don't know", "via": "interviewer", "substantive": False}
+        "code": "8",
+        "label": "don't know",
+        "via": "interviewer",
+        "substantive": False,
+    }
     assert row["answers"]["actions_taken"]["substantive"] is True
     summary = cli_json(world.app, "results", "summary", "--survey", "uss", "--json")
     figures = {figure["question_id"]: figure for figure in summary["core"]}
     assert (figures["ease_of_contact"]["base"], figures["ease_of_contact"]["not_counted"]) == (
-        0, {"dont_know": 1})
+        0,
+        {"dont_know": 1},
+    )
     assert figures["actions_taken"]["base"] == 1
 
 
 # --- the words to say ---------------------------------------------------------------------
+
 
 def test_every_step_says_the_phones_words_with_the_instructions_apart(world: World) -> None:
     uss_case(world)
@@ -197,9 +229,13 @@ def test_every_step_says_the_phones_words_with_the_instructions_apart(world: Wor
     case = interview_row(world, interview_id).state["case"]
     reason = "Nobody rang me back after the first visit."
     inputs: list[tuple[dict[str, str], engine.InputEvent]] = [
-        ({"key": key}, Digits(key)) for key in ("1", "1", "6", "2", "7", "3", "5")]
-    inputs += [({"text": reason}, Recording("https://api.twilio.com/rec/RE1", 6)),
-               ({"key": "2"}, Digits("2")), ({"key": "2"}, Digits("2"))]
+        ({"key": key}, Digits(key)) for key in ("1", "1", "6", "2", "7", "3", "5")
+    ]
+    inputs += [
+        ({"text": reason}, Recording("https://api.twilio.com/rec/RE1", 6)),
+        ({"key": "2"}, Digits("2")),
+        ({"key": "2"}, Digits("2")),
+    ]
     phone = engine.start(USS, case)
     body = page(client, interview_id)
     seen = []
@@ -224,39 +260,55 @@ def test_every_step_says_the_phones_words_with_the_instructions_apart(world: Wor
         status, body = answer(client, interview_id, **form)
         assert status == 302, (node.id, body)
         phone = engine.step(USS, phone.state, event)
-    assert seen == ["_identity", "_consent", "ease_of_contact", "actions_taken",
-                    "kept_informed", "treatment", "whole_experience", "dissatisfaction_reason",
-                    "recovery_consent", "police_contact"]
+    assert seen == [
+        "_identity",
+        "_consent",
+        "ease_of_contact",
+        "actions_taken",
+        "kept_informed",
+        "treatment",
+        "whole_experience",
+        "dissatisfaction_reason",
+        "recovery_consent",
+        "police_contact",
+    ]
     assert phone.wait is None and phone.state.status.value == "completed"
     assert closing(body) == phone.prompts[-1]
 
 
 def test_the_identity_step_gives_the_opening_to_say_before_asking_for_the_victim(
-        world: World) -> None:
+    world: World,
+) -> None:
     uss_case(world)
     client = interviewer(world.app)
     body = page(client, take_next_case(client))
     assert heading(body) == "Identity check"
     assert lead(body) == " ".join(USS.opening.split())
     assert wording(body) == "Am I speaking to Alex?"
-    assert body.index('id="say-title">Say:') < body.index('id="lead"') < body.index(
-        'id="wording"')
+    assert body.index('id="say-title">Say:') < body.index('id="lead"') < body.index('id="wording"')
     assert 'id="sensitive-case"' not in body and 'id="interviewer-only"' not in body
 
 
-@pytest.mark.parametrize("marked", [
-    {"crime_type": "burglary", "domestic_abuse": "yes"},
-    {"crime_type": "domestic_abuse"},
-])
+@pytest.mark.parametrize(
+    "marked",
+    [
+        {"crime_type": "burglary", "domestic_abuse": "yes"},
+        {"crime_type": "domestic_abuse"},
+    ],
+)
 def test_a_sensitive_case_opens_neutrally_and_asks_if_it_is_safe_before_any_detail(
-        world: World, marked: dict[str, str]) -> None:
+    world: World, marked: dict[str, str]
+) -> None:
     uss_case(world, **marked)
     client = interviewer(world.app)
     interview_id = take_next_case(client)
     body = page(client, interview_id)
     assert heading(body) == "Identity check"
-    assert lead(body) == USS.sensitive_opening == (
-        "Hello, this is an automated call from the customer contact team.")
+    assert (
+        lead(body)
+        == USS.sensitive_opening
+        == ("Hello, this is an automated call from the customer contact team.")
+    )
     assert wording(body) == "Am I speaking to Alex?"
     assert 'id="sensitive-case"' in body and "Sensitive case." in body
     said = f"{lead(body)} {wording(body)}".lower()
@@ -279,8 +331,10 @@ def test_a_sensitive_case_opens_neutrally_and_asks_if_it_is_safe_before_any_deta
 
 # --- the safety check ---------------------------------------------------------------------
 
+
 def test_no_at_the_safety_step_ends_the_interview_unsafe_saying_nothing_of_the_case(
-        world: World) -> None:
+    world: World,
+) -> None:
     uss_case(world, crime_type="domestic_abuse")
     client = interviewer(world.app)
     interview_id = take_next_case(client)
@@ -292,8 +346,9 @@ def test_no_at_the_safety_step_ends_the_interview_unsafe_saying_nothing_of_the_c
     assert heading(body) == "Interview ended: unsafe"
     said = closing(body)
     assert said == "Thank you for your time. Goodbye."
-    assert not [word for word in (*GIVE_AWAY, "alex", "hartlepool", "cle/26")
-                if word in said.lower()]
+    assert not [
+        word for word in (*GIVE_AWAY, "alex", "hartlepool", "cle/26") if word in said.lower()
+    ]
     assert answers(world, interview_id) == {}
     assert "answer-form" not in body
     # Ending the call as it ended: only interviewers ring the case from now on.
@@ -305,7 +360,8 @@ def test_no_at_the_safety_step_ends_the_interview_unsafe_saying_nothing_of_the_c
 
 
 def test_a_case_an_automated_call_found_unsafe_is_dealt_to_an_interviewer_only(
-        world: World) -> None:
+    world: World,
+) -> None:
     uss_case(world, crime_type="domestic_abuse")
     world.start()
     # The victim confirms who they are, then presses 2: it is not safe to talk.
@@ -340,16 +396,17 @@ def test_a_case_an_automated_call_found_unsafe_is_dealt_to_an_interviewer_only(
 
 # --- optional and required free text ------------------------------------------------------
 
+
 def test_an_optional_question_takes_nothing_to_add_and_the_interview_completes(
-        world: World) -> None:
+    world: World,
+) -> None:
     vcas_case(world)
     client = interviewer(world.app)
     interview_id = take_next_case(client)
     # Identity, safety, convenience, consent; then satisfied with everything.
     body = keys(client, interview_id, "1", "1", "1", "1", "1", "1", "1", "1", "1")
     assert heading(body) == "Question 8 of 8"
-    assert wording(body) == " ".join(
-        VCAS.question("anything_else").prompt.split())
+    assert wording(body) == " ".join(VCAS.question("anything_else").prompt.split())
     assert 'id="nothing-to-add"' in body and "Nothing to add" in body
     status, body = answer(client, interview_id, text="")
     assert status == 302, body

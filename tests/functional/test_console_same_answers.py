@@ -34,36 +34,58 @@ def stored(app: Flask, case_id: int) -> tuple[str, list[tuple[Any, ...]], list[t
     with app.extensions["ivr"].db.transaction() as session:
         interview = session.scalars(select(Interview).where(Interview.case_id == case_id)).one()
         answers = [
-            (a.question_id, "(recorded)") if a.recording_url or a.question_id ==
-            "dissatisfaction_reason" else (a.question_id, a.code, a.label)
-            for a in session.scalars(select(Answer).where(Answer.interview_id == interview.id)
-                                     .order_by(Answer.id))]
+            (a.question_id, "(recorded)")
+            if a.recording_url or a.question_id == "dissatisfaction_reason"
+            else (a.question_id, a.code, a.label)
+            for a in session.scalars(
+                select(Answer).where(Answer.interview_id == interview.id).order_by(Answer.id)
+            )
+        ]
         referrals = [
             (r.kind, r.district, [(x["question"], x["code"], x["answer"]) for x in r.reasons])
-            for r in session.scalars(select(Referral).where(Referral.interview_id == interview.id)
-                                     .order_by(Referral.kind))]
+            for r in session.scalars(
+                select(Referral)
+                .where(Referral.interview_id == interview.id)
+                .order_by(Referral.kind)
+            )
+        ]
         return interview.status, answers, referrals
 
 
 def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
     svc = app.extensions["ivr"]
     with svc.db.transaction() as session:
-        user = User(email="ann@police.example", name="ann", role="interviewer",
-                    password_hash="not used", active=True)
+        user = User(
+            email="ann@police.example",
+            name="ann",
+            role="interviewer",
+            password_hash="not used",
+            active=True,
+        )
         session.add(user)
 
-    @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(data=st.data(), crime=st.sampled_from(["burglary", "domestic_abuse"]))
     def walk(data: st.DataObject, crime: str) -> None:
         n = next(_numbers)
-        phone_case = add_case(app, case_ref=f"P{n}", phone=f"+4411349{n:05d}",
-                              crime_type=crime, reported_on=date(2026, 10, 1))
-        console_case = add_case(app, case_ref=f"C{n}", phone=f"+4411359{n:05d}",
-                                crime_type=crime, reported_on=date(2026, 10, 1))
+        phone_case = add_case(
+            app,
+            case_ref=f"P{n}",
+            phone=f"+4411349{n:05d}",
+            crime_type=crime,
+            reported_on=date(2026, 10, 1),
+        )
+        console_case = add_case(
+            app,
+            case_ref=f"C{n}",
+            phone=f"+4411359{n:05d}",
+            crime_type=crime,
+            reported_on=date(2026, 10, 1),
+        )
         with svc.db.transaction() as session:
-            session.add(Schedule(case_id=console_case.id, survey="uss", attempts=0,
-                                 outcomes=[]))
+            session.add(Schedule(case_id=console_case.id, survey="uss", attempts=0, outcomes=[]))
         now = svc.clock()
         shown = console.open_interview(svc.db, svc.questionnaires, user, console_case.id, now)
         script: list[Action] = []
@@ -76,35 +98,49 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
                     said = data.draw(st.sampled_from([None, "", *WORDS]), label=shown.node)
                     if not said:
                         with _refused(app, shown):
-                            console.answer(svc.db, svc.questionnaires, user,
-                                           shown.interview_id, key="1", text=said, now=now)
+                            console.answer(
+                                svc.db,
+                                svc.questionnaires,
+                                user,
+                                shown.interview_id,
+                                key="1",
+                                text=said,
+                                now=now,
+                            )
                         continue  # the phone just records: nothing to press
-                    shown = console.answer(svc.db, svc.questionnaires, user,
-                                           shown.interview_id, text=said, now=now)
+                    shown = console.answer(
+                        svc.db, svc.questionnaires, user, shown.interview_id, text=said, now=now
+                    )
                     script.append(record(5))
                     break
                 valid = [key for key, _ in (*shown.options, *shown.not_counted)]
                 # A wrong key at the safety check ends the phone call at once, where the
                 # console refuses it: the two only meet on keys the check accepts.
                 invalid = () if shown.node == "_safety" else INVALID
-                pool = ["1", "1", "1", *valid, *invalid] if shown.kind == "control" \
+                pool = (
+                    ["1", "1", "1", *valid, *invalid]
+                    if shown.kind == "control"
                     else [*valid, *invalid]
+                )
                 key = data.draw(st.sampled_from(pool), label=shown.node)
                 if key not in valid:
                     with _refused(app, shown):
-                        console.answer(svc.db, svc.questionnaires, user, shown.interview_id,
-                                       key=key, now=now)
+                        console.answer(
+                            svc.db, svc.questionnaires, user, shown.interview_id, key=key, now=now
+                        )
                     if wrong < MAX_TRIES - 1:  # the phone gives up on the third
                         script.append(press(key))
                         wrong += 1
                     continue
-                shown = console.answer(svc.db, svc.questionnaires, user, shown.interview_id,
-                                       key=key, now=now)
+                shown = console.answer(
+                    svc.db, svc.questionnaires, user, shown.interview_id, key=key, now=now
+                )
                 script.append(press(key))
                 break
         assert shown.kind == "ended"
-        call = simulator(app).call(from_=phone_case.phone, to=SURVEY_NUMBER,
-                                   respondent=Scripted(*script))
+        call = simulator(app).call(
+            from_=phone_case.phone, to=SURVEY_NUMBER, respondent=Scripted(*script)
+        )
         assert call.errors == [] and call.ended_by == "app"
         assert stored(app, phone_case.id) == stored(app, console_case.id)
         status, _, referrals = stored(app, console_case.id)
@@ -125,8 +161,9 @@ class _refused:
         with self.app.extensions["ivr"].db.transaction() as session:
             interview = session.get(Interview, self.shown.interview_id)
             assert interview is not None
-            answers = len(list(session.scalars(
-                select(Answer.id).where(Answer.interview_id == interview.id))))
+            answers = len(
+                list(session.scalars(select(Answer.id).where(Answer.interview_id == interview.id)))
+            )
             return interview.step_no, interview.state, answers
 
     def __enter__(self) -> None:

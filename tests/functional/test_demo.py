@@ -12,23 +12,32 @@ from ivr.demo.run import run_demo
 
 
 def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "demo.db", uss_cases=80, vcas_cases=20, unknown=5, seed=7,
-                      days=14)
+    result = run_demo(tmp_path / "demo.db", uss_cases=80, vcas_cases=20, unknown=5, seed=7, days=14)
     assert result.errors == [] and result.mismatches == []
     assert result.unknown_callers == 5 and result.call_backs == 3
     assert {"answered", "no answer", "busy", "answering machine"} <= set(result.fates)
     assert result.calls == sum(result.fates.values()) > 100
     uss = result.summaries["uss"]
-    statuses = {status for summary in result.summaries.values()
-                for status in summary.interviews_by_status}
+    statuses = {
+        status for summary in result.summaries.values() for status in summary.interviews_by_status
+    }
     assert {"completed", "refused", "no_response", "unsafe", "wrong_number"} <= statuses
     assert [row.question_id for row in uss.core] == [
-        "ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience"]
+        "ease_of_contact",
+        "actions_taken",
+        "kept_informed",
+        "treatment",
+        "whole_experience",
+    ]
     for row in uss.core:
         assert 0 < row.positive < row.base <= uss.counted["complete"] + uss.counted["partial"]
         assert row.ci_low < row.percent < row.ci_high
     assert set(uss.referrals_by_district) <= {
-        "Hartlepool", "Stockton", "Middlesbrough", "Redcar and Cleveland"}
+        "Hartlepool",
+        "Stockton",
+        "Middlesbrough",
+        "Redcar and Cleveland",
+    }
     assert set(result.summaries["vcas_exit"].referrals_by_district) <= {"VCAS service manager"}
     for survey, cases in (("uss", 80), ("vcas_exit", 20)):
         campaign = result.campaigns[survey]
@@ -39,18 +48,30 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
         assert campaign["by_disposition"]["1.1 Complete"] == campaign["completed"] > 0
     engine = create_engine(result.database_url)
     with engine.connect() as conn:
-        per_interview = conn.execute(text(
-            "select max(n) from (select count(*) as n from referrals "
-            "group by interview_id, kind) as counted")).scalar()
-        most_attempts = conn.execute(text(
-            "select max(n) from (select count(*) as n from call_attempts "
-            "where direction = 'outbound' group by case_id) as counted")).scalar()
-        completed_twice = conn.execute(text(
-            "select count(*) from (select case_id from interviews where status = 'completed' "
-            "group by case_id having count(*) > 1) as twice")).scalar()
-        interviews_per_case = conn.execute(text(
-            "select max(n) from (select count(*) as n from interviews group by case_id) "
-            "as counted")).scalar()
+        per_interview = conn.execute(
+            text(
+                "select max(n) from (select count(*) as n from referrals "
+                "group by interview_id, kind) as counted"
+            )
+        ).scalar()
+        most_attempts = conn.execute(
+            text(
+                "select max(n) from (select count(*) as n from call_attempts "
+                "where direction = 'outbound' group by case_id) as counted"
+            )
+        ).scalar()
+        completed_twice = conn.execute(
+            text(
+                "select count(*) from (select case_id from interviews where status = 'completed' "
+                "group by case_id having count(*) > 1) as twice"
+            )
+        ).scalar()
+        interviews_per_case = conn.execute(
+            text(
+                "select max(n) from (select count(*) as n from interviews group by case_id) "
+                "as counted"
+            )
+        ).scalar()
     engine.dispose()
     assert per_interview in (None, 1)
     assert most_attempts <= 6
@@ -66,8 +87,9 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
 
 def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) -> None:
     database = tmp_path / "cli-demo.db"
-    outcome = CliRunner().invoke(main, ["demo", "--database", str(database), "--cases", "20",
-                                        "--vcas-cases", "5"])
+    outcome = CliRunner().invoke(
+        main, ["demo", "--database", str(database), "--cases", "20", "--vcas-cases", "5"]
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "uss: interviews by status" in outcome.output
     assert "What to run next" in outcome.output

@@ -88,8 +88,9 @@ def transport(app_and_hits: tuple[Flask, list[Hit]]) -> Transport:
     return WSGITransport(app_and_hits[0])
 
 
-def make_api(transport: Transport, fate: Fate | FateFunction | None = None,
-             **options: bool) -> FakeTwilioApi:
+def make_api(
+    transport: Transport, fate: Fate | FateFunction | None = None, **options: bool
+) -> FakeTwilioApi:
     chosen = fate if fate is None or callable(fate) else (lambda to, params: fate)
     return FakeTwilioApi(transport, account_sid=SID, auth_token=TOKEN, fate=chosen, **options)
 
@@ -97,16 +98,28 @@ def make_api(transport: Transport, fate: Fate | FateFunction | None = None,
 EVERY_EVENT = ["initiated", "ringing", "answered", "completed"]
 
 
-def place(api: FakeTwilioApi, *, auth: tuple[str, str] = (SID, TOKEN), path: str = CALLS_PATH,
-          events: list[str] | str | None = None, **params: str) -> tuple[int, dict[str, object]]:
+def place(
+    api: FakeTwilioApi,
+    *,
+    auth: tuple[str, str] = (SID, TOKEN),
+    path: str = CALLS_PATH,
+    events: list[str] | str | None = None,
+    **params: str,
+) -> tuple[int, dict[str, object]]:
     """POST a call request to the fake API as Twilio's client would."""
     form: dict[str, object] = {
-        "To": VICTIM, "From": SURVEY_LINE, "Url": f"{APP}/voice", "Method": "POST",
-        "StatusCallback": f"{APP}/status", "StatusCallbackMethod": "POST",
+        "To": VICTIM,
+        "From": SURVEY_LINE,
+        "Url": f"{APP}/voice",
+        "Method": "POST",
+        "StatusCallback": f"{APP}/status",
+        "StatusCallbackMethod": "POST",
         "StatusCallbackEvent": EVERY_EVENT if events is None else events,
-        "MachineDetection": "Enable", "Timeout": "20", **params}
-    response = Client(api).post(path, data={k: v for k, v in form.items() if v != ""},
-                                auth=auth)
+        "MachineDetection": "Enable",
+        "Timeout": "20",
+        **params,
+    }
+    response = Client(api).post(path, data={k: v for k, v in form.items() if v != ""}, auth=auth)
     return response.status_code, response.get_json()
 
 
@@ -123,18 +136,24 @@ def statuses(hits: list[Hit]) -> list[str]:
 
 
 def test_human_call_rings_answers_runs_the_voice_url_then_completes(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, human(Scripted()))
 
     call = play_one(api)
 
     assert [(h.path, h.form["CallStatus"]) for h in hits] == [
-        ("/status", "initiated"), ("/status", "ringing"), ("/status", "in-progress"),
-        ("/voice", "in-progress"), ("/status", "completed")]
+        ("/status", "initiated"),
+        ("/status", "ringing"),
+        ("/status", "in-progress"),
+        ("/voice", "in-progress"),
+        ("/status", "completed"),
+    ]
     assert all(h.signed for h in hits)
     assert {h.form["CallSid"] for h in hits} == {call.sid}
-    assert {(h.form["AccountSid"], h.form["From"], h.form["To"], h.form["Direction"])
-            for h in hits} == {(SID, SURVEY_LINE, VICTIM, "outbound-api")}
+    assert {
+        (h.form["AccountSid"], h.form["From"], h.form["To"], h.form["Direction"]) for h in hits
+    } == {(SID, SURVEY_LINE, VICTIM, "outbound-api")}
     voice = hits[3].form
     assert voice["AnsweredBy"] == "human"
     final = hits[-1].form
@@ -149,7 +168,8 @@ def test_human_call_rings_answers_runs_the_voice_url_then_completes(
 
 
 def test_without_machine_detection_the_app_gets_no_answered_by(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, human(Scripted()))
 
     play_one(api, MachineDetection="")
@@ -159,24 +179,31 @@ def test_without_machine_detection_the_app_gets_no_answered_by(
 
 @pytest.mark.parametrize("answered_by", ["machine_start", "fax"])
 def test_machine_gets_answered_by_on_the_voice_url_then_completed(
-        transport: Transport, hits: list[Hit], answered_by: str) -> None:
+    transport: Transport, hits: list[Hit], answered_by: str
+) -> None:
     api = make_api(transport, machine(answered_by))
 
     call = play_one(api, events="completed")
 
     assert [(h.path, h.form.get("AnsweredBy")) for h in hits] == [
-        ("/voice", answered_by), ("/status", answered_by)]
+        ("/voice", answered_by),
+        ("/status", answered_by),
+    ]
     assert hits[-1].form["CallStatus"] == "completed" and all(h.signed for h in hits)
     assert call.fate is not None and call.fate.outcome == "machine"
 
 
-@pytest.mark.parametrize(("fate", "expected"), [
-    (no_answer(), ["initiated", "ringing", "no-answer"]),
-    (busy(), ["initiated", "busy"]),
-    (failed(), ["failed"]),
-])
+@pytest.mark.parametrize(
+    ("fate", "expected"),
+    [
+        (no_answer(), ["initiated", "ringing", "no-answer"]),
+        (busy(), ["initiated", "busy"]),
+        (failed(), ["failed"]),
+    ],
+)
 def test_unanswered_calls_never_request_the_voice_url(
-        transport: Transport, hits: list[Hit], fate: Fate, expected: list[str]) -> None:
+    transport: Transport, hits: list[Hit], fate: Fate, expected: list[str]
+) -> None:
     api = make_api(transport, fate)
 
     call = play_one(api)
@@ -189,7 +216,8 @@ def test_unanswered_calls_never_request_the_voice_url(
 
 @pytest.mark.parametrize("events", ["", "completed", "ringing"])
 def test_the_final_status_is_always_sent_other_events_only_when_asked(
-        transport: Transport, hits: list[Hit], events: str) -> None:
+    transport: Transport, hits: list[Hit], events: str
+) -> None:
     api = make_api(transport, no_answer())
 
     play_one(api, events=events)
@@ -198,7 +226,8 @@ def test_the_final_status_is_always_sent_other_events_only_when_asked(
 
 
 def test_space_separated_events_count_like_repeated_ones(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, busy())
 
     call = play_one(api, events="initiated ringing completed")
@@ -208,44 +237,64 @@ def test_space_separated_events_count_like_repeated_ones(
 
 
 def test_duplicate_option_delivers_every_callback_twice_identically(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, human(Scripted()), duplicate_callbacks=True)
 
     play_one(api)
 
     status_hits = [h for h in hits if h.path == "/status"]
-    assert statuses(hits) == ["initiated", "initiated", "ringing", "ringing",
-                              "in-progress", "in-progress", "completed", "completed"]
+    assert statuses(hits) == [
+        "initiated",
+        "initiated",
+        "ringing",
+        "ringing",
+        "in-progress",
+        "in-progress",
+        "completed",
+        "completed",
+    ]
     for first, repeat in zip(status_hits[::2], status_hits[1::2], strict=True):
         assert (first.form, first.signature) == (repeat.form, repeat.signature)
     assert [h.path for h in hits].count("/voice") == 1
 
 
 def test_out_of_order_option_sends_the_final_status_before_ringing(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, human(Scripted()), out_of_order_callbacks=True)
 
     play_one(api)
 
     assert [(h.path, h.form["CallStatus"]) for h in hits] == [
-        ("/voice", "in-progress"), ("/status", "completed"), ("/status", "initiated"),
-        ("/status", "ringing"), ("/status", "in-progress")]
+        ("/voice", "in-progress"),
+        ("/status", "completed"),
+        ("/status", "initiated"),
+        ("/status", "ringing"),
+        ("/status", "in-progress"),
+    ]
     # Sequence numbers keep the true order, so an app can tell the final one is last.
     assert [h.form["SequenceNumber"] for h in hits[1:]] == ["3", "0", "1", "2"]
 
 
 def test_duplicate_and_out_of_order_together(transport: Transport, hits: list[Hit]) -> None:
-    api = make_api(transport, no_answer(), duplicate_callbacks=True,
-                   out_of_order_callbacks=True)
+    api = make_api(transport, no_answer(), duplicate_callbacks=True, out_of_order_callbacks=True)
 
     play_one(api)
 
-    assert statuses(hits) == ["no-answer", "no-answer", "initiated", "initiated",
-                              "ringing", "ringing"]
+    assert statuses(hits) == [
+        "no-answer",
+        "no-answer",
+        "initiated",
+        "initiated",
+        "ringing",
+        "ringing",
+    ]
 
 
 def test_repeat_webhooks_option_sends_each_voice_request_twice(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, human(Scripted()), repeat_webhooks=True)
 
     call = play_one(api, events="completed")
@@ -255,11 +304,11 @@ def test_repeat_webhooks_option_sends_each_voice_request_twice(
 
 
 def test_async_machine_detection_reports_to_its_own_callback(
-        transport: Transport, hits: list[Hit]) -> None:
+    transport: Transport, hits: list[Hit]
+) -> None:
     api = make_api(transport, machine())
 
-    call = play_one(api, events="completed", AsyncAmd="true",
-                    AsyncAmdStatusCallback=f"{APP}/amd")
+    call = play_one(api, events="completed", AsyncAmd="true", AsyncAmdStatusCallback=f"{APP}/amd")
 
     assert [h.path for h in hits] == ["/voice", "/amd", "/status"]
     assert "AnsweredBy" not in hits[0].form
@@ -267,8 +316,7 @@ def test_async_machine_detection_reports_to_its_own_callback(
     assert [sent.status_code for sent in call.amd_callbacks] == [204]
 
 
-def test_fate_is_chosen_per_number_from_the_request(
-        transport: Transport, hits: list[Hit]) -> None:
+def test_fate_is_chosen_per_number_from_the_request(transport: Transport, hits: list[Hit]) -> None:
     seen: list[tuple[str, Mapping[str, str]]] = []
 
     def fate(to: str, params: Mapping[str, str]) -> Fate:
@@ -288,14 +336,17 @@ def test_fate_is_chosen_per_number_from_the_request(
 
 
 def test_a_webhook_the_app_rejects_is_logged_not_raised(transport: Transport) -> None:
-    api = FakeTwilioApi(transport, account_sid=SID, auth_token="not-the-app-token",
-                        fate=lambda to, params: no_answer())
+    api = FakeTwilioApi(
+        transport,
+        account_sid=SID,
+        auth_token="not-the-app-token",
+        fate=lambda to, params: no_answer(),
+    )
 
     place(api, auth=(SID, "not-the-app-token"), events="completed")
     [call] = api.play_pending()
 
-    assert [(sent.status_code, sent.error is not None) for sent in call.callbacks] == [
-        (403, True)]
+    assert [(sent.status_code, sent.error is not None) for sent in call.callbacks] == [(403, True)]
 
 
 def test_accepted_call_is_answered_like_twilio(transport: Transport) -> None:
@@ -322,21 +373,24 @@ def test_wrong_credentials_get_401_and_no_call(transport: Transport) -> None:
     assert api.calls == []
 
 
-@pytest.mark.parametrize(("params", "status", "code", "message"), [
-    ({"To": ""}, 400, 21201, "No 'To' number"),
-    ({"To": "07700 900123"}, 400, 21211, "Invalid 'To' Phone Number"),
-    ({"From": ""}, 400, 21213, "No 'From' number"),
-    ({"Url": ""}, 400, 21205, "Url is required"),
-    ({"Url": "/voice"}, 400, 21205, "not a valid URL"),
-    ({"StatusCallback": "status"}, 400, 21609, "StatusCallback"),
-    ({"Timeout": "10"}, 400, 21208, "Invalid Timeout '10'"),
-    ({"MachineDetection": "Yes"}, 400, 20001, "MachineDetection"),
-    ({"events": "answered hungup"}, 400, 20001, "hungup"),
-    ({"path": "/2010-04-01/Accounts/AC" + "9" * 32 + "/Calls.json"}, 404, 20404, "not found"),
-])
+@pytest.mark.parametrize(
+    ("params", "status", "code", "message"),
+    [
+        ({"To": ""}, 400, 21201, "No 'To' number"),
+        ({"To": "07700 900123"}, 400, 21211, "Invalid 'To' Phone Number"),
+        ({"From": ""}, 400, 21213, "No 'From' number"),
+        ({"Url": ""}, 400, 21205, "Url is required"),
+        ({"Url": "/voice"}, 400, 21205, "not a valid URL"),
+        ({"StatusCallback": "status"}, 400, 21609, "StatusCallback"),
+        ({"Timeout": "10"}, 400, 21208, "Invalid Timeout '10'"),
+        ({"MachineDetection": "Yes"}, 400, 20001, "MachineDetection"),
+        ({"events": "answered hungup"}, 400, 20001, "hungup"),
+        ({"path": "/2010-04-01/Accounts/AC" + "9" * 32 + "/Calls.json"}, 404, 20404, "not found"),
+    ],
+)
 def test_invalid_requests_get_twilio_style_errors(
-        transport: Transport, params: dict[str, str], status: int, code: int,
-        message: str) -> None:
+    transport: Transport, params: dict[str, str], status: int, code: int, message: str
+) -> None:
     api = make_api(transport)
 
     got, body = place(api, **params)
@@ -358,19 +412,29 @@ def app_over_http(app_and_hits: tuple[Flask, list[Hit]]) -> Iterator[str]:
 
 
 def test_twilio_telephony_call_is_played_over_http_by_the_autoplay_worker(
-        app_over_http: str, hits: list[Hit]) -> None:
+    app_over_http: str, hits: list[Hit]
+) -> None:
     transport = HTTPTransport(timeout=5)
     api = make_api(transport, human(Scripted()), autoplay=True)
 
     with api.serving() as base_url:
-        placed = TwilioTelephony(SID, TOKEN, api_base_url=base_url).place_call(CallRequest(
-            to=VICTIM, from_=SURVEY_LINE, url=f"{app_over_http}/voice?attempt=3",
-            status_callback=f"{app_over_http}/status?attempt=3"))
+        placed = TwilioTelephony(SID, TOKEN, api_base_url=base_url).place_call(
+            CallRequest(
+                to=VICTIM,
+                from_=SURVEY_LINE,
+                url=f"{app_over_http}/voice?attempt=3",
+                status_callback=f"{app_over_http}/status?attempt=3",
+            )
+        )
         api.wait_until_played(timeout=10)
     transport.close()
 
     assert [(h.path, h.form["CallStatus"]) for h in hits] == [
-        ("/status", "initiated"), ("/status", "ringing"), ("/status", "in-progress"),
-        ("/voice", "in-progress"), ("/status", "completed")]
+        ("/status", "initiated"),
+        ("/status", "ringing"),
+        ("/status", "in-progress"),
+        ("/voice", "in-progress"),
+        ("/status", "completed"),
+    ]
     assert all(h.signed and h.form["CallSid"] == placed.sid for h in hits)
     assert api.calls[0].errors == []

@@ -19,13 +19,23 @@ TURNS = Base.metadata.tables["turns"]
 INTERVIEWS = Base.metadata.tables["interviews"]
 VERSIONS = Base.metadata.tables["questionnaire_versions"]
 
-CASE = {"survey": "uss", "case_ref": "CR/1/26", "phone": "+441134960001", "first_name": "Zoë",
-        "crime_type": "burglary", "district": "Hartlepool", "reported_on": date(2026, 9, 14),
-        "fields": {"note": "a \"quoted\" value", "n": 3}, "imported_at":
-        datetime(2026, 11, 1, 9, 30, 0, 12, tzinfo=UTC)}
+CASE = {
+    "survey": "uss",
+    "case_ref": "CR/1/26",
+    "phone": "+441134960001",
+    "first_name": "Zoë",
+    "crime_type": "burglary",
+    "district": "Hartlepool",
+    "reported_on": date(2026, 9, 14),
+    "fields": {"note": 'a "quoted" value', "n": 3},
+    "imported_at": datetime(2026, 11, 1, 9, 30, 0, 12, tzinfo=UTC),
+}
 ADD_CASE = Prepared(insert(CASES).returning(CASES.c.id), column_keys=list(CASE))
-CASE_BY_REF = Prepared(select(CASES.c.id, CASES.c.fields, CASES.c.reported_on,
-                              CASES.c.imported_at).where(CASES.c.case_ref == bindparam("ref")))
+CASE_BY_REF = Prepared(
+    select(CASES.c.id, CASES.c.fields, CASES.c.reported_on, CASES.c.imported_at).where(
+        CASES.c.case_ref == bindparam("ref")
+    )
+)
 
 
 @pytest.fixture
@@ -58,8 +68,11 @@ def test_values_round_trip_as_sqlalchemy_stores_them(db: Database) -> None:
 
 
 def test_no_row_gives_none_and_all_gives_every_row(db: Database) -> None:
-    by_survey = Prepared(select(CASES.c.case_ref).where(CASES.c.survey == bindparam("survey"))
-                         .order_by(CASES.c.case_ref))
+    by_survey = Prepared(
+        select(CASES.c.case_ref)
+        .where(CASES.c.survey == bindparam("survey"))
+        .order_by(CASES.c.case_ref)
+    )
     with db.engine.begin() as conn:
         ADD_CASE.many(conn, [{**CASE, "case_ref": ref} for ref in ("B", "A", "C")])
     with db.engine.connect() as conn:
@@ -77,9 +90,11 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error_and_rolls_back(db: Da
 
 
 def test_rowcount_and_values_written_into_the_statement(db: Database) -> None:
-    rename = Prepared(update(CASES).where(CASES.c.survey == "uss",
-                                          CASES.c.case_ref == bindparam("ref"))
-                      .values(first_name=bindparam("name", type_=CASES.c.first_name.type)))
+    rename = Prepared(
+        update(CASES)
+        .where(CASES.c.survey == "uss", CASES.c.case_ref == bindparam("ref"))
+        .values(first_name=bindparam("name", type_=CASES.c.first_name.type))
+    )
     with db.engine.begin() as conn:
         ADD_CASE.first(conn, CASE)
         assert rename.execute(conn, {"ref": "CR/1/26", "name": "Sam"}) == 1

@@ -18,8 +18,16 @@ from ivr.reports import wilson_interval
 from ivr.telephony.respondents import Action, Scripted, hang_up, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, simulator
 
-QUESTIONS = ["ease_of_contact", "actions_taken", "kept_informed", "treatment",
-             "whole_experience", "dissatisfaction_reason", "recovery_consent", "police_contact"]
+QUESTIONS = [
+    "ease_of_contact",
+    "actions_taken",
+    "kept_informed",
+    "treatment",
+    "whole_experience",
+    "dissatisfaction_reason",
+    "recovery_consent",
+    "police_contact",
+]
 
 
 def keys(*digits: str) -> list[Action]:
@@ -32,13 +40,20 @@ def surveyed(app: Flask) -> Flask:
     one answer (short of the partial threshold); hung up after four core answers, one of
     them don't know (a partial that counts)."""
     cases = [
-        ("CR/0001/26", "+441134960001", "Hartlepool",
-         keys("1", "1", "2", "2", "3", "1", "2", "2")),
-        ("CR/0002/26", "+441134960002", "Stockton",
-         [*keys("1", "1", "6", "2", "7", "1", "4"), record(5), press("1"), press("1")]),
+        ("CR/0001/26", "+441134960001", "Hartlepool", keys("1", "1", "2", "2", "3", "1", "2", "2")),
+        (
+            "CR/0002/26",
+            "+441134960002",
+            "Stockton",
+            [*keys("1", "1", "6", "2", "7", "1", "4"), record(5), press("1"), press("1")],
+        ),
         ("CR/0003/26", "+441134960003", "Hartlepool", [*keys("1", "1", "2"), hang_up()]),
-        ("CR/0004/26", "+441134960004", "Stockton",
-         [*keys("1", "1", "1", "8", "2", "1"), hang_up()]),
+        (
+            "CR/0004/26",
+            "+441134960004",
+            "Stockton",
+            [*keys("1", "1", "1", "8", "2", "1"), hang_up()],
+        ),
     ]
     sim = simulator(app)
     for case_ref, phone, district, actions in cases:
@@ -66,14 +81,35 @@ def test_export_json(surveyed: Flask) -> None:
     rows = json_out(run(surveyed, "results", "export", "--survey", "uss", "--format", "json"))
 
     assert [(r["case_ref"], r["status"], r["counted"]) for r in rows] == [
-        ("CR/0001/26", "completed", "complete"), ("CR/0002/26", "completed", "complete"),
-        ("CR/0003/26", "partial", None), ("CR/0004/26", "partial", "partial")]
+        ("CR/0001/26", "completed", "complete"),
+        ("CR/0002/26", "completed", "complete"),
+        ("CR/0003/26", "partial", None),
+        ("CR/0004/26", "partial", "partial"),
+    ]
     for row in rows:
-        assert set(row) == {"case_ref", "survey", "status", "counted", "started_at", "ended_at",
-                            "channel", "mode", "questionnaire_version", "district",
-                            "crime_type", "reported_on", "disposition", "attempts", "answers"}
+        assert set(row) == {
+            "case_ref",
+            "survey",
+            "status",
+            "counted",
+            "started_at",
+            "ended_at",
+            "channel",
+            "mode",
+            "questionnaire_version",
+            "district",
+            "crime_type",
+            "reported_on",
+            "disposition",
+            "attempts",
+            "answers",
+        }
         assert (row["survey"], row["channel"], row["mode"], row["questionnaire_version"]) == (
-            "uss", "phone_inbound", "phone", "2026.2")
+            "uss",
+            "phone_inbound",
+            "phone",
+            "2026.2",
+        )
         assert (row["crime_type"], row["reported_on"]) == ("burglary", "2026-09-14")
         assert list(row["answers"]) == [q for q in QUESTIONS if q in row["answers"]]
         started = datetime.fromisoformat(row["started_at"])
@@ -100,8 +136,7 @@ def test_export_json(surveyed: Flask) -> None:
         "recovery_consent": answer("1", "yes"),
         "police_contact": answer("1", "yes"),
     }
-    assert set(reason) == {"code", "label", "via", "substantive", "recording_url",
-                           "transcription"}
+    assert set(reason) == {"code", "label", "via", "substantive", "recording_url", "transcription"}
     assert reason["code"] is None and reason["transcription"] is None
     assert reason["recording_url"].startswith("https://")
     assert partial == {"ease_of_contact": answer("2", "very satisfied")}
@@ -110,8 +145,17 @@ def test_export_json(surveyed: Flask) -> None:
 
 def test_export_json_to_a_file(surveyed: Flask, tmp_path: Path) -> None:
     target = tmp_path / "uss.json"
-    result = run(surveyed, "results", "export", "--survey", "uss", "--format", "json",
-                 "--output", str(target))
+    result = run(
+        surveyed,
+        "results",
+        "export",
+        "--survey",
+        "uss",
+        "--format",
+        "json",
+        "--output",
+        str(target),
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "4 interviews" in result.stderr
@@ -123,10 +167,25 @@ def test_export_csv(surveyed: Flask) -> None:
     result = run(surveyed, "results", "export", "--survey", "uss", "--format", "csv")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == ",".join([
-        "case_ref", "survey", "status", "counted", "started_at", "ended_at", "channel", "mode",
-        "questionnaire_version", "district", "crime_type", "reported_on", "disposition",
-        "attempts", *(c for q in QUESTIONS for c in (q, f"{q}_label", f"{q}_via"))])
+    assert lines[0] == ",".join(
+        [
+            "case_ref",
+            "survey",
+            "status",
+            "counted",
+            "started_at",
+            "ended_at",
+            "channel",
+            "mode",
+            "questionnaire_version",
+            "district",
+            "crime_type",
+            "reported_on",
+            "disposition",
+            "attempts",
+            *(c for q in QUESTIONS for c in (q, f"{q}_label", f"{q}_via")),
+        ]
+    )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 4
     codes = [[row[q] for q in QUESTIONS] for row in rows]
@@ -162,10 +221,11 @@ def test_summary_json(surveyed: Flask) -> None:
     assert summary["counted"] == {"complete": 2, "partial": 1}
     assert "at least 3 of the 5 core questions" in summary["partial_rule"]
     assert summary["referrals_by_district"] == {
-        "Stockton": {"action_alert": 1, "service_recovery": 1}}
+        "Stockton": {"action_alert": 1, "service_recovery": 1}
+    }
     expected = {  # question: (base, positive, don't know)
         "ease_of_contact": (3, 2, 0),
-        "actions_taken": (2, 2, 1),     # the don't know is outside the base
+        "actions_taken": (2, 2, 1),  # the don't know is outside the base
         "kept_informed": (3, 2, 0),
         "treatment": (3, 3, 0),
         "whole_experience": (2, 1, 0),  # the partial never reached it
@@ -178,11 +238,16 @@ def test_summary_json(surveyed: Flask) -> None:
         assert core["not_counted"].get("dont_know", 0) == dont_know
         assert core["counts_as"] == "satisfied: completely, very or fairly"
         assert core["percent"] == pytest.approx(100 * positive / base)
-        assert (core["ci_low"], core["ci_high"]) == (pytest.approx(100 * low),
-                                                     pytest.approx(100 * high))
+        assert (core["ci_low"], core["ci_high"]) == (
+            pytest.approx(100 * low),
+            pytest.approx(100 * high),
+        )
     whole = next(c for c in summary["core"] if c["question_id"] == "whole_experience")
     assert (whole["percent"], round(whole["ci_low"], 1), round(whole["ci_high"], 1)) == (
-        50.0, 9.5, 90.5)
+        50.0,
+        9.5,
+        90.5,
+    )
 
 
 def test_summary_table(surveyed: Flask) -> None:
@@ -199,27 +264,53 @@ def test_referrals_list_json(surveyed: Flask) -> None:
     referrals = json_out(run(surveyed, "referrals", "list", "--json"))
 
     for referral in referrals:
-        assert set(referral) == {"id", "case_ref", "survey", "kind", "district", "reasons",
-                                 "status", "consented", "created_at"}
+        assert set(referral) == {
+            "id",
+            "case_ref",
+            "survey",
+            "kind",
+            "district",
+            "reasons",
+            "status",
+            "consented",
+            "created_at",
+        }
         assert datetime.fromisoformat(referral["created_at"]).utcoffset() == UTC.utcoffset(None)
-    assert [{k: v for k, v in r.items() if k not in ("id", "created_at")}
-            for r in referrals] == [
-        {"case_ref": "CR/0002/26", "survey": "uss", "kind": "action_alert",
-         "district": "Stockton", "status": "new", "consented": True,
-         "reasons": [{"question": "police_contact", "answer": "yes", "code": "1"}]},
-        {"case_ref": "CR/0002/26", "survey": "uss", "kind": "service_recovery",
-         "district": "Stockton", "status": "new", "consented": True,
-         "reasons": [
-             {"question": "ease_of_contact", "answer": "very dissatisfied", "code": "6"},
-             {"question": "kept_informed", "answer": "completely dissatisfied", "code": "7"},
-         ]},
+    assert [{k: v for k, v in r.items() if k not in ("id", "created_at")} for r in referrals] == [
+        {
+            "case_ref": "CR/0002/26",
+            "survey": "uss",
+            "kind": "action_alert",
+            "district": "Stockton",
+            "status": "new",
+            "consented": True,
+            "reasons": [{"question": "police_contact", "answer": "yes", "code": "1"}],
+        },
+        {
+            "case_ref": "CR/0002/26",
+            "survey": "uss",
+            "kind": "service_recovery",
+            "district": "Stockton",
+            "status": "new",
+            "consented": True,
+            "reasons": [
+                {"question": "ease_of_contact", "answer": "very dissatisfied", "code": "6"},
+                {"question": "kept_informed", "answer": "completely dissatisfied", "code": "7"},
+            ],
+        },
     ]
     assert referrals[0]["created_at"] >= referrals[1]["created_at"]
 
 
 def test_referrals_list_filters(surveyed: Flask) -> None:
-    assert len(json_out(run(surveyed, "referrals", "list", "--json", "--survey", "uss",
-                            "--status", "new"))) == 2
+    assert (
+        len(
+            json_out(
+                run(surveyed, "referrals", "list", "--json", "--survey", "uss", "--status", "new")
+            )
+        )
+        == 2
+    )
     assert json_out(run(surveyed, "referrals", "list", "--json", "--status", "done")) == []
     assert json_out(run(surveyed, "referrals", "list", "--json", "--survey", "vcas_exit")) == []
 
@@ -234,8 +325,10 @@ def test_referrals_table_shows_no_personal_details(surveyed: Flask) -> None:
 
 
 def test_outputs_hold_no_phone_numbers_or_names(surveyed: Flask) -> None:
-    for args in (["results", "export", "--survey", "uss"],
-                 ["results", "export", "--survey", "uss", "--format", "csv"],
-                 ["referrals", "list", "--json"]):
+    for args in (
+        ["results", "export", "--survey", "uss"],
+        ["results", "export", "--survey", "uss", "--format", "csv"],
+        ["referrals", "list", "--json"],
+    ):
         out = run(surveyed, *args).stdout
         assert "+44" not in out and "Alex" not in out

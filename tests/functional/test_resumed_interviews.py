@@ -37,8 +37,10 @@ def keys(*digits: str) -> list[Action]:
 
 def counts(app: Flask) -> dict[str, int]:
     with app.extensions["ivr"].db.transaction() as s:
-        return {model.__tablename__: s.scalar(select(func.count()).select_from(model))
-                for model in (Interview, Answer, Referral, ReferralEvent, Turn, CallAttempt)}
+        return {
+            model.__tablename__: s.scalar(select(func.count()).select_from(model))
+            for model in (Interview, Answer, Referral, ReferralEvent, Turn, CallAttempt)
+        }
 
 
 def codes(app: Flask) -> dict[str, str | None]:
@@ -54,8 +56,7 @@ def status(app: Flask) -> str:
 def ring_in(app: Flask, *actions: Action, repeat: bool = False) -> tuple[Any, Scripted]:
     """The victim rings the survey number and does ``actions``; (call record, respondent)."""
     respondent = Scripted(*actions)
-    call = simulator(app, repeat=repeat).call(from_=CALLER, to=SURVEY_NUMBER,
-                                              respondent=respondent)
+    call = simulator(app, repeat=repeat).call(from_=CALLER, to=SURVEY_NUMBER, respondent=respondent)
     assert call.errors == [] and call.mismatches == []
     return call, respondent
 
@@ -67,7 +68,8 @@ def heard(respondent: Scripted) -> list[str]:
 
 def export_json(app: Flask) -> list[dict[str, Any]]:
     result = app.test_cli_runner().invoke(
-        ivr.cli.main, ["results", "export", "--survey", "uss", "--format", "json"])
+        ivr.cli.main, ["results", "export", "--survey", "uss", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -92,13 +94,21 @@ def test_a_victim_who_rings_back_carries_on_from_the_third_question(
     assert status(app_any_db) == "completed"
     assert counts(app_any_db)["interviews"] == 1
     assert counts(app_any_db)["call_attempts"] == 2
-    assert codes(app_any_db) == {"ease_of_contact": "2", "actions_taken": "3",
-                                 "kept_informed": "2", "treatment": "2",
-                                 "whole_experience": "1", "police_contact": "2"}
+    assert codes(app_any_db) == {
+        "ease_of_contact": "2",
+        "actions_taken": "3",
+        "kept_informed": "2",
+        "treatment": "2",
+        "whole_experience": "1",
+        "police_contact": "2",
+    }
 
     (exported,) = export_json(app_any_db)
     assert (exported["case_ref"], exported["status"], exported["counted"]) == (
-        "CR/0001/26", "completed", "complete")
+        "CR/0001/26",
+        "completed",
+        "complete",
+    )
     assert {qid: a["code"] for qid, a in exported["answers"].items()} == codes(app_any_db)
     with app_any_db.extensions["ivr"].db.transaction() as session:
         assert len(export_interviews(session, "uss")) == 1
@@ -106,8 +116,8 @@ def test_a_victim_who_rings_back_carries_on_from_the_third_question(
     assert summary.interviews_by_status == {"completed": 1}
     assert summary.counted == {"complete": 1, "partial": 0}
     assert {f.question_id: f.base for f in summary.core} == dict.fromkeys(
-        ["ease_of_contact", "actions_taken", "kept_informed", "treatment",
-         "whole_experience"], 1)
+        ["ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience"], 1
+    )
 
 
 def test_a_victim_who_stops_again_keeps_every_answer_in_one_interview(
@@ -118,8 +128,7 @@ def test_a_victim_who_stops_again_keeps_every_answer_in_one_interview(
     ring_in(app_any_db, *keys("1", "1", "3", "8"), hang_up())
     assert status(app_any_db) == "partial"
     assert counts(app_any_db)["interviews"] == 1
-    assert codes(app_any_db) == {"ease_of_contact": "2", "actions_taken": "3",
-                                 "kept_informed": "8"}
+    assert codes(app_any_db) == {"ease_of_contact": "2", "actions_taken": "3", "kept_informed": "8"}
     (exported,) = export_json(app_any_db)
     # Three core questions answered (don't know is an answer): a partial that counts.
     assert (exported["status"], exported["counted"]) == ("partial", "partial")
@@ -129,12 +138,17 @@ def test_a_victim_who_stops_again_keeps_every_answer_in_one_interview(
     assert summary.counted == {"complete": 0, "partial": 1}
 
 
-@pytest.mark.parametrize("case_fields", [
-    {"crime_type": "domestic_abuse"},
-    {"crime_type": "burglary", "fields": {"domestic_abuse": "yes"}},
-], ids=["crime_type", "sample_column"])
+@pytest.mark.parametrize(
+    "case_fields",
+    [
+        {"crime_type": "domestic_abuse"},
+        {"crime_type": "burglary", "fields": {"domestic_abuse": "yes"}},
+    ],
+    ids=["crime_type", "sample_column"],
+)
 def test_a_sensitive_case_that_resumes_is_asked_the_safety_question_again_first(
-    app_any_db: Flask, case_fields: dict[str, Any],
+    app_any_db: Flask,
+    case_fields: dict[str, Any],
 ) -> None:
     add_case(app_any_db, **case_fields)
     # Identity, safety, convenience, consent, two answers, hang-up.
@@ -190,8 +204,9 @@ def test_consent_given_on_the_resumed_call_revises_the_one_referral(app_any_db: 
 
     with app_any_db.extensions["ivr"].db.transaction() as session:
         referral = session.scalars(select(Referral)).one()
-        events = list(session.scalars(select(ReferralEvent).where(
-            ReferralEvent.referral_id == referral.id)))
+        events = list(
+            session.scalars(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id))
+        )
         assert referral.id == referral_id and referral.kind == "service_recovery"
         assert referral.consented is True and referral.due_at is not None
         assert [r["question"] for r in referral.reasons] == ["ease_of_contact"]
@@ -232,11 +247,13 @@ def test_a_call_from_a_wrong_number_is_not_taken_through_the_victims_survey(
     app_any_db: Flask,
 ) -> None:
     add_case(app_any_db)
-    first = simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
-                                       respondent=Scripted(press("3")))
+    first = simulator(app_any_db).call(
+        from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(press("3"))
+    )
     assert first.errors == []
-    again = simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
-                                       respondent=Scripted(press("1"), press("1")))
+    again = simulator(app_any_db).call(
+        from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(press("1"), press("1"))
+    )
     assert "Gather" not in again.responses[0]
     with app_any_db.extensions["ivr"].db.transaction() as session:
         assert [i.status for i in session.scalars(select(Interview))] == ["wrong_number"]

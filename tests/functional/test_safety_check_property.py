@@ -38,22 +38,50 @@ SAFETY_QUESTION = "Is it safe for you to talk now?"
 GOODBYE = "Thank you for your time. Goodbye."
 DISTRICT = "Hartlepool"
 #: Words that give away who is calling and why.
-GIVEAWAYS = ("police", "crime", "victim", "survey", "incident", "burglary", "abuse",
-             "offence", "reported", DISTRICT.lower())
+GIVEAWAYS = (
+    "police",
+    "crime",
+    "victim",
+    "survey",
+    "incident",
+    "burglary",
+    "abuse",
+    "offence",
+    "reported",
+    DISTRICT.lower(),
+)
 _numbers = itertools.count(1)
 
-repeats = st.lists(st.sampled_from([press("*"), say("can you repeat that"), say("pardon")]),
-                   max_size=3)
+repeats = st.lists(
+    st.sampled_from([press("*"), say("can you repeat that"), say("pardon")]), max_size=3
+)
 not_a_clear_yes = st.one_of(
     st.sampled_from([press(k) for k in "023456789"]),
     st.just(press("#")),
     st.just(silence()),
     st.just(hang_up()),
-    st.sampled_from([say(text) for text in (
-        "no", "it is not safe", "it isn't safe", "not safe", "not really", "yes but not now",
-        "yes no", "I can't talk", "hardly", "never", "maybe", "it's fine I suppose",
-        "hang on a minute", "who is this", "not now",
-    )]),
+    st.sampled_from(
+        [
+            say(text)
+            for text in (
+                "no",
+                "it is not safe",
+                "it isn't safe",
+                "not safe",
+                "not really",
+                "yes but not now",
+                "yes no",
+                "I can't talk",
+                "hardly",
+                "never",
+                "maybe",
+                "it's fine I suppose",
+                "hang on a minute",
+                "who is this",
+                "not now",
+            )
+        ]
+    ),
     st.floats(min_value=0.0, max_value=0.49).map(lambda c: say("yes", round(c, 2))),
     st.floats(min_value=0.0, max_value=0.49).map(lambda c: say("yes it is safe", round(c, 2))),
 )
@@ -82,12 +110,18 @@ def into_a_window(world: World, days_on: int = 0) -> None:
 def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
     world: World,
 ) -> None:
-    @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(identity=identity_yes, asked_again=repeats, answer=not_a_clear_yes,
-           flagged_in_sample=st.booleans())
-    def call(identity: Action, asked_again: list[Action], answer: Action,
-             flagged_in_sample: bool) -> None:
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        identity=identity_yes,
+        asked_again=repeats,
+        answer=not_a_clear_yes,
+        flagged_in_sample=st.booleans(),
+    )
+    def call(
+        identity: Action, asked_again: list[Action], answer: Action, flagged_in_sample: bool
+    ) -> None:
         n = next(_numbers)
         phone, case_ref = f"+4411349{n:05d}", f"DA/{n:04d}/26"
         into_a_window(world)
@@ -95,7 +129,8 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
         crime, flag = ("burglary", "yes") if flagged_in_sample else ("domestic_abuse", "")
         world.import_csv(
             "case_ref,phone,crime_type,district,reported_on,first_name,domestic_abuse\n"
-            f"{case_ref},{phone},{crime},{DISTRICT},{reported.isoformat()},Alex,{flag}\n")
+            f"{case_ref},{phone},{crime},{DISTRICT},{reported.isoformat()},Alex,{flag}\n"
+        )
         at_safety = [*asked_again, answer]
         # Were the call to go on, these keys would pass convenience and consent and
         # answer questions: they must never be asked for.
@@ -112,13 +147,17 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
             # Asked who they are, then the safety question (again on each repeat); no more.
             assert len(respondent.heard) == 1 + len(at_safety)
             transcript = record.transcript
-            first_safety = next(i for i, said in enumerate(transcript)
-                                if SAFETY_QUESTION in said)
+            first_safety = next(i for i, said in enumerate(transcript) if SAFETY_QUESTION in said)
             assert first_safety == 1
             after = " ".join(transcript[first_safety:]).lower()
             before = " ".join(transcript[:first_safety]).lower()
-            details = (*GIVEAWAYS, case_ref.lower(), spoken_date(reported).lower(),
-                       f"{reported:%B}".lower(), reported.isoformat())
+            details = (
+                *GIVEAWAYS,
+                case_ref.lower(),
+                spoken_date(reported).lower(),
+                f"{reported:%B}".lower(),
+                reported.isoformat(),
+            )
             for detail in details:
                 assert detail not in after, (detail, transcript)
                 assert detail not in before, (detail, transcript)
@@ -128,8 +167,11 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
                 assert record.ended_by == "app" and transcript[-1] == GOODBYE
 
             with world.db.transaction() as session:
-                interview = session.scalars(select(Interview).join(
-                    Case, Case.id == Interview.case_id).where(Case.phone == phone)).one()
+                interview = session.scalars(
+                    select(Interview)
+                    .join(Case, Case.id == Interview.case_id)
+                    .where(Case.phone == phone)
+                ).one()
                 assert interview.status == "unsafe"
                 assert "_safety" not in interview.state.get("passed", [])
             schedule = world.schedule(phone)
@@ -148,8 +190,9 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
             # Whatever happened, this case must not ring in a later example.
             world.play()
             with world.db.engine.begin() as conn:
-                dialing.opt_out(conn, phone, reason="example over", source="test",
-                                now=world.clock())
+                dialing.opt_out(
+                    conn, phone, reason="example over", source="test", now=world.clock()
+                )
         event(f"answer {type(answer).__name__}")
         event(f"repeats {len(asked_again)}")
 

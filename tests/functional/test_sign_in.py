@@ -45,16 +45,21 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD,
-            **fields: str) -> TestResponse:
-    return client.post("/login", data={"csrf_token": csrf_token(client), "email": email,
-                                       "password": password, **fields})
+def sign_in(
+    client: FlaskClient, email: str, password: str = PASSWORD, **fields: str
+) -> TestResponse:
+    return client.post(
+        "/login",
+        data={"csrf_token": csrf_token(client), "email": email, "password": password, **fields},
+    )
 
 
 def audit_trail(app: Flask) -> list[tuple[int | None, str, dict[str, Any]]]:
     with app.extensions["ivr"].db.transaction() as session:
-        return [(e.actor_id, e.action, e.details)
-                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (e.actor_id, e.action, e.details)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 def user_id(app: Flask, email: str) -> int:
@@ -157,8 +162,9 @@ def test_sign_in_without_a_csrf_token_is_refused(accounts: Flask) -> None:
     assert response.status_code == 400
     assert response.mimetype == "text/plain"
     assert "reload the page" in response.text
-    forged = client.post("/login", data={"email": SUPERVISOR, "password": PASSWORD,
-                                         "csrf_token": "forged"})
+    forged = client.post(
+        "/login", data={"email": SUPERVISOR, "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert forged.status_code == 400
     assert audit_trail(accounts) == []
 
@@ -180,7 +186,9 @@ def test_sign_out_ends_the_session_and_is_audited(accounts: Flask) -> None:
     assert client.get("/console").status_code == 302
     me = user_id(accounts, INTERVIEWER)
     assert [(actor, action) for actor, action, _ in audit_trail(accounts)] == [
-        (me, "sign_in"), (me, "sign_out")]
+        (me, "sign_in"),
+        (me, "sign_out"),
+    ]
 
 
 def test_sixth_failed_attempt_in_a_minute_is_refused(accounts: Flask) -> None:
@@ -203,7 +211,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_address(sqlite_url: str)
     add_account(app, INTERVIEWER, "interviewer")
     try:
         proxied = app.test_client()
-        proxied.environ_base["REMOTE_ADDR"] = "10.0.0.1"   # the proxy
+        proxied.environ_base["REMOTE_ADDR"] = "10.0.0.1"  # the proxy
         proxied.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
         for _ in range(5):
             assert sign_in(proxied, SUPERVISOR, "not the password at all").status_code == 200
@@ -242,7 +250,8 @@ def test_pages_carry_the_security_headers(accounts: Flask) -> None:
         headers = response.headers
         assert headers["Content-Security-Policy"] == (
             "default-src 'self'; img-src 'self' data:; media-src 'self' https:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        )
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "no-referrer"
@@ -259,16 +268,28 @@ def test_twilio_webhooks_get_no_browser_headers_csrf_or_limits(app: Flask) -> No
     url = f"{PUBLIC_BASE_URL}/twilio/voice"
     client = app.test_client()
     for n in range(8):
-        form = {"CallSid": f"CA{n:032d}", "From": "+441134960555", "To": SURVEY_NUMBER,
-                "Direction": "inbound", "CallStatus": "ringing"}
+        form = {
+            "CallSid": f"CA{n:032d}",
+            "From": "+441134960555",
+            "To": SURVEY_NUMBER,
+            "Direction": "inbound",
+            "CallStatus": "ringing",
+        }
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
-        response = client.post("/twilio/voice", data=form,
-                               headers={"X-Twilio-Signature": signature})
+        response = client.post(
+            "/twilio/voice", data=form, headers={"X-Twilio-Signature": signature}
+        )
         assert response.status_code == 200, response.text
         assert response.mimetype == "text/xml"
-        for header in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
-                       "Permissions-Policy", "X-Content-Type-Options", "Cache-Control",
-                       "Set-Cookie"):
+        for header in (
+            "Content-Security-Policy",
+            "X-Frame-Options",
+            "Referrer-Policy",
+            "Permissions-Policy",
+            "X-Content-Type-Options",
+            "Cache-Control",
+            "Set-Cookie",
+        ):
             assert header not in response.headers
     unsigned = client.post("/twilio/voice", data={"CallSid": "CA1"})
     assert unsigned.status_code == 403
@@ -300,10 +321,19 @@ def test_sign_in_goes_on_to_next_when_it_is_a_path_here(accounts: Flask) -> None
     assert response.headers["Location"] == "/queue/7?status=new"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/queue", "//evil.example/queue", "/\\evil.example", "\\\\evil.example",
-    "javascript:alert(1)", "/\t/evil.example", "http:/evil.example", "queue",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/queue",
+        "//evil.example/queue",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        "http:/evil.example",
+        "queue",
+    ],
+)
 def test_sign_in_refuses_to_go_on_to_other_sites(accounts: Flask, target: str) -> None:
     assert safe_next(target) is None
     response = sign_in(accounts.test_client(), SUPERVISOR, next=target)
@@ -312,7 +342,8 @@ def test_sign_in_refuses_to_go_on_to_other_sites(accounts: Flask, target: str) -
 
 
 def test_production_adds_hsts_secure_cookies_and_takes_forms_without_referer(
-        sqlite_url: str) -> None:
+    sqlite_url: str,
+) -> None:
     app = create_app(make_settings(sqlite_url, production=True), queue=InProcessQueue())
     try:
         add_account(app, SUPERVISOR, "supervisor")
@@ -324,8 +355,11 @@ def test_production_adds_hsts_secure_cookies_and_takes_forms_without_referer(
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token
         # Referrer-Policy: no-referrer means a browser's form post carries no Referer.
-        response = client.post("/login", base_url=PUBLIC_BASE_URL, data={
-            "csrf_token": token.group(1), "email": SUPERVISOR, "password": PASSWORD})
+        response = client.post(
+            "/login",
+            base_url=PUBLIC_BASE_URL,
+            data={"csrf_token": token.group(1), "email": SUPERVISOR, "password": PASSWORD},
+        )
         assert response.status_code == 302, response.text
         assert response.headers["Location"] == "/queue"
     finally:

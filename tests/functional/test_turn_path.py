@@ -28,18 +28,22 @@ TURN_URL = re.compile(r"/twilio/interviews/(?P<public_id>[0-9a-f]+)/turns/(?P<st
 def snapshot(app: Flask) -> dict[str, Any]:
     """Row counts and every row of every table, to prove a request wrote nothing."""
     with app.extensions["ivr"].db.engine.connect() as conn:
-        rows = {table.name: [tuple(row) for row in conn.execute(
-                    select(table).order_by(*table.primary_key.columns))]
-                for table in Base.metadata.sorted_tables}
-    return {"counts": {name: len(table_rows) for name, table_rows in rows.items()},
-            "rows": rows}
+        rows = {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+        }
+    return {"counts": {name: len(table_rows) for name, table_rows in rows.items()}, "rows": rows}
 
 
 def post_signed(app: Flask, url: str, params: dict[str, str]) -> TestResponse:
     """POST a webhook signed as Twilio signs it, through the app's test client."""
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
-    return app.test_client().post(url.removeprefix(PUBLIC_BASE_URL), data=params,
-                                  headers={"X-Twilio-Signature": signature})
+    return app.test_client().post(
+        url.removeprefix(PUBLIC_BASE_URL), data=params, headers={"X-Twilio-Signature": signature}
+    )
 
 
 def turn_requests(record: CallRecord) -> list[tuple[int, str, dict[str, str], str]]:
@@ -61,10 +65,12 @@ def unfinished_call(app: Flask) -> CallRecord:
     """A call that answers three prompts, then goes silent with its interview in progress."""
     add_case(app)
     # The status callback goes nowhere, so the hang-up leaves the interview in progress.
-    return simulator(app).call(from_=CALLER, to=SURVEY_NUMBER,
-                               status_callback=PUBLIC_BASE_URL + "/void",
-                               respondent=Scripted(press("1"), press("1"), press("2"),
-                                                   then=hang_up()))
+    return simulator(app).call(
+        from_=CALLER,
+        to=SURVEY_NUMBER,
+        status_callback=PUBLIC_BASE_URL + "/void",
+        respondent=Scripted(press("1"), press("1"), press("2"), then=hang_up()),
+    )
 
 
 def test_a_replayed_turn_gets_the_same_bytes_and_writes_nothing(app_any_db: Flask) -> None:
@@ -87,8 +93,9 @@ def test_a_completed_interview_replays_its_turns_and_hangs_up_on_new_ones(
     app_any_db: Flask,
 ) -> None:
     add_case(app_any_db)
-    record = simulator(app_any_db).call(from_=CALLER, to=SURVEY_NUMBER,
-                                        respondent=Scripted(*(press(k) for k in SATISFIED)))
+    record = simulator(app_any_db).call(
+        from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(*(press(k) for k in SATISFIED))
+    )
     assert record.ended_by == "app"
     turns = turn_requests(record)
     last_step, url, params, body = turns[-1]
@@ -104,8 +111,10 @@ def test_a_completed_interview_replays_its_turns_and_hangs_up_on_new_ones(
 def test_a_turn_after_the_caller_hung_up_gets_a_hang_up(app_any_db: Flask) -> None:
     add_case(app_any_db)
     record = simulator(app_any_db).call(
-        from_=CALLER, to=SURVEY_NUMBER,
-        respondent=Scripted(press("1"), press("1"), press("2"), hang_up()))
+        from_=CALLER,
+        to=SURVEY_NUMBER,
+        respondent=Scripted(press("1"), press("1"), press("2"), hang_up()),
+    )
     step, url, params, _ = turn_requests(record)[-1]
     with app_any_db.extensions["ivr"].db.transaction() as s:
         assert s.scalar(select(Interview.status)) == "partial"
@@ -126,8 +135,12 @@ def test_turns_out_of_sequence_are_not_found_and_write_nothing(app_any_db: Flask
     base = url.removesuffix(f"/turns/{step}")
     other = TURN_URL.sub(f"/twilio/interviews/{'0' * 32}/turns/{step + 1}", url)
     before = snapshot(app_any_db)
-    for target in (f"{base}/turns/{step + 2}", f"{base}/turns/{step + 10}", f"{base}/turns/0",
-                   other):
+    for target in (
+        f"{base}/turns/{step + 2}",
+        f"{base}/turns/{step + 10}",
+        f"{base}/turns/0",
+        other,
+    ):
         assert post_signed(app_any_db, target, {**params, "Digits": "1"}).status_code == 404
     assert snapshot(app_any_db) == before
     # The interview is still where it was: the next turn in sequence goes ahead.

@@ -23,8 +23,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> Result:
-    return app.test_cli_runner().invoke(ivr.cli.main, list(args), input=input,
-                                        env={"COLUMNS": "200"})
+    return app.test_cli_runner().invoke(
+        ivr.cli.main, list(args), input=input, env={"COLUMNS": "200"}
+    )
 
 
 def add(app: Flask, email: str, *options: str, password: str = PASSWORD) -> Result:
@@ -38,30 +39,58 @@ def account(app: Flask, email: str) -> User | None:
 
 def actions(app: Flask) -> list[tuple[str, dict[str, Any]]]:
     with app.extensions["ivr"].db.transaction() as session:
-        return [(e.action, e.details)
-                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (e.action, e.details)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 def test_add_reads_the_password_from_stdin(app: Flask) -> None:
-    result = add(app, "Dee.Officer@Force.example", "--role", "district_officer",
-                 "--district", "Hartlepool", "--district", "Stockton", "--name", "Dee Officer")
+    result = add(
+        app,
+        "Dee.Officer@Force.example",
+        "--role",
+        "district_officer",
+        "--district",
+        "Hartlepool",
+        "--district",
+        "Stockton",
+        "--name",
+        "Dee Officer",
+    )
     assert result.exit_code == 0, result.output
-    assert result.output == ("added dee.officer@force.example "
-                             "(District research officer for Hartlepool, Stockton)\n")
+    assert result.output == (
+        "added dee.officer@force.example (District research officer for Hartlepool, Stockton)\n"
+    )
     user = account(app, "dee.officer@force.example")
     assert user is not None
     assert (user.role, user.districts, user.name, user.active) == (
-        "district_officer", ["Hartlepool", "Stockton"], "Dee Officer", True)
+        "district_officer",
+        ["Hartlepool", "Stockton"],
+        "Dee Officer",
+        True,
+    )
     assert PASSWORD not in user.password_hash
     with app.extensions["ivr"].db.transaction() as session:
         assert authenticate(session, "dee.officer@force.example", PASSWORD) is not None
-    assert actions(app) == [("add_user", {"email": "dee.officer@force.example",
-                                          "role": "district_officer", "via": "cli"})]
+    assert actions(app) == [
+        (
+            "add_user",
+            {"email": "dee.officer@force.example", "role": "district_officer", "via": "cli"},
+        )
+    ]
 
 
 def test_add_prompts_for_the_password_twice_without_echoing_it(app: Flask) -> None:
-    result = run(app, "users", "add", "sam@force.example", "--role", "supervisor",
-                 input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = run(
+        app,
+        "users",
+        "add",
+        "sam@force.example",
+        "--role",
+        "supervisor",
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Password" in result.output
     assert PASSWORD not in result.output
@@ -69,22 +98,36 @@ def test_add_prompts_for_the_password_twice_without_echoing_it(app: Flask) -> No
 
 
 def test_add_refuses_a_password_typed_differently_the_second_time(app: Flask) -> None:
-    result = run(app, "users", "add", "sam@force.example", "--role", "supervisor",
-                 input=f"{PASSWORD}\nsomething else entirely\n{PASSWORD}\n{PASSWORD}\n")
+    result = run(
+        app,
+        "users",
+        "add",
+        "sam@force.example",
+        "--role",
+        "supervisor",
+        input=f"{PASSWORD}\nsomething else entirely\n{PASSWORD}\n{PASSWORD}\n",
+    )
     assert result.exit_code == 0, result.output
     assert "do not match" in result.output
 
 
-@pytest.mark.parametrize(("args", "password", "message"), [
-    (("sam@force.example", "--role", "supervisor"), "short", "at least 12 characters"),
-    (("sam@force.example", "--role", "supervisor"), "", "at least 12 characters"),
-    (("not-an-email", "--role", "supervisor"), PASSWORD, "'not-an-email' is not an email"),
-    (("dee@force.example", "--role", "district_officer"), PASSWORD, "needs --district"),
-    (("sam@force.example", "--role", "supervisor", "--district", "Hartlepool"), PASSWORD,
-     "only district research officers have districts"),
-])
-def test_add_explains_what_is_wrong(app: Flask, args: tuple[str, ...], password: str,
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (("sam@force.example", "--role", "supervisor"), "short", "at least 12 characters"),
+        (("sam@force.example", "--role", "supervisor"), "", "at least 12 characters"),
+        (("not-an-email", "--role", "supervisor"), PASSWORD, "'not-an-email' is not an email"),
+        (("dee@force.example", "--role", "district_officer"), PASSWORD, "needs --district"),
+        (
+            ("sam@force.example", "--role", "supervisor", "--district", "Hartlepool"),
+            PASSWORD,
+            "only district research officers have districts",
+        ),
+    ],
+)
+def test_add_explains_what_is_wrong(
+    app: Flask, args: tuple[str, ...], password: str, message: str
+) -> None:
     result = add(app, *args, password=password)
     assert result.exit_code == 1
     assert result.output.startswith("Error: ")
@@ -143,8 +186,14 @@ def test_list_shows_accounts_but_never_password_hashes(app: Flask) -> None:
     assert all("password_hash" not in r and r["last_login_at"] is None for r in rows)
     table = run(app, "users", "list")
     assert table.exit_code == 0
-    for text in ("Accounts (2)", "sam@force.example", "Sam [Supervisor]",
-                 "District research officer", "Hartlepool", "never"):
+    for text in (
+        "Accounts (2)",
+        "sam@force.example",
+        "Sam [Supervisor]",
+        "District research officer",
+        "Hartlepool",
+        "never",
+    ):
         assert text in table.output
     for result in (listed, table):
         assert "argon2" not in result.output
@@ -162,11 +211,21 @@ def audited(app: Flask) -> Flask:
     with app.extensions["ivr"].db.transaction() as session:
         sam = session.scalars(select(User).where(User.email == "sam@force.example")).one()
         session.execute(AuditEntry.__table__.delete())
-        audit.record(session, None, "sign_in_failed", email="early@force.example",
-                     now=datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+        audit.record(
+            session,
+            None,
+            "sign_in_failed",
+            email="early@force.example",
+            now=datetime(2026, 6, 30, 22, 30, tzinfo=UTC),
+        )
         audit.record(session, sam, "sign_in", now=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
-        audit.record(session, None, "sign_in_failed", email="=HYPERLINK(\"x\")@force.example",
-                     now=datetime(2026, 7, 2, 9, 0, tzinfo=UTC))
+        audit.record(
+            session,
+            None,
+            "sign_in_failed",
+            email='=HYPERLINK("x")@force.example',
+            now=datetime(2026, 7, 2, 9, 0, tzinfo=UTC),
+        )
     return app
 
 
@@ -176,7 +235,7 @@ def test_audit_export_json_from_midnight_uk_time(audited: Flask) -> None:
     entries = json.loads(result.stdout)
     assert [(e["actor"], e["action"], e["details"]) for e in entries] == [
         ("sam@force.example", "sign_in", {}),
-        (None, "sign_in_failed", {"email": "=HYPERLINK(\"x\")@force.example"}),
+        (None, "sign_in_failed", {"email": '=HYPERLINK("x")@force.example'}),
     ]
     assert json.loads(run(audited, "audit", "export", "--since", "2026-07-03").stdout) == []
 
@@ -187,14 +246,26 @@ def test_audit_export_csv(audited: Flask) -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["at", "actor", "action", "object_type", "object_id", "details"]
     assert [(r["actor"], r["action"]) for r in rows] == [
-        ("", "sign_in_failed"), ("sam@force.example", "sign_in"), ("", "sign_in_failed")]
+        ("", "sign_in_failed"),
+        ("sam@force.example", "sign_in"),
+        ("", "sign_in_failed"),
+    ]
     assert json.loads(rows[0]["details"]) == {"email": "early@force.example"}
 
 
 def test_audit_csv_keeps_spreadsheets_from_running_formulas() -> None:
-    text = to_csv([{"at": "2026-07-01T00:00:00", "actor": "=cmd@force.example",
-                    "action": "sign_in", "object_type": None, "object_id": 7,
-                    "details": {"email": "@SUM(A1)"}}])
+    text = to_csv(
+        [
+            {
+                "at": "2026-07-01T00:00:00",
+                "actor": "=cmd@force.example",
+                "action": "sign_in",
+                "object_type": None,
+                "object_id": 7,
+                "details": {"email": "@SUM(A1)"},
+            }
+        ]
+    )
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["actor"] == "'=cmd@force.example"
     assert row["object_type"] == "" and row["object_id"] == "7"

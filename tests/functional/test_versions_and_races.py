@@ -51,22 +51,33 @@ def test_editing_the_questionnaire_never_breaks_a_call_in_progress(
     # The new version drops the 'kept_informed' question and rewords 'treatment'.
     start = original.index("  - id: kept_informed")
     end = original.index("  - id: treatment")
-    edited = (original[:start] + original[end:]).replace(
-        'version: "2026.2"', 'version: "2026.3"'
-    ).replace("the way you were treated", "how you were treated")
+    edited = (
+        (original[:start] + original[end:])
+        .replace('version: "2026.2"', 'version: "2026.3"')
+        .replace("the way you were treated", "how you were treated")
+    )
     first = simulator(app).call(
-        from_="+441134960001", to=SURVEY_NUMBER,
-        respondent=EditsQuestionnaireMidCall(path, edited, *SATISFIED))
+        from_="+441134960001",
+        to=SURVEY_NUMBER,
+        respondent=EditsQuestionnaireMidCall(path, edited, *SATISFIED),
+    )
     assert "the way you were treated" in first.heard_text
-    second = simulator(app).call(from_="+441134960002", to=SURVEY_NUMBER,
-                                 respondent=Scripted(*(press(k) for k in SATISFIED[:-1])))
+    second = simulator(app).call(
+        from_="+441134960002",
+        to=SURVEY_NUMBER,
+        respondent=Scripted(*(press(k) for k in SATISFIED[:-1])),
+    )
     assert "how you were treated" in second.heard_text
     assert "kept informed" not in second.heard_text
     with app.extensions["ivr"].db.transaction() as s:
-        rows = s.execute(select(Interview.status, QuestionnaireVersion.version).join(
-            QuestionnaireVersion).order_by(Interview.id)).all()
-        kept = s.scalar(select(func.count()).select_from(Answer).where(
-            Answer.question_id == "kept_informed"))
+        rows = s.execute(
+            select(Interview.status, QuestionnaireVersion.version)
+            .join(QuestionnaireVersion)
+            .order_by(Interview.id)
+        ).all()
+        kept = s.scalar(
+            select(func.count()).select_from(Answer).where(Answer.question_id == "kept_informed")
+        )
     assert [tuple(r) for r in rows] == [("completed", "2026.2"), ("completed", "2026.3")]
     assert kept == 1
     app.extensions["ivr"].db.dispose()
@@ -76,8 +87,9 @@ def test_an_invalid_edit_keeps_the_last_good_version(any_db: str, tmp_path: Path
     app, path = _app_with_own_questionnaires(any_db, tmp_path)
     add_case(app)
     path.write_text(path.read_text().replace("type: scale7", "type: slider", 1))
-    call = simulator(app).call(from_=CALLER, to=SURVEY_NUMBER,
-                               respondent=Scripted(*(press(k) for k in SATISFIED)))
+    call = simulator(app).call(
+        from_=CALLER, to=SURVEY_NUMBER, respondent=Scripted(*(press(k) for k in SATISFIED))
+    )
     assert call.errors == []
     with app.extensions["ivr"].db.transaction() as s:
         assert s.scalar(select(Interview.status)) == "completed"
@@ -90,8 +102,12 @@ def test_concurrent_retries_of_one_turn_give_one_answer_and_one_response(
     add_case(app_any_db)
     sim = simulator(app_any_db)
     # The hang-up's status callback goes nowhere, so the interview stays in progress.
-    record = sim.call(from_=CALLER, to=SURVEY_NUMBER, status_callback=PUBLIC_BASE_URL + "/void",
-                      respondent=Scripted(press("1"), press("1"), then=hang_up()))
+    record = sim.call(
+        from_=CALLER,
+        to=SURVEY_NUMBER,
+        status_callback=PUBLIC_BASE_URL + "/void",
+        respondent=Scripted(press("1"), press("1"), then=hang_up()),
+    )
     # Replay the answer to the first question (turn 3) from several threads at once.
     turn_url = _gather_action(record.responses[-1])
     params = {**record.requests[1][1], "Digits": "6"}

@@ -69,20 +69,23 @@ class Gate:
         return [body]
 
 
-
-
 def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:
     worker = subprocess.Popen(
         [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, QUEUE],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if not gate.arrived.wait(60):
         os.killpg(worker.pid, signal.SIGKILL)
         pytest.fail("the worker never asked the API to place the call")
     # Killed at the worst moment: while the REST request is in flight. RQ runs the job in
     # a forked work horse in a session of its own, so the horse is killed by pid first.
-    horses = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True,
-                            check=False).stdout.split()
+    horses = subprocess.run(
+        ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
     for pid in horses:
         os.kill(int(pid), signal.SIGKILL)
     os.killpg(worker.pid, signal.SIGKILL)
@@ -91,22 +94,36 @@ def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:
 
 
 def _rerun_worker(env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL,
-                    QUEUE], cwd=ROOT, env=env, timeout=60, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, QUEUE],
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.parametrize("hold", ["before", "after"])
 def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
-    hold: str, empty_postgres_url: str, redis: Redis, all_day_questionnaires: Path,
+    hold: str,
+    empty_postgres_url: str,
+    redis: Redis,
+    all_day_questionnaires: Path,
 ) -> None:
     postgres_url = empty_postgres_url
-    settings = make_settings(postgres_url, redis_url=REDIS_URL,
-                             questionnaires_dir=all_day_questionnaires)
+    settings = make_settings(
+        postgres_url, redis_url=REDIS_URL, questionnaires_dir=all_day_questionnaires
+    )
     app: Flask = create_app(settings, queue=RedisQueue(REDIS_URL, name=QUEUE))
     db = app.extensions["ivr"].db
-    fake = FakeTwilioApi(WSGITransport(app), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
-                         fate=lambda to, params: no_answer())
+    fake = FakeTwilioApi(
+        WSGITransport(app),
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        fate=lambda to, params: no_answer(),
+    )
     gate = Gate(fake, hold)
     server = make_server("127.0.0.1", 0, gate, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -117,18 +134,34 @@ def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
         now = datetime.now(UTC)
         with app.app_context():
             with db.transaction() as session:
-                import_sample(session, campaign.questionnaire, io.StringIO(uss_csv(
-                    [("CR/CRASH/26", PHONE, "burglary", now.date() - timedelta(weeks=7))]),
-                    newline=""), today=now.date())
+                import_sample(
+                    session,
+                    campaign.questionnaire,
+                    io.StringIO(
+                        uss_csv(
+                            [("CR/CRASH/26", PHONE, "burglary", now.date() - timedelta(weeks=7))]
+                        ),
+                        newline="",
+                    ),
+                    today=now.date(),
+                )
             with db.engine.begin() as conn:
                 store.set_campaign_status(conn, "uss", "running", now)
-            (public_id,) = campaigns.tick(db, campaign, app.extensions["ivr"].queue, now,
-                                          max_concurrent_calls=5).queued
-        env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL,
-               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-               "TWILIO_FROM_NUMBER": settings.twilio_from_number,
-               "TWILIO_API_BASE_URL": base_url, "PUBLIC_BASE_URL": settings.public_base_url,
-               "IVR_QUESTIONNAIRES": str(all_day_questionnaires), "SECRET_KEY": "test"}
+            (public_id,) = campaigns.tick(
+                db, campaign, app.extensions["ivr"].queue, now, max_concurrent_calls=5
+            ).queued
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres_url,
+            "REDIS_URL": REDIS_URL,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": settings.twilio_from_number,
+            "TWILIO_API_BASE_URL": base_url,
+            "PUBLIC_BASE_URL": settings.public_base_url,
+            "IVR_QUESTIONNAIRES": str(all_day_questionnaires),
+            "SECRET_KEY": "test",
+        }
         _dial_in_worker(env, gate)
         gate.release.set()
         with db.transaction() as session:
@@ -152,8 +185,9 @@ def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
             # Nothing ever reports on it: the scheduler closes it as not placed, later,
             # and plans the next attempt; this one is never dialled again.
             later = now + campaigns.STRANDED_AFTER + timedelta(minutes=1)
-            report = campaigns.tick(db, campaign, RedisQueue(REDIS_URL, name=QUEUE), later,
-                                    max_concurrent_calls=5)
+            report = campaigns.tick(
+                db, campaign, RedisQueue(REDIS_URL, name=QUEUE), later, max_concurrent_calls=5
+            )
             assert report.stranded == 1
             with db.transaction() as session:
                 attempt = session.scalars(select(CallAttempt)).one()

@@ -40,7 +40,20 @@ def test_db_upgrade_command_creates_the_schema(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv("DATABASE_URL", url)
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    tables = create_engine(url).connect().exec_driver_sql(
-        "select name from sqlite_master where type='table'").scalars().all()
-    assert {"cases", "interviews", "answers", "referrals", "call_attempts", "turns",
-            "questionnaire_versions", "alembic_version"} <= set(tables)
+    tables = (
+        create_engine(url)
+        .connect()
+        .exec_driver_sql("select name from sqlite_master where type='table'")
+        .scalars()
+        .all()
+    )
+    assert {
+        "cases",
+        "interviews",
+        "answers",
+        "referrals",
+        "call_attempts",
+        "turns",
+        "questionnaire_versions",
+        "alembic_version",
+    } <= set(tables)

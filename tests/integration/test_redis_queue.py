@@ -33,17 +33,21 @@ def app_on_redis(redis_url: str, sqlite_url: str) -> Iterator[Flask]:
     app.extensions["ivr"].db.dispose()
 
 
-def test_new_referral_is_queued_on_redis_and_a_worker_runs_it(app_on_redis: Flask,
-                                                              redis_url: str) -> None:
+def test_new_referral_is_queued_on_redis_and_a_worker_runs_it(
+    app_on_redis: Flask, redis_url: str
+) -> None:
     from rq import Queue, SimpleWorker
 
     add_case(app_on_redis, district="Middlesbrough")
     queue = app_on_redis.extensions["ivr"].queue
     assert isinstance(queue, RedisQueue)
     simulator(app_on_redis).call(
-        from_="+441134960001", to=SURVEY_NUMBER,
-        respondent=Scripted(*(press(k) for k in ("1", "1", "7", "7", "7", "7", "7", "1")),
-                            record(5), press("2")))
+        from_="+441134960001",
+        to=SURVEY_NUMBER,
+        respondent=Scripted(
+            *(press(k) for k in ("1", "1", "7", "7", "7", "7", "7", "1")), record(5), press("2")
+        ),
+    )
     connection = Redis.from_url(redis_url)
     rq_queue = Queue("default", connection=connection)
     assert rq_queue.count == 1
@@ -68,7 +72,10 @@ def test_worker_process_runs_queued_jobs(redis_url: str, sqlite_url: str) -> Non
     queue.enqueue("workers.notifications.notify_new_referral", 7, "action_alert", "Hartlepool")
     result = subprocess.run(
         [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "ivr-test"],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": redis_url},
     )
     assert result.returncode == 0, result.stderr

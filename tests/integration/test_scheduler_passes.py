@@ -32,16 +32,30 @@ def test_only_one_chain_of_passes_is_scheduled(redis: Redis) -> None:
 
 
 def test_a_worker_runs_a_pass_and_it_schedules_the_next(
-    redis: Redis, sqlite_url: str, all_day_questionnaires: Path,
+    redis: Redis,
+    sqlite_url: str,
+    all_day_questionnaires: Path,
 ) -> None:
     Queue("default", connection=redis).enqueue("workers.dialer.tick")
-    env = {"DATABASE_URL": sqlite_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "test",
-           "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "token",
-           "TWILIO_FROM_NUMBER": "+441134960999", "PUBLIC_BASE_URL": "https://ivr.example.test",
-           "IVR_QUESTIONNAIRES": str(all_day_questionnaires), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url",
-                           REDIS_URL, "default"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": "test",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_FROM_NUMBER": "+441134960999",
+        "PUBLIC_BASE_URL": "https://ivr.example.test",
+        "IVR_QUESTIONNAIRES": str(all_day_questionnaires),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, "default"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "Job OK" in done.stderr + done.stdout
     registry = ScheduledJobRegistry(queue=Queue("default", connection=redis))
@@ -49,8 +63,11 @@ def test_a_worker_runs_a_pass_and_it_schedules_the_next(
     # The pass also queued the supervisors' overdue notice, once for the hour, and the
     # burst worker ran it too.
     finished = FinishedJobRegistry(queue=Queue("default", connection=redis))
-    ran = [Queue("default", connection=redis).fetch_job(job_id)
-           for job_id in finished.get_job_ids()]
+    ran = [
+        Queue("default", connection=redis).fetch_job(job_id) for job_id in finished.get_job_ids()
+    ]
     assert sorted(job.func_name for job in ran if job) == [
-        "workers.dialer.tick", "workers.notifications.notify_overdue"]
+        "workers.dialer.tick",
+        "workers.notifications.notify_overdue",
+    ]
     assert 3500 < redis.ttl(OVERDUE_LOCK) <= 3600

@@ -27,8 +27,12 @@ from ivr.questionnaire.loader import load_file
 ROOT = Path(__file__).resolve().parents[2]
 USS = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire
 VCAS = load_file(ROOT / "questionnaires" / "vcas_exit.yaml").questionnaire
-CASE = {"first_name": "Alex", "crime_type": "burglary", "district": "Hartlepool",
-        "reported_on": "2026-09-14"}
+CASE = {
+    "first_name": "Alex",
+    "crime_type": "burglary",
+    "district": "Hartlepool",
+    "reported_on": "2026-09-14",
+}
 
 
 def play(*events: engine.InputEvent, case: dict | None = None, q=USS) -> list[Step]:
@@ -46,15 +50,27 @@ def answers_of(steps: list[Step]) -> dict[str, str | None]:
     return {e.question_id: e.code for e in events_of(steps) if isinstance(e, AnswerRecorded)}
 
 
-SATISFIED = (Digits("1"), Digits("1"), Digits("1"), Digits("2"), Digits("3"), Digits("2"),
-             Digits("1"), Digits("2"))
+SATISFIED = (
+    Digits("1"),
+    Digits("1"),
+    Digits("1"),
+    Digits("2"),
+    Digits("3"),
+    Digits("2"),
+    Digits("1"),
+    Digits("2"),
+)
 
 
 def test_satisfied_victim_completes_without_referral() -> None:
     steps = play(*SATISFIED)
     assert answers_of(steps) == {
-        "ease_of_contact": "1", "actions_taken": "2", "kept_informed": "3", "treatment": "2",
-        "whole_experience": "1", "police_contact": "2",
+        "ease_of_contact": "1",
+        "actions_taken": "2",
+        "kept_informed": "3",
+        "treatment": "2",
+        "whole_experience": "1",
+        "police_contact": "2",
     }
     assert steps[-1].state.status is Status.COMPLETED
     assert steps[-1].wait is None
@@ -72,8 +88,18 @@ def test_opening_and_identity_reveal_no_case_detail() -> None:
 
 
 def test_dissatisfied_with_consent_raises_one_referral_listing_every_dissatisfied_answer() -> None:
-    steps = play(Digits("1"), Digits("1"), Digits("6"), Digits("2"), Digits("7"), Digits("4"),
-                 Digits("5"), Recording("https://rec/1", 9), Digits("1"), Digits("2"))
+    steps = play(
+        Digits("1"),
+        Digits("1"),
+        Digits("6"),
+        Digits("2"),
+        Digits("7"),
+        Digits("4"),
+        Digits("5"),
+        Recording("https://rec/1", 9),
+        Digits("1"),
+        Digits("2"),
+    )
     events = events_of(steps)
     dissatisfied = [e.question_id for e in events if isinstance(e, DissatisfactionDetected)]
     assert dissatisfied == ["ease_of_contact", "kept_informed", "whole_experience"]
@@ -86,26 +112,43 @@ def test_dissatisfied_with_consent_raises_one_referral_listing_every_dissatisfie
         ("whole_experience", "5", "fairly dissatisfied"),
     ]
     assert referrals[0].consented is True
-    reason = next(e for e in events if isinstance(e, AnswerRecorded)
-                  and e.question_id == "dissatisfaction_reason")
+    reason = next(
+        e
+        for e in events
+        if isinstance(e, AnswerRecorded) and e.question_id == "dissatisfaction_reason"
+    )
     assert reason.recording_url == "https://rec/1"
     assert steps[-1].state.status is Status.COMPLETED
 
 
 def test_dissatisfied_without_consent_still_gives_a_reason_and_an_anonymous_referral() -> None:
-    steps = play(Digits("1"), Digits("1"), Digits("7"), Digits("7"), Digits("7"), Digits("7"),
-                 Digits("7"), Recording("https://rec/9", 5), Digits("2"), Digits("2"))
+    steps = play(
+        Digits("1"),
+        Digits("1"),
+        Digits("7"),
+        Digits("7"),
+        Digits("7"),
+        Digits("7"),
+        Digits("7"),
+        Recording("https://rec/9", 5),
+        Digits("2"),
+        Digits("2"),
+    )
     assert answers_of(steps)["dissatisfaction_reason"] is None  # a recording has no code
-    reason = next(e for e in events_of(steps) if isinstance(e, AnswerRecorded)
-                  and e.question_id == "dissatisfaction_reason")
+    reason = next(
+        e
+        for e in events_of(steps)
+        if isinstance(e, AnswerRecorded) and e.question_id == "dissatisfaction_reason"
+    )
     assert reason.recording_url == "https://rec/9"
     referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
     assert [(r.kind, r.consented) for r in referrals] == [("service_recovery", False)]
     assert steps[-1].state.status is Status.COMPLETED
 
 
-def test_referrals_are_raised_when_the_interview_ends_not_at_the_first_dissatisfied_answer(
-) -> None:
+def test_referrals_are_raised_when_the_interview_ends_not_at_the_first_dissatisfied_answer() -> (
+    None
+):
     steps = play(Digits("1"), Digits("1"), Digits("7"), Digits("7"))
     assert not any(isinstance(e, ReferralRequested) for e in events_of(steps))
 
@@ -145,19 +188,23 @@ def test_reprompt_says_why() -> None:
 
 
 def test_speech_matches_labels_and_synonyms_longest_first() -> None:
-    steps = play(Speech("yes", 0.9), Speech("yeah okay", 0.9),
-                 Speech("I was very dissatisfied", 0.95),
-                 Speech("neither satisfied nor dissatisfied", 0.9),
-                 Speech("fairly satisfied thanks", 0.9))
-    assert answers_of(steps) == {"ease_of_contact": "6", "actions_taken": "4",
-                                 "kept_informed": "3"}
+    steps = play(
+        Speech("yes", 0.9),
+        Speech("yeah okay", 0.9),
+        Speech("I was very dissatisfied", 0.95),
+        Speech("neither satisfied nor dissatisfied", 0.9),
+        Speech("fairly satisfied thanks", 0.9),
+    )
+    assert answers_of(steps) == {"ease_of_contact": "6", "actions_taken": "4", "kept_informed": "3"}
     assert {e.via.value for e in events_of(steps) if isinstance(e, AnswerRecorded)} == {"speech"}
 
 
 def test_low_confidence_speech_is_confirmed_first() -> None:
     steps = play(Digits("1"), Digits("1"), Speech("very satisfied", 0.2))
-    assert steps[-1].prompts == ("I think you said very satisfied. If that is right, press 1 "
-                                 "or say yes. If not, press 2 or say no.",)
+    assert steps[-1].prompts == (
+        "I think you said very satisfied. If that is right, press 1 "
+        "or say yes. If not, press 2 or say no.",
+    )
     assert not steps[-1].events
     confirmed = engine.step(USS, steps[-1].state, Speech("yes", 0.9))
     assert confirmed.events[0].question_id == "ease_of_contact"
@@ -171,14 +218,17 @@ def test_unmatched_speech_reprompts() -> None:
     assert steps[-1].prompts[0] == USS.messages.invalid
 
 
-@pytest.mark.parametrize(("keys", "status", "closing"), [
-    (("3",), Status.WRONG_NUMBER, "wrong_person"),
-    (("2", "2"), Status.CALLBACK_REQUESTED, "callback"),
-    (("1", "2", "3"), Status.CALLBACK_REQUESTED, "callback"),
-    (("1", "2", "", "9", ""), Status.CALLBACK_REQUESTED, "callback"),
-    (("1", "3"), Status.REFUSED, "refused"),
-    (("9", "", "8"), Status.NO_RESPONSE, "no_response"),
-])
+@pytest.mark.parametrize(
+    ("keys", "status", "closing"),
+    [
+        (("3",), Status.WRONG_NUMBER, "wrong_person"),
+        (("2", "2"), Status.CALLBACK_REQUESTED, "callback"),
+        (("1", "2", "3"), Status.CALLBACK_REQUESTED, "callback"),
+        (("1", "2", "", "9", ""), Status.CALLBACK_REQUESTED, "callback"),
+        (("1", "3"), Status.REFUSED, "refused"),
+        (("9", "", "8"), Status.NO_RESPONSE, "no_response"),
+    ],
+)
 def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closing: str) -> None:
     steps = play(*(Digits(k) if k else Silence() for k in keys))
     assert steps[-1].state.status is status
@@ -188,9 +238,14 @@ def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closi
     assert "burglary" not in steps[-1].prompts[-1]
 
 
-@pytest.mark.parametrize(("key", "choice"), [
-    ("1", "this_evening"), ("2", "tomorrow_daytime"), ("3", "tomorrow_evening"),
-])
+@pytest.mark.parametrize(
+    ("key", "choice"),
+    [
+        ("1", "this_evening"),
+        ("2", "tomorrow_daytime"),
+        ("3", "tomorrow_evening"),
+    ],
+)
 def test_call_me_back_later_asks_when(key: str, choice: str) -> None:
     asked = play(Digits("1"), Digits("2"))[-1]
     assert asked.state.node == "_callback_time" and asked.wait is not None
@@ -252,11 +307,19 @@ def test_engine_is_deterministic() -> None:
 
 
 def test_interviewer_answers_go_through_the_same_rules() -> None:
-    steps = play(InterviewerAnswer("1"), InterviewerAnswer("1"), *[InterviewerAnswer("6")] * 5,
-                 InterviewerAnswer(text="They never called back."), InterviewerAnswer("1"),
-                 InterviewerAnswer("2"))
-    reason = next(e for e in events_of(steps) if isinstance(e, AnswerRecorded)
-                  and e.question_id == "dissatisfaction_reason")
+    steps = play(
+        InterviewerAnswer("1"),
+        InterviewerAnswer("1"),
+        *[InterviewerAnswer("6")] * 5,
+        InterviewerAnswer(text="They never called back."),
+        InterviewerAnswer("1"),
+        InterviewerAnswer("2"),
+    )
+    reason = next(
+        e
+        for e in events_of(steps)
+        if isinstance(e, AnswerRecorded) and e.question_id == "dissatisfaction_reason"
+    )
     assert reason.raw == "They never called back." and reason.via.value == "interviewer"
     assert [e.kind for e in events_of(steps) if isinstance(e, ReferralRequested)] == [
         "service_recovery"
@@ -268,10 +331,22 @@ VCAS_CASE = {"first_name": "Sam", "closed_on": "2026-10-01", "consent": "yes"}
 
 def test_vcas_referral_uses_choice_sentiment() -> None:
     # identity, safety, good time, consent; then the five core questions.
-    steps = play(Digits("1"), Digits("1"), Digits("1"), Digits("1"),
-                 Digits("2"), Digits("3"), Digits("1"), Digits("9"), Digits("1"),
-                 Recording("https://rec/2", 4), Digits("1"), Recording("https://rec/3", 6),
-                 q=VCAS, case=VCAS_CASE)
+    steps = play(
+        Digits("1"),
+        Digits("1"),
+        Digits("1"),
+        Digits("1"),
+        Digits("2"),
+        Digits("3"),
+        Digits("1"),
+        Digits("9"),
+        Digits("1"),
+        Recording("https://rec/2", 4),
+        Digits("1"),
+        Recording("https://rec/3", 6),
+        q=VCAS,
+        case=VCAS_CASE,
+    )
     referrals = [e for e in events_of(steps) if isinstance(e, ReferralRequested)]
     assert [(r.question, r.code) for r in referrals[0].reasons] == [("cope_everyday", "3")]
     assert referrals[0].consented is True

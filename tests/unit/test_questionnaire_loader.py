@@ -55,7 +55,11 @@ def test_shipped_questionnaires_are_valid(name: str) -> None:
 def test_uss_has_the_five_home_office_core_questions_on_the_seven_point_scale() -> None:
     q = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire
     assert q.core_ids == (
-        "ease_of_contact", "actions_taken", "kept_informed", "treatment", "whole_experience",
+        "ease_of_contact",
+        "actions_taken",
+        "kept_informed",
+        "treatment",
+        "whole_experience",
     )
     for qid in q.core_ids:
         question = q.question(qid)
@@ -110,8 +114,10 @@ def test_when_naming_an_unknown_question_is_an_error() -> None:
           prompt: Was it good?
           when: {answer: nowhere, in: ["1"]}
     """)
-    assert found == [f"q.yaml:{line_of(BASE % '', 'questions:') + 4}: question 'first': "
-                     "'when:' names unknown question 'nowhere'"]
+    assert found == [
+        f"q.yaml:{line_of(BASE % '', 'questions:') + 4}: question 'first': "
+        "'when:' names unknown question 'nowhere'"
+    ]
 
 
 def test_goto_backwards_is_a_loop() -> None:
@@ -126,8 +132,9 @@ def test_goto_backwards_is_a_loop() -> None:
             - {key: 1, label: again, goto: first}
             - {key: 2, label: on}
     """)
-    assert any("goto 'first' goes back to an earlier question, which makes a loop" in p
-               for p in found)
+    assert any(
+        "goto 'first' goes back to an earlier question, which makes a loop" in p for p in found
+    )
 
 
 def test_question_jumped_over_by_every_path_is_unreachable() -> None:
@@ -180,14 +187,17 @@ def test_missing_required_section_and_bad_type_are_reported() -> None:
 
 
 def test_yes_and_no_stay_words_in_synonyms() -> None:
-    source = BASE % textwrap.indent(textwrap.dedent("""\
+    source = BASE % textwrap.indent(
+        textwrap.dedent("""\
         - id: first
           type: choice
           prompt: Pick.
           options:
             - {key: 1, label: agree, synonyms: [yes, on]}
             - {key: 2, label: disagree, synonyms: [no, off]}
-    """), "  ")
+    """),
+        "  ",
+    )
     q = parse_questionnaire(source, "q.yaml").questionnaire
     assert q.question("first").options[1].synonyms == ("no", "off")
 

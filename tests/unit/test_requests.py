@@ -13,8 +13,8 @@ from ivr.web.requests import Request
 BODIES = [
     b"CallSid=CA123&Digits=1&From=%2B441134960001&To=%2B441134960999",
     b"SpeechResult=very+satisfied&Confidence=0.93&Empty=&Flag",
-    b"Digits=1&Digits=2&Digits=%2A",                  # a repeated name keeps every value
-    b"Bad=%FF%FE&Good=caf%C3%A9",                      # invalid UTF-8 is kept quoted
+    b"Digits=1&Digits=2&Digits=%2A",  # a repeated name keeps every value
+    b"Bad=%FF%FE&Good=caf%C3%A9",  # invalid UTF-8 is kept quoted
     b"",
 ]
 
@@ -23,8 +23,7 @@ def _requests(body: bytes, content_type: str) -> tuple[FlaskRequest, ...]:
     app = Flask(__name__)
     out = []
     for cls in (Request, FlaskRequest):
-        environ = EnvironBuilder(method="POST", data=body, content_type=content_type
-                                 ).get_environ()
+        environ = EnvironBuilder(method="POST", data=body, content_type=content_type).get_environ()
         with app.request_context(environ):
             out.append(cls(environ))
     return tuple(out)
@@ -41,15 +40,19 @@ def test_urlencoded_forms_parse_as_werkzeug_parses_them(body: bytes) -> None:
 def test_a_body_over_the_limit_is_refused_as_werkzeug_refuses_it() -> None:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 10
-    environ = EnvironBuilder(method="POST", data=b"Digits=1&Padding=" + b"x" * 100,
-                             content_type="application/x-www-form-urlencoded").get_environ()
+    environ = EnvironBuilder(
+        method="POST",
+        data=b"Digits=1&Padding=" + b"x" * 100,
+        content_type="application/x-www-form-urlencoded",
+    ).get_environ()
     with app.request_context(environ), pytest.raises(RequestEntityTooLarge):
         _ = Request(environ).form
 
 
 def test_other_content_types_go_through_werkzeug() -> None:
-    environ = EnvironBuilder(method="POST", data={"name": "value"},
-                             content_type="multipart/form-data").get_environ()
+    environ = EnvironBuilder(
+        method="POST", data={"name": "value"}, content_type="multipart/form-data"
+    ).get_environ()
     assert environ["CONTENT_TYPE"].startswith("multipart/form-data")
     app = Flask(__name__)
     with app.request_context(environ):

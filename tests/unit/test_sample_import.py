@@ -22,9 +22,15 @@ USS_HEADER = "case_ref,phone,crime_type,district,reported_on,first_name"
 VCAS_HEADER = "case_ref,phone,first_name,closed_on,consent"
 
 
-def uss_row(ref: str, phone: str = "0113 496 0001", *, crime: str = "burglary",
-            district: str = "Leeds North", reported: str = "2026-09-14",
-            name: str = "Alex") -> str:
+def uss_row(
+    ref: str,
+    phone: str = "0113 496 0001",
+    *,
+    crime: str = "burglary",
+    district: str = "Leeds North",
+    reported: str = "2026-09-14",
+    name: str = "Alex",
+) -> str:
     """One USS sample line with defaults for the columns a test does not care about."""
     return f"{ref},{phone},{crime},{district},{reported},{name}"
 
@@ -37,12 +43,19 @@ def questionnaire(app: Flask, survey: str = "uss") -> Questionnaire:
     return app.extensions["ivr"].questionnaires.current(survey).questionnaire
 
 
-def run(app: Flask, text: str, *, survey: str = "uss", q: Questionnaire | None = None,
-        today: date = TODAY) -> ImportReport:
+def run(
+    app: Flask,
+    text: str,
+    *,
+    survey: str = "uss",
+    q: Questionnaire | None = None,
+    today: date = TODAY,
+) -> ImportReport:
     """Import ``text`` directly (no CLI) in its own transaction."""
     with app.extensions["ivr"].db.transaction() as session:
-        return import_sample(session, q or questionnaire(app, survey),
-                             io.StringIO(text, newline=""), today=today)
+        return import_sample(
+            session, q or questionnaire(app, survey), io.StringIO(text, newline=""), today=today
+        )
 
 
 def lines(report: ImportReport) -> list[str]:
@@ -51,8 +64,9 @@ def lines(report: ImportReport) -> list[str]:
 
 def cases(app: Flask, survey: str = "uss") -> list[Case]:
     with app.extensions["ivr"].db.transaction() as session:
-        return list(session.scalars(select(Case).where(Case.survey == survey)
-                                    .order_by(Case.case_ref)))
+        return list(
+            session.scalars(select(Case).where(Case.survey == survey).order_by(Case.case_ref))
+        )
 
 
 def count(app: Flask) -> int:
@@ -97,11 +111,14 @@ def test_every_uk_writing_is_stored_as_e164(app: Flask, tmp_path: Path) -> None:
     assert [c.phone for c in cases(app)] == list(UK_WRITINGS.values())
 
 
-@pytest.mark.parametrize("raw, region", [
-    ("01481 256789", "GG"),
-    ("+44 1534 456789", "JE"),
-    ("01624 756789", "IM"),
-])
+@pytest.mark.parametrize(
+    "raw, region",
+    [
+        ("01481 256789", "GG"),
+        ("+44 1534 456789", "JE"),
+        ("01624 756789", "IM"),
+    ],
+)
 def test_crown_dependency_numbers_are_accepted(app: Flask, raw: str, region: str) -> None:
     number = phonenumbers.parse(raw, "GB")
     assert phonenumbers.is_valid_number(number)
@@ -109,12 +126,17 @@ def test_crown_dependency_numbers_are_accepted(app: Flask, raw: str, region: str
     report = run(app, csv_text(USS_HEADER, uss_row("CR/0001/26", raw)))
     assert report == ImportReport(1, [])
     assert cases(app)[0].phone == phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.E164)
+        number, phonenumbers.PhoneNumberFormat.E164
+    )
 
 
 def test_foreign_and_invalid_numbers_are_rejected(app: Flask, tmp_path: Path) -> None:
-    text = csv_text(USS_HEADER, uss_row("CR/0001/26", "+1 202 555 0143"),
-                    uss_row("CR/0002/26", "07700 900123"), uss_row("CR/0003/26", ""))
+    text = csv_text(
+        USS_HEADER,
+        uss_row("CR/0001/26", "+1 202 555 0143"),
+        uss_row("CR/0002/26", "07700 900123"),
+        uss_row("CR/0003/26", ""),
+    )
     result = cli(app, write(tmp_path, text))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -128,13 +150,25 @@ def test_foreign_and_invalid_numbers_are_rejected(app: Flask, tmp_path: Path) ->
 
 # --- values --------------------------------------------------------------------------
 
+
 def test_values_are_stored_canonically(app: Flask) -> None:
-    report = run(app, csv_text(USS_HEADER, uss_row("  CR/0001/26 ", crime=" Domestic_Abuse ",
-                                                   district=" Leeds  North ", name=" Sam ")))
+    report = run(
+        app,
+        csv_text(
+            USS_HEADER,
+            uss_row(
+                "  CR/0001/26 ", crime=" Domestic_Abuse ", district=" Leeds  North ", name=" Sam "
+            ),
+        ),
+    )
     assert report.imported == 1
     (case,) = cases(app)
     assert (case.case_ref, case.crime_type, case.district, case.first_name) == (
-        "CR/0001/26", "domestic_abuse", "Leeds  North", "Sam")
+        "CR/0001/26",
+        "domestic_abuse",
+        "Leeds  North",
+        "Sam",
+    )
     assert case.reported_on == date(2026, 9, 14)
     assert case.fields == {}
 
@@ -171,19 +205,39 @@ def test_today_is_not_the_future(app: Flask) -> None:
 
 
 def test_yes_no_and_integer_fields(app: Flask) -> None:
-    q = with_fields(app, callback_ok=CaseField(type="yes_no", required=False),
-                    victim_age=CaseField(type="integer", required=False))
+    q = with_fields(
+        app,
+        callback_ok=CaseField(type="yes_no", required=False),
+        victim_age=CaseField(type="integer", required=False),
+    )
     header = USS_HEADER + ",Callback_OK,victim_age"
-    good = [uss_row(f"CR/{n}/26") + f",{yn},{age}" for n, (yn, age) in enumerate(
-        [("Y", "34"), ("true", "+7"), ("1", ""), ("No", "0"), ("n", "-1"), ("FALSE", ""),
-         ("0", ""), ("", "")])]
+    good = [
+        uss_row(f"CR/{n}/26") + f",{yn},{age}"
+        for n, (yn, age) in enumerate(
+            [
+                ("Y", "34"),
+                ("true", "+7"),
+                ("1", ""),
+                ("No", "0"),
+                ("n", "-1"),
+                ("FALSE", ""),
+                ("0", ""),
+                ("", ""),
+            ]
+        )
+    ]
     assert run(app, csv_text(header, *good), q=q).imported == len(good)
     stored = {c.case_ref: c.fields for c in cases(app)}
     assert stored["CR/0/26"] == {"callback_ok": "yes", "victim_age": 34}
     assert stored["CR/1/26"] == {"callback_ok": "yes", "victim_age": 7}
     assert stored["CR/2/26"] == {"callback_ok": "yes"}
     assert [stored[f"CR/{n}/26"].get("callback_ok") for n in range(3, 8)] == [
-        "no", "no", "no", "no", None]
+        "no",
+        "no",
+        "no",
+        "no",
+        None,
+    ]
 
     bad = csv_text(header, uss_row("CR/9/26") + ",maybe,3.5", uss_row("CR/10/26") + ",yes,ten")
     assert lines(run(app, bad, q=q)) == [
@@ -195,18 +249,26 @@ def test_yes_no_and_integer_fields(app: Flask) -> None:
 
 # --- shape of the file ---------------------------------------------------------------
 
+
 def test_header_is_matched_loosely(app: Flask) -> None:
     header = "\ufeff Phone ,CASE_REF,First_Name, district,Reported_On,crime_type"
     text = csv_text(header, "0114 496 0002,CR/0001/26,Robin,Sheffield,2026-09-01,vehicle")
     assert run(app, text).imported == 1
     (case,) = cases(app)
     assert (case.phone, case.case_ref, case.first_name, case.district, case.crime_type) == (
-        "+441144960002", "CR/0001/26", "Robin", "Sheffield", "vehicle")
+        "+441144960002",
+        "CR/0001/26",
+        "Robin",
+        "Sheffield",
+        "vehicle",
+    )
 
 
 def test_unknown_and_missing_columns(app: Flask) -> None:
-    text = csv_text("case_ref,telephone,crime_type,district,Notes,first_name",
-                    "CR/0001/26,0113 496 0001,burglary,Leeds,x,Alex")
+    text = csv_text(
+        "case_ref,telephone,crime_type,district,Notes,first_name",
+        "CR/0001/26,0113 496 0001,burglary,Leeds,x,Alex",
+    )
     assert lines(run(app, text)) == [
         "line 1: unknown column 'telephone'",
         "line 1: unknown column 'Notes'",
@@ -224,8 +286,11 @@ def test_duplicate_and_unnamed_columns(app: Flask) -> None:
 
 def test_optional_declared_column_is_allowed_and_may_be_left_out(app: Flask) -> None:
     q = with_fields(app, officer=CaseField(required=False, label="Officer in case"))
-    text = csv_text(USS_HEADER + ",officer", uss_row("CR/0001/26") + ",PC Jordan Reyes",
-                    uss_row("CR/0002/26") + ",")
+    text = csv_text(
+        USS_HEADER + ",officer",
+        uss_row("CR/0001/26") + ",PC Jordan Reyes",
+        uss_row("CR/0002/26") + ",",
+    )
     assert run(app, text, q=q).imported == 2
     assert [c.fields for c in cases(app)] == [{"officer": "PC Jordan Reyes"}, {}]
     assert run(app, csv_text(USS_HEADER, uss_row("CR/0003/26")), q=q).imported == 1
@@ -234,14 +299,26 @@ def test_optional_declared_column_is_allowed_and_may_be_left_out(app: Flask) -> 
 def test_empty_file_and_header_only(app: Flask) -> None:
     assert lines(run(app, "")) == [
         "line 1: the file is empty; the first line must name the columns: case_ref, phone, "
-        "first_name, crime_type, district, reported_on"]
+        "first_name, crime_type, district, reported_on"
+    ]
     assert lines(run(app, USS_HEADER + "\n\n")) == [
-        "line 1: no cases in file (only the header line)"]
+        "line 1: no cases in file (only the header line)"
+    ]
 
 
 def test_wrong_cell_count_and_empty_rows(app: Flask) -> None:
-    text = csv_text(USS_HEADER, uss_row("CR/0001/26"), "", uss_row("CR/0002/26") + ",extra",
-                    "CR/0003/26,0113 496 0001", " , ", uss_row("CR/0004/26"), "", "", ",,,")
+    text = csv_text(
+        USS_HEADER,
+        uss_row("CR/0001/26"),
+        "",
+        uss_row("CR/0002/26") + ",extra",
+        "CR/0003/26,0113 496 0001",
+        " , ",
+        uss_row("CR/0004/26"),
+        "",
+        "",
+        ",,,",
+    )
     assert lines(run(app, text)) == [
         "line 3: empty row",
         "line 4: expected 6 columns, found 7",
@@ -271,15 +348,23 @@ def test_line_numbers_are_physical(app: Flask) -> None:
 
 
 def test_unclosed_quote(app: Flask) -> None:
-    text = csv_text(USS_HEADER, uss_row("CR/0001/26"), 'CR/0002/26,"0113 496 0001,burglary',
-                    uss_row("CR/0003/26"))
+    text = csv_text(
+        USS_HEADER,
+        uss_row("CR/0001/26"),
+        'CR/0002/26,"0113 496 0001,burglary',
+        uss_row("CR/0003/26"),
+    )
     assert lines(run(app, text)) == [
-        "line 3: a quoted value that starts in this row is never closed"]
+        "line 3: a quoted value that starts in this row is never closed"
+    ]
 
 
 def test_malformed_quoting_is_reported_and_checking_goes_on(app: Flask) -> None:
-    text = csv_text(USS_HEADER, 'CR/0001/26,0113 496 0001,"burglary"x,Leeds,2026-09-14,Alex',
-                    uss_row("CR/0002/26", crime="arson"))
+    text = csv_text(
+        USS_HEADER,
+        'CR/0001/26,0113 496 0001,"burglary"x,Leeds,2026-09-14,Alex',
+        uss_row("CR/0002/26", crime="arson"),
+    )
     assert lines(run(app, text)) == [
         "line 2: not valid CSV (',' expected after '\"')",
         "line 3: crime_type 'arson' is not one of: burglary, vehicle, violent, "
@@ -288,8 +373,13 @@ def test_malformed_quoting_is_reported_and_checking_goes_on(app: Flask) -> None:
 
 
 def test_duplicate_case_refs_in_the_file(app: Flask) -> None:
-    text = csv_text(USS_HEADER, uss_row("CR/0001/26"), uss_row("CR/0002/26"),
-                    uss_row("CR/0001/26", "0114 496 0002"), uss_row("CR/0001/26", "07700 900789"))
+    text = csv_text(
+        USS_HEADER,
+        uss_row("CR/0001/26"),
+        uss_row("CR/0002/26"),
+        uss_row("CR/0001/26", "0114 496 0002"),
+        uss_row("CR/0001/26", "07700 900789"),
+    )
     assert lines(run(app, text)) == [
         "line 4: duplicate case_ref 'CR/0001/26' (first on line 2)",
         "line 5: phone: '07700 900789' is not a valid phone number",
@@ -301,9 +391,12 @@ def test_problems_leave_the_callers_session_alone(app: Flask) -> None:
     with app.extensions["ivr"].db.transaction() as session:
         pending = Case(survey="uss", case_ref="CR/0009/26", phone="+441134960009")
         session.add(pending)
-        report = import_sample(session, questionnaire(app),
-                               io.StringIO(csv_text(USS_HEADER, uss_row("CR/0001/26", "x"))),
-                               today=TODAY)
+        report = import_sample(
+            session,
+            questionnaire(app),
+            io.StringIO(csv_text(USS_HEADER, uss_row("CR/0001/26", "x"))),
+            today=TODAY,
+        )
         assert report.imported == 0 and report.problems
         assert list(session.new) == [pending]
         session.expunge(pending)
@@ -316,13 +409,16 @@ def test_row_problem_text() -> None:
 
 # --- the command ---------------------------------------------------------------------
 
+
 def test_one_bad_row_imports_nothing(app: Flask, tmp_path: Path) -> None:
     rows = [uss_row(f"CR/{n:04d}/26") for n in range(1, 6)]
     rows[3] = uss_row("CR/0004/26", crime="shoplifting")
     result = cli(app, write(tmp_path, csv_text(USS_HEADER, *rows)))
     assert result.exit_code == 1
-    assert result.stderr == ("line 5: crime_type 'shoplifting' is not one of: burglary, vehicle, "
-                             "violent, domestic_abuse, racist\n")
+    assert result.stderr == (
+        "line 5: crime_type 'shoplifting' is not one of: burglary, vehicle, "
+        "violent, domestic_abuse, racist\n"
+    )
     assert result.stdout == ""
     assert count(app) == 0
 
@@ -330,8 +426,11 @@ def test_one_bad_row_imports_nothing(app: Flask, tmp_path: Path) -> None:
 def test_second_import_reports_already_imported(app: Flask, tmp_path: Path) -> None:
     first = write(tmp_path, csv_text(USS_HEADER, uss_row("CR/0001/26"), uss_row("CR/0002/26")))
     assert cli(app, first).exit_code == 0
-    second = write(tmp_path, csv_text(USS_HEADER, uss_row("CR/0003/26"), uss_row("CR/0002/26"),
-                                      uss_row("CR/0001/26")), "again.csv")
+    second = write(
+        tmp_path,
+        csv_text(USS_HEADER, uss_row("CR/0003/26"), uss_row("CR/0002/26"), uss_row("CR/0001/26")),
+        "again.csv",
+    )
     result = cli(app, second)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -340,8 +439,9 @@ def test_second_import_reports_already_imported(app: Flask, tmp_path: Path) -> N
     ]
     assert count(app) == 2
     # The same case_ref in another survey is a different case.
-    vcas = write(tmp_path, csv_text(VCAS_HEADER, "CR/0001/26,0113 496 0001,Alex,2025-06-30,yes"),
-                 "vcas.csv")
+    vcas = write(
+        tmp_path, csv_text(VCAS_HEADER, "CR/0001/26,0113 496 0001,Alex,2025-06-30,yes"), "vcas.csv"
+    )
     assert cli(app, vcas, "vcas_exit").exit_code == 0
 
 
@@ -353,12 +453,16 @@ def test_already_imported_is_found_beyond_one_lookup_chunk(app: Flask) -> None:
     assert report.imported == 0
     assert len(report.problems) == len(refs)
     assert str(report.problems[-1]) == (
-        f"line {len(refs) + 1}: case_ref '{refs[-1]}' is already imported")
+        f"line {len(refs) + 1}: case_ref '{refs[-1]}' is already imported"
+    )
 
 
 def test_vcas_exit_columns(app: Flask, tmp_path: Path) -> None:
-    text = csv_text(VCAS_HEADER, "V-0001,0113 496 0001,Jamie,2025-06-30,Yes",
-                    "V-0002,020 7946 0002,Priya,2025-07-01,n")
+    text = csv_text(
+        VCAS_HEADER,
+        "V-0001,0113 496 0001,Jamie,2025-06-30,Yes",
+        "V-0002,020 7946 0002,Priya,2025-07-01,n",
+    )
     result = cli(app, write(tmp_path, text), "vcas_exit")
     assert result.exit_code == 0, result.output
     assert result.stderr == "imported 2 cases for survey vcas_exit\n"
@@ -395,8 +499,9 @@ def test_unreadable_files(app: Flask, tmp_path: Path) -> None:
     latin1.write_bytes(csv_text(USS_HEADER, uss_row("CR/0001/26", name="Zoë")).encode("latin-1"))
     result = cli(app, latin1)
     assert result.exit_code == 1
-    assert result.stderr == ("line 2: the file is not UTF-8 text (byte 0xeb); "
-                             "save it as CSV UTF-8\n")
+    assert result.stderr == (
+        "line 2: the file is not UTF-8 text (byte 0xeb); save it as CSV UTF-8\n"
+    )
     assert count(app) == 0
 
 
@@ -409,29 +514,49 @@ def test_bom_file_through_the_command(app: Flask, tmp_path: Path) -> None:
 
 
 def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
-    header = (f"{VCAS_HEADER},domestic_abuse,language,ethnicity,date_of_birth,sex,disability,"
-              "access_needs")
-    report = run(app, csv_text(
-        header,
-        "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White: Welsh,1970-04-02,female,no,"
-        "large print",
-        "V2,0113 496 0002,Ali,2026-09-21,yes,,,,,,,"), survey="vcas_exit")
+    header = (
+        f"{VCAS_HEADER},domestic_abuse,language,ethnicity,date_of_birth,sex,disability,access_needs"
+    )
+    report = run(
+        app,
+        csv_text(
+            header,
+            "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White: Welsh,1970-04-02,female,no,"
+            "large print",
+            "V2,0113 496 0002,Ali,2026-09-21,yes,,,,,,,",
+        ),
+        survey="vcas_exit",
+    )
     assert report.problems == [] and report.imported == 2
     first, second = cases(app, "vcas_exit")
-    assert first.fields == {"closed_on": "2026-09-20", "consent": "yes", "domestic_abuse": "yes",
-                            "language": "cy-GB", "ethnicity": "White: Welsh",
-                            "date_of_birth": "1970-04-02", "sex": "female", "disability": "no",
-                            "access_needs": "large print"}
+    assert first.fields == {
+        "closed_on": "2026-09-20",
+        "consent": "yes",
+        "domestic_abuse": "yes",
+        "language": "cy-GB",
+        "ethnicity": "White: Welsh",
+        "date_of_birth": "1970-04-02",
+        "sex": "female",
+        "disability": "no",
+        "access_needs": "large print",
+    }
     assert second.fields == {"closed_on": "2026-09-21", "consent": "yes"}
 
 
 def test_a_domestic_abuse_flag_must_be_yes_or_no(app: Flask) -> None:
-    report = run(app, csv_text(f"{USS_HEADER},domestic_abuse",
-                               f"{uss_row('A', crime='violent')},perhaps",
-                               f"{uss_row('B', '0113 496 0002', crime='violent')},yes"))
+    report = run(
+        app,
+        csv_text(
+            f"{USS_HEADER},domestic_abuse",
+            f"{uss_row('A', crime='violent')},perhaps",
+            f"{uss_row('B', '0113 496 0002', crime='violent')},yes",
+        ),
+    )
     assert report.imported == 0
-    assert lines(report) == ["line 2: domestic_abuse 'perhaps' is not yes or no (accepted: "
-                             "0, 1, false, n, no, true, y, yes)"]
+    assert lines(report) == [
+        "line 2: domestic_abuse 'perhaps' is not yes or no (accepted: "
+        "0, 1, false, n, no, true, y, yes)"
+    ]
 
 
 def test_an_overlong_free_text_cell_is_refused(app: Flask) -> None:

@@ -137,11 +137,13 @@ def app() -> Flask:
     return make_app()
 
 
-def simulate(app: Flask, respondent: Scripted, *, token: str = TOKEN, repeat: bool = False,
-             **kwargs: object) -> CallRecord:
+def simulate(
+    app: Flask, respondent: Scripted, *, token: str = TOKEN, repeat: bool = False, **kwargs: object
+) -> CallRecord:
     """Place one inbound call to the app through the in-process transport."""
-    sim = TwilioSimulator(WSGITransport(app), auth_token=token, public_base_url=BASE,
-                          repeat_requests=repeat)
+    sim = TwilioSimulator(
+        WSGITransport(app), auth_token=token, public_base_url=BASE, repeat_requests=repeat
+    )
     return sim.call(from_=CALLER, to=LINE, respondent=respondent, **kwargs)  # type: ignore[arg-type]
 
 
@@ -151,9 +153,17 @@ def test_full_call_is_signed_and_carries_twilio_params(app: Flask) -> None:
     assert rec.errors == [] and rec.mismatches == []
     assert rec.ended_by == "app"
     assert [path for path, _ in hits(app)] == [
-        "/twilio/voice", "/twilio/answer?q=1", "/twilio/recording", "/twilio/status"]
-    assert rec.transcript == ["Welcome to the survey.", "Press 1 or say yes if you were satisfied.",
-                              "You chose 1.", "Thank you, goodbye."]
+        "/twilio/voice",
+        "/twilio/answer?q=1",
+        "/twilio/recording",
+        "/twilio/status",
+    ]
+    assert rec.transcript == [
+        "Welcome to the survey.",
+        "Press 1 or say yes if you were satisfied.",
+        "You chose 1.",
+        "Thank you, goodbye.",
+    ]
     assert rec.heard_text.startswith("Welcome to the survey. Press 1")
     first, second = hits(app)[0][1], hits(app)[1][1]
     assert first["CallStatus"] == "ringing" and second["CallStatus"] == "in-progress"
@@ -161,7 +171,11 @@ def test_full_call_is_signed_and_carries_twilio_params(app: Flask) -> None:
         assert form["CallSid"] == rec.call_sid and re.fullmatch(r"CA[0-9a-f]{32}", rec.call_sid)
         assert re.fullmatch(r"AC[0-9a-f]{32}", form["AccountSid"])
         assert (form["From"], form["Caller"], form["To"], form["Called"]) == (
-            CALLER, CALLER, LINE, LINE)
+            CALLER,
+            CALLER,
+            LINE,
+            LINE,
+        )
         assert form["Direction"] == "inbound" and form["ApiVersion"] == "2010-04-01"
     assert rec.requests[1][0] == BASE + "/twilio/answer?q=1"
     assert len(rec.responses) == 3
@@ -195,8 +209,10 @@ def test_speech_posts_result_and_confidence(app: Flask) -> None:
     assert "You chose yes please." in rec.transcript
     # A silent Record falls through to the verbs after it.
     assert rec.transcript[-1] == "No message recorded."
-    assert respondent.heard[1] == ("You chose yes please.", Prompt("record", (), None,
-                                                                   "1234567890*#", ()))
+    assert respondent.heard[1] == (
+        "You chose yes please.",
+        Prompt("record", (), None, "1234567890*#", ()),
+    )
 
 
 @pytest.mark.parametrize("action", [press("#"), silence()], ids=["hash-only", "silence"])
@@ -204,8 +220,11 @@ def test_no_input_falls_through_to_redirect(app: Flask, action: Action) -> None:
     respondent = Scripted(action)
     rec = simulate(app, respondent)
 
-    assert [path for path, _ in hits(app)] == ["/twilio/voice", "/twilio/voice/retry",
-                                                "/twilio/status"]
+    assert [path for path, _ in hits(app)] == [
+        "/twilio/voice",
+        "/twilio/voice/retry",
+        "/twilio/status",
+    ]
     assert rec.transcript[-1] == "Sorry, we did not catch that."
     heard, prompt = respondent.heard[0]
     assert heard == "Welcome to the survey. Press 1 or say yes if you were satisfied."
@@ -241,7 +260,8 @@ def test_record_posts_recording_url(app: Flask) -> None:
     sid = form["RecordingSid"]
     assert re.fullmatch(r"RE[0-9a-f]{32}", sid)
     assert form["RecordingUrl"] == (
-        f"https://api.twilio.com/2010-04-01/Accounts/{form['AccountSid']}/Recordings/{sid}")
+        f"https://api.twilio.com/2010-04-01/Accounts/{form['AccountSid']}/Recordings/{sid}"
+    )
     assert form["RecordingDuration"] == "12" and form["Digits"] == "#"
     assert rec.transcript[-1] == "Thank you, goodbye."
 
@@ -273,9 +293,14 @@ def test_status_callback_reports_completed_with_duration(app: Flask) -> None:
 
 
 def test_custom_status_callback_and_outbound_params(app: Flask) -> None:
-    rec = simulate(app, Scripted(silence()), direction="outbound-api", answered_by="human",
-                   status_callback=BASE + "/twilio/status?leg=1",
-                   extra_params={"FromCountry": "GB"})
+    rec = simulate(
+        app,
+        Scripted(silence()),
+        direction="outbound-api",
+        answered_by="human",
+        status_callback=BASE + "/twilio/status?leg=1",
+        extra_params={"FromCountry": "GB"},
+    )
 
     first, later = hits(app)[0][1], hits(app)[1][1]
     assert first["CallStatus"] == "in-progress" and first["AnsweredBy"] == "human"
@@ -296,8 +321,11 @@ def test_repeat_requests_sends_everything_twice(app: Flask) -> None:
     rec = simulate(app, Scripted(press("1"), record(5)), repeat=True)
 
     paths = [path for path, _ in hits(app)]
-    assert paths == [p for p in ("/twilio/voice", "/twilio/answer?q=1", "/twilio/recording",
-                                 "/twilio/status") for _ in range(2)]
+    assert paths == [
+        p
+        for p in ("/twilio/voice", "/twilio/answer?q=1", "/twilio/recording", "/twilio/status")
+        for _ in range(2)
+    ]
     assert hits(app)[0][1] == hits(app)[1][1]
     assert rec.mismatches == [] and rec.errors == []
     assert len(rec.requests) == 4
@@ -310,15 +338,18 @@ def test_repeat_requests_detects_mismatch_and_follows_second(app: Flask) -> None
     assert rec.transcript == ["Call number 2."]
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ("unknown-verb", "Shout"),
-    ("unknown-attribute", "colour"),
-    ("record-in-gather", "<Record> in <Gather>"),
-    ("get-method", "GET"),
-    ("bad-input", "keypad"),
-    ("not-response", "Response"),
-    ("not-xml", "well-formed"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("unknown-verb", "Shout"),
+        ("unknown-attribute", "colour"),
+        ("record-in-gather", "<Record> in <Gather>"),
+        ("get-method", "GET"),
+        ("bad-input", "keypad"),
+        ("not-response", "Response"),
+        ("not-xml", "well-formed"),
+    ],
+)
 def test_invalid_twiml_raises(app: Flask, doc: str, message: str) -> None:
     with pytest.raises(TwimlError, match=re.escape(message)) as info:
         simulate(app, Scripted(), url=f"{BASE}/twilio/{doc}")
@@ -362,7 +393,11 @@ def test_http_transport_against_live_server(live_app: tuple[Flask, str]) -> None
 
     assert rec.errors == [] and rec.ended_by == "app"
     assert [path for path, _ in hits(app)] == [
-        "/twilio/voice", "/twilio/answer?q=1", "/twilio/recording", "/twilio/status"]
+        "/twilio/voice",
+        "/twilio/answer?q=1",
+        "/twilio/recording",
+        "/twilio/status",
+    ]
     assert rec.transcript[-1] == "Thank you, goodbye."
 
 
@@ -370,8 +405,9 @@ def test_http_transport_connection_refused_is_an_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    sim = TwilioSimulator(HTTPTransport(timeout=2), auth_token=TOKEN,
-                          public_base_url=f"http://127.0.0.1:{port}")
+    sim = TwilioSimulator(
+        HTTPTransport(timeout=2), auth_token=TOKEN, public_base_url=f"http://127.0.0.1:{port}"
+    )
     rec = sim.call(from_=CALLER, to=LINE, respondent=Scripted())
 
     assert rec.ended_by == "error"

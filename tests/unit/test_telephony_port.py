@@ -34,8 +34,11 @@ class NoApp:
 
 def request(to: str = VICTIM, **changes: object) -> CallRequest:
     fields: dict[str, object] = {
-        "to": to, "from_": SURVEY_LINE, "url": f"{BASE}/twilio/outbound?attempt=7",
-        "status_callback": f"{BASE}/twilio/status?attempt=7", "timeout_seconds": 20,
+        "to": to,
+        "from_": SURVEY_LINE,
+        "url": f"{BASE}/twilio/outbound?attempt=7",
+        "status_callback": f"{BASE}/twilio/status?attempt=7",
+        "timeout_seconds": 20,
     }
     fields.update(changes)
     return CallRequest(**fields)  # type: ignore[arg-type]
@@ -43,8 +46,9 @@ def request(to: str = VICTIM, **changes: object) -> CallRequest:
 
 @pytest.fixture
 def api() -> FakeTwilioApi:
-    return FakeTwilioApi(NoApp(), account_sid=SID, auth_token=TOKEN,
-                         invalid_numbers={"+447700900999"})
+    return FakeTwilioApi(
+        NoApp(), account_sid=SID, auth_token=TOKEN, invalid_numbers={"+447700900999"}
+    )
 
 
 @pytest.fixture
@@ -59,7 +63,8 @@ def telephony(base_url: str) -> TwilioTelephony:
 
 
 def test_call_is_posted_form_encoded_to_calls_json_with_basic_auth(
-        api: FakeTwilioApi, telephony: TwilioTelephony) -> None:
+    api: FakeTwilioApi, telephony: TwilioTelephony
+) -> None:
     placed = telephony.place_call(request())
 
     [call] = api.calls
@@ -67,19 +72,29 @@ def test_call_is_posted_form_encoded_to_calls_json_with_basic_auth(
     assert placed == PlacedCall(sid=call.sid, status="queued")
     assert re.fullmatch(r"CA[0-9a-f]{32}", placed.sid)
     assert call.params == {
-        "To": VICTIM, "From": SURVEY_LINE, "Url": f"{BASE}/twilio/outbound?attempt=7",
-        "Method": "POST", "StatusCallback": f"{BASE}/twilio/status?attempt=7",
+        "To": VICTIM,
+        "From": SURVEY_LINE,
+        "Url": f"{BASE}/twilio/outbound?attempt=7",
+        "Method": "POST",
+        "StatusCallback": f"{BASE}/twilio/status?attempt=7",
         "StatusCallbackMethod": "POST",
         "StatusCallbackEvent": "initiated ringing answered completed",
-        "Timeout": "20", "MachineDetection": "Enable", "AsyncAmd": "false",
+        "Timeout": "20",
+        "MachineDetection": "Enable",
+        "AsyncAmd": "false",
     }
     # Twilio's client sends one parameter per event, as Twilio documents.
     assert [v for k, v in call.form if k == "StatusCallbackEvent"] == [
-        "initiated", "ringing", "answered", "completed"]
+        "initiated",
+        "ringing",
+        "answered",
+        "completed",
+    ]
 
 
 def test_call_without_machine_detection_sends_no_detection_parameters(
-        api: FakeTwilioApi, telephony: TwilioTelephony) -> None:
+    api: FakeTwilioApi, telephony: TwilioTelephony
+) -> None:
     telephony.place_call(request(machine_detection=None, status_events=("completed",)))
 
     params = api.calls[0].params
@@ -88,8 +103,8 @@ def test_call_without_machine_detection_sends_no_detection_parameters(
 
 
 def test_ambient_twilio_edge_does_not_move_requests_off_the_configured_api(
-        api: FakeTwilioApi, telephony: TwilioTelephony,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    api: FakeTwilioApi, telephony: TwilioTelephony, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TWILIO_EDGE", "sydney")
     monkeypatch.setenv("TWILIO_REGION", "au1")
 
@@ -99,8 +114,9 @@ def test_ambient_twilio_edge_does_not_move_requests_off_the_configured_api(
 
 
 def test_from_settings_uses_the_twilio_settings(api: FakeTwilioApi, base_url: str) -> None:
-    settings = Settings(twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                        twilio_api_base_url=base_url + "/")
+    settings = Settings(
+        twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_api_base_url=base_url + "/"
+    )
 
     TwilioTelephony.from_settings(settings).place_call(request())
 
@@ -108,7 +124,8 @@ def test_from_settings_uses_the_twilio_settings(api: FakeTwilioApi, base_url: st
 
 
 def test_invalid_number_is_a_permanent_error_with_twilio_code(
-        api: FakeTwilioApi, telephony: TwilioTelephony) -> None:
+    api: FakeTwilioApi, telephony: TwilioTelephony
+) -> None:
     with pytest.raises(TelephonyError) as caught:
         telephony.place_call(request(to="+447700900999"))
 
@@ -126,7 +143,8 @@ def test_wrong_credentials_are_a_permanent_error(base_url: str) -> None:
 
 @pytest.mark.parametrize(("status", "code"), [(429, 20429), (500, 20500), (503, 20503)])
 def test_rate_limit_and_server_errors_are_retryable(
-        api: FakeTwilioApi, telephony: TwilioTelephony, status: int, code: int) -> None:
+    api: FakeTwilioApi, telephony: TwilioTelephony, status: int, code: int
+) -> None:
     api.fail_next(status, code)
 
     with pytest.raises(TelephonyError) as caught:
@@ -156,8 +174,9 @@ def test_hung_api_times_out_as_retryable() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         port = listener.getsockname()[1]
-        telephony = TwilioTelephony(SID, TOKEN, api_base_url=f"http://127.0.0.1:{port}",
-                                    http_timeout=0.3)
+        telephony = TwilioTelephony(
+            SID, TOKEN, api_base_url=f"http://127.0.0.1:{port}", http_timeout=0.3
+        )
 
         with pytest.raises(TelephonyError) as caught:
             telephony.place_call(request())
@@ -165,17 +184,21 @@ def test_hung_api_times_out_as_retryable() -> None:
     assert caught.value.retryable is True
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"to": "07700 900123"}, "to: "),
-    ({"from_": "441134960999"}, "from_: "),
-    ({"url": "/twilio/outbound"}, "url: "),
-    ({"status_callback": "ivr.example.test/status"}, "status_callback: "),
-    ({"timeout_seconds": 10}, "timeout_seconds: 10"),
-    ({"status_events": ("ringing", "hung-up")}, "status_events: unknown ['hung-up']"),
-    ({"machine_detection": "Yes"}, "machine_detection: "),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"to": "07700 900123"}, "to: "),
+        ({"from_": "441134960999"}, "from_: "),
+        ({"url": "/twilio/outbound"}, "url: "),
+        ({"status_callback": "ivr.example.test/status"}, "status_callback: "),
+        ({"timeout_seconds": 10}, "timeout_seconds: 10"),
+        ({"status_events": ("ringing", "hung-up")}, "status_events: unknown ['hung-up']"),
+        ({"machine_detection": "Yes"}, "machine_detection: "),
+    ],
+)
 def test_call_request_rejects_values_twilio_would_refuse(
-        changes: dict[str, object], message: str) -> None:
+    changes: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         request(**changes)
 

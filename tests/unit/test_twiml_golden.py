@@ -16,8 +16,12 @@ from ivr.telephony.twiml import step_twiml
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 USS = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire
-CASE = {"first_name": "Alex", "crime_type": "burglary", "district": "Hartlepool",
-        "reported_on": "2026-09-14"}
+CASE = {
+    "first_name": "Alex",
+    "crime_type": "burglary",
+    "district": "Hartlepool",
+    "reported_on": "2026-09-14",
+}
 NEXT = "https://ivr.example.test/twilio/interviews/abc/turns/1"
 
 
@@ -30,12 +34,19 @@ def _steps() -> dict[str, engine.Step]:
     for key in ("7", "7", "7", "7", "7"):
         state = engine.step(USS, state, Digits(key)).state
     recording = engine.step(USS, engine.step(USS, state, Silence()).state, Silence())
-    unsafe = engine.step(USS, engine.start(USS, {**CASE, "domestic_abuse": "yes"}).state,
-                         Digits("1"))
+    unsafe = engine.step(
+        USS, engine.start(USS, {**CASE, "domestic_abuse": "yes"}).state, Digits("1")
+    )
     refused = engine.step(USS, consent.state, Digits("3"))
-    return {"opening": start, "consent": consent, "first_question": first_question,
-            "reprompt": reprompt, "recording": recording, "refused": refused,
-            "safety_check": unsafe}
+    return {
+        "opening": start,
+        "consent": consent,
+        "first_question": first_question,
+        "reprompt": reprompt,
+        "recording": recording,
+        "refused": refused,
+        "safety_check": unsafe,
+    }
 
 
 STEPS = _steps()

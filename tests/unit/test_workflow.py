@@ -29,28 +29,47 @@ def session(sqlite_url: str) -> Iterator[Session]:
 
 def user(session: Session, email: str, role: str, *districts: str) -> User:
     # Built directly: hashing a password per account would make these tests slow.
-    row = User(email=email, role=role, districts=list(districts), password_hash="-",
-               active=True)
+    row = User(email=email, role=role, districts=list(districts), password_hash="-", active=True)
     session.add(row)
     session.flush()
     return row
 
 
-def referral(session: Session, *, district: str = "Hartlepool", survey: str = "uss",
-             kind: str = "service_recovery", crime_type: str = "burglary",
-             created: datetime = NOW - timedelta(days=1), due_in: timedelta | None = None,
-             case_ref: str | None = None) -> Referral:
+def referral(
+    session: Session,
+    *,
+    district: str = "Hartlepool",
+    survey: str = "uss",
+    kind: str = "service_recovery",
+    crime_type: str = "burglary",
+    created: datetime = NOW - timedelta(days=1),
+    due_in: timedelta | None = None,
+    case_ref: str | None = None,
+) -> Referral:
     number = session.query(Case).count() + 1
-    case = Case(survey=survey, case_ref=case_ref or f"CR/{number:04d}", phone="+441134960001",
-                first_name="Alex", crime_type=crime_type, district=district,
-                reported_on=date(2026, 8, 1))
-    interview = Interview(case=case, questionnaire_version_id=1, channel="ivr",
-                          status="completed")
+    case = Case(
+        survey=survey,
+        case_ref=case_ref or f"CR/{number:04d}",
+        phone="+441134960001",
+        first_name="Alex",
+        crime_type=crime_type,
+        district=district,
+        reported_on=date(2026, 8, 1),
+    )
+    interview = Interview(case=case, questionnaire_version_id=1, channel="ivr", status="completed")
     session.add_all([case, interview])
     session.flush()
-    row = Referral(interview_id=interview.id, case_id=case.id, survey=survey, kind=kind,
-                   district=district, reasons=[], status="new", created_at=created,
-                   due_at=created + (due_in if due_in is not None else timedelta(days=2)))
+    row = Referral(
+        interview_id=interview.id,
+        case_id=case.id,
+        survey=survey,
+        kind=kind,
+        district=district,
+        reasons=[],
+        status="new",
+        created_at=created,
+        due_at=created + (due_in if due_in is not None else timedelta(days=2)),
+    )
     session.add(row)
     session.flush()
     return row
@@ -72,26 +91,33 @@ def kinds(row: Referral) -> list[str]:
 
 
 def test_assigning_moves_a_new_referral_to_assigned_with_an_event(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     event = workflow.assign(row, people["hartlepool"], people["supervisor"], now=NOW)
     assert (row.status, row.assigned_to_id, row.updated_at) == (
-        "assigned", people["hartlepool"].id, NOW)
+        "assigned",
+        people["hartlepool"].id,
+        NOW,
+    )
     assert (event.kind, event.actor_id, event.details["to"]) == (
-        "assigned", people["supervisor"].id, "hart@police.test")
+        "assigned",
+        people["supervisor"].id,
+        "hart@police.test",
+    )
 
 
 @pytest.mark.parametrize("who", ["stockton", "service", "interviewer"])
 def test_a_referral_cannot_be_assigned_to_someone_who_may_not_see_it(
-        session: Session, people: dict[str, User], who: str) -> None:
+    session: Session, people: dict[str, User], who: str
+) -> None:
     row = referral(session)
     with pytest.raises(WorkflowError, match="may not see referral"):
         workflow.assign(row, people[who], people["supervisor"])
     assert row.events == [] and row.status == "new"
 
 
-def test_a_disabled_account_cannot_be_assigned(session: Session,
-                                               people: dict[str, User]) -> None:
+def test_a_disabled_account_cannot_be_assigned(session: Session, people: dict[str, User]) -> None:
     row = referral(session)
     people["hartlepool"].active = False
     with pytest.raises(WorkflowError, match="may not see"):
@@ -99,7 +125,8 @@ def test_a_disabled_account_cannot_be_assigned(session: Session,
 
 
 def test_someone_who_may_not_see_a_referral_cannot_work_it(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     with pytest.raises(WorkflowError, match="you may not work"):
         workflow.add_note(row, "hello", people["stockton"])
@@ -108,7 +135,8 @@ def test_someone_who_may_not_see_a_referral_cannot_work_it(
 
 
 def test_reassigning_to_the_same_person_is_refused_and_keeps_progress(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     workflow.assign(row, people["hartlepool"], people["hartlepool"])
     with pytest.raises(WorkflowError, match="already assigned"):
@@ -118,13 +146,17 @@ def test_reassigning_to_the_same_person_is_refused_and_keeps_progress(
     assert row.status == "in_progress"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "a note is required"),
-    ("   ", "a note is required"),
-    ("x" * 2001, "at most 2,000 characters"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "a note is required"),
+        ("   ", "a note is required"),
+        ("x" * 2001, "at most 2,000 characters"),
+    ],
+)
 def test_a_note_needs_text_of_at_most_2000_characters(
-        session: Session, people: dict[str, User], text: str, message: str) -> None:
+    session: Session, people: dict[str, User], text: str, message: str
+) -> None:
     row = referral(session)
     with pytest.raises(WorkflowError, match=message):
         workflow.add_note(row, text, people["hartlepool"])
@@ -133,36 +165,40 @@ def test_a_note_needs_text_of_at_most_2000_characters(
 
 
 def test_no_contact_is_an_attempt_but_not_a_first_contact(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     workflow.record_contact(row, "no_contact", people["hartlepool"], "rang, no answer", now=NOW)
     assert (row.status, row.first_contact_at) == ("in_progress", None)
     later = NOW + timedelta(hours=3)
     workflow.record_contact(row, "contacted_escalated", people["hartlepool"], now=later)
-    workflow.record_contact(row, "contacted_resolved", people["hartlepool"],
-                            now=later + timedelta(hours=1))
+    workflow.record_contact(
+        row, "contacted_resolved", people["hartlepool"], now=later + timedelta(hours=1)
+    )
     assert row.first_contact_at == later
     assert [e.details["outcome"] for e in row.events] == [
-        "no_contact", "contacted_escalated", "contacted_resolved"]
+        "no_contact",
+        "contacted_escalated",
+        "contacted_resolved",
+    ]
     assert row.events[0].details["note"] == "rang, no answer"
 
 
-def test_declining_counts_as_a_first_contact(session: Session,
-                                             people: dict[str, User]) -> None:
+def test_declining_counts_as_a_first_contact(session: Session, people: dict[str, User]) -> None:
     row = referral(session)
     workflow.record_contact(row, "declined", people["hartlepool"], now=NOW)
     assert row.first_contact_at == NOW
 
 
-def test_an_unknown_contact_outcome_is_refused(session: Session,
-                                               people: dict[str, User]) -> None:
+def test_an_unknown_contact_outcome_is_refused(session: Session, people: dict[str, User]) -> None:
     row = referral(session)
     with pytest.raises(WorkflowError, match="unknown contact outcome 'not_contactable'"):
         workflow.record_contact(row, "not_contactable", people["hartlepool"])
 
 
 def test_not_contactable_is_offered_only_after_three_tries_without_contact(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     officer = people["hartlepool"]
     for tries in range(workflow.NO_CONTACT_TRIES):
@@ -173,21 +209,25 @@ def test_not_contactable_is_offered_only_after_three_tries_without_contact(
     assert workflow.may_close_not_contactable(row)
     workflow.close(row, "not_contactable", officer, now=NOW)
     assert (row.status, row.outcome, row.closed_at, row.first_contact_at) == (
-        "closed", "not_contactable", NOW, None)
+        "closed",
+        "not_contactable",
+        NOW,
+        None,
+    )
 
 
 def test_closing_as_contacted_sets_first_contact_when_unrecorded(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     workflow.close(row, "contacted_resolved", people["hartlepool"], "spoke at length", now=NOW)
-    assert (row.status, row.outcome, row.first_contact_at) == (
-        "closed", "contacted_resolved", NOW)
-    assert row.events[-1].details == {"outcome": "contacted_resolved",
-                                      "note": "spoke at length"}
+    assert (row.status, row.outcome, row.first_contact_at) == ("closed", "contacted_resolved", NOW)
+    assert row.events[-1].details == {"outcome": "contacted_resolved", "note": "spoke at length"}
 
 
-def test_a_closed_referral_accepts_only_reopen_and_notes(session: Session,
-                                                         people: dict[str, User]) -> None:
+def test_a_closed_referral_accepts_only_reopen_and_notes(
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     officer = people["hartlepool"]
     workflow.close(row, "declined", officer)
@@ -201,8 +241,9 @@ def test_a_closed_referral_accepts_only_reopen_and_notes(session: Session,
     assert kinds(row) == ["closed", "note"] and row.status == "closed"
 
 
-def test_reopening_needs_a_reason_and_clears_the_outcome(session: Session,
-                                                         people: dict[str, User]) -> None:
+def test_reopening_needs_a_reason_and_clears_the_outcome(
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     officer = people["hartlepool"]
     with pytest.raises(WorkflowError, match="is not closed"):
@@ -213,13 +254,13 @@ def test_reopening_needs_a_reason_and_clears_the_outcome(session: Session,
         workflow.reopen(row, officer, " ")
     event = workflow.reopen(row, officer, "victim rang back", now=NOW)
     assert (row.status, row.outcome, row.closed_at) == ("in_progress", None, None)
-    assert event.details == {"reason": "victim rang back",
-                             "previous_outcome": "contacted_resolved"}
+    assert event.details == {"reason": "victim rang back", "previous_outcome": "contacted_resolved"}
     assert row.first_contact_at is not None
 
 
 def test_reopening_an_unworked_referral_returns_it_to_its_assignee(
-        session: Session, people: dict[str, User]) -> None:
+    session: Session, people: dict[str, User]
+) -> None:
     row = referral(session)
     workflow.assign(row, people["hartlepool"], people["supervisor"])
     workflow.close(row, "declined", people["supervisor"])
@@ -248,13 +289,17 @@ def test_overdue_means_open_and_past_due(session: Session, people: dict[str, Use
     closed_late = referral(session, due_in=timedelta(hours=1))
     workflow.close(closed_late, "declined", people["supervisor"])
     assert [workflow.is_overdue(r, NOW) for r in (late, on_time, closed_late)] == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
     session.flush()
     assert [r.id for r in workflow.overdue(session, NOW)] == [late.id]
 
 
-def test_the_queue_is_scoped_to_what_the_user_may_see(session: Session,
-                                                      people: dict[str, User]) -> None:
+def test_the_queue_is_scoped_to_what_the_user_may_see(
+    session: Session, people: dict[str, User]
+) -> None:
     hart = referral(session, district="Hartlepool")
     stock = referral(session, district="Stockton")
     vcas = referral(session, survey="vcas_exit", district="VCAS service manager")
@@ -270,8 +315,9 @@ def test_the_queue_is_scoped_to_what_the_user_may_see(session: Session,
     assert ids("interviewer") == set()
 
 
-def test_the_queue_lists_soonest_due_first_and_closed_last(session: Session,
-                                                           people: dict[str, User]) -> None:
+def test_the_queue_lists_soonest_due_first_and_closed_last(
+    session: Session, people: dict[str, User]
+) -> None:
     later = referral(session, due_in=timedelta(days=3))
     closed = referral(session, due_in=timedelta(hours=1))
     sooner = referral(session, due_in=timedelta(days=2))
@@ -281,41 +327,51 @@ def test_the_queue_lists_soonest_due_first_and_closed_last(session: Session,
     listing = workflow.list_referrals(session, people["supervisor"], QueueFilters(), NOW)
     assert [r.id for r in listing.rows] == [late.id, sooner.id, later.id, closed.id]
     assert [r.overdue for r in listing.rows] == [True, False, False, False]
-    assert listing.counts == {"new": 3, "assigned": 0, "in_progress": 0, "closed": 1,
-                              "overdue": 1}
+    assert listing.counts == {"new": 3, "assigned": 0, "in_progress": 0, "closed": 1, "overdue": 1}
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    (QueueFilters(kind="action_alert"), ["B"]),
-    (QueueFilters(district="Stockton"), ["C"]),
-    (QueueFilters(survey="vcas_exit"), ["D"]),
-    (QueueFilters(crime_type="vehicle"), ["B"]),
-    (QueueFilters(status="assigned"), ["C"]),
-    (QueueFilters(overdue=True), ["A"]),
-    (QueueFilters(district="Hartlepool", crime_type="burglary"), ["A"]),
-])
-def test_the_queue_filters(session: Session, people: dict[str, User], filters: QueueFilters,
-                           expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (QueueFilters(kind="action_alert"), ["B"]),
+        (QueueFilters(district="Stockton"), ["C"]),
+        (QueueFilters(survey="vcas_exit"), ["D"]),
+        (QueueFilters(crime_type="vehicle"), ["B"]),
+        (QueueFilters(status="assigned"), ["C"]),
+        (QueueFilters(overdue=True), ["A"]),
+        (QueueFilters(district="Hartlepool", crime_type="burglary"), ["A"]),
+    ],
+)
+def test_the_queue_filters(
+    session: Session, people: dict[str, User], filters: QueueFilters, expected: list[str]
+) -> None:
     referral(session, case_ref="A", due_in=timedelta(hours=1))
     referral(session, case_ref="B", kind="action_alert", crime_type="vehicle")
-    workflow.assign(referral(session, case_ref="C", district="Stockton"),
-                    people["supervisor"], people["supervisor"])
+    workflow.assign(
+        referral(session, case_ref="C", district="Stockton"),
+        people["supervisor"],
+        people["supervisor"],
+    )
     referral(session, case_ref="D", survey="vcas_exit", district="VCAS service manager")
     session.flush()
     listing = workflow.list_referrals(session, people["supervisor"], filters, NOW)
     assert [r.case_ref for r in listing.rows] == expected
 
 
-def test_counts_and_choices_stay_within_scope(session: Session,
-                                              people: dict[str, User]) -> None:
+def test_counts_and_choices_stay_within_scope(session: Session, people: dict[str, User]) -> None:
     referral(session, district="Hartlepool", crime_type="violent")
     referral(session, district="Stockton", crime_type="vehicle")
-    listing = workflow.list_referrals(session, people["hartlepool"],
-                                      QueueFilters(status="closed"), NOW)
+    listing = workflow.list_referrals(
+        session, people["hartlepool"], QueueFilters(status="closed"), NOW
+    )
     assert listing.rows == []
     assert listing.counts["new"] == 1
-    assert listing.choices == {"kind": ["service_recovery"], "district": ["Hartlepool"],
-                               "survey": ["uss"], "crime_type": ["violent"]}
+    assert listing.choices == {
+        "kind": ["service_recovery"],
+        "district": ["Hartlepool"],
+        "survey": ["uss"],
+        "crime_type": ["violent"],
+    }
 
 
 def test_an_unknown_status_filter_is_refused() -> None:
@@ -323,12 +379,15 @@ def test_an_unknown_status_filter_is_refused() -> None:
         QueueFilters(status="lost")
 
 
-@pytest.mark.parametrize(("moment", "label"), [
-    (datetime(2026, 10, 14, 12, tzinfo=UTC), "October to December 2026"),
-    (datetime(2026, 1, 1, 0, 0, tzinfo=UTC), "January to March 2026"),
-    # 23:30 UTC on 31 March is 00:30 on 1 April in London (summer time).
-    (datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "April to June 2026"),
-])
+@pytest.mark.parametrize(
+    ("moment", "label"),
+    [
+        (datetime(2026, 10, 14, 12, tzinfo=UTC), "October to December 2026"),
+        (datetime(2026, 1, 1, 0, 0, tzinfo=UTC), "January to March 2026"),
+        # 23:30 UTC on 31 March is 00:30 on 1 April in London (summer time).
+        (datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "April to June 2026"),
+    ],
+)
 def test_quarters_are_uk_calendar_quarters(moment: datetime, label: str) -> None:
     start, end, text = workflow.quarter_of(moment)
     assert text == label and start <= moment < end
@@ -352,10 +411,19 @@ def test_the_dashboard_per_district(session: Session, people: dict[str, User]) -
     hart, stock = board.districts
     assert (hart.district, hart.open, hart.overdue) == ("Hartlepool", 2, 1)
     assert hart.median_hours_to_first_contact == 15.0  # of 10 and 20 hours
-    assert hart.outcomes == {"contacted_resolved": 1, "contacted_escalated": 0,
-                             "not_contactable": 0, "declined": 0, "noted": 0}
-    assert (stock.district, stock.open, stock.overdue,
-            stock.median_hours_to_first_contact) == ("Stockton", 1, 0, None)
+    assert hart.outcomes == {
+        "contacted_resolved": 1,
+        "contacted_escalated": 0,
+        "not_contactable": 0,
+        "declined": 0,
+        "noted": 0,
+    }
+    assert (stock.district, stock.open, stock.overdue, stock.median_hours_to_first_contact) == (
+        "Stockton",
+        1,
+        0,
+        None,
+    )
     assert (board.total.open, board.total.overdue) == (3, 1)
     assert {c.id, d.id} <= {r.id for r in workflow.overdue(session, NOW + timedelta(days=5))}
     only_hart = workflow.dashboard(session, people["hartlepool"], NOW)
@@ -366,4 +434,7 @@ def test_notifications_are_system_events(session: Session) -> None:
     row = referral(session)
     event: Any = workflow.record_notified(row, "new", [1, 2], "log", now=NOW)
     assert (event.actor_id, event.kind, event.details) == (
-        None, "notified", {"reason": "new", "recipients": [1, 2], "via": "log"})
+        None,
+        "notified",
+        {"reason": "new", "recipients": [1, 2], "via": "log"},
+    )
