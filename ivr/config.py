@@ -26,10 +26,14 @@ class ConfigError(RuntimeError):
 
 
 def _default_questionnaires() -> Path:
-    here = Path.cwd() / "questionnaires"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "questionnaires"
+    """``./questionnaires`` if the working folder has one (a force's own), else the ones
+    shipped: the checkout's in a source install, the package's in an installed wheel."""
+    for folder in (Path.cwd() / "questionnaires",
+                   Path(__file__).resolve().parent.parent / "questionnaires",
+                   Path(__file__).resolve().parent / "bundled_questionnaires"):
+        if folder.is_dir():
+            return folder
+    return Path.cwd() / "questionnaires"
 
 
 _Num = TypeVar("_Num", int, float)
