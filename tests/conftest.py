@@ -32,7 +32,35 @@ SURVEY_NUMBER = "+441134960999"
 POSTGRES_URL = os.environ.get(
     "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_SERVER = "redis://127.0.0.1:6379"
+#: Redis databases a run may claim (0 is left alone: it is a server's usual default).
+REDIS_DATABASES = range(1, 16)
+#: How long a run's claim on a Redis database lasts if the run dies without releasing it.
+REDIS_CLAIM_SECONDS = 3 * 3600
+
+
+def _claimed_redis_url() -> str:
+    """A Redis database of this run's own: the first of 1-15 no other run has claimed.
+
+    The claim is a key in database 0, set only if absent and released at the end of the
+    run, so two runs on one host never flush each other's data. Without Redis, the
+    address is still returned; the tests that need it skip (or fail in CI) on it.
+    """
+    if os.environ.get("IVR_TEST_REDIS_URL"):
+        return os.environ["IVR_TEST_REDIS_URL"]
+    try:
+        from redis import Redis
+
+        server = Redis.from_url(f"{REDIS_SERVER}/0", socket_connect_timeout=1)
+        for number in REDIS_DATABASES:
+            if server.set(f"ivr-test-run:{number}", os.getpid(), nx=True, ex=REDIS_CLAIM_SECONDS):
+                return f"{REDIS_SERVER}/{number}"
+    except Exception:  # noqa: BLE001 - no Redis: the tests that need it say so
+        pass
+    return f"{REDIS_SERVER}/15"
+
+
+REDIS_URL = _claimed_redis_url()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -101,6 +129,21 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("postgres_url")
     _empty_postgres(url)
     return url
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Give back this run's Redis database."""
+    if os.environ.get("IVR_TEST_REDIS_URL"):
+        return
+    try:
+        from redis import Redis
+
+        server = Redis.from_url(f"{REDIS_SERVER}/0", socket_connect_timeout=1)
+        number = REDIS_URL.rsplit("/", 1)[-1]
+        if server.get(f"ivr-test-run:{number}") == str(os.getpid()).encode():
+            server.delete(f"ivr-test-run:{number}")
+    except Exception:  # noqa: BLE001 - nothing to give back without Redis
+        pass
 
 
 @pytest.fixture
