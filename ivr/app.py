@@ -64,6 +64,12 @@ class Services:
         return self.telephony, self.limiter
 
 
+def warn_if_webhooks_refused(settings: Settings) -> None:
+    """Say so at start-up when the app serves Twilio's webhooks but cannot check them."""
+    if not settings.twilio_auth_token:
+        log.warning("TWILIO_AUTH_TOKEN is not set: every /twilio request will be refused")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -87,8 +93,6 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
-    if not settings.twilio_auth_token:
-        log.warning("TWILIO_AUTH_TOKEN is not set: every /twilio request will be refused")
     app.extensions["ivr"] = Services(
         settings=settings,
         db=Database(settings.database_url),

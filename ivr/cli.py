@@ -1,11 +1,14 @@
-"""The ``ivr`` command: Flask's CLI plus the platform's own command groups."""
+"""The ``ivr`` command: the platform's own command groups, and ``ivr run``."""
 
 from __future__ import annotations
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import ScriptInfo
 
 from ivr.commands import register
+
+#: ``-h`` is help everywhere; help text wraps at a readable width.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -19,15 +22,15 @@ def _create_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(
-    cls=FlaskGroup,
-    create_app=_create_app,
-    add_version_option=False,
-    load_dotenv=False,
-    set_debug_flag=False,
-)
-def main() -> None:
+@click.group("ivr", context_settings=CONTEXT)
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Telephony surveys of victims of crime: questionnaires, calls, referrals, results."""
+    if ctx.obj is None:
+        # Commands build the app when they first need it (a test runner brings its own).
+        ctx.obj = ScriptInfo(
+            create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False
+        )
 
 
 register(main)

@@ -28,9 +28,11 @@ class ConfigError(RuntimeError):
 def _default_questionnaires() -> Path:
     """``./questionnaires`` if the working folder has one (a force's own), else the ones
     shipped: the checkout's in a source install, the package's in an installed wheel."""
-    for folder in (Path.cwd() / "questionnaires",
-                   Path(__file__).resolve().parent.parent / "questionnaires",
-                   Path(__file__).resolve().parent / "bundled_questionnaires"):
+    for folder in (
+        Path.cwd() / "questionnaires",
+        Path(__file__).resolve().parent.parent / "questionnaires",
+        Path(__file__).resolve().parent / "bundled_questionnaires",
+    ):
         if folder.is_dir():
             return folder
     return Path.cwd() / "questionnaires"

@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from flask.cli import with_appcontext
 
 from ivr.app import services
+from ivr.commands.output import needs_schema
 from ivr.supervision.audit import entries_since
 
 #: The day given to --since starts at midnight here, the forces' local time.
@@ -59,7 +59,7 @@ def to_csv(entries: list[dict[str, Any]]) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
-@with_appcontext
+@needs_schema
 def export(since: datetime, fmt: str) -> None:
     """Print the audit entries since a day, oldest first, as JSON or CSV."""
     start = since.replace(tzinfo=LOCAL_TIME).astimezone(UTC)

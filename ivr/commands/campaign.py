@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
 from ivr import campaigns
 from ivr.app import Services, services
+from ivr.commands.output import needs_schema
 from ivr.queue import InProcessQueue
 from ivr.store import campaigns as store
 
@@ -47,7 +47,7 @@ AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @command.command("preview")
 @SURVEY
 @AS_JSON
-@with_appcontext
+@needs_schema
 def preview_command(survey: str, as_json: bool) -> None:
     """How many cases are eligible to ring now, and why the others are not."""
     svc = services()
@@ -64,7 +64,7 @@ def _set_status(survey: str, status: str) -> Services:
 
 @command.command("start")
 @SURVEY
-@with_appcontext
+@needs_schema
 def start_command(survey: str) -> None:
     """Start (or resume) calling; with Redis, also start the workers' scheduler passes."""
     svc = _set_status(survey, "running")
@@ -86,7 +86,7 @@ def start_command(survey: str) -> None:
 
 @command.command("pause")
 @SURVEY
-@with_appcontext
+@needs_schema
 def pause_command(survey: str) -> None:
     """Stop starting new calls (calls under way finish)."""
     _set_status(survey, "paused")
@@ -96,7 +96,7 @@ def pause_command(survey: str) -> None:
 @command.command("status")
 @SURVEY
 @AS_JSON
-@with_appcontext
+@needs_schema
 def status_command(survey: str, as_json: bool) -> None:
     """Eligible, in progress, completed, by disposition, calls placed today, next due."""
     svc = services()
@@ -111,7 +111,7 @@ def status_command(survey: str, as_json: bool) -> None:
 @click.option("--once", is_flag=True, help="One scheduler pass, then exit.")
 @click.option("--interval", default=30, show_default=True, help="Seconds between passes.")
 @AS_JSON
-@with_appcontext
+@needs_schema
 def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
     """Run scheduler passes in the foreground, placing the due calls from this process.
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ivr.commands.output import console as output_console
+
 
 @click.command("demo")
 @click.option(
@@ -31,5 +33,5 @@ def command(database: Path, cases: int, vcas_cases: int, seed: int) -> None:
     result = run_demo(
         database, uss_cases=cases, vcas_cases=vcas_cases, seed=seed, console=Console(stderr=True)
     )
-    print_summary(result, database, Console())
+    print_summary(result, database, output_console())
     sys.exit(1 if result.errors or result.mismatches else 0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask.cli import with_appcontext
 
 from ivr import dialing
 from ivr.app import services
+from ivr.commands.output import needs_schema
 from ivr.phones import PhoneError, to_e164
 from ivr.store import campaigns as store
 
@@ -28,7 +28,7 @@ def _number(phone: str) -> str:
 @command.command("add")
 @click.argument("phone")
 @click.option("--reason", default="asked not to be called", show_default=True)
-@with_appcontext
+@needs_schema
 def add_command(phone: str, reason: str) -> None:
     """Never ring PHONE again, for any survey; its open cases are closed."""
     svc = services()
@@ -43,7 +43,7 @@ def add_command(phone: str, reason: str) -> None:
 
 @command.command("remove")
 @click.argument("phone")
-@with_appcontext
+@needs_schema
 def remove_command(phone: str) -> None:
     """Allow PHONE to be rung again (closed cases stay closed)."""
     svc = services()
@@ -57,7 +57,7 @@ def remove_command(phone: str) -> None:
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@with_appcontext
+@needs_schema
 def list_command(as_json: bool) -> None:
     """The list, newest first (numbers are personal data: mind where this goes)."""
     with services().db.engine.connect() as conn:

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
-from rich.console import Console
 from rich.table import Table
 
 from ivr.app import services
+from ivr.commands.output import console as output_console
+from ivr.commands.output import needs_schema
 from ivr.reports import list_referrals
 
 
@@ -45,7 +45,7 @@ def referrals_table(rows: list[dict[str, Any]]) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option("--survey", help="Only this survey's referrals.")
 @click.option("--status", help="Only referrals with this status, e.g. new.")
-@with_appcontext
+@needs_schema
 def list_command(as_json: bool, survey: str | None, status: str | None) -> None:
     """List referrals, newest first."""
     with services().db.transaction() as session:
@@ -54,7 +54,7 @@ def list_command(as_json: bool, survey: str | None, status: str | None) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     # Markup off: district names and answers come from data and must print literally.
-    console = Console(markup=False, emoji=False, highlight=False)
+    console = output_console()
     if not rows:
         console.print("no referrals")
         return

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
-from rich.console import Console
 from rich.table import Table
 
 from ivr.app import services
+from ivr.commands.output import console as output_console
+from ivr.commands.output import needs_schema
 from ivr.questionnaire.options import NOT_COUNTED_WORDS
 from ivr.questionnaire.schema import NotCounted
 from ivr.reports import SurveySummary, export_interviews, survey_summary
@@ -86,7 +86,7 @@ def _emit(text: str, output: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of stdout.",
 )
-@with_appcontext
+@needs_schema
 def export(survey: str, fmt: str, output: Path | None) -> None:
     """Export every interview of a survey with its answers."""
     _known_survey(survey)
@@ -167,7 +167,7 @@ def _summary_tables(summary: SurveySummary) -> list[Table]:
 @command.command("summary")
 @click.option("--survey", required=True, help="Survey id, e.g. uss.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-@with_appcontext
+@needs_schema
 def summary(survey: str, as_json: bool) -> None:
     """Interviews by status, core figures with 95% intervals and the answers kept out of
     each base, referrals by district."""
@@ -178,6 +178,6 @@ def summary(survey: str, as_json: bool) -> None:
         click.echo(json.dumps(summary_json(result), indent=2, ensure_ascii=False))
         return
     # Markup off: districts and ids come from imported data and must print literally.
-    console = Console(markup=False, emoji=False, highlight=False)
+    console = output_console()
     for table in _summary_tables(result):
         console.print(table)

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from ivr.app import services
+from ivr.commands.output import needs_schema, plural
 from ivr.sample import import_sample
 
 
@@ -22,7 +22,7 @@ def command() -> None:
 @command.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--survey", required=True, help="Survey id, e.g. uss or vcas_exit.")
-@with_appcontext
+@needs_schema
 def import_(file: Path, survey: str) -> None:
     """Import the cases in a CSV FILE (UTF-8, header on line 1) for a survey.
 
@@ -51,7 +51,7 @@ def import_(file: Path, survey: str) -> None:
         click.echo(str(problem), err=True)
     if report.problems:
         sys.exit(1)
-    click.echo(f"imported {report.imported} cases for survey {survey}", err=True)
+    click.echo(f"imported {plural(report.imported, 'case')} for survey {survey}", err=True)
 
 
 def _read_text(file: Path) -> str:

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from ivr.app import services
+from ivr.commands.output import console as output_console
+from ivr.commands.output import needs_schema
 from ivr.store.models import User
 from ivr.supervision import audit
 from ivr.supervision.accounts import AccountError, Role, add_user, normalise_email
@@ -51,7 +51,7 @@ def _read_password(from_stdin: bool) -> str:
     is_flag=True,
     help="Read the password from the first line of stdin instead of a prompt.",
 )
-@with_appcontext
+@needs_schema
 def add_command(
     email: str, role: str, districts: Sequence[str], name: str | None, password_stdin: bool
 ) -> None:
@@ -80,7 +80,7 @@ def add_command(
 
 @command.command("disable")
 @click.argument("email")
-@with_appcontext
+@needs_schema
 def disable_command(email: str) -> None:
     """Disable an account: it can no longer sign in, and any session of it ends at once."""
     try:
@@ -125,7 +125,7 @@ def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
-@with_appcontext
+@needs_schema
 def list_command(as_json: bool) -> None:
     """List every account, by email."""
     with services().db.transaction() as session:
@@ -134,7 +134,7 @@ def list_command(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     # Markup off: names come from people and must print literally.
-    console = Console(markup=False, emoji=False, highlight=False)
+    console = output_console()
     if not rows:
         console.print("no accounts")
         return

@@ -115,6 +115,30 @@ class Database:
             conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
         return conn.begin()
 
+    def schema_problem(self) -> str | None:
+        """What is wrong with the database's schema for this version of the code, or None:
+        no tables yet, some missing, or migrations not yet applied."""
+        from alembic.script import ScriptDirectory
+        from sqlalchemy import inspect, text
+
+        from ivr.store.models import Base
+
+        with self.engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            current = None
+            if "alembic_version" in present:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if current is not None:
+            head = ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+            if current != head:
+                return f"the database schema is at revision {current}, not {head}"
+        missing = sorted(set(Base.metadata.tables) - present)
+        if len(missing) == len(Base.metadata.tables):
+            return "the database has no tables yet"
+        if missing:
+            return f"the database has no table {', '.join(missing)}"
+        return None
+
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to ``revision`` with Alembic."""
         from alembic import command
