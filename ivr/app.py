@@ -5,63 +5,17 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.config import ConfigError, Settings
-from ivr.questionnaire.registry import QuestionnaireRegistry
-from ivr.queue import JobQueue, make_queue
-from ivr.scheduling.limiter import CallRateLimiter, LocalRateLimiter, RedisRateLimiter
-from ivr.store.db import Database
-from ivr.store.models import utcnow
-from ivr.telephony.port import Telephony, TwilioTelephony
-from ivr.telephony.signature import SignatureChecker
-from ivr.web.requests import Request
+from ivr.config import Settings
+from ivr.jobs import JobQueue
+from ivr.services import Services, build_services, current_services
+from ivr.telephony.port import Telephony
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What views and commands share: settings, database, questionnaires, queue."""
-
-    settings: Settings
-    db: Database
-    questionnaires: QuestionnaireRegistry
-    queue: JobQueue
-    signatures: SignatureChecker
-    #: The time now: the real clock, or a simulated one in the demo and tests.
-    clock: Callable[[], datetime] = utcnow
-    #: Places outbound calls; built from the Twilio settings when first needed.
-    telephony: Telephony | None = None
-    #: Paces outbound call starts; on Redis when there is one, so across every worker.
-    limiter: CallRateLimiter | None = None
-
-    def dialer(self) -> tuple[Telephony, CallRateLimiter]:
-        """What placing calls needs; ConfigError if Twilio is not configured."""
-        if self.telephony is None:
-            s = self.settings
-            if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
-                raise ConfigError(
-                    "placing calls needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
-                    "and TWILIO_FROM_NUMBER"
-                )
-            self.telephony = TwilioTelephony(
-                s.twilio_account_sid, s.twilio_auth_token, api_base_url=s.twilio_api_base_url
-            )
-        if self.limiter is None:
-            if self.settings.redis_url:
-                from redis import Redis
-
-                self.limiter = RedisRateLimiter(
-                    Redis.from_url(self.settings.redis_url), self.settings.calls_per_second
-                )
-            else:
-                self.limiter = LocalRateLimiter(self.settings.calls_per_second)
-        return self.telephony, self.limiter
 
 
 def warn_if_webhooks_refused(settings: Settings) -> None:
@@ -77,10 +31,17 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     telephony: Telephony | None = None,
 ) -> Flask:
-    """Build the Flask app from settings (read from the environment when not given)."""
-    settings = settings or Settings.from_env()
+    """Build the Flask app on the composition root's services (from the environment when
+    no settings are given): the webhooks, the sign-in pages, the queue and the console."""
+    from ivr.accounts import web as sign_in_pages
+    from ivr.calls import webhooks
+    from ivr.console import web as console_pages
+    from ivr.referrals import web as queue_pages
+    from ivr.web import guards
+
+    svc = build_services(settings, queue=queue, clock=clock, telephony=telephony)
+    settings = svc.settings
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
-    app.request_class = Request
     if settings.proxy_count:
         # The client's address and scheme as the trusted proxies saw them. Webhook
         # signatures do not depend on this: they are checked over PUBLIC_BASE_URL.
@@ -93,25 +54,17 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
-    app.extensions["ivr"] = Services(
-        settings=settings,
-        db=Database(settings.database_url),
-        questionnaires=QuestionnaireRegistry(settings.questionnaires_dir),
-        queue=queue or make_queue(settings.redis_url),
-        signatures=SignatureChecker(settings.twilio_auth_token),
-        clock=clock or utcnow,
-        telephony=telephony,
-    )
-    from ivr.web import auth, console, twilio
-    from ivr.web import queue as queue_pages
-
-    app.register_blueprint(twilio.bp)
-    auth.init_app(app)
+    app.extensions["ivr"] = svc
+    guards.init_app(app)
+    # Twilio's webhooks are signed instead of carrying a CSRF token.
+    guards.csrf.exempt(webhooks.bp)
+    app.register_blueprint(webhooks.bp)
+    sign_in_pages.init_app(app)
     queue_pages.init_app(app)
-    console.init_app(app)
+    console_pages.init_app(app)
     return app
 
 
 def services() -> Services:
-    """The running app's services."""
-    return current_app.extensions["ivr"]  # type: ignore[no-any-return]
+    """The running app's services (:func:`ivr.services.current_services`)."""
+    return current_services()

@@ -18,11 +18,11 @@ from sqlalchemy import text
 from ivr.app import create_app
 from ivr.config import Settings
 from ivr.demo.people import drama_numbers as all_drama_numbers
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from ivr.store.campaigns import add_missing_schedules
 from ivr.store.db import Database
 from ivr.store.models import Base, Case, utcnow
-from ivr.web.auth import csrf
+from ivr.web.guards import csrf
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Under /twilio/ so that it passes through the app's hooks exactly as a webhook does (no

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, text
 
-from ivr.campaigns import Campaign, campaign_for, tick
+from ivr.campaigns.scheduler import Campaign, campaign_for, tick
 from ivr.demo.people import drama_numbers
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.store import campaigns as store

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from ivr.app import create_app
 from ivr.config import Settings
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from ivr.store.db import Database
 from ivr.store.models import Base, Case
 from ivr.telephony.simulator import TwilioSimulator, WSGITransport

@@ -11,8 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from ivr import campaigns, dialing
-from workers.context import app_services
+from ivr.campaigns import dialler, scheduler
+from ivr.services import current_services
 
 log = logging.getLogger(__name__)
 
@@ -29,40 +29,40 @@ OVERDUE_LOCK = "ivr:overdue-notice"
 
 def place_call(attempt_public_id: str) -> str:
     """Dial one queued attempt (idempotent: a re-run finds it taken and does nothing)."""
-    with app_services() as svc:
-        telephony, limiter = svc.dialer()
-        done = dialing.place_call(
-            svc.db,
-            svc.questionnaires,
-            svc.settings,
-            telephony,
-            limiter,
-            attempt_public_id,
-            svc.clock(),
-        )
+    svc = current_services()
+    telephony, limiter = svc.dialer()
+    done = dialler.place_call(
+        svc.db,
+        svc.questionnaires,
+        svc.settings,
+        telephony,
+        limiter,
+        attempt_public_id,
+        svc.clock(),
+    )
     return f"{done.result}: {done.detail}" if done.detail else done.result
 
 
 def tick(reschedule: bool = True) -> list[dict[str, Any]]:
     """One scheduler pass over every survey with a campaign; then schedule the next."""
     reports = []
-    with app_services() as svc:
-        for survey in svc.questionnaires.surveys():
-            try:
-                campaign = campaigns.campaign_for(svc.questionnaires, survey)
-            except campaigns.CampaignError:
-                continue
-            report = campaigns.tick(
-                svc.db,
-                campaign,
-                svc.queue,
-                svc.clock(),
-                max_concurrent_calls=svc.settings.max_concurrent_calls,
-            )
-            reports.append(report.as_dict())
-        if reschedule and svc.settings.redis_url:
-            schedule_next_tick(svc.settings.redis_url)
-            schedule_overdue_notices(svc.settings.redis_url)
+    svc = current_services()
+    for survey in svc.questionnaires.surveys():
+        try:
+            campaign = scheduler.campaign_for(svc.questionnaires, survey)
+        except scheduler.CampaignError:
+            continue
+        report = scheduler.tick(
+            svc.db,
+            campaign,
+            svc.queue,
+            svc.clock(),
+            max_concurrent_calls=svc.settings.max_concurrent_calls,
+        )
+        reports.append(report.as_dict())
+    if reschedule and svc.settings.redis_url:
+        schedule_next_tick(svc.settings.redis_url)
+        schedule_overdue_notices(svc.settings.redis_url)
     return reports
 
 

@@ -1,163 +1,17 @@
-"""Tell the people who work referrals that one is waiting, or that some are overdue.
-
-Messages name the referral by id, kind and district only: no victim's details go into an
-email or a log line. With ``SMTP_HOST`` set they are emailed; otherwise each recipient is
-logged on one line. Either way the referral gets a ``notified`` event.
-
-``notify_overdue`` is meant to run on a timetable, e.g. every working morning:
-``rq enqueue workers.notifications.notify_overdue`` from cron.
-"""
+"""RQ jobs that tell the people who work referrals that one is waiting, or that some are
+overdue (see :mod:`ivr.referrals.notifications`)."""
 
 from __future__ import annotations
 
-import logging
-import smtplib
-import ssl
-from dataclasses import dataclass
-from email.message import EmailMessage
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ivr.config import Settings
-from ivr.store.models import Referral, User
-from ivr.supervision import workflow
-from ivr.supervision.accounts import Role, may_see
-from ivr.wording import local_time, words
-from workers.context import app_services
-
-log = logging.getLogger(__name__)
-
-#: Seconds to wait on the mail server before giving up (the job fails, and can be retried).
-SMTP_TIMEOUT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Recipient:
-    id: int
-    email: str
-
-
-def send_mail(settings: Settings, recipients: list[Recipient], subject: str, body: str) -> None:
-    """Email each recipient separately (so none sees the others) over one connection."""
-    assert settings.smtp_host, "send_mail needs SMTP_HOST"
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-        smtp.ehlo()
-        if smtp.has_extn("starttls"):
-            smtp.starttls(context=ssl.create_default_context())
-            smtp.ehlo()
-        for recipient in recipients:
-            message = EmailMessage()
-            message["From"] = settings.smtp_from
-            message["To"] = recipient.email
-            message["Subject"] = subject
-            message.set_content(body)
-            smtp.send_message(message)
-
-
-def _deliver(
-    settings: Settings, recipients: list[Recipient], subject: str, body: str, log_line: str
-) -> str:
-    """Email, or log one line per recipient; say which was done."""
-    if settings.smtp_host:
-        send_mail(settings, recipients, subject, body)
-        log.info("emailed %d people: %s", len(recipients), log_line)
-        return "email"
-    for recipient in recipients:
-        log.info("for user #%d (no SMTP_HOST, so not emailed): %s", recipient.id, log_line)
-    return "log"
-
-
-def _staff(session: Session, role: Role) -> list[User]:
-    return list(
-        session.scalars(
-            select(User).where(User.active.is_(True), User.role == role.value).order_by(User.id)
-        )
-    )
+from ivr.referrals import notifications
+from ivr.services import current_services
 
 
 def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
-    """Announce a new referral to the district research officers of its district, or to the
-    victim service's managers for a service referral; no personal data is sent or logged.
-
-    Returns what was announced; whom it went to is logged and kept in the ``notified`` event.
-    """
-    what = f"new {kind} referral #{referral_id} for {district}"
-    with app_services() as svc:
-        settings = svc.settings
-        with svc.db.transaction() as session:
-            referral = session.get(Referral, referral_id)
-            if referral is None:
-                log.warning("%s: no such referral, so nobody was told", what)
-                return what
-            recipients = [
-                Recipient(u.id, u.email)
-                for role in (Role.DISTRICT_OFFICER, Role.SERVICE_MANAGER)
-                for u in _staff(session, role)
-                if may_see(u, referral)
-            ]
-            due = (
-                f"First contact is due by {local_time(referral.due_at)}."
-                if referral.consented and referral.due_at is not None
-                else "The victim did not agree to be contacted: it is for information."
-            )
-        if not recipients:
-            log.warning("%s: nobody works that queue, so nobody was told", what)
-            return what
-        link = f"{settings.public_base_url}/queue/referrals/{referral_id}"
-        via = _deliver(
-            settings,
-            recipients,
-            f"New {words(kind).lower()} referral #{referral_id} for {district}",
-            f"A new {words(kind).lower()} referral (#{referral_id}) is waiting in the "
-            f"{district} queue.\n{due}\n\n{link}\n",
-            what,
-        )
-        with svc.db.transaction() as session:
-            referral = session.get(Referral, referral_id)
-            assert referral is not None
-            workflow.record_notified(
-                referral, "new", [r.id for r in recipients], via, now=svc.clock()
-            )
-    return what
+    """Announce a new referral to the people who work its queue."""
+    return notifications.notify_new_referral(current_services(), referral_id, kind, district)
 
 
 def notify_overdue() -> str:
     """Tell every supervisor which referrals are past their first-contact deadline."""
-    with app_services() as svc:
-        settings, now = svc.settings, svc.clock()
-        with svc.db.transaction() as session:
-            late = [
-                (r.id, r.kind, r.district, local_time(r.due_at))
-                for r in workflow.overdue(session, now)
-            ]
-            recipients = [Recipient(u.id, u.email) for u in _staff(session, Role.SUPERVISOR)]
-        if not late:
-            return "no overdue referrals"
-        what = f"{len(late)} overdue referral(s): " + ", ".join(
-            f"#{rid} ({kind}, {district})" for rid, kind, district, _due in late
-        )
-        if not recipients:
-            log.warning("%s: there is no supervisor to tell", what)
-            return f"{what}: nobody to tell"
-        lines = "\n".join(
-            f"#{rid} {words(kind).lower()} for {district}, due {due}: "
-            f"{settings.public_base_url}/queue/referrals/{rid}"
-            for rid, kind, district, due in late
-        )
-        via = _deliver(
-            settings,
-            recipients,
-            f"{len(late)} referral(s) overdue for first contact",
-            f"These referrals are past their first-contact deadline:\n\n"
-            f"{lines}\n\n{settings.public_base_url}/queue?overdue=1\n",
-            what,
-        )
-        with svc.db.transaction() as session:
-            for referral in session.scalars(
-                select(Referral).where(Referral.id.in_([rid for rid, *_ in late]))
-            ):
-                workflow.record_notified(
-                    referral, "overdue", [r.id for r in recipients], via, now=now
-                )
-    return f"{what}: told {len(recipients)} by {via}"
+    return notifications.notify_overdue(current_services())

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ivr.app import services
+from ivr.accounts.audit import entries_since
 from ivr.commands.output import needs_schema
-from ivr.supervision.audit import entries_since
+from ivr.services import current_services
 
 #: The day given to --since starts at midnight here, the forces' local time.
 LOCAL_TIME = ZoneInfo("Europe/London")
@@ -63,7 +63,7 @@ def to_csv(entries: list[dict[str, Any]]) -> str:
 def export(since: datetime, fmt: str) -> None:
     """Print the audit entries since a day, oldest first, as JSON or CSV."""
     start = since.replace(tzinfo=LOCAL_TIME).astimezone(UTC)
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         entries = entries_since(session, start)
     if fmt == "json":
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from ivr import campaigns
-from ivr.app import Services, services
+from ivr.campaigns import scheduler
 from ivr.commands.output import needs_schema
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
+from ivr.services import Services, current_services
 from ivr.store import campaigns as store
 
 
@@ -20,10 +20,10 @@ def command() -> None:
     """Outbound survey campaigns."""
 
 
-def _campaign(survey: str) -> campaigns.Campaign:
+def _campaign(survey: str) -> scheduler.Campaign:
     try:
-        return campaigns.campaign_for(services().questionnaires, survey)
-    except campaigns.CampaignError as exc:
+        return scheduler.campaign_for(current_services().questionnaires, survey)
+    except scheduler.CampaignError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -50,12 +50,12 @@ AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @needs_schema
 def preview_command(survey: str, as_json: bool) -> None:
     """How many cases are eligible to ring now, and why the others are not."""
-    svc = services()
-    _echo(campaigns.preview(svc.db, _campaign(survey), svc.clock()), as_json)
+    svc = current_services()
+    _echo(scheduler.preview(svc.db, _campaign(survey), svc.clock()), as_json)
 
 
 def _set_status(survey: str, status: str) -> Services:
-    svc = services()
+    svc = current_services()
     _campaign(survey)
     with svc.db.engine.begin() as conn:
         store.set_campaign_status(conn, survey, status, svc.clock())
@@ -99,10 +99,10 @@ def pause_command(survey: str) -> None:
 @needs_schema
 def status_command(survey: str, as_json: bool) -> None:
     """Eligible, in progress, completed, by disposition, calls placed today, next due."""
-    svc = services()
+    svc = current_services()
     campaign = _campaign(survey)
-    data = campaigns.status(svc.db, campaign, svc.clock())
-    data["eligible_now"] = campaigns.preview(svc.db, campaign, svc.clock())["eligible"]
+    data = scheduler.status(svc.db, campaign, svc.clock())
+    data["eligible_now"] = scheduler.preview(svc.db, campaign, svc.clock())["eligible"]
     _echo(data, as_json)
 
 
@@ -119,7 +119,7 @@ def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
     Running a campaign that was never started starts it; a paused one stays paused
     until ``ivr campaign start``.
     """
-    svc = services()
+    svc = current_services()
     campaign = _campaign(survey)
     try:
         svc.dialer()
@@ -132,7 +132,7 @@ def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
     # Calls are dialled here, whatever queue the app sends other jobs to.
     dial_here = InProcessQueue()
     while True:
-        report = campaigns.tick(
+        report = scheduler.tick(
             svc.db,
             campaign,
             dial_here,
@@ -148,7 +148,7 @@ def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
         time.sleep(interval)
 
 
-def _say(report: campaigns.TickReport) -> None:
+def _say(report: scheduler.TickReport) -> None:
     if not report.running:
         click.echo(f"{report.survey}: campaign paused (ivr campaign start resumes it)", err=True)
         return

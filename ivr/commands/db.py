@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ivr.app import services
+from ivr.services import current_services
 
 
 @click.group("db")
@@ -18,7 +18,7 @@ def command() -> None:
 @with_appcontext
 def upgrade(revision: str) -> None:
     """Apply database migrations (safe to run repeatedly)."""
-    svc = services()
+    svc = current_services()
     svc.db.upgrade(revision)
     click.echo(f"database at {revision}", err=True)
     if svc.settings.redis_url:

@@ -6,11 +6,11 @@ import json
 
 import click
 
-from ivr import dialing
-from ivr.app import services
+from ivr.campaigns import dialler
 from ivr.commands.output import needs_schema
-from ivr.phones import PhoneError, to_e164
+from ivr.services import current_services
 from ivr.store import campaigns as store
+from ivr.telephony.numbers import PhoneError, to_e164
 
 
 @click.group("dnc")
@@ -31,11 +31,11 @@ def _number(phone: str) -> str:
 @needs_schema
 def add_command(phone: str, reason: str) -> None:
     """Never ring PHONE again, for any survey; its open cases are closed."""
-    svc = services()
+    svc = current_services()
     number = _number(phone)
     with svc.db.engine.begin() as conn:
         already = bool(store.on_do_not_call(conn, [number]))
-        dialing.opt_out(conn, number, reason=reason, source="command line", now=svc.clock())
+        dialler.opt_out(conn, number, reason=reason, source="command line", now=svc.clock())
     click.echo(
         f"{number} {'was already' if already else 'is now'} on the do-not-call list", err=True
     )
@@ -46,7 +46,7 @@ def add_command(phone: str, reason: str) -> None:
 @needs_schema
 def remove_command(phone: str) -> None:
     """Allow PHONE to be rung again (closed cases stay closed)."""
-    svc = services()
+    svc = current_services()
     number = _number(phone)
     with svc.db.engine.begin() as conn:
         removed = store.remove_do_not_call(conn, number)
@@ -60,7 +60,7 @@ def remove_command(phone: str) -> None:
 @needs_schema
 def list_command(as_json: bool) -> None:
     """The list, newest first (numbers are personal data: mind where this goes)."""
-    with services().db.engine.connect() as conn:
+    with current_services().db.engine.connect() as conn:
         rows = store.do_not_call_list(conn)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))

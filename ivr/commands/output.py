@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 from rich.console import Console
 
-from ivr.app import services
+from ivr.services import current_services
 
 #: Wide enough that a table printed to a pipe or a file is never cut short.
 PIPED_WIDTH = 10_000
@@ -30,7 +30,7 @@ def needs_schema(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        problem = services().db.schema_problem()
+        problem = current_services().db.schema_problem()
         if problem is not None:
             click.echo(f"{problem}: run `ivr db upgrade` first", err=True)
             sys.exit(1)

@@ -8,10 +8,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ivr.app import services
 from ivr.commands.output import console as output_console
 from ivr.commands.output import needs_schema
-from ivr.reports import list_referrals
+from ivr.results.reports import list_referrals
+from ivr.services import current_services
 
 
 @click.group("referrals")
@@ -48,7 +48,7 @@ def referrals_table(rows: list[dict[str, Any]]) -> Table:
 @needs_schema
 def list_command(as_json: bool, survey: str | None, status: str | None) -> None:
     """List referrals, newest first."""
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         rows = list_referrals(session, survey=survey, status=status)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -13,12 +13,12 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ivr.app import services
 from ivr.commands.output import console as output_console
 from ivr.commands.output import needs_schema
 from ivr.questionnaire.options import NOT_COUNTED_WORDS
 from ivr.questionnaire.schema import NotCounted
-from ivr.reports import SurveySummary, export_interviews, survey_summary
+from ivr.results.reports import SurveySummary, export_interviews, survey_summary
+from ivr.services import current_services
 
 FIXED_COLUMNS = (
     "case_ref",
@@ -45,7 +45,7 @@ def command() -> None:
 
 def _known_survey(survey: str) -> None:
     """Exit 1 with a message on stderr unless a questionnaire defines ``survey``."""
-    surveys = services().questionnaires.surveys()
+    surveys = current_services().questionnaires.surveys()
     if survey not in surveys:
         click.echo(f"unknown survey '{survey}' (known: {', '.join(surveys) or 'none'})", err=True)
         sys.exit(1)
@@ -90,7 +90,7 @@ def _emit(text: str, output: Path | None) -> None:
 def export(survey: str, fmt: str, output: Path | None) -> None:
     """Export every interview of a survey with its answers."""
     _known_survey(survey)
-    svc = services()
+    svc = current_services()
     with svc.db.transaction() as session:
         rows = export_interviews(session, survey)
     if fmt == "json":
@@ -172,7 +172,7 @@ def summary(survey: str, as_json: bool) -> None:
     """Interviews by status, core figures with 95% intervals and the answers kept out of
     each base, referrals by district."""
     _known_survey(survey)
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         result = survey_summary(session, survey)
     if as_json:
         click.echo(json.dumps(summary_json(result), indent=2, ensure_ascii=False))

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import IntegrityError
 
-from ivr.app import services
+from ivr.campaigns.samples import import_sample
 from ivr.commands.output import needs_schema, plural
-from ivr.sample import import_sample
+from ivr.services import current_services
 
 
 @click.group("sample")
@@ -29,7 +29,7 @@ def import_(file: Path, survey: str) -> None:
     Every row is checked first; on any problem nothing is imported, each problem is
     printed as ``line N: reason`` and the exit status is 1.
     """
-    ivr = services()
+    ivr = current_services()
     known = ivr.questionnaires.surveys()
     if survey not in known:
         click.echo(f"unknown survey '{survey}' (known: {', '.join(known) or 'none'})", err=True)

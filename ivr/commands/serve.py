@@ -6,8 +6,9 @@ import click
 from flask.cli import ScriptInfo
 from werkzeug.serving import run_simple
 
-from ivr.app import services, warn_if_webhooks_refused
+from ivr.app import warn_if_webhooks_refused
 from ivr.commands.output import needs_schema
+from ivr.services import current_services
 
 
 @click.command("run")
@@ -17,7 +18,7 @@ from ivr.commands.output import needs_schema
 @needs_schema
 def command(host: str, port: int, debug: bool) -> None:
     """Serve the staff pages and Twilio's webhooks (production: gunicorn ivr.wsgi:app)."""
-    warn_if_webhooks_refused(services().settings)
+    warn_if_webhooks_refused(current_services().settings)
     info = click.get_current_context().find_object(ScriptInfo)
     assert info is not None, "ivr sets up the app's script info"
     app = info.load_app()

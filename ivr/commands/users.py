@@ -11,12 +11,12 @@ import click
 from rich.table import Table
 from sqlalchemy import select
 
-from ivr.app import services
+from ivr.accounts import audit
+from ivr.accounts.staff import AccountError, Role, add_user, normalise_email
 from ivr.commands.output import console as output_console
 from ivr.commands.output import needs_schema
+from ivr.services import current_services
 from ivr.store.models import User
-from ivr.supervision import audit
-from ivr.supervision.accounts import AccountError, Role, add_user, normalise_email
 
 
 @click.group("users")
@@ -58,7 +58,7 @@ def add_command(
     """Add an account; the password is asked for without echoing it."""
     password = _read_password(password_stdin)
     try:
-        with services().db.transaction() as session:
+        with current_services().db.transaction() as session:
             user = add_user(
                 session, email, role=role, password=password, districts=districts, name=name
             )
@@ -87,7 +87,7 @@ def disable_command(email: str) -> None:
         address = normalise_email(email)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         user = session.scalars(select(User).where(User.email == address)).first()
         if user is None:
             raise click.ClickException(f"no account for {address}")
@@ -128,7 +128,7 @@ def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
 @needs_schema
 def list_command(as_json: bool) -> None:
     """List every account, by email."""
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         rows = account_rows(session.scalars(select(User).order_by(User.email)).all())
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -19,19 +19,19 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from ivr.accounts.staff import add_user
 from ivr.app import create_app
-from ivr.campaigns import Campaign, campaign_for, tick
-from ivr.campaigns import status as campaign_status
+from ivr.campaigns.limiter import LocalRateLimiter
+from ivr.campaigns.samples import import_sample
+from ivr.campaigns.scheduler import Campaign, campaign_for, tick
+from ivr.campaigns.scheduler import status as campaign_status
 from ivr.config import Settings
 from ivr.demo.people import DISTRICTS, drama_numbers, uss_csv, vcas_csv
 from ivr.demo.personas import LATER_KIND, Persona, pick_kind
-from ivr.queue import InProcessQueue
-from ivr.reports import SurveySummary, survey_summary
-from ivr.sample import import_sample
-from ivr.scheduling.limiter import LocalRateLimiter
+from ivr.jobs import InProcessQueue
+from ivr.results.reports import SurveySummary, survey_summary
 from ivr.store import campaigns as campaign_store
 from ivr.store.db import Database
-from ivr.supervision.accounts import add_user
 from ivr.telephony.fake_api import FakeTwilioApi, Fate, busy, human, machine, no_answer
 from ivr.telephony.port import TwilioTelephony
 from ivr.telephony.respondents import Scripted, press

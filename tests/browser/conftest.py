@@ -14,7 +14,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from ivr.app import create_app
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from tests.conftest import make_settings, service_missing
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from ivr.accounts.staff import add_user
 from ivr.app import create_app
-from ivr.queue import InProcessQueue
-from ivr.sample import import_sample
+from ivr.campaigns.samples import import_sample
+from ivr.jobs import InProcessQueue
 from ivr.store.models import Interview, Referral
-from ivr.supervision.accounts import add_user
 from tests.browser.conftest import LiveApp, screenshot
 from tests.conftest import make_settings
 from tests.functional.campaign_world import MONDAY_11, Clock, uss_csv

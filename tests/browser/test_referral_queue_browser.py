@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ivr.supervision.accounts import add_user
+from ivr.accounts.staff import add_user
 from ivr.telephony.respondents import Scripted, press, record
 from tests.browser.conftest import LiveApp, screenshot
 from tests.conftest import SURVEY_NUMBER, add_case, simulator

@@ -14,11 +14,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import campaigns
 from ivr.app import create_app
-from ivr.queue import resolve
-from ivr.sample import import_sample
-from ivr.scheduling.limiter import LocalRateLimiter
+from ivr.campaigns import scheduler
+from ivr.campaigns.limiter import LocalRateLimiter
+from ivr.campaigns.samples import import_sample
+from ivr.jobs import resolve
 from ivr.store import campaigns as store
 from ivr.store.models import CallAttempt, Case, Schedule
 from ivr.telephony.fake_api import FakeCall, FakeTwilioApi, Fate, human
@@ -77,8 +77,8 @@ class World:
     def db(self) -> Any:
         return self.app.extensions["ivr"].db
 
-    def campaign(self, survey: str = "uss") -> campaigns.Campaign:
-        return campaigns.campaign_for(self.app.extensions["ivr"].questionnaires, survey)
+    def campaign(self, survey: str = "uss") -> scheduler.Campaign:
+        return scheduler.campaign_for(self.app.extensions["ivr"].questionnaires, survey)
 
     def fate(self, to: str, _params: Mapping[str, str]) -> Fate:
         queued = self.fates.get(to)
@@ -96,9 +96,9 @@ class World:
         with self.db.engine.begin() as conn:
             store.set_campaign_status(conn, survey, "running", self.clock())
 
-    def tick(self, survey: str = "uss", max_concurrent_calls: int = 50) -> campaigns.TickReport:
+    def tick(self, survey: str = "uss", max_concurrent_calls: int = 50) -> scheduler.TickReport:
         with self.app.app_context():
-            return campaigns.tick(
+            return scheduler.tick(
                 self.db,
                 self.campaign(survey),
                 self.queue,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr import campaigns, dialing
+from ivr.campaigns import dialler, scheduler
 from ivr.store import campaigns as store
 from ivr.store.models import CallAttempt, Interview
 from ivr.telephony.fake_api import busy, human, machine, no_answer
@@ -94,7 +94,7 @@ def test_cases_outside_the_period_or_not_covered_are_not_rung(world: World) -> N
     due = too_soon.next_attempt_at
     assert due is not None
     assert due.replace(tzinfo=UTC).astimezone(LONDON).date() == today + timedelta(weeks=3)
-    preview = campaigns.preview(world.db, world.campaign(), world.clock())
+    preview = scheduler.preview(world.db, world.campaign(), world.clock())
     assert preview["cases"] == 3
     assert preview["not_eligible"] == {
         "already_interviewed": 1,
@@ -373,7 +373,7 @@ def test_the_concurrent_call_limit_holds_back_calls(world: World) -> None:
 def test_opting_out_by_the_command_closes_open_cases(world: World) -> None:
     one_case(world)
     with world.db.engine.begin() as conn:
-        dialing.opt_out(conn, A, reason="asked by letter", source="command line", now=world.clock())
+        dialler.opt_out(conn, A, reason="asked by letter", source="command line", now=world.clock())
     world.start()
     world.tick()
     assert world.fake.calls == []

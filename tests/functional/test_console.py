@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ivr import console
-from ivr.console import ConsoleError
+from ivr.console import assisted
+from ivr.console.assisted import ConsoleError
 from ivr.store import campaigns as store
 from ivr.store.models import Answer, CallAttempt, Interview, Referral, User
 from tests.functional.campaign_world import MONDAY_11, World, campaign_world, uss_csv
@@ -52,16 +52,16 @@ def registry(world: World) -> Any:
     return world.app.extensions["ivr"].questionnaires
 
 
-def open_next(world: World, user: User) -> console.Screen:
-    case_id = console.next_case(world.db, registry(world), user, world.clock())
+def open_next(world: World, user: User) -> assisted.Screen:
+    case_id = assisted.next_case(world.db, registry(world), user, world.clock())
     assert case_id is not None
-    return console.open_interview(world.db, registry(world), user, case_id, world.clock())
+    return assisted.open_interview(world.db, registry(world), user, case_id, world.clock())
 
 
-def press_all(world: World, user: User, interview_id: int, *keys: str) -> console.Screen:
-    shown = console.screen(world.db, registry(world), user, interview_id)
+def press_all(world: World, user: User, interview_id: int, *keys: str) -> assisted.Screen:
+    shown = assisted.screen(world.db, registry(world), user, interview_id)
     for key in keys:
-        shown = console.answer(
+        shown = assisted.answer(
             world.db, registry(world), user, interview_id, key=key, now=world.clock()
         )
     return shown
@@ -75,13 +75,13 @@ def count(world: World, model: Any) -> int:
 def test_two_interviewers_never_get_the_same_case(world: World) -> None:
     cases(world, A, B)
     ann, bob, cat = (interviewer(world, n) for n in ("ann", "bob", "cat"))
-    first = console.next_case(world.db, registry(world), ann, world.clock())
-    second = console.next_case(world.db, registry(world), bob, world.clock())
+    first = assisted.next_case(world.db, registry(world), ann, world.clock())
+    second = assisted.next_case(world.db, registry(world), bob, world.clock())
     assert first is not None and second is not None and first != second
-    assert console.next_case(world.db, registry(world), cat, world.clock()) is None
+    assert assisted.next_case(world.db, registry(world), cat, world.clock()) is None
     # Asking again gives the case already held.
-    assert console.next_case(world.db, registry(world), ann, world.clock()) == first
-    assert [c["case_id"] for c in console.held_cases(world.db, ann)] == [first]
+    assert assisted.next_case(world.db, registry(world), ann, world.clock()) == first
+    assert [c["case_id"] for c in assisted.held_cases(world.db, ann)] == [first]
 
 
 def test_interviewers_asking_at_the_same_moment_never_share_a_case(world: World) -> None:
@@ -92,7 +92,7 @@ def test_interviewers_asking_at_the_same_moment_never_share_a_case(world: World)
 
     def ask(user: User) -> None:
         barrier.wait()
-        got.append(console.next_case(world.db, registry(world), user, world.clock()))
+        got.append(assisted.next_case(world.db, registry(world), user, world.clock()))
 
     threads = [threading.Thread(target=ask, args=(user,)) for user in people]
     for thread in threads:
@@ -107,9 +107,9 @@ def test_no_case_is_given_outside_the_calling_window(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     world.clock.set(MONDAY_11.replace(hour=21))
-    assert console.next_case(world.db, registry(world), ann, world.clock()) is None
+    assert assisted.next_case(world.db, registry(world), ann, world.clock()) is None
     world.clock.set(MONDAY_11 + timedelta(days=1))
-    assert console.next_case(world.db, registry(world), ann, world.clock()) is not None
+    assert assisted.next_case(world.db, registry(world), ann, world.clock()) is not None
 
 
 def test_do_not_call_and_interviewed_cases_are_not_given(world: World) -> None:
@@ -117,7 +117,7 @@ def test_do_not_call_and_interviewed_cases_are_not_given(world: World) -> None:
     with world.db.engine.begin() as conn:
         store.add_do_not_call(conn, A, reason="test", source="test", now=world.clock())
     assert (
-        console.next_case(world.db, registry(world), interviewer(world, "ann"), world.clock())
+        assisted.next_case(world.db, registry(world), interviewer(world, "ann"), world.clock())
         is None
     )
 
@@ -125,13 +125,13 @@ def test_do_not_call_and_interviewed_cases_are_not_given(world: World) -> None:
 def test_release_gives_the_case_back(world: World) -> None:
     cases(world, A)
     ann, bob = interviewer(world, "ann"), interviewer(world, "bob")
-    case_id = console.next_case(world.db, registry(world), ann, world.clock())
+    case_id = assisted.next_case(world.db, registry(world), ann, world.clock())
     assert case_id is not None
     with pytest.raises(ConsoleError):
-        console.release(world.db, bob, case_id, world.clock())
-    console.release(world.db, ann, case_id, world.clock())
-    assert console.held_cases(world.db, ann) == []
-    assert console.next_case(world.db, registry(world), bob, world.clock()) == case_id
+        assisted.release(world.db, bob, case_id, world.clock())
+    assisted.release(world.db, ann, case_id, world.clock())
+    assert assisted.held_cases(world.db, ann) == []
+    assert assisted.next_case(world.db, registry(world), bob, world.clock()) == case_id
 
 
 def test_a_satisfied_interview_completes_like_the_phone(world: World) -> None:
@@ -157,7 +157,9 @@ def test_a_satisfied_interview_completes_like_the_phone(world: World) -> None:
         assert (interview.channel, interview.interviewer_id) == ("interviewer", ann.id)
         vias = set(session.scalars(select(Answer.via)))
     assert vias == {"interviewer"}
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "completed", world.clock())
+    assisted.end_call(
+        world.db, registry(world), ann, shown.interview_id, "completed", world.clock()
+    )
     schedule = world.schedule(A)
     assert (schedule.disposition, schedule.held_by_id) == ("1.1", None)
 
@@ -167,7 +169,7 @@ def test_completed_is_refused_before_the_interview_completes(world: World) -> No
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
     with pytest.raises(ConsoleError, match="not been completed"):
-        console.end_call(
+        assisted.end_call(
             world.db, registry(world), ann, shown.interview_id, "completed", world.clock()
         )
 
@@ -188,12 +190,12 @@ def test_bad_keys_are_refused_and_nothing_is_written(world: World) -> None:
     before = stored()
     for bad in ({"key": "9"}, {"key": "0"}, {"key": None}, {"text": "fine"}, {"key": ""}):
         with pytest.raises(ConsoleError):
-            console.answer(
+            assisted.answer(
                 world.db, registry(world), ann, shown.interview_id, now=world.clock(), **bad
             )
     assert stored() == before
     # No try was counted: the question still takes its answer.
-    after = console.answer(
+    after = assisted.answer(
         world.db, registry(world), ann, shown.interview_id, key="4", now=world.clock()
     )
     assert after.answers == (("ease_of_contact", "neither satisfied nor dissatisfied"),)
@@ -206,14 +208,14 @@ def test_recording_questions_take_typed_words(world: World) -> None:
     shown = press_all(world, ann, shown.interview_id, "1", "1", "7", "7", "7", "7", "7")
     assert (shown.node, shown.free_text) == ("dissatisfaction_reason", True)
     with pytest.raises(ConsoleError):
-        console.answer(
+        assisted.answer(
             world.db, registry(world), ann, shown.interview_id, key="1", now=world.clock()
         )
     with pytest.raises(ConsoleError):
-        console.answer(
+        assisted.answer(
             world.db, registry(world), ann, shown.interview_id, text="  ", now=world.clock()
         )
-    shown = console.answer(
+    shown = assisted.answer(
         world.db,
         registry(world),
         ann,
@@ -238,13 +240,13 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
     ann, bob = interviewer(world, "ann"), interviewer(world, "bob")
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1", "1", "2", "3")
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "partial", world.clock())
+    assisted.end_call(world.db, registry(world), ann, shown.interview_id, "partial", world.clock())
     assert world.schedule(A).disposition is None  # to be rung again, to carry on
     with pytest.raises(ConsoleError):  # ann no longer holds it
-        console.answer(
+        assisted.answer(
             world.db, registry(world), ann, shown.interview_id, key="1", now=world.clock()
         )
-    resumed = console.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
+    resumed = assisted.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
     assert resumed.interview_id == shown.interview_id
     # Who they are is confirmed again before anything else; then consent to carry on.
     assert (resumed.status, resumed.node) == ("in_progress", "_identity")
@@ -255,7 +257,7 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
     assert resumed.node == "kept_informed"
     done = press_all(world, bob, resumed.interview_id, "1", "1", "1", "2")
     assert done.status == "completed"
-    console.end_call(world.db, registry(world), bob, done.interview_id, "completed", world.clock())
+    assisted.end_call(world.db, registry(world), bob, done.interview_id, "completed", world.clock())
     with world.db.transaction() as session:
         interview = session.get(Interview, done.interview_id)
         assert interview is not None and interview.interviewer_id == bob.id
@@ -267,7 +269,7 @@ def test_an_action_alert_mid_interview(world: World) -> None:
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1", "1", "2")
-    referral_id = console.action_alert(
+    referral_id = assisted.action_alert(
         world.db,
         registry(world),
         ann,
@@ -276,11 +278,13 @@ def test_an_action_alert_mid_interview(world: World) -> None:
         world.clock(),
     )
     with pytest.raises(ConsoleError, match="already"):
-        console.action_alert(
+        assisted.action_alert(
             world.db, registry(world), ann, shown.interview_id, "again", world.clock()
         )
     with pytest.raises(ConsoleError):
-        console.action_alert(world.db, registry(world), ann, shown.interview_id, " ", world.clock())
+        assisted.action_alert(
+            world.db, registry(world), ann, shown.interview_id, " ", world.clock()
+        )
     # Yes to "anything else the police should contact you about" raises no second alert.
     done = press_all(world, ann, shown.interview_id, "2", "2", "2", "2", "1")
     assert done.status == "completed"
@@ -304,10 +308,10 @@ def test_a_callback_is_booked_inside_a_window(world: World) -> None:
     shown = open_next(world, ann)
     press_all(world, ann, shown.interview_id, "1")
     with pytest.raises(ConsoleError):
-        console.book_callback(
+        assisted.book_callback(
             world.db, registry(world), ann, shown.interview_id, "never", world.clock()
         )
-    when = console.book_callback(
+    when = assisted.book_callback(
         world.db, registry(world), ann, shown.interview_id, "tomorrow_evening", world.clock()
     )
     policy = world.campaign().policy
@@ -317,7 +321,7 @@ def test_a_callback_is_booked_inside_a_window(world: World) -> None:
     assert (schedule.held_by_id, schedule.disposition) == (None, None)
     assert store.aware(schedule.appointment_at) == when
     assert store.aware(schedule.next_attempt_at) == when
-    after = console.screen(world.db, registry(world), ann, shown.interview_id)
+    after = assisted.screen(world.db, registry(world), ann, shown.interview_id)
     assert (after.status, after.kind) == ("callback_requested", "ended")
 
 
@@ -325,18 +329,20 @@ def test_a_refusal_joins_the_do_not_call_list(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "refused", world.clock())
+    assisted.end_call(world.db, registry(world), ann, shown.interview_id, "refused", world.clock())
     with world.db.engine.connect() as conn:
         assert store.on_do_not_call(conn, [A]) == {A}
     assert world.schedule(A).disposition == "2.11"
-    assert console.screen(world.db, registry(world), ann, shown.interview_id).status == "refused"
+    assert assisted.screen(world.db, registry(world), ann, shown.interview_id).status == "refused"
 
 
 def test_no_answer_counts_an_attempt_and_rings_again_later(world: World) -> None:
     cases(world, A)
     ann = interviewer(world, "ann")
     shown = open_next(world, ann)
-    console.end_call(world.db, registry(world), ann, shown.interview_id, "no_answer", world.clock())
+    assisted.end_call(
+        world.db, registry(world), ann, shown.interview_id, "no_answer", world.clock()
+    )
     schedule = world.schedule(A)
     assert (schedule.attempts, schedule.outcomes, schedule.held_by_id) == (1, ["no_answer"], None)
     assert store.aware(schedule.next_attempt_at) > world.clock()  # type: ignore[operator]
@@ -346,7 +352,7 @@ def test_no_answer_counts_an_attempt_and_rings_again_later(world: World) -> None
         "no_answer",
         1,
     )
-    assert console.next_case(world.db, registry(world), ann, world.clock()) is None
+    assert assisted.next_case(world.db, registry(world), ann, world.clock()) is None
     world.clock.advance(hours=4)
     again = open_next(world, ann)
     # One interview per case, carried on from the identity check.
@@ -361,8 +367,8 @@ def test_ended_interviews_accept_only_their_own_outcome(world: World) -> None:
     ended = press_all(world, ann, shown.interview_id, "3")
     assert ended.status == "wrong_number"
     with pytest.raises(ConsoleError, match="wrong_number"):
-        console.end_call(world.db, registry(world), ann, shown.interview_id, "busy", world.clock())
-    console.end_call(
+        assisted.end_call(world.db, registry(world), ann, shown.interview_id, "busy", world.clock())
+    assisted.end_call(
         world.db, registry(world), ann, shown.interview_id, "wrong_number", world.clock()
     )
     assert world.schedule(A).disposition == "3.91"
@@ -375,16 +381,16 @@ def test_others_cannot_work_or_see_an_interview(world: World) -> None:
     officer = interviewer(world, "dro", role="service_manager")
     shown = open_next(world, ann)
     with pytest.raises(ConsoleError):
-        console.answer(
+        assisted.answer(
             world.db, registry(world), bob, shown.interview_id, key="1", now=world.clock()
         )
     with pytest.raises(ConsoleError):
-        console.screen(world.db, registry(world), bob, shown.interview_id)
+        assisted.screen(world.db, registry(world), bob, shown.interview_id)
     with pytest.raises(ConsoleError):
-        console.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
+        assisted.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
     with pytest.raises(ConsoleError):
-        console.next_case(world.db, registry(world), officer, world.clock())
-    assert console.screen(world.db, registry(world), boss, shown.interview_id).node == "_identity"
+        assisted.next_case(world.db, registry(world), officer, world.clock())
+    assert assisted.screen(world.db, registry(world), boss, shown.interview_id).node == "_identity"
 
 
 def test_supervision_shows_each_interviewer(world: World) -> None:
@@ -393,13 +399,13 @@ def test_supervision_shows_each_interviewer(world: World) -> None:
     shown = open_next(world, ann)
     done = press_all(world, ann, shown.interview_id, *SATISFIED)
     on_call = open_next(world, bob)
-    rows = {row["name"]: row for row in console.supervision(world.db, world.clock())}
+    rows = {row["name"]: row for row in assisted.supervision(world.db, world.clock())}
     assert [rows[n]["state"] for n in ("ann", "bob", "cat")] == ["wrapping up", "on a call", "idle"]
     assert rows["ann"]["completes_today"] == rows["ann"]["completes_last_hour"] == 1
     assert [c["case_id"] for c in rows["bob"]["cases"]] == [on_call.case_id]
-    console.end_call(world.db, registry(world), ann, done.interview_id, "completed", world.clock())
+    assisted.end_call(world.db, registry(world), ann, done.interview_id, "completed", world.clock())
     world.clock.advance(hours=2)
-    rows = {row["name"]: row for row in console.supervision(world.db, world.clock())}
+    rows = {row["name"]: row for row in assisted.supervision(world.db, world.clock())}
     assert (
         rows["ann"]["state"],
         rows["ann"]["completes_last_hour"],

@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from ivr.accounts.staff import add_user
 from ivr.store.models import Answer, Interview, Referral, User
-from ivr.supervision.accounts import add_user
 from ivr.telephony.port import RecordingTelephony
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, SURVEY_NUMBER
 from tests.functional.campaign_world import World, campaign_world, uss_csv

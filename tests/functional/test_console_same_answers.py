@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ivr import console
-from ivr.console import ConsoleError
+from ivr.console import assisted
+from ivr.console.assisted import ConsoleError
 from ivr.engine import MAX_TRIES
 from ivr.store.models import Answer, Interview, Referral, Schedule, User
 from ivr.telephony.respondents import Action, Scripted, press, record
@@ -87,7 +87,7 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
         with svc.db.transaction() as session:
             session.add(Schedule(case_id=console_case.id, survey="uss", attempts=0, outcomes=[]))
         now = svc.clock()
-        shown = console.open_interview(svc.db, svc.questionnaires, user, console_case.id, now)
+        shown = assisted.open_interview(svc.db, svc.questionnaires, user, console_case.id, now)
         script: list[Action] = []
         for _ in range(60):
             if shown.kind == "ended":
@@ -98,7 +98,7 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
                     said = data.draw(st.sampled_from([None, "", *WORDS]), label=shown.node)
                     if not said:
                         with _refused(app, shown):
-                            console.answer(
+                            assisted.answer(
                                 svc.db,
                                 svc.questionnaires,
                                 user,
@@ -108,7 +108,7 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
                                 now=now,
                             )
                         continue  # the phone just records: nothing to press
-                    shown = console.answer(
+                    shown = assisted.answer(
                         svc.db, svc.questionnaires, user, shown.interview_id, text=said, now=now
                     )
                     script.append(record(5))
@@ -125,14 +125,14 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
                 key = data.draw(st.sampled_from(pool), label=shown.node)
                 if key not in valid:
                     with _refused(app, shown):
-                        console.answer(
+                        assisted.answer(
                             svc.db, svc.questionnaires, user, shown.interview_id, key=key, now=now
                         )
                     if wrong < MAX_TRIES - 1:  # the phone gives up on the third
                         script.append(press(key))
                         wrong += 1
                     continue
-                shown = console.answer(
+                shown = assisted.answer(
                     svc.db, svc.questionnaires, user, shown.interview_id, key=key, now=now
                 )
                 script.append(press(key))
@@ -153,7 +153,7 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
 class _refused:
     """Expects a ConsoleError, with the interview and its answers left as they were."""
 
-    def __init__(self, app: Flask, shown: console.Screen) -> None:
+    def __init__(self, app: Flask, shown: assisted.Screen) -> None:
         self.app, self.shown = app, shown
         self.before: tuple[Any, ...] = ()
 

@@ -19,8 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from ivr.accounts.staff import add_user
 from ivr.app import create_app
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from ivr.store.interviews import pin_version
 from ivr.store.models import (
     Answer,
@@ -31,7 +32,6 @@ from ivr.store.models import (
     ReferralEvent,
     utcnow,
 )
-from ivr.supervision.accounts import add_user
 from ivr.telephony.respondents import Scripted, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, make_settings, simulator
 from tests.functional.staff_web import PASSWORD, csrf, sign_in
@@ -407,9 +407,9 @@ def test_a_new_referral_is_logged_to_its_district_without_victim_details(
     add_staff(app, "stock@police.test", "district_officer", "Stockton")
     add_staff(app, "vcas@support.test", "service_manager")
     add_staff(app, "sup@police.test", "supervisor")
-    with caplog.at_level(logging.INFO, logger="workers.notifications"):
+    with caplog.at_level(logging.INFO, logger="ivr.referrals.notifications"):
         referral_id = dissatisfied_call(app)
-    lines = [r.getMessage() for r in caplog.records if r.name == "workers.notifications"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ivr.referrals.notifications"]
     assert lines == [
         f"for user #{uid} (no SMTP_HOST, so not emailed): new service_recovery "
         f"referral #{referral_id} for Hartlepool"
@@ -429,7 +429,7 @@ def test_service_referrals_go_to_service_managers(
     referral_id = add_referral(
         app, case_ref="V1", survey="vcas_exit", district="VCAS service manager"
     )
-    with app.app_context(), caplog.at_level(logging.INFO, logger="workers.notifications"):
+    with app.app_context(), caplog.at_level(logging.INFO, logger="ivr.referrals.notifications"):
         notifications.notify_new_referral(referral_id, "service_recovery", "VCAS service manager")
     assert events(app, referral_id)[0][1]["recipients"] == [manager]
 
@@ -525,7 +525,7 @@ def test_overdue_referrals_are_logged_without_smtp(
 ) -> None:
     late = add_referral(app, case_ref="LATE-REF", due_in=timedelta(hours=-3))
     supervisor = add_staff(app, "sup@police.test", "supervisor")
-    with app.app_context(), caplog.at_level(logging.INFO, logger="workers.notifications"):
+    with app.app_context(), caplog.at_level(logging.INFO, logger="ivr.referrals.notifications"):
         notifications.notify_overdue()
     assert [r.getMessage() for r in caplog.records] == [
         f"for user #{supervisor} (no SMTP_HOST, so not emailed): 1 overdue referral(s): "

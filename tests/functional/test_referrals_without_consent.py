@@ -17,9 +17,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.app import create_app
+from ivr.referrals import workflow
+from ivr.referrals.workflow import WorkflowError
 from ivr.store.models import Case, Referral, User
-from ivr.supervision import workflow
-from ivr.supervision.workflow import WorkflowError
 from ivr.telephony.respondents import Scripted, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, make_settings, simulator
 from tests.functional.campaign_world import MONDAY_11, Clock, RaisingQueue

@@ -14,7 +14,7 @@ from click.testing import Result
 from flask import Flask
 
 import ivr.cli
-from ivr.reports import wilson_interval
+from ivr.results.reports import wilson_interval
 from ivr.telephony.respondents import Action, Scripted, hang_up, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, simulator
 

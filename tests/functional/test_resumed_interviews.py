@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import ivr.cli
-from ivr.reports import export_interviews, survey_summary
+from ivr.results.reports import export_interviews, survey_summary
 from ivr.store.models import Answer, CallAttempt, Interview, Referral, ReferralEvent, Turn
 from ivr.telephony.respondents import Action, Scripted, hang_up, press, record
 from tests.conftest import SURVEY_NUMBER, add_case, simulator

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ivr import dialing
+from ivr.campaigns import dialler
 from ivr.engine.script import spoken_date
 from ivr.store.models import Case, Interview
 from ivr.telephony.fake_api import human
@@ -190,7 +190,7 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
             # Whatever happened, this case must not ring in a later example.
             world.play()
             with world.db.engine.begin() as conn:
-                dialing.opt_out(
+                dialler.opt_out(
                     conn, phone, reason="example over", source="test", now=world.clock()
                 )
         event(f"answer {type(answer).__name__}")

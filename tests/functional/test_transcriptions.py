@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 import ivr.cli
 from ivr.app import create_app
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from ivr.store.models import Answer, Interview, Transcription
 from ivr.telephony.respondents import Action, Scripted, press, record
 from ivr.telephony.simulator import CallRecord, WSGITransport, parse_twiml

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from ivr import interviews
+from ivr.calls import interviews
 from ivr.engine import Digits
 from ivr.store import turns as turn_store
 from ivr.store.models import Base, Interview, Turn

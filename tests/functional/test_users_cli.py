@@ -14,10 +14,10 @@ from flask import Flask
 from sqlalchemy import select
 
 import ivr.cli
+from ivr.accounts import audit
+from ivr.accounts.staff import authenticate
 from ivr.commands.audit import to_csv
 from ivr.store.models import AuditEntry, User
-from ivr.supervision import audit
-from ivr.supervision.accounts import authenticate
 
 PASSWORD = "correct horse battery staple"
 

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.app import create_app
-from ivr.queue import InProcessQueue
+from ivr.jobs import InProcessQueue
 from ivr.store.models import Answer, Interview, QuestionnaireVersion, Turn
 from ivr.telephony.respondents import Prompt, Scripted, hang_up, press
 from ivr.telephony.simulator import parse_twiml

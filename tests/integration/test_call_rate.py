@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
-from ivr.scheduling.limiter import LocalRateLimiter, RedisRateLimiter
+from ivr.campaigns.limiter import LocalRateLimiter, RedisRateLimiter
 
 
 class FakeTime:

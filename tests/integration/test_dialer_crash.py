@@ -25,10 +25,10 @@ from rq import Queue
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from ivr import campaigns
 from ivr.app import create_app
-from ivr.queue import RedisQueue
-from ivr.sample import import_sample
+from ivr.campaigns import scheduler
+from ivr.campaigns.samples import import_sample
+from ivr.jobs import RedisQueue
 from ivr.store import campaigns as store
 from ivr.store.models import CallAttempt, Schedule
 from ivr.telephony.fake_api import FakeTwilioApi, no_answer
@@ -130,7 +130,7 @@ def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
     try:
-        campaign = campaigns.campaign_for(app.extensions["ivr"].questionnaires, "uss")
+        campaign = scheduler.campaign_for(app.extensions["ivr"].questionnaires, "uss")
         now = datetime.now(UTC)
         with app.app_context():
             with db.transaction() as session:
@@ -147,7 +147,7 @@ def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
                 )
             with db.engine.begin() as conn:
                 store.set_campaign_status(conn, "uss", "running", now)
-            (public_id,) = campaigns.tick(
+            (public_id,) = scheduler.tick(
                 db, campaign, app.extensions["ivr"].queue, now, max_concurrent_calls=5
             ).queued
         env = {
@@ -184,8 +184,8 @@ def test_a_killed_worker_leaves_the_attempt_recoverable_never_duplicated(
         else:
             # Nothing ever reports on it: the scheduler closes it as not placed, later,
             # and plans the next attempt; this one is never dialled again.
-            later = now + campaigns.STRANDED_AFTER + timedelta(minutes=1)
-            report = campaigns.tick(
+            later = now + scheduler.STRANDED_AFTER + timedelta(minutes=1)
+            report = scheduler.tick(
                 db, campaign, RedisQueue(REDIS_URL, name=QUEUE), later, max_concurrent_calls=5
             )
             assert report.stranded == 1

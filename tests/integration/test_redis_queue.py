@@ -10,7 +10,7 @@ from flask import Flask
 from redis import Redis
 
 from ivr.app import create_app
-from ivr.queue import RedisQueue
+from ivr.jobs import RedisQueue
 from ivr.telephony.respondents import Scripted, press, record
 from tests.conftest import (
     REDIS_URL,

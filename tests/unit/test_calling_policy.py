@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.scheduling.policy import (
+from ivr.campaigns.policy import (
     APPOINTMENT_TOLERANCE,
     AppointmentChoice,
     CallingPolicy,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.scheduling.dispositions import (
+from ivr.campaigns.dispositions import (
     Disposition,
     RateGroup,
     cooperation_rate_coop1,
     final_disposition,
     response_rate_rr1,
 )
-from ivr.scheduling.policy import Outcome
+from ivr.campaigns.policy import Outcome
 
 D = Disposition
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.campaigns.eligibility import Reason, judge
 from ivr.questionnaire.loader import QuestionnaireError, load_file, parse_questionnaire
-from ivr.scheduling.eligibility import Reason, judge
 
 ROOT = Path(__file__).resolve().parents[2]
 USS = load_file(ROOT / "questionnaires" / "uss.yaml").questionnaire

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.phones import PhoneError, caller_e164, to_e164
+from ivr.telephony.numbers import PhoneError, caller_e164, to_e164
 
 
 @pytest.mark.parametrize(

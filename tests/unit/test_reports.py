@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ivr.reports import (
+from ivr.results.reports import (
     QuestionFigure,
     export_interviews,
     iso,

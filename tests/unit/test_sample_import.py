@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import ivr.cli
+from ivr.campaigns.samples import LOOKUP_CHUNK, ImportReport, RowProblem, import_sample
 from ivr.questionnaire.schema import CaseField, Questionnaire
-from ivr.sample import LOOKUP_CHUNK, ImportReport, RowProblem, import_sample
 from ivr.store.models import Case
 
 TODAY = date(2026, 10, 1)

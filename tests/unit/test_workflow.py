@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.referrals import workflow
+from ivr.referrals.workflow import QueueFilters, WorkflowError
 from ivr.store.db import Database
 from ivr.store.models import Case, Interview, QuestionnaireVersion, Referral, ReferralEvent, User
-from ivr.supervision import workflow
-from ivr.supervision.workflow import QueueFilters, WorkflowError
 
 NOW = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 

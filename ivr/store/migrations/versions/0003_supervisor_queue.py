@@ -84,7 +84,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_referrals_due_at", ["due_at"], unique=False)
 
     # Referrals raised before the queue existed get their first-contact deadline.
-    from ivr.supervision.deadlines import first_contact_due
+    from ivr.referrals.deadlines import first_contact_due
 
     conn = op.get_bind()
     referrals = sa.table(

@@ -17,10 +17,10 @@ from typing import Any, TextIO
 from sqlalchemy import Column, Table, insert, select
 from sqlalchemy.orm import Session
 
-from ivr.phones import PhoneError, to_e164
 from ivr.questionnaire.schema import CaseField, Questionnaire
 from ivr.store.campaigns import add_missing_schedules
 from ivr.store.models import Case, utcnow
+from ivr.telephony.numbers import PhoneError, to_e164
 
 #: Columns every sample has, whatever the questionnaire.
 BASE_COLUMNS = ("case_ref", "phone")

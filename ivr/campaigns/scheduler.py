@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from ivr.campaigns.dispositions import Disposition, final_disposition
+from ivr.campaigns.eligibility import Reason, Verdict, judge
+from ivr.campaigns.policy import CallingPolicy, Outcome
+from ivr.jobs import JobQueue
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
-from ivr.queue import JobQueue
-from ivr.scheduling.dispositions import Disposition, final_disposition
-from ivr.scheduling.eligibility import Reason, Verdict, judge
-from ivr.scheduling.policy import CallingPolicy, Outcome
 from ivr.store import campaigns as store
 from ivr.store.db import Database
 from ivr.store.models import case_field_values

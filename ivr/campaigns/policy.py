@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from holidays.countries.united_kingdom import UnitedKingdom
 
-from ivr.scheduling import policy_settings as parse
+from ivr.campaigns import policy_settings as parse
 
 #: A local (start, end) calling window; a call may start at ``start`` but not at ``end``.
 Window = parse.Window

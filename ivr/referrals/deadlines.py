@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from ivr.scheduling.policy import uk_bank_holidays
+from ivr.campaigns.policy import uk_bank_holidays
 
 ZONE = ZoneInfo("Europe/London")
 #: First contact is due within this many working days of the referral (configurable).

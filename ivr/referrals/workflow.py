@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from ivr.accounts.staff import may_see, referral_scope
+from ivr.referrals.deadlines import ZONE
 from ivr.store.models import Case, Referral, ReferralEvent, User, utcnow
-from ivr.supervision.accounts import may_see, referral_scope
-from ivr.supervision.deadlines import ZONE
 
 #: Notes, contact notes, closing notes and reopening reasons are capped at this length.
 MAX_TEXT = 2000

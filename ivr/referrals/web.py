@@ -18,23 +18,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr.app import services
+from ivr.accounts import audit
+from ivr.accounts.staff import Role, may_hear_recordings, may_see
 from ivr.engine.script import render
-from ivr.store.interviews import pinned_questionnaire
-from ivr.store.models import Answer, Interview, Referral, User
-from ivr.supervision import audit, workflow
-from ivr.supervision.accounts import Role, may_hear_recordings, may_see
-from ivr.supervision.workflow import (
+from ivr.referrals import workflow
+from ivr.referrals.workflow import (
     CLOSING_OUTCOMES,
     CONTACT_OUTCOMES,
     QueueFilters,
     Status,
     WorkflowError,
 )
-from ivr.web.auth import queue_access_required
+from ivr.services import current_services
+from ivr.store.interviews import pinned_questionnaire
+from ivr.store.models import Answer, Interview, Referral, User
+from ivr.web.guards import queue_access_required
 from ivr.wording import local_time, sentence, words
 
-bp = Blueprint("queue", __name__)
+bp = Blueprint("queue", __name__, template_folder="templates")
 #: Dashboard column headings, after "Closed this quarter:".
 _OUTCOME_COLUMNS = {
     "contacted_resolved": "resolved",
@@ -54,7 +55,7 @@ def _me() -> Any:
 def _reading() -> Iterator[Session]:
     # Lists and figures only read: outside a transaction they take no SQLite write lock,
     # which the webhooks would otherwise wait for.
-    with services().db.reading() as conn, Session(bind=conn) as session:
+    with current_services().db.reading() as conn, Session(bind=conn) as session:
         yield session
 
 
@@ -70,7 +71,7 @@ def _visible(session: Session, referral_id: int, user: Any, *, lock: bool = Fals
 @queue_access_required
 def index() -> Any:
     """The referrals the account may see, filtered, with counts per status."""
-    user, svc = _me(), services()
+    user, svc = _me(), current_services()
     chosen = {name: request.args.get(name, "").strip() or None for name in _FILTERS}
     overdue = request.args.get("overdue") == "1"
     status = 200
@@ -147,7 +148,7 @@ def _referral_page(
     error: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    svc = services()
+    svc = current_services()
     now = svc.clock()
     with svc.db.transaction() as session:
         referral = _visible(session, referral_id, user)
@@ -190,7 +191,7 @@ def referral(referral_id: int) -> Any:
 @queue_access_required
 def recording(referral_id: int) -> BaseResponse:
     """The victim's recorded words: checked, audited, then the stored recording as MP3."""
-    user, svc = _me(), services()
+    user, svc = _me(), current_services()
     with svc.db.transaction() as session:
         referral = _visible(session, referral_id, user)
         if not may_hear_recordings(user):
@@ -217,7 +218,7 @@ Action = Callable[[Session, Referral, Any, datetime], tuple[str, dict[str, Any]]
 def _act(referral_id: int, action: str, form_name: str, do: Action) -> Any:
     """Run one action on a visible referral, audited; WorkflowError re-renders the page
     with the error and the input kept (400)."""
-    user, svc = _me(), services()
+    user, svc = _me(), current_services()
     now = svc.clock()
     try:
         with svc.db.transaction() as session:
@@ -317,7 +318,7 @@ def act(referral_id: int, form: str) -> Any:
 @queue_access_required
 def dashboard() -> Any:
     """Open, overdue, speed of first contact and this quarter's outcomes, per district."""
-    user, svc = _me(), services()
+    user, svc = _me(), current_services()
     with _reading() as session:
         board = workflow.dashboard(session, user, svc.clock())
     return render_template("dashboard.html", board=board, outcome_columns=_OUTCOME_COLUMNS)

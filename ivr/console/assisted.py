@@ -17,9 +17,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from ivr import interviews
-from ivr.campaigns import Campaign, CampaignError, campaign_for, judge_case, plan, replan_after
-from ivr.dialing import opt_out
+from ivr.accounts.staff import Role
+from ivr.calls import interviews
+from ivr.campaigns.dialler import opt_out
+from ivr.campaigns.eligibility import Reason
+from ivr.campaigns.policy import DEFAULT_TZ, AppointmentChoice, Outcome
+from ivr.campaigns.scheduler import (
+    Campaign,
+    CampaignError,
+    campaign_for,
+    judge_case,
+    plan,
+    replan_after,
+)
+from ivr.console.script import Screen, number_range, screen_of
 from ivr.engine import HangUp, InterviewerAnswer, State, Status
 from ivr.engine.interpreter import MANUAL
 from ivr.engine.script import (
@@ -27,21 +38,17 @@ from ivr.engine.script import (
     index_of,
     nodes_of,
 )
-from ivr.interviewer_script import Screen, number_range, screen_of
 from ivr.questionnaire.schema import QuestionType
-from ivr.scheduling.eligibility import Reason
-from ivr.scheduling.policy import DEFAULT_TZ, AppointmentChoice, Outcome
+from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import campaigns as store
 from ivr.store import turns
 from ivr.store.interviews import case_by_id, pinned_questionnaire
 from ivr.store.models import Base, public_id
 from ivr.store.turns import InterviewRow, NewReferral
-from ivr.supervision.accounts import Role
-from ivr.supervision.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 
 if TYPE_CHECKING:
+    from ivr.jobs import JobQueue
     from ivr.questionnaire.registry import QuestionnaireRegistry
-    from ivr.queue import JobQueue
     from ivr.store.db import Database
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from ivr.campaigns import Campaign, CampaignError, campaign_for, replan_after
+from ivr.campaigns.limiter import CallRateLimiter
+from ivr.campaigns.policy import Outcome
+from ivr.campaigns.scheduler import Campaign, CampaignError, campaign_for, replan_after
 from ivr.config import Settings
 from ivr.engine import Status
 from ivr.questionnaire.registry import QuestionnaireRegistry
-from ivr.scheduling.limiter import CallRateLimiter
-from ivr.scheduling.policy import Outcome
 from ivr.store import campaigns as store
 from ivr.store import turns
 from ivr.store.db import Database

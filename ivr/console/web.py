@@ -2,7 +2,7 @@
 
 Interviewers, supervisors and administrators run interviews by telephone from here; the
 domain (:mod:`ivr.console`) decides what is asked and keeps each case held by one person.
-Every form works without JavaScript; ``console.js`` only adds key presses for the answers.
+Every form works without JavaScript; ``assisted.js`` only adds key presses for the answers.
 
 Calls are placed by ringing the interviewer's own phone first: when they answer, Twilio
 asks ``/twilio/bridge`` what to do and is told to dial the victim from the survey number.
@@ -31,20 +31,20 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr import console
-from ivr.app import services
-from ivr.campaigns import CampaignError, campaign_for
+from ivr.accounts.staff import Role
+from ivr.calls.webhooks import TWIML, signed
+from ivr.campaigns.scheduler import CampaignError, campaign_for
 from ivr.config import ConfigError
-from ivr.console import CONSOLE_ROLES, ConsoleError, Screen
+from ivr.console import assisted
+from ivr.console.assisted import CONSOLE_ROLES, ConsoleError, Screen
+from ivr.services import current_services
 from ivr.store.models import Case, Interview, User
-from ivr.supervision.accounts import Role
 from ivr.telephony.port import CallRequest, TelephonyError
-from ivr.web.auth import access_required, csrf
-from ivr.web.twilio import TWIML, signed
+from ivr.web.guards import access_required, csrf
 from ivr.wording import local_time, sentence
 
 log = logging.getLogger(__name__)
-bp = Blueprint("console", __name__, url_prefix="/console")
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 #: Twilio's webhook for a console call: the interviewer answered, now ring the victim.
 bridge_bp = Blueprint("twilio_bridge", __name__, url_prefix="/twilio")
 
@@ -103,7 +103,7 @@ def _yes_no(screen: Screen) -> bool:
 
 
 def _shortcuts(screen: Screen) -> dict[str, str]:
-    """Each option's keyboard shortcuts, as aria-keyshortcuts and console.js read them."""
+    """Each option's keyboard shortcuts, as aria-keyshortcuts and assisted.js read them."""
     letters = {"1": "y", "2": "n"} if _yes_no(screen) else {}
     return {
         key: " ".join(filter(None, (key, letters.get(key))))
@@ -120,15 +120,15 @@ def _script_page(
     error: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    svc = services()
+    svc = current_services()
     if shown is None:
         try:
-            shown = console.screen(svc.db, svc.questionnaires, _me(), interview_id)
+            shown = assisted.screen(svc.db, svc.questionnaires, _me(), interview_id)
         except (ConsoleError, LookupError):
             abort(404)
     finishing = None
     if shown.kind == "ended" and any(
-        held["case_id"] == shown.case_id for held in console.held_cases(svc.db, _me())
+        held["case_id"] == shown.case_id for held in assisted.held_cases(svc.db, _me())
     ):
         # Ended by its answers, the case is still held: ending the call counts the
         # attempt and gives the case back.
@@ -171,7 +171,7 @@ def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any
 @console_access_required
 def index() -> Any:
     """The case this account holds, if any, and the button for the next due case."""
-    with_held = console.held_cases(services().db, _me())
+    with_held = assisted.held_cases(current_services().db, _me())
     return render_template(
         "console.html", held=with_held, may_supervise=_has_role(SUPERVISION_ROLES)
     )
@@ -181,14 +181,14 @@ def index() -> Any:
 @console_access_required
 def next_case() -> BaseResponse:
     """Hold the next due case for this account and open its interview."""
-    svc, user = services(), _me()
+    svc, user = current_services(), _me()
     now = svc.clock()
     try:
-        case_id = console.next_case(svc.db, svc.questionnaires, user, now)
+        case_id = assisted.next_case(svc.db, svc.questionnaires, user, now)
         if case_id is None:
             flash(_why_nothing_due(now), "info")
             return redirect(url_for("console.index"))
-        opened = console.open_interview(svc.db, svc.questionnaires, user, case_id, now)
+        opened = assisted.open_interview(svc.db, svc.questionnaires, user, case_id, now)
     except ConsoleError as error:
         flash(f"No case is due now: {error}.", "info")
         return redirect(url_for("console.index"))
@@ -197,7 +197,7 @@ def next_case() -> BaseResponse:
 
 def _why_nothing_due(now: datetime) -> str:
     """Nothing due: say when calling opens next if every campaign is outside its hours."""
-    registry = services().questionnaires
+    registry = current_services().questionnaires
     opens = []
     for survey in registry.surveys():
         try:
@@ -219,9 +219,9 @@ def _why_nothing_due(now: datetime) -> str:
 @console_access_required
 def open_case(case_id: int) -> BaseResponse:
     """Go back to the interview of a case this account holds (resuming a partial one)."""
-    svc = services()
+    svc = current_services()
     try:
-        opened = console.open_interview(svc.db, svc.questionnaires, _me(), case_id, svc.clock())
+        opened = assisted.open_interview(svc.db, svc.questionnaires, _me(), case_id, svc.clock())
     except ConsoleError as error:
         flash(f"Not opened: {error}.", "error")
         return redirect(url_for("console.index"))
@@ -232,9 +232,9 @@ def open_case(case_id: int) -> BaseResponse:
 @console_access_required
 def release_case(case_id: int) -> BaseResponse:
     """Give a held case back, so that it is due for someone else."""
-    svc = services()
+    svc = current_services()
     try:
-        console.release(svc.db, _me(), case_id, svc.clock())
+        assisted.release(svc.db, _me(), case_id, svc.clock())
     except ConsoleError as error:
         flash(f"Not released: {error}.", "error")
     else:
@@ -253,7 +253,7 @@ def interview(interview_id: int) -> Any:
 @console_access_required
 def answer(interview_id: int) -> Any:
     """Record the key pressed (or the victim's words) and go on to the next step."""
-    svc = services()
+    svc = current_services()
     key = request.form.get("key") or None
     text = None if key else request.form.get("text", "")
     if text is not None and len(text) > MAX_TEXT:
@@ -266,7 +266,7 @@ def answer(interview_id: int) -> Any:
         )
 
     def record() -> None:
-        console.answer(
+        assisted.answer(
             svc.db,
             svc.questionnaires,
             _me(),
@@ -285,10 +285,10 @@ def answer(interview_id: int) -> Any:
 @console_access_required
 def repeat(interview_id: int) -> Any:
     """Show the question again, to read it out once more as written."""
-    svc = services()
+    svc = current_services()
 
     def again() -> str:
-        console.repeat_question(svc.db, svc.questionnaires, _me(), interview_id)
+        assisted.repeat_question(svc.db, svc.questionnaires, _me(), interview_id)
         return "Read the question again, exactly as written."
 
     return _act(interview_id, "repeat", again)
@@ -298,7 +298,7 @@ def repeat(interview_id: int) -> Any:
 @console_access_required
 def alert(interview_id: int) -> Any:
     """Raise an action alert: the victim wants the police to contact them."""
-    svc = services()
+    svc = current_services()
     reason = request.form.get("reason", "").strip()
     if not reason:
         return _script_page(
@@ -318,7 +318,7 @@ def alert(interview_id: int) -> Any:
         )
 
     def raise_alert() -> str:
-        referral_id = console.action_alert(
+        referral_id = assisted.action_alert(
             svc.db,
             svc.questionnaires,
             _me(),
@@ -340,11 +340,11 @@ def alert(interview_id: int) -> Any:
 @console_access_required
 def note(interview_id: int) -> Any:
     """Keep a verbatim note on the interview."""
-    svc = services()
+    svc = current_services()
     text = request.form.get("note", "")
 
     def keep() -> str:
-        console.add_note(svc.db, svc.questionnaires, _me(), interview_id, text, svc.clock())
+        assisted.add_note(svc.db, svc.questionnaires, _me(), interview_id, text, svc.clock())
         return "Note kept."
 
     return _act(interview_id, "note", keep)
@@ -354,11 +354,11 @@ def note(interview_id: int) -> Any:
 @console_access_required
 def callback(interview_id: int) -> Any:
     """Book a call-back at the time the victim chose, and end this call."""
-    svc = services()
+    svc = current_services()
     choice = request.form.get("choice", "")
 
     def book() -> str:
-        when = console.book_callback(
+        when = assisted.book_callback(
             svc.db, svc.questionnaires, _me(), interview_id, choice, svc.clock()
         )
         return f"Call-back booked for {local_time(when)}."
@@ -370,11 +370,11 @@ def callback(interview_id: int) -> Any:
 @console_access_required
 def end(interview_id: int) -> Any:
     """End the call with the outcome chosen."""
-    svc = services()
+    svc = current_services()
     outcome = request.form.get("outcome", "")
 
     def end_call() -> str:
-        console.end_call(
+        assisted.end_call(
             svc.db,
             svc.questionnaires,
             _me(),
@@ -393,9 +393,9 @@ def end(interview_id: int) -> Any:
 @console_access_required
 def call(interview_id: int) -> Any:
     """Ring the interviewer's own phone, then bridge them to the victim; or say to dial."""
-    svc, user = services(), _me()
+    svc, user = current_services(), _me()
     try:
-        shown = console.screen(svc.db, svc.questionnaires, user, interview_id)
+        shown = assisted.screen(svc.db, svc.questionnaires, user, interview_id)
     except (ConsoleError, LookupError):
         abort(404)
     manual = f"Dial {shown.phone} by hand."
@@ -451,9 +451,9 @@ def call(interview_id: int) -> Any:
 @supervision_access_required
 def supervision() -> Any:
     """Each interviewer's state, completes in the last hour and today, and cases held."""
-    svc = services()
+    svc = current_services()
     return render_template(
-        "console_supervision.html", interviewers=console.supervision(svc.db, svc.clock())
+        "console_supervision.html", interviewers=assisted.supervision(svc.db, svc.clock())
     )
 
 
@@ -461,7 +461,7 @@ def supervision() -> Any:
 @signed
 def bridge() -> Response:
     """The interviewer answered their phone: dial the victim from the survey number."""
-    svc = services()
+    svc = current_services()
     response = VoiceResponse()
     public_id = request.args.get("interview", "")
     with svc.db.reading() as conn:

@@ -13,17 +13,18 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from ivr import dialing, interviews
-from ivr.app import services
+from ivr.calls import interviews
+from ivr.campaigns import dialler
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status, Step
 from ivr.engine.script import known_sensitive
-from ivr.phones import caller_e164
+from ivr.services import current_services
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
 from ivr.store.models import Interview
 from ivr.store.prepared import Prepared
 from ivr.store.turns import NewReferral
+from ivr.telephony.numbers import caller_e164
 from ivr.telephony.signature import public_url
 from ivr.telephony.twiml import (
     OPT_OUT_KEY,
@@ -49,7 +50,7 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        svc = services()
+        svc = current_services()
         url = public_url(
             svc.settings.public_base_url, request.path, request.query_string.decode("latin-1")
         )
@@ -69,7 +70,7 @@ def _turn_url(interview_public_id: str, step_no: int) -> str:
     # Formatted rather than built with url_for, which costs several times more; a public
     # id is hex, so nothing in the path needs quoting.
     return (
-        f"{services().settings.public_base_url}{bp.url_prefix}/interviews/"
+        f"{current_services().settings.public_base_url}{bp.url_prefix}/interviews/"
         f"{interview_public_id}/turns/{step_no}"
     )
 
@@ -77,7 +78,7 @@ def _turn_url(interview_public_id: str, step_no: int) -> str:
 def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
     """Where Twilio posts the transcription of the answer a step records, with
     ``TRANSCRIBE=true``; None otherwise."""
-    settings = services().settings
+    settings = current_services().settings
     if not settings.transcribe or step.wait is None or step.wait.kind != "recording":
         return None
     return (
@@ -90,7 +91,7 @@ def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
 @signed
 def voice() -> Response:
     """Start of every call: inbound to the survey number, or an outbound call answered."""
-    svc = services()
+    svc = current_services()
     form = request.form
     call_sid = form.get("CallSid", "")
     if not call_sid:
@@ -119,7 +120,7 @@ def _start_call(
     conn: Connection, form: MultiDict[str, str], call_sid: str, attempt_public_id: str | None
 ) -> str:
     """Start or carry on the interview a call is for, if any, and return its first TwiML."""
-    svc = services()
+    svc = current_services()
     case, attempt_id, sensitive = _case_for_call(conn, form, attempt_public_id)
     if case is None:
         if attempt_public_id:
@@ -157,7 +158,7 @@ def _start_call(
             conn, case_id=case.id, call_sid=call_sid, interview_id=started.id, now=now
         )
         # The victim rang us: calls queued for them are not needed now.
-        dialing.cancel_pending_for_inbound(conn, case.id, now)
+        dialler.cancel_pending_for_inbound(conn, case.id, now)
     else:
         store.start_attempt(conn, attempt_id, call_sid=call_sid, interview_id=started.id, now=now)
     return body
@@ -168,7 +169,7 @@ def _case_for_call(
 ) -> tuple[store.CaseFacts | None, int | None, bool]:
     """The case a call is about and the outbound attempt it answers (None when inbound);
     and, when no case can go on, whether the number rung is a sensitive case's."""
-    surveys = services().questionnaires.surveys()
+    surveys = current_services().questionnaires.surveys()
     if attempt_public_id:
         attempt = store.attempt_for_call(conn, attempt_public_id)
         if attempt is None or attempt.case_id is None:
@@ -191,14 +192,14 @@ def _case_for_call(
 @signed
 def opt_out() -> Response:
     """The information message's key: 9 puts the number on the do-not-call list."""
-    svc = services()
+    svc = current_services()
     attempt_public_id = request.args.get("attempt", "")
     if (request.form.get("Digits") or "").strip() != OPT_OUT_KEY:
         return _twiml(farewell_twiml("Goodbye."))
     with svc.db.engine.begin() as conn:
         attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
         if attempt is not None:
-            dialing.opt_out(
+            dialler.opt_out(
                 conn,
                 attempt.phone,
                 reason="pressed the opt-out key",
@@ -209,7 +210,7 @@ def opt_out() -> Response:
 
 
 def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> None:
-    with services().db.transaction() as session:
+    with current_services().db.transaction() as session:
         attempt = store.attempt_by_public_id(session, attempt_id) if attempt_id else None
         if attempt is not None:
             attempt.call_sid = attempt.call_sid or call_sid
@@ -232,7 +233,7 @@ def turn(public_id: str, step_no: int) -> Response:
     """
     if step_no < 1:
         abort(404)
-    svc = services()
+    svc = current_services()
     db = svc.db
     event = input_event(request.form)
     for _ in range(3):
@@ -305,7 +306,7 @@ TRANSCRIPTION_STATUSES = frozenset({"completed", "failed"})
 @signed
 def transcription(public_id: str, question_id: str) -> tuple[str, int]:
     """Twilio's transcription of a recorded answer: kept once, beside the recording."""
-    svc = services()
+    svc = current_services()
     form = request.form
     status = form.get("TranscriptionStatus", "")
     if status not in TRANSCRIPTION_STATUSES:
@@ -336,7 +337,7 @@ def transcription(public_id: str, question_id: str) -> tuple[str, int]:
 def status() -> tuple[str, int]:
     """Call status callbacks: a dropped call ends its interview; the attempt's outcome
     plans the case's next call."""
-    svc = services()
+    svc = current_services()
     form = request.form
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")
@@ -355,7 +356,7 @@ def status() -> tuple[str, int]:
                 )
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
-        if not dialing.record_call_status(
+        if not dialler.record_call_status(
             conn, svc.questionnaires, request.args.get("attempt"), form, now
         ):
             _inbound_status(conn, form, now)
@@ -388,9 +389,9 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     found = _INTERVIEW_OUTCOME.first(conn, {"interview_id": interview_id})
     if found is not None:
         interview_status, state = found
-        dialing.interview_ended(
+        dialler.interview_ended(
             conn,
-            services().questionnaires,
+            current_services().questionnaires,
             case_id,
             interview_status,
             (state or {}).get("callback"),
@@ -405,7 +406,7 @@ _INTERVIEW_OUTCOME = Prepared(
 
 def _announce(referrals: list[NewReferral]) -> None:
     """Queue notifications once the turn that created the referrals has committed."""
-    queue = services().queue
+    queue = current_services().queue
     for referral in referrals:
         queue.enqueue(
             "workers.notifications.notify_new_referral",

@@ -13,11 +13,11 @@ from ivr import engine
 from ivr.engine import InputEvent, State, Status, Step
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
+from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import turns
 from ivr.store.interviews import CLOSED_STATUSES, CaseFacts, pin_version, pinned_questionnaire
 from ivr.store.models import public_id, utcnow
 from ivr.store.turns import InterviewRow, NewReferral
-from ivr.supervision.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Staff accounts: roles and district scoping, sign-in pages, the audit trail."""

@@ -1,0 +1,1 @@
+"""Outbound campaigns: samples, eligibility, the calling policy, dispositions, the dialler."""

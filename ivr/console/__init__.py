@@ -1,0 +1,1 @@
+"""The interviewers' console: assisted calls from the questionnaire's script."""

@@ -1,0 +1,1 @@
+"""Referrals and action alerts: the workflow, deadlines, notifications and the queue pages."""

@@ -1,0 +1,1 @@
+"""Results: exports and survey figures, counted one interview per case."""

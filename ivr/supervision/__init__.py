@@ -1,2 +1,0 @@
-"""Working the service-recovery queue: accounts and roles, deadlines, the referral
-workflow and the audit trail."""
