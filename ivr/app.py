@@ -33,11 +33,11 @@ def create_app(
 ) -> Flask:
     """Build the Flask app on the composition root's services (from the environment when
     no settings are given): the webhooks, the sign-in pages, the queue and the console."""
+    from ivr.accounts import guards
     from ivr.accounts import web as sign_in_pages
     from ivr.calls import webhooks
     from ivr.console import web as console_pages
     from ivr.referrals import web as queue_pages
-    from ivr.web import guards
 
     svc = build_services(settings, queue=queue, clock=clock, telephony=telephony)
     settings = svc.settings

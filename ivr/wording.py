@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from ivr.referrals.deadlines import ZONE
+from ivr.calendar import ZONE
 
 
 def words(code: str | None) -> str:

@@ -22,7 +22,7 @@ from ivr.jobs import InProcessQueue
 from ivr.store.campaigns import add_missing_schedules
 from ivr.store.db import Database
 from ivr.store.models import Base, Case, utcnow
-from ivr.web.guards import csrf
+from ivr.accounts.guards import csrf
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Under /twilio/ so that it passes through the app's hooks exactly as a webhook does (no

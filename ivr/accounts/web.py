@@ -21,9 +21,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.accounts import audit
+from ivr.accounts.guards import StaffUser, limiter, safe_next
 from ivr.accounts.staff import authenticate
 from ivr.services import current_services
-from ivr.web.guards import StaffUser, limiter, safe_next
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, template_folder="templates")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
@@ -25,7 +23,6 @@ from ivr.store.models import Interview
 from ivr.store.prepared import Prepared
 from ivr.store.turns import NewReferral
 from ivr.telephony.numbers import caller_e164
-from ivr.telephony.signature import public_url
 from ivr.telephony.twiml import (
     OPT_OUT_KEY,
     OPTED_OUT_MESSAGE,
@@ -33,6 +30,7 @@ from ivr.telephony.twiml import (
     information_twiml,
     step_twiml,
 )
+from ivr.web.signed import signed, twiml_response
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -42,28 +40,6 @@ NEUTRAL_MESSAGE = (
     "Thank you for calling. We are not able to take your call on this number. Goodbye."
 )
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-TWIML = "text/xml; charset=utf-8"
-
-
-def signed(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse (403, no side effect) any request without a valid X-Twilio-Signature."""
-
-    @wraps(view)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        svc = current_services()
-        url = public_url(
-            svc.settings.public_base_url, request.path, request.query_string.decode("latin-1")
-        )
-        if not svc.signatures.valid(url, request.form, request.headers.get("X-Twilio-Signature")):
-            log.warning("refused unsigned or forged request to %s", request.path)
-            abort(403)
-        return view(*args, **kwargs)
-
-    return checked
-
-
-def _twiml(body: str) -> Response:
-    return Response(body, mimetype="text/xml", content_type=TWIML)
 
 
 def _turn_url(interview_public_id: str, step_no: int) -> str:
@@ -99,17 +75,17 @@ def voice() -> Response:
     answered_by = form.get("AnsweredBy", "")
     if answered_by.startswith("machine") or answered_by == "fax":
         _note_machine(call_sid, request.args.get("attempt"), answered_by)
-        return _twiml(farewell_twiml(None))
+        return twiml_response(farewell_twiml(None))
     for _ in range(2):
         try:
             with svc.db.reading() as conn:
                 # A retried first webhook gets its first answer again, read without a lock.
                 found, opening = turns.opening_by_call_sid(conn, call_sid)
                 if found:
-                    return _twiml(opening or farewell_twiml(None))
+                    return twiml_response(opening or farewell_twiml(None))
                 with svc.db.writing(conn):
                     body = _start_call(conn, form, call_sid, request.args.get("attempt"))
-            return _twiml(body)
+            return twiml_response(body)
         except (IntegrityError, interviews.Overtaken):
             # A duplicate of this request won the race; the loop replays its turn.
             continue
@@ -195,7 +171,7 @@ def opt_out() -> Response:
     svc = current_services()
     attempt_public_id = request.args.get("attempt", "")
     if (request.form.get("Digits") or "").strip() != OPT_OUT_KEY:
-        return _twiml(farewell_twiml("Goodbye."))
+        return twiml_response(farewell_twiml("Goodbye."))
     with svc.db.engine.begin() as conn:
         attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
         if attempt is not None:
@@ -206,7 +182,7 @@ def opt_out() -> Response:
                 source="information message",
                 now=svc.clock(),
             )
-    return _twiml(farewell_twiml(OPTED_OUT_MESSAGE))
+    return twiml_response(farewell_twiml(OPTED_OUT_MESSAGE))
 
 
 def _note_machine(call_sid: str, attempt_id: str | None, answered_by: str) -> None:
@@ -245,11 +221,11 @@ def turn(public_id: str, step_no: int) -> Response:
                 interview, sent = found
                 if sent is not None:
                     # Twilio's retries of a turn get the very bytes it was sent.
-                    return _twiml(sent)
+                    return twiml_response(sent)
                 if step_no != interview.step_no + 1:
                     abort(404)
                 if interview.status != Status.IN_PROGRESS.value:
-                    return _twiml(farewell_twiml(None))
+                    return twiml_response(farewell_twiml(None))
                 questionnaire, step = interviews.next_step(conn, interview, event)
                 body = step_twiml(
                     step,
@@ -270,7 +246,7 @@ def turn(public_id: str, step_no: int) -> Response:
                         raise _Overtaken
                     turns.add_turn(conn, interview.id, step_no, body, now)
             _announce(outcome.referrals)
-            return _twiml(body)
+            return twiml_response(body)
         except (IntegrityError, _Overtaken):
             # The other copy committed first; the next pass replays what it sent.
             continue

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import Enum, StrEnum
 
-from ivr.campaigns.policy import FINAL_OUTCOMES, Outcome
+from ivr.questionnaire.calling import FINAL_OUTCOMES, Outcome
 
 
 class RateGroup(StrEnum):

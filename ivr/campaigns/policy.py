@@ -12,7 +12,7 @@ first occurrence. So a 10:00 window opens at 09:00 UTC in summer and 10:00 UTC i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -21,63 +21,30 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-from holidays.countries.united_kingdom import UnitedKingdom
+from ivr.calendar import uk_bank_holidays
+from ivr.questionnaire.calling import (
+    DAY_KEYS,
+    DEFAULT_TZ,
+    MAX_RING_SECONDS,
+    MIN_RING_SECONDS,
+    CallingSettings,
+    Outcome,
+    Window,
+    calling_settings,
+    check_windows,
+)
 
-from ivr.campaigns import policy_settings as parse
-
-#: A local (start, end) calling window; a call may start at ``start`` but not at ``end``.
-Window = parse.Window
-
-DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_TZ = "Europe/London"
 _WEEKDAY: tuple[Window, ...] = ((time(10), time(20, 30)),)
 _WEEKEND: tuple[Window, ...] = ((time(10), time(18)),)
 DEFAULT_WEEK: tuple[tuple[Window, ...], ...] = (_WEEKDAY,) * 5 + (_WEEKEND,) * 2
 #: Years the default bank holidays cover; ``bank_holidays.years`` in config names others.
 DEFAULT_HOLIDAY_YEARS = range(2024, 2041)
-#: Ofcom's persistent misuse policy: an unanswered call rings for at least 15 seconds.
-MIN_RING_SECONDS = 15
 #: An appointment is kept if the call starts no later than this after the agreed time.
 APPOINTMENT_TOLERANCE = timedelta(minutes=15)
 #: "Call me this evening" never means in the next few minutes.
 APPOINTMENT_LEAD = timedelta(minutes=30)
 _SEARCH_DAYS = 400
 
-
-class Outcome(StrEnum):
-    """How one call attempt ended."""
-
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    FAILED = "failed"
-    MACHINE = "machine"
-    COMPLETED_INTERVIEW = "completed_interview"
-    PARTIAL = "partial"  # identity confirmed, then the interview stopped early
-    REFUSED = "refused"
-    CALLBACK_REQUESTED = "callback_requested"
-    WRONG_NUMBER = "wrong_number"  # nobody of the victim's name at the number
-    NO_SCREENER = "no_screener"  # answered, identity never confirmed (silence, hang-up)
-    UNSAFE = "unsafe"  # not safe to talk: interviewers only from now on
-    OPTED_OUT = "opted_out"
-    CANCELLED = "cancelled"
-    NOT_PLACED = "not_placed"  # never reached the network, e.g. a system fault
-    INFO_MESSAGE = "info_message"  # answered, could not go on: heard the information message
-
-    @classmethod
-    def _missing_(cls, value: object) -> Outcome | None:
-        # Recorded before "not me" was split into "not available" and "wrong number".
-        return cls.WRONG_NUMBER if value == "wrong_person" else None
-
-    @property
-    def final(self) -> bool:
-        """Whether the case must never be rung again after this outcome."""
-        return self in FINAL_OUTCOMES
-
-
-FINAL_OUTCOMES = frozenset(
-    {Outcome.COMPLETED_INTERVIEW, Outcome.REFUSED, Outcome.OPTED_OUT, Outcome.WRONG_NUMBER}
-)
 
 DEFAULT_RETRY_AFTER: Mapping[Outcome, timedelta] = MappingProxyType(
     {
@@ -124,29 +91,6 @@ def daypart_of(at: datetime, tz: str = DEFAULT_TZ) -> Daypart:
     return _daypart(_utc(at, "at").astimezone(ZoneInfo(tz)).time())
 
 
-def uk_bank_holidays(
-    years: Iterable[int],
-    subdiv: str | None = "ENG",
-    *,
-    add: Iterable[date] = (),
-    remove: Iterable[date] = (),
-) -> frozenset[date]:
-    """UK bank holidays of ``subdiv`` (ENG, NIR, SCT, WLS; None for none) in ``years``.
-
-    ``add`` and ``remove`` adjust the list by hand, e.g. a one-off day or a force's closure.
-    """
-    base = _uk_holidays(tuple(sorted(set(years))), subdiv) if subdiv is not None else frozenset()
-    return (base | frozenset(add)) - frozenset(remove)
-
-
-@lru_cache(maxsize=32)
-def _uk_holidays(years: tuple[int, ...], subdiv: str) -> frozenset[date]:
-    if subdiv not in UnitedKingdom.subdivisions:
-        choices = ", ".join(UnitedKingdom.subdivisions)
-        raise ValueError(f"bank_holidays.subdiv: '{subdiv}' is not one of {choices}")
-    return frozenset(holidays.country_holidays("GB", subdiv=subdiv, years=years))
-
-
 def _default_holidays() -> frozenset[date]:
     return uk_bank_holidays(DEFAULT_HOLIDAY_YEARS)
 
@@ -175,9 +119,15 @@ class CallingWindows:
         if len(self.week) != 7:
             raise ValueError(f"windows: needs 7 days, Monday first, not {len(self.week)}")
         for key, windows in zip(DAY_KEYS, self.week, strict=True):
-            parse.check_windows(f"windows.{key}", windows)
+            try:
+                check_windows(windows)
+            except ValueError as exc:
+                raise ValueError(f"windows.{key}: {exc}") from None
         if self.bank_holiday_windows is not None:
-            parse.check_windows("windows.bank_holiday", self.bank_holiday_windows)
+            try:
+                check_windows(self.bank_holiday_windows)
+            except ValueError as exc:
+                raise ValueError(f"windows.bank_holiday: {exc}") from None
         if not any(self.week):
             raise ValueError("windows: no day of the week has a calling window")
         try:
@@ -278,7 +228,7 @@ class CallingPolicy:
                 f"min_ring_seconds: {self.min_ring_seconds} is under the UK "
                 f"minimum of {MIN_RING_SECONDS} seconds"
             )
-        if not self.min_ring_seconds <= self.ring_timeout_seconds <= 600:
+        if not self.min_ring_seconds <= self.ring_timeout_seconds <= MAX_RING_SECONDS:
             raise ValueError(
                 f"ring_timeout_seconds: {self.ring_timeout_seconds} is not between "
                 f"min_ring_seconds ({self.min_ring_seconds}) and 600"
@@ -396,77 +346,36 @@ class CallingPolicy:
                 yield slot, piece
 
     @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> CallingPolicy:
-        """A policy from settings such as a force's YAML; ``ValueError`` names a bad key."""
-        parse.no_unknown("", config, _POLICY_KEYS)
-        holiday_cfg = parse.mapping("bank_holidays", config.get("bank_holidays", {}))
-        parse.no_unknown("bank_holidays.", holiday_cfg, {"subdiv", "years", "add", "remove"})
-        years = holiday_cfg.get("years", DEFAULT_HOLIDAY_YEARS)
-        if not isinstance(years, Iterable) or not all(parse.is_int(y) for y in years):
-            raise ValueError(f"bank_holidays.years: {years!r} is not a list of years")
-        subdiv = holiday_cfg.get("subdiv", "ENG")
-        if subdiv is not None and not isinstance(subdiv, str):
-            raise ValueError(f"bank_holidays.subdiv: {subdiv!r} is not a name such as ENG")
-        bank_holidays = uk_bank_holidays(
-            years,
-            subdiv,
-            add=parse.dates("bank_holidays.add", holiday_cfg.get("add")),
-            remove=parse.dates("bank_holidays.remove", holiday_cfg.get("remove")),
-        )
-        window_cfg = parse.mapping("windows", config.get("windows", {}))
-        parse.no_unknown("windows.", window_cfg, {*DAY_KEYS, "bank_holiday"})
+    def from_settings(cls, settings: CallingSettings) -> CallingPolicy:
+        """The policy a questionnaire's checked ``campaign.calling`` settings describe."""
+        days = settings.windows
         week = tuple(
-            parse.windows(f"windows.{key}", window_cfg[key])
-            if key in window_cfg
-            else DEFAULT_WEEK[i]
+            getattr(days, key) if getattr(days, key) is not None else DEFAULT_WEEK[i]
             for i, key in enumerate(DAY_KEYS)
         )
-        on_holiday = (
-            parse.windows("windows.bank_holiday", window_cfg["bank_holiday"])
-            if "bank_holiday" in window_cfg
-            else None
+        holidays = settings.bank_holidays
+        bank_holidays = uk_bank_holidays(
+            holidays.years or DEFAULT_HOLIDAY_YEARS,
+            holidays.subdiv,
+            add=holidays.add,
+            remove=holidays.remove,
         )
-        tz = config.get("tz", DEFAULT_TZ)
-        if not isinstance(tz, str):
-            raise ValueError(f"tz: {tz!r} is not a time zone name")
-        windows = CallingWindows(week, bank_holidays, on_holiday, tz)
-        retry_cfg = parse.mapping("retry_after", config.get("retry_after", {}))
-        retry = {}
-        for key, value in retry_cfg.items():
-            if key not in {o.value for o in Outcome}:
-                raise ValueError(f"retry_after.{key}: not an outcome")
-            retry[Outcome(key)] = parse.duration(f"retry_after.{key}", value)
-        kwargs: dict[str, Any] = {}
-        for name in (
-            "max_attempts",
-            "max_attempts_per_day",
-            "min_ring_seconds",
-            "ring_timeout_seconds",
-            "resume_calls",
-        ):
-            if name in config:
-                if not parse.is_int(config[name]):
-                    raise ValueError(f"{name}: {config[name]!r} is not a whole number")
-                kwargs[name] = config[name]
-        for name in ("quiet_after_info_message", "spread_horizon"):
-            if name in config:
-                kwargs[name] = parse.duration(name, config[name])
-        return cls(windows=windows, retry_after=retry, **kwargs)
+        return cls(
+            windows=CallingWindows(week, bank_holidays, days.bank_holiday, settings.tz),
+            retry_after={Outcome(key): delay for key, delay in settings.retry_after.items()},
+            max_attempts=settings.max_attempts,
+            max_attempts_per_day=settings.max_attempts_per_day,
+            min_ring_seconds=settings.min_ring_seconds,
+            ring_timeout_seconds=settings.ring_timeout_seconds,
+            quiet_after_info_message=settings.quiet_after_info_message,
+            spread_horizon=settings.spread_horizon,
+            resume_calls=settings.resume_calls,
+        )
 
-
-_POLICY_KEYS = {
-    "tz",
-    "windows",
-    "bank_holidays",
-    "retry_after",
-    "max_attempts",
-    "max_attempts_per_day",
-    "min_ring_seconds",
-    "ring_timeout_seconds",
-    "quiet_after_info_message",
-    "spread_horizon",
-    "resume_calls",
-}
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> CallingPolicy:
+        """A policy from settings such as a force's YAML; ``ValueError`` names a bad key."""
+        return cls.from_settings(calling_settings(config))
 
 
 def _utc(at: datetime, name: str) -> datetime:

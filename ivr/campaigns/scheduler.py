@@ -77,7 +77,7 @@ def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
     if q.campaign is None:
         raise CampaignError(f"survey '{survey}' declares no 'campaign:' for outbound calls")
     try:
-        policy = CallingPolicy.from_mapping(q.campaign.calling)
+        policy = CallingPolicy.from_settings(q.campaign.calling)
     except ValueError as exc:
         raise CampaignError(f"survey '{survey}': campaign.calling: {exc}") from None
     if len(_CAMPAIGNS) > 64:

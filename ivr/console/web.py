@@ -31,8 +31,8 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.wrappers import Response as BaseResponse
 
+from ivr.accounts.guards import access_required, csrf
 from ivr.accounts.staff import Role
-from ivr.calls.webhooks import TWIML, signed
 from ivr.campaigns.scheduler import CampaignError, campaign_for
 from ivr.config import ConfigError
 from ivr.console import assisted
@@ -40,7 +40,7 @@ from ivr.console.assisted import CONSOLE_ROLES, ConsoleError, Screen
 from ivr.services import current_services
 from ivr.store.models import Case, Interview, User
 from ivr.telephony.port import CallRequest, TelephonyError
-from ivr.web.guards import access_required, csrf
+from ivr.web.signed import TWIML, signed
 from ivr.wording import local_time, sentence
 
 log = logging.getLogger(__name__)

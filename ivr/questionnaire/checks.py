@@ -175,12 +175,6 @@ def _campaign(q: Questionnaire) -> Iterator[Found]:
                 yield path + (section, name), f"'{name}' is not in case_fields"
     if rules.min_age is not None and "age" not in q.case_fields:
         yield path + ("min_age",), "'min_age' needs an 'age' field in case_fields"
-    from ivr.campaigns.policy import CallingPolicy
-
-    try:
-        CallingPolicy.from_mapping(q.campaign.calling)
-    except ValueError as exc:
-        yield ("campaign", "calling"), str(exc)
     if rules.needs_safety_check and q.safety is None:
         yield (
             path + ("needs_safety_check",),

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.questionnaire.calling import CallingSettings
+
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 #: Keys the keypad reserves for itself: ``*`` repeats the question, ``#`` ends input.
 RESERVED_KEYS = frozenset({"*", "#"})
@@ -357,8 +359,8 @@ class CampaignSettings(Model):
     """How a survey is rung: who is eligible and the calling policy's settings."""
 
     eligibility: Eligibility
-    #: Passed to the calling policy (windows, attempts, retry intervals, bank holidays).
-    calling: dict[str, object] = Field(default_factory=dict)
+    #: The calling policy's settings: windows, attempts, retry intervals, bank holidays.
+    calling: CallingSettings = Field(default_factory=CallingSettings)
 
 
 class Questionnaire(Model):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-from ivr.campaigns.policy import uk_bank_holidays
+from ivr.calendar import ZONE, uk_bank_holidays
 
-ZONE = ZoneInfo("Europe/London")
 #: First contact is due within this many working days of the referral (configurable).
 DEFAULT_WORKING_DAYS = 2
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.accounts import audit
+from ivr.accounts.guards import queue_access_required
 from ivr.accounts.staff import Role, may_hear_recordings, may_see
 from ivr.engine.script import render
 from ivr.referrals import workflow
@@ -32,7 +33,6 @@ from ivr.referrals.workflow import (
 from ivr.services import current_services
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Answer, Interview, Referral, User
-from ivr.web.guards import queue_access_required
 from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__, template_folder="templates")

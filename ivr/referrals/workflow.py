@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from ivr.accounts.staff import may_see, referral_scope
-from ivr.referrals.deadlines import ZONE
+from ivr.calendar import ZONE
 from ivr.store.models import Case, Referral, ReferralEvent, User, utcnow
 
 #: Notes, contact notes, closing notes and reopening reasons are capped at this length.

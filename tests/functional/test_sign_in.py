@@ -13,12 +13,12 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from ivr.accounts.guards import queue_access_required, safe_next
 from ivr.accounts.staff import add_user
 from ivr.accounts.web import BAD_CREDENTIALS, TOO_MANY_ATTEMPTS
 from ivr.app import create_app
 from ivr.jobs import InProcessQueue
 from ivr.store.models import AuditEntry, User
-from ivr.web.guards import queue_access_required, safe_next
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, SURVEY_NUMBER, make_settings
 
 PASSWORD = "correct horse battery staple"

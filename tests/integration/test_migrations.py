@@ -57,3 +57,36 @@ def test_db_upgrade_command_creates_the_schema(tmp_path: Path, monkeypatch) -> N
         "questionnaire_versions",
         "alembic_version",
     } <= set(tables)
+
+
+def test_the_supervisor_queue_migration_gives_old_referrals_their_deadline(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Database(url).upgrade("0002")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "insert into questionnaire_versions (id, survey, version, sha256, source, "
+            "loaded_at) values (1, 'uss', '1', 'x', 'id: uss', '2026-12-01 10:00:00')"
+        )
+        conn.exec_driver_sql(
+            "insert into cases (id, survey, case_ref, phone, fields, imported_at) "
+            "values (1, 'uss', 'CR/1', '+441134960001', '{}', '2026-12-01 10:00:00')"
+        )
+        conn.exec_driver_sql(
+            "insert into interviews (id, public_id, case_id, questionnaire_version_id, "
+            "channel, status, step_no, state, started_at) values (1, 'p1', 1, 1, "
+            "'phone_inbound', 'completed', 9, '{}', '2026-12-24 17:50:00')"
+        )
+        conn.exec_driver_sql(
+            "insert into referrals (id, interview_id, case_id, survey, kind, district, "
+            "reasons, status, created_at) values (1, 1, 1, 'uss', 'service_recovery', "
+            "'Hartlepool', '[]', 'new', '2026-12-24 18:00:00')"
+        )
+    Database(url).upgrade("0003")
+    with engine.connect() as conn:
+        due = conn.exec_driver_sql("select due_at from referrals where id = 1").scalar()
+    engine.dispose()
+    # Raised on Christmas Eve: Christmas and Boxing Day (Monday 28th in lieu) pass first.
+    assert str(due).startswith("2026-12-30 23:59:59")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ivr.calendar import uk_bank_holidays
 from ivr.campaigns.policy import (
     APPOINTMENT_TOLERANCE,
     AppointmentChoice,
@@ -17,7 +18,6 @@ from ivr.campaigns.policy import (
     Daypart,
     Outcome,
     daypart_of,
-    uk_bank_holidays,
 )
 
 LONDON = ZoneInfo("Europe/London")

@@ -528,3 +528,18 @@ def test_pinned_version_is_still_checked_against_the_schema() -> None:
     [problem] = caught.value.problems
     assert problem.line == line_of(text, "    colour:")
     assert problem.message == "unknown key 'colour'"
+
+
+def test_calling_settings_are_checked_on_load_with_file_and_line() -> None:
+    source = USS_TEXT
+    old = "    max_attempts: 6\n"
+    assert source.count(old) == 1
+    bad = source.replace(old, "    max_attempts: 0\n    retry_after: {voicemail: 3h, busy: soon}\n")
+    with pytest.raises(QuestionnaireError) as refused:
+        parse_questionnaire(bad, "uss.yaml")
+    line = source[: source.index(old)].count("\n") + 1
+    assert [str(p) for p in refused.value.problems] == [
+        f"uss.yaml:{line}: campaign: 'max_attempts': must be at least 1, not 0",
+        f"uss.yaml:{line + 1}: campaign: 'busy': 'soon' is not a duration such as 3h, 20m or 1d",
+        f"uss.yaml:{line + 1}: campaign: 'voicemail': not an outcome",
+    ]

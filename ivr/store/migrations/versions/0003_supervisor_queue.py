@@ -84,8 +84,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_referrals_due_at", ["due_at"], unique=False)
 
     # Referrals raised before the queue existed get their first-contact deadline.
-    from ivr.referrals.deadlines import first_contact_due
-
     conn = op.get_bind()
     referrals = sa.table(
         "referrals",
@@ -101,8 +99,28 @@ def upgrade() -> None:
         conn.execute(
             referrals.update()
             .where(referrals.c.id == referral_id)
-            .values(due_at=first_contact_due(created_at))
+            .values(due_at=_first_contact_due(created_at))
         )
+
+
+def _first_contact_due(raised_at: datetime.datetime) -> datetime.datetime:
+    """The end (23:59:59 London) of the second working day in England after ``raised_at``,
+    as the queue counted it when this migration was written (kept here, so the migration
+    does not change when the live code does)."""
+    from zoneinfo import ZoneInfo
+
+    import holidays
+
+    zone = ZoneInfo("Europe/London")
+    day = raised_at.astimezone(zone).date()
+    closed = holidays.country_holidays("GB", subdiv="ENG", years=range(day.year, day.year + 2))
+    counted = 0
+    while counted < 2:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5 and day not in closed:
+            counted += 1
+    end = datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=zone)
+    return end.astimezone(datetime.UTC)
 
 
 def downgrade() -> None:
