@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask, Response
 from sqlalchemy import text
 
+from ivr.accounts.guards import csrf
 from ivr.app import create_app
 from ivr.config import Settings
 from ivr.demo.people import drama_numbers as all_drama_numbers
@@ -22,7 +23,6 @@ from ivr.jobs import InProcessQueue
 from ivr.store.campaigns import add_missing_schedules
 from ivr.store.db import Database
 from ivr.store.models import Base, Case, utcnow
-from ivr.accounts.guards import csrf
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Under /twilio/ so that it passes through the app's hooks exactly as a webhook does (no
