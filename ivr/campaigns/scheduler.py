@@ -71,24 +71,19 @@ def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
             f"unknown survey '{survey}' (loaded: {', '.join(registry.surveys()) or 'none'})"
         )
     q = registry.current(survey).questionnaire
-    cached = _CAMPAIGNS.get(id(q))
-    if cached is not None and cached.questionnaire is q:
-        return cached
+    cached = q.derived.get(__name__)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     if q.campaign is None:
         raise CampaignError(f"survey '{survey}' declares no 'campaign:' for outbound calls")
     try:
         policy = CallingPolicy.from_settings(q.campaign.calling)
     except ValueError as exc:
         raise CampaignError(f"survey '{survey}': campaign.calling: {exc}") from None
-    if len(_CAMPAIGNS) > 64:
-        _CAMPAIGNS.clear()
-    campaign = _CAMPAIGNS[id(q)] = Campaign(q, policy)
+    # A policy's bank holidays take milliseconds to build, and every status callback
+    # needs one: kept with the questionnaire it comes from.
+    campaign = q.derived[__name__] = Campaign(q, policy)
     return campaign
-
-
-#: Campaigns by id() of their questionnaire, kept with it so the id cannot be reused: a
-#: policy's bank holidays take milliseconds to build, and every status callback needs one.
-_CAMPAIGNS: dict[int, Campaign] = {}
 
 
 def local_today(campaign: Campaign, now: datetime) -> date:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from ivr.questionnaire.options import (
@@ -76,27 +77,23 @@ class Node:
         return next((o for o in self.options if o.key == key), None)
 
 
-# Keyed by id() because a questionnaire holds dicts and so cannot be hashed; the
-# questionnaire is kept alongside so its id cannot be reused while cached.
-_SCRIPTS: dict[int, tuple[Questionnaire, tuple[Node, ...], dict[str, int]]] = {}
-
-
 def nodes_of(q: Questionnaire) -> tuple[Node, ...]:
-    """The questionnaire as an ordered script of nodes (cached per questionnaire)."""
-    cached = _SCRIPTS.get(id(q))
-    if cached is None or cached[0] is not q:
-        nodes = _build(q)
-        cached = (q, nodes, {node.id: i for i, node in enumerate(nodes)})
-        if len(_SCRIPTS) > 256:
-            _SCRIPTS.clear()
-        _SCRIPTS[id(q)] = cached
-    return cached[1]
+    """The questionnaire as an ordered script of nodes (worked out once per questionnaire)."""
+    return _script(q)[0]
 
 
 def index_of(q: Questionnaire) -> dict[str, int]:
     """Position of each node id in the script."""
-    nodes_of(q)
-    return _SCRIPTS[id(q)][2]
+    return _script(q)[1]
+
+
+def _script(q: Questionnaire) -> tuple[tuple[Node, ...], dict[str, int]]:
+    script = q.derived.get(__name__)
+    if script is None:
+        nodes = _build(q)
+        # Two threads may both build it: the same value, so either may win.
+        script = q.derived[__name__] = (nodes, {node.id: i for i, node in enumerate(nodes)})
+    return script  # type: ignore[no-any-return]
 
 
 def node_named(q: Questionnaire, node_id: str) -> Node:
@@ -237,18 +234,10 @@ def hints_for(node: Node) -> tuple[str, ...]:
     return phrase_hints(node.options)
 
 
-# Keyed by id() like _SCRIPTS: option tuples belong to questionnaires or are constants.
-_HINTS: dict[int, tuple[tuple[Option, ...], tuple[str, ...]]] = {}
-
-
+@cache
 def phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:
     """Labels and synonyms as hints; Twilio separates hints by commas, so none inside one."""
-    cached = _HINTS.get(id(options))
-    if cached is None or cached[0] is not options:
-        if len(_HINTS) > 4096:
-            _HINTS.clear()
-        cached = _HINTS[id(options)] = (options, _phrase_hints(options))
-    return cached[1]
+    return _phrase_hints(options)
 
 
 def _phrase_hints(options: tuple[Option, ...]) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -424,6 +424,12 @@ class Questionnaire(Model):
     @cached_property
     def _questions_by_id(self) -> dict[str, Question]:
         return {q.id: q for q in self.questions}
+
+    @cached_property
+    def derived(self) -> dict[str, Any]:
+        """What other layers work out once from this questionnaire, which never changes:
+        the engine's script, the campaign's calling policy. Keyed by the deriving module."""
+        return {}
 
     @cached_property
     def core_ids(self) -> tuple[str, ...]:

@@ -14,13 +14,6 @@ LANGUAGE = "en-GB"
 #: Seconds of silence before a Gather gives up; generous for elderly or distressed callers.
 GATHER_TIMEOUT = 7
 RECORD_SILENCE_TIMEOUT = 5
-#: Stands for the next turn's URL in cached renderings; XML escaping leaves it unchanged.
-URL_SLOT = "ivr0next0turn0url0slot"
-#: Characters XML escaping would change, in element text or attribute values.
-_ESCAPED = frozenset('&<>"\r\n\t')
-#: Distinct (prompt text, wait) renderings kept: a turn's prompts repeat across calls, but
-#: those that name the respondent make the set unbounded.
-TEMPLATES_KEPT = 512
 
 
 def _say(verb: VoiceResponse | Gather, text: str) -> None:
@@ -35,20 +28,7 @@ def step_twiml(step: Step, next_url: str, *, transcribe_url: str | None = None) 
     there.
     """
     text = " ".join(p for p in step.prompts if p)
-    if transcribe_url is not None:
-        return _render(text, step.wait, next_url, transcribe_url)
-    # Rendering through the twilio library is one of a turn's larger costs, and only the
-    # URL differs between interviews at the same step: the library renders each (text,
-    # wait) once with a slot that the URL then fills. A URL that XML escaping would
-    # change, or a text or URL holding the slot, is rendered whole instead.
-    if URL_SLOT in text or URL_SLOT in next_url or not _ESCAPED.isdisjoint(next_url):
-        return _render(text, step.wait, next_url)
-    return _template(text, step.wait).replace(URL_SLOT, next_url)
-
-
-@lru_cache(maxsize=TEMPLATES_KEPT)
-def _template(text: str, wait: Wait | None) -> str:
-    return _render(text, wait, URL_SLOT)
+    return _render(text, step.wait, next_url, transcribe_url)
 
 
 def _render(text: str, wait: Wait | None, next_url: str, transcribe_url: str | None = None) -> str:
