@@ -15,6 +15,7 @@ from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import turns
+from ivr.store.db import Database
 from ivr.store.interviews import CLOSED_STATUSES, CaseFacts, pin_version, pinned_questionnaire
 from ivr.store.models import public_id, utcnow
 from ivr.store.turns import InterviewRow, NewReferral
@@ -177,6 +178,47 @@ def keep_step(
     return Outcome(step, referrals)
 
 
+def keep_turn(
+    db: Database,
+    conn: Connection,
+    interview: InterviewRow,
+    questionnaire: Questionnaire,
+    step: Step,
+    response: str,
+    *,
+    due_days: int = DEFAULT_WORKING_DAYS,
+    now: datetime | None = None,
+) -> Outcome | None:
+    """Keep a webhook turn: what the step did (see :func:`keep_step`) and the TwiML sent for
+    it, on ``conn`` from :meth:`Database.reading`. Where the database allows and no referral
+    is raised, in one statement (one round trip); otherwise in one transaction. None when
+    another request moved the interview on first."""
+    now = now or utcnow()
+    step_no = interview.step_no + 1
+    if turns.turns_in_one_statement(conn) and not any(
+        isinstance(event, engine.ReferralRequested) for event in step.events
+    ):
+        status, ended_at = _ending(step, interview.status, now)
+        if not turns.keep_turn_in_one_statement(
+            conn,
+            interview.id,
+            read_step_no=interview.step_no,
+            status=status,
+            state=step.state.to_json(),
+            ended_at=ended_at,
+            answers=_answers(interview.id, step, now),
+            response=response,
+            now=now,
+        ):
+            return None
+        return Outcome(step, [])
+    with db.writing(conn):
+        outcome = keep_step(conn, interview, questionnaire, step, due_days=due_days, now=now)
+        if outcome is not None:
+            turns.add_turn(conn, interview.id, step_no, response, now)
+    return outcome
+
+
 def advance(
     conn: Connection,
     interview: InterviewRow,
@@ -212,24 +254,9 @@ def _record(
     """Store the step's answers and referrals (a revised referral updates the one it
     revises); ``case_values`` is the case's (survey, district), read from the database
     only when a new referral needs it."""
-    answers: list[dict[str, Any]] = []
     referrals: list[NewReferral] = []
     for event in step.events:
-        if isinstance(event, engine.AnswerRecorded):
-            answers.append(
-                {
-                    "interview_id": interview_id,
-                    "question_id": event.question_id,
-                    "code": event.code,
-                    "label": event.label,
-                    "via": event.via.value if event.via else None,
-                    "raw": event.raw,
-                    "confidence": event.confidence,
-                    "recording_url": event.recording_url,
-                    "answered_at": now,
-                }
-            )
-        elif isinstance(event, engine.ReferralRequested):
+        if isinstance(event, engine.ReferralRequested):
             reasons = [
                 {"question": r.question, "answer": r.answer, "code": r.code} for r in event.reasons
             ]
@@ -265,5 +292,24 @@ def _record(
                     consented=event.consented,
                 )
             )
-    turns.add_answers(conn, answers)
+    turns.add_answers(conn, _answers(interview_id, step, now))
     return referrals
+
+
+def _answers(interview_id: int, step: Step, now: datetime) -> list[dict[str, Any]]:
+    """The rows of the answers a step recorded."""
+    return [
+        {
+            "interview_id": interview_id,
+            "question_id": event.question_id,
+            "code": event.code,
+            "label": event.label,
+            "via": event.via.value if event.via else None,
+            "raw": event.raw,
+            "confidence": event.confidence,
+            "recording_url": event.recording_url,
+            "answered_at": now,
+        }
+        for event in step.events
+        if isinstance(event, engine.AnswerRecorded)
+    ]

@@ -20,7 +20,6 @@ from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
 from ivr.store.models import Interview
-from ivr.store.prepared import Prepared
 from ivr.store.turns import NewReferral
 from ivr.telephony.numbers import caller_e164
 from ivr.telephony.twiml import (
@@ -232,19 +231,18 @@ def turn(public_id: str, step_no: int) -> Response:
                     _turn_url(public_id, step_no + 1),
                     transcribe_url=_transcribe_url(public_id, step),
                 )
-                with db.writing(conn):
-                    now = svc.clock()
-                    outcome = interviews.keep_step(
-                        conn,
-                        interview,
-                        questionnaire,
-                        step,
-                        due_days=svc.settings.referral_due_working_days,
-                        now=now,
-                    )
-                    if outcome is None:
-                        raise _Overtaken
-                    turns.add_turn(conn, interview.id, step_no, body, now)
+                outcome = interviews.keep_turn(
+                    db,
+                    conn,
+                    interview,
+                    questionnaire,
+                    step,
+                    body,
+                    due_days=svc.settings.referral_due_working_days,
+                    now=svc.clock(),
+                )
+                if outcome is None:
+                    raise _Overtaken
             _announce(outcome.referrals)
             return twiml_response(body)
         except (IntegrityError, _Overtaken):
@@ -362,7 +360,7 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     if ended is None or ended[1] is None:
         return
     case_id, interview_id = ended
-    found = _INTERVIEW_OUTCOME.first(conn, {"interview_id": interview_id})
+    found = conn.execute(_INTERVIEW_OUTCOME, {"interview_id": interview_id}).first()
     if found is not None:
         interview_status, state = found
         dialler.interview_ended(
@@ -375,8 +373,8 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
         )
 
 
-_INTERVIEW_OUTCOME = Prepared(
-    select(Interview.status, Interview.state).where(Interview.id == bindparam("interview_id"))
+_INTERVIEW_OUTCOME = select(Interview.status, Interview.state).where(
+    Interview.id == bindparam("interview_id")
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    Select,
     Table,
     bindparam,
     delete,
@@ -23,7 +24,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.interviews import CLOSED_STATUSES
 from ivr.store.models import Base, case_field_values, public_id
-from ivr.store.prepared import Prepared
 
 SCHEDULES: Table = Base.metadata.tables["schedules"]
 CASES: Table = Base.metadata.tables["cases"]
@@ -258,20 +258,6 @@ def core_answers(conn: Connection, case_id: int, core_ids: Sequence[str]) -> int
     )
 
 
-_PLAN_ONE = Prepared(
-    update(SCHEDULES)
-    .where(_s.case_id == bindparam("case_id"))
-    .values(
-        planned_at=bindparam("now", type_=_s.planned_at.type),
-        next_attempt_at=bindparam("next_attempt_at", type_=_s.next_attempt_at.type),
-        disposition=bindparam("disposition", type_=_s.disposition.type),
-        reason=bindparam("reason", type_=_s.reason.type),
-        appointment_at=bindparam("appointment_at", type_=_s.appointment_at.type),
-        updated_at=bindparam("now2", type_=_s.updated_at.type),
-    )
-)
-
-
 def set_plan(
     conn: Connection,
     case_id: int,
@@ -283,17 +269,17 @@ def set_plan(
     appointment_at: datetime | None = None,
 ) -> None:
     """Plan a case's next call, or close it with a disposition."""
-    _PLAN_ONE.execute(
-        conn,
-        {
-            "case_id": case_id,
-            "now": now,
-            "now2": now,
-            "next_attempt_at": next_attempt_at,
-            "disposition": disposition,
-            "reason": reason,
-            "appointment_at": appointment_at,
-        },
+    conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case_id)
+        .values(
+            planned_at=now,
+            next_attempt_at=next_attempt_at,
+            disposition=disposition,
+            reason=reason,
+            appointment_at=appointment_at,
+            updated_at=now,
+        )
     )
 
 
@@ -333,7 +319,7 @@ def set_plans(
         )
 
 
-_SCHEDULE_OF = Prepared(
+_SCHEDULE_OF = (
     select(*_CASE_TO_CALL_COLUMNS, _s.disposition)
     .join(CASES, _c.id == _s.case_id)
     .where(_s.case_id == bindparam("case_id"))
@@ -342,7 +328,7 @@ _SCHEDULE_OF = Prepared(
 
 def open_schedule_of(conn: Connection, case_id: int) -> CaseToCall | None:
     """One case's schedule, if it is still being worked (no final disposition yet)."""
-    row = _SCHEDULE_OF.first(conn, {"case_id": case_id})
+    row = conn.execute(_SCHEDULE_OF, {"case_id": case_id}).first()
     if row is None or row[-1] is not None:
         return None
     return _case_to_call(_ScheduleRow(*row[:-1]))
@@ -438,13 +424,13 @@ def _attempt(row: Any) -> Attempt:
     )
 
 
-def _attempt_query(key: Any, lock: bool) -> Prepared:
+def _attempt_query(key: Any, lock: bool) -> Select[Any]:
     query = (
         select(*_ATTEMPT_COLUMNS)
         .join(CASES, _c.id == _a.case_id)
         .where(_a.direction == "outbound", key == bindparam("key"))
     )
-    return Prepared(query.with_for_update(of=ATTEMPTS) if lock else query)
+    return query.with_for_update(of=ATTEMPTS) if lock else query
 
 
 # Built once: the status webhook and the dialler look attempts up on every call.
@@ -469,7 +455,7 @@ def outbound_attempt(
         by, key = "call_sid", call_sid
     else:
         return None
-    row = _ATTEMPT_BY[by, lock].first(conn, {"key": key})
+    row = conn.execute(_ATTEMPT_BY[by, lock], {"key": key}).first()
     if row is None:
         return None
     attempt_id, public, case_id, attempt_no, status, sid, dialing_at, outcome, phone, survey = row
@@ -568,38 +554,25 @@ def finish_attempt(
     return bool(result.rowcount)
 
 
-_OUTCOMES_OF = Prepared(select(_s.outcomes).where(_s.case_id == bindparam("case_id")))
-_RELEASE = Prepared(
-    update(SCHEDULES)
-    .where(_s.case_id == bindparam("case_id"), _s.active_attempt_id == bindparam("attempt_id"))
-    .values(
-        active_attempt_id=None,
-        outcomes=bindparam("outcomes", type_=_s.outcomes.type),
-        updated_at=bindparam("now", type_=_s.updated_at.type),
-    )
-)
+_OUTCOMES_OF = select(_s.outcomes).where(_s.case_id == bindparam("case_id"))
 
 
 def release_case(
     conn: Connection, case_id: int, attempt_id: int, *, outcome: str, now: datetime
 ) -> None:
     """The attempt is over: clear it from the case and add its outcome to the history."""
-    row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
+    row = conn.execute(_OUTCOMES_OF, {"case_id": case_id}).first()
     outcomes = list(row[0] or []) if row is not None else []
-    _RELEASE.execute(
-        conn,
-        {
-            "case_id": case_id,
-            "attempt_id": attempt_id,
-            "outcomes": [*outcomes, outcome],
-            "now": now,
-        },
+    conn.execute(
+        update(SCHEDULES)
+        .where(_s.case_id == case_id, _s.active_attempt_id == attempt_id)
+        .values(active_attempt_id=None, outcomes=[*outcomes, outcome], updated_at=now)
     )
 
 
 def add_outcome(conn: Connection, case_id: int, outcome: str, now: datetime) -> None:
     """Add a call's outcome to the case's history (for calls the dialler did not place)."""
-    row = _OUTCOMES_OF.first(conn, {"case_id": case_id})
+    row = conn.execute(_OUTCOMES_OF, {"case_id": case_id}).first()
     if row is None:
         return
     conn.execute(
@@ -639,16 +612,14 @@ def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> li
     return [_attempt(row) for row in rows]
 
 
-_PENDING_FOR_CASE = Prepared(
-    select(_a.id).where(
-        _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"
-    )
+_PENDING_FOR_CASE = select(_a.id).where(
+    _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"
 )
 
 
 def pending_attempts_for_case(conn: Connection, case_id: int) -> list[int]:
     """Outbound attempts of a case that no worker has dialled yet."""
-    return [row[0] for row in _PENDING_FOR_CASE.all(conn, {"case_id": case_id})]
+    return [row[0] for row in conn.execute(_PENDING_FOR_CASE, {"case_id": case_id}).all()]
 
 
 def live_calls(conn: Connection) -> int:
@@ -841,19 +812,8 @@ def uncount_attempt(conn: Connection, case_id: int, attempt_id: int, now: dateti
     )
 
 
-_INBOUND_BY_CALL_SID = Prepared(
-    select(_a.id, _a.case_id, _a.interview_id).where(
-        _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)
-    )
-)
-_END_INBOUND = Prepared(
-    update(ATTEMPTS)
-    .where(_a.id == bindparam("attempt_id"), _a.ended_at.is_(None))
-    .values(
-        ended_at=bindparam("now", type_=_a.ended_at.type),
-        outcome=bindparam("outcome", type_=_a.outcome.type),
-        updated_at=bindparam("now2", type_=_a.updated_at.type),
-    )
+_INBOUND_BY_CALL_SID = select(_a.id, _a.case_id, _a.interview_id).where(
+    _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)
 )
 
 
@@ -862,12 +822,14 @@ def finish_inbound(
 ) -> tuple[int, int | None] | None:
     """End an inbound call's attempt once: (case id, interview id), or None if it had ended
     already or is not an inbound call."""
-    row = _INBOUND_BY_CALL_SID.first(conn, {"call_sid": call_sid})
+    row = conn.execute(_INBOUND_BY_CALL_SID, {"call_sid": call_sid}).first()
     if row is None or row[1] is None:
         return None
     attempt_id, case_id, interview_id = row
-    _END_INBOUND.execute(
-        conn, {"attempt_id": attempt_id, "now": now, "outcome": status, "now2": now}
+    conn.execute(
+        update(ATTEMPTS)
+        .where(_a.id == attempt_id, _a.ended_at.is_(None))
+        .values(ended_at=now, outcome=status, updated_at=now)
     )
     return case_id, interview_id
 

@@ -10,9 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import PoolProxiedConnection
-
-from ivr.store.prepared import AUTOCOMMIT
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Seconds a pooled PostgreSQL connection is reused before being replaced. Pre-ping would
@@ -35,10 +32,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: PoolProxiedConnection) -> None:
-    # Lone reads (Database.reading) run in sqlite3's autocommit mode and take no lock.
-    if not connection.info.get(AUTOCOMMIT):
-        connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+#: Execution option of a connection from Database.reading: its statements run alone.
+READING = "ivr_reading"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # SQLAlchemy's documented recipe for SQLite transactions, with IMMEDIATE: the write lock
+    # is taken at BEGIN. A connection that only reads (Database.reading) begins nothing,
+    # so each of its statements runs alone and takes no lock.
+    if not conn.get_execution_options().get(READING):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _json_text(value: Any) -> str:
@@ -55,10 +58,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # The dialect's own begin hook, not a "begin" event listener: any engine-level
-        # connection event makes SQLAlchemy dispatch events around every statement,
-        # which costs a webhook turn a fifth of its database time.
-        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign,assignment]
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -90,28 +90,26 @@ class Database:
         trips; :meth:`writing` then makes the same connection one transaction.
         """
         with self.engine.connect() as conn:
-            if not self._sqlite:
+            if self._sqlite:
+                # Changing SQLite's isolation level costs a PRAGMA each way: the begin
+                # recipe skips BEGIN for these connections instead.
+                conn.execution_options(**{READING: True})
+            else:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-            # The flag lives in the pooled connection's info: take the dict now so that it
-            # is cleared even if the connection is invalidated meanwhile.
-            info = conn.info
-            info[AUTOCOMMIT] = True
-            try:
-                yield conn
-            finally:
-                info.pop(AUTOCOMMIT, None)
+            yield conn
 
     def writing(self, conn: Connection) -> RootTransaction:
         """Start one transaction on a connection from :meth:`reading`, to use in ``with``.
 
         On SQLite it begins IMMEDIATE, so it holds the write lock from its first read.
         """
-        conn.info.pop(AUTOCOMMIT, None)
         if conn.in_transaction():
             # Ends the no-op transaction SQLAlchemy opened around lone reads made through
             # Connection.execute: changing the isolation level is refused while one is open.
             conn.rollback()
-        if not self._sqlite:
+        if self._sqlite:
+            conn.execution_options(**{READING: False})
+        else:
             conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
         return conn.begin()
 

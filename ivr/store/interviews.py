@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store.models import Base, CallAttempt, case_field_values, public_id, utcnow
-from ivr.store.prepared import Prepared
 
 #: Statuses after which a case needs no more calls for its survey (a wrong number is not
 #: the victim's: whoever rings from it is not taken through the victim's survey).
@@ -57,31 +56,17 @@ _CLOSED = exists().where(
 # Every open case with the number, newest first; the caller keeps the first whose survey
 # is loaded (one number rarely has more than a case or two, and a fixed statement can be
 # prepared where a list of surveys could not).
-_OPEN_CASES_FOR_PHONE = Prepared(
+_OPEN_CASES_FOR_PHONE = (
     select(*_CASE_FACTS)
     .where(_CASES.c.phone == bindparam("phone"), ~_CLOSED)
     .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
 )
-_CASE = Prepared(select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id")))
-_ATTEMPT_BY_PUBLIC_ID = Prepared(
-    select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
-        _ATTEMPTS.c.public_id == bindparam("public_id")
-    )
+_CASE = select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id"))
+_ATTEMPT_BY_PUBLIC_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
+    _ATTEMPTS.c.public_id == bindparam("public_id")
 )
-_ADD_ATTEMPT = Prepared(
-    insert(_ATTEMPTS),
-    column_keys=(
-        "public_id",
-        "case_id",
-        "interview_id",
-        "call_sid",
-        "direction",
-        "status",
-        "created_at",
-        "updated_at",
-    ),
-)
-_START_ATTEMPT = Prepared(
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+_START_ATTEMPT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
     .values(
@@ -179,7 +164,7 @@ def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questio
 
 def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> CaseFacts | None:
     """The newest case with this number whose survey is still to be done."""
-    for row in _OPEN_CASES_FOR_PHONE.all(conn, {"phone": phone}):
+    for row in conn.execute(_OPEN_CASES_FOR_PHONE, {"phone": phone}).all():
         case = CaseFacts(*row)
         if case.survey in surveys:
             return case
@@ -188,13 +173,13 @@ def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> Cas
 
 def case_by_id(conn: Connection, case_id: int) -> CaseFacts | None:
     """A case by row id."""
-    row = _CASE.first(conn, {"case_id": case_id})
+    row = conn.execute(_CASE, {"case_id": case_id}).first()
     return None if row is None else CaseFacts(*row)
 
 
 def attempt_for_call(conn: Connection, attempt_public_id: str) -> AttemptRef | None:
     """An outbound call attempt by the id carried in its Voice URL."""
-    row = _ATTEMPT_BY_PUBLIC_ID.first(conn, {"public_id": attempt_public_id})
+    row = conn.execute(_ATTEMPT_BY_PUBLIC_ID, {"public_id": attempt_public_id}).first()
     return None if row is None else AttemptRef(*row)
 
 
@@ -202,8 +187,8 @@ def add_inbound_attempt(
     conn: Connection, *, case_id: int, call_sid: str, interview_id: int, now: datetime
 ) -> None:
     """Record an inbound call that started an interview."""
-    _ADD_ATTEMPT.execute(
-        conn,
+    conn.execute(
+        _ADD_ATTEMPT,
         {
             "public_id": public_id(),
             "case_id": case_id,
@@ -221,8 +206,8 @@ def start_attempt(
     conn: Connection, attempt_id: int, *, call_sid: str, interview_id: int, now: datetime
 ) -> None:
     """Mark an outbound attempt answered, carrying this call and interview."""
-    _START_ATTEMPT.execute(
-        conn,
+    conn.execute(
+        _START_ATTEMPT,
         {
             "attempt_id": attempt_id,
             "new_interview_id": interview_id,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.models import Base
-from ivr.store.prepared import Prepared
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _TURNS: Table = Base.metadata.tables["turns"]
@@ -67,7 +67,7 @@ _INTERVIEW_COLUMNS = (
 )
 
 # A turn's one read: the interview and, outer-joined, the TwiML already sent for this turn.
-_FOR_TURN = Prepared(
+_FOR_TURN = (
     select(*_INTERVIEW_COLUMNS, _t.response)
     .select_from(
         _INTERVIEWS.outerjoin(
@@ -78,12 +78,12 @@ _FOR_TURN = Prepared(
 )
 # FOR UPDATE serialises a status callback with a turn on PostgreSQL; SQLite renders no such
 # clause and is already serialised by the BEGIN IMMEDIATE the engine issues.
-_LOCK_BY_CALL_SID = Prepared(
+_LOCK_BY_CALL_SID = (
     select(*_INTERVIEW_COLUMNS).where(_i.call_sid == bindparam("call_sid")).with_for_update()
 )
 # The call's opening TwiML is the turn its interview was at when the call began; an outer
 # join tells "no interview" from "no turn".
-_OPENING_BY_CALL_SID = Prepared(
+_OPENING_BY_CALL_SID = (
     select(_i.id, _t.response)
     .select_from(
         _INTERVIEWS.outerjoin(
@@ -93,14 +93,14 @@ _OPENING_BY_CALL_SID = Prepared(
     .where(_i.call_sid == bindparam("call_sid"))
 )
 # A case's interview: one per case, carried on by every call to it.
-_INTERVIEW_OF_CASE = Prepared(
+_INTERVIEW_OF_CASE = (
     select(*_INTERVIEW_COLUMNS, _i.public_id)
     .where(_i.case_id == bindparam("case_id"))
     .order_by(_i.id.desc())
     .limit(1)
 )
 # A new call carries on the interview: only if no other request moved it on meanwhile.
-_CARRY_ON = Prepared(
+_CARRY_ON = (
     update(_INTERVIEWS)
     .where(_i.id == bindparam("interview_id"), _i.step_no == bindparam("read_step_no"))
     .values(
@@ -113,8 +113,8 @@ _CARRY_ON = Prepared(
         ended_at=None,
     )
 )
-_CASE_SURVEY_AND_DISTRICT = Prepared(
-    select(_CASES.c.survey, _CASES.c.district).where(_CASES.c.id == bindparam("case_id"))
+_CASE_SURVEY_AND_DISTRICT = select(_CASES.c.survey, _CASES.c.district).where(
+    _CASES.c.id == bindparam("case_id")
 )
 _ANSWER_KEYS = (
     "interview_id",
@@ -127,46 +127,15 @@ _ANSWER_KEYS = (
     "recording_url",
     "answered_at",
 )
-_ADD_ANSWERS = Prepared(insert(_ANSWERS), column_keys=_ANSWER_KEYS)
-_ADD_REFERRAL = Prepared(
-    insert(_REFERRALS).returning(_REFERRALS.c.id),
-    column_keys=(
-        "interview_id",
-        "case_id",
-        "survey",
-        "kind",
-        "district",
-        "reasons",
-        "status",
-        "created_at",
-        "due_at",
-        "consented",
-    ),
-)
-_ADD_TURN = Prepared(
-    insert(_TURNS), column_keys=("interview_id", "step_no", "response", "created_at")
-)
-_ADD_INTERVIEW = Prepared(
-    insert(_INTERVIEWS).returning(_i.id),
-    column_keys=(
-        "public_id",
-        "case_id",
-        "questionnaire_version_id",
-        "channel",
-        "call_sid",
-        "status",
-        "step_no",
-        "opening_step_no",
-        "state",
-        "started_at",
-        "ended_at",
-    ),
-)
+_ADD_ANSWERS = insert(_ANSWERS)
+_ADD_REFERRAL = insert(_REFERRALS).returning(_REFERRALS.c.id)
+_ADD_TURN = insert(_TURNS)
+_ADD_INTERVIEW = insert(_INTERVIEWS).returning(_i.id)
 # An interview's ended_at is set once, by the turn that ends it; coalesce keeps it otherwise.
 # The step number in the WHERE clause makes the update conditional on nobody having moved
 # the interview on since it was read: of two copies of one turn, only the first updates a
 # row (on PostgreSQL the second waits for the first's row lock, then matches nothing).
-_ADVANCE = Prepared(
+_ADVANCE = (
     update(_INTERVIEWS)
     .where(_i.id == bindparam("interview_id"), _i.step_no == bindparam("read_step_no"))
     .values(
@@ -176,14 +145,14 @@ _ADVANCE = Prepared(
         ended_at=func.coalesce(bindparam("new_ended_at", type_=_i.ended_at.type), _i.ended_at),
     )
 )
-_ATTEMPTS_BY_CALL_SID = Prepared(
+_ATTEMPTS_BY_CALL_SID = (
     select(
         _ATTEMPTS.c.id, _ATTEMPTS.c.status, _ATTEMPTS.c.duration_seconds, _ATTEMPTS.c.answered_by
     )
     .where(_ATTEMPTS.c.call_sid == bindparam("call_sid"))
     .order_by(_ATTEMPTS.c.id)
 )
-_UPDATE_ATTEMPT = Prepared(
+_UPDATE_ATTEMPT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
     .values(
@@ -200,14 +169,14 @@ def interview_for_turn(
 ) -> tuple[InterviewRow, str | None] | None:
     """The interview with this public id and the TwiML already sent for turn ``step_no``
     (None when the turn is new), read without a lock; None when there is no such interview."""
-    row = _FOR_TURN.first(conn, {"public_id": public_id, "step_no": step_no})
+    row = conn.execute(_FOR_TURN, {"public_id": public_id, "step_no": step_no}).first()
     return None if row is None else (InterviewRow(*row[:-1]), row[-1])
 
 
 def interview_of_case(conn: Connection, case_id: int) -> tuple[InterviewRow, str] | None:
     """The case's interview (the newest, for cases from before one interview per case) and
     its public id, if it has one."""
-    row = _INTERVIEW_OF_CASE.first(conn, {"case_id": case_id})
+    row = conn.execute(_INTERVIEW_OF_CASE, {"case_id": case_id}).first()
     return None if row is None else (InterviewRow(*row[:-1]), row[-1])
 
 
@@ -223,8 +192,8 @@ def carry_on(
     """Take an interview onto a new call (or a new sitting at the console): its opening
     turn is the next step. The new step number; None if another request moved it first."""
     opening = interview.step_no + 1
-    if not _CARRY_ON.execute(
-        conn,
+    if not conn.execute(
+        _CARRY_ON,
         {
             "interview_id": interview.id,
             "read_step_no": interview.step_no,
@@ -235,7 +204,7 @@ def carry_on(
             "new_call_sid": call_sid,
             "new_channel": channel,
         },
-    ):
+    ).rowcount:
         return None
     return opening
 
@@ -279,19 +248,19 @@ def keep_transcription(
 
 def lock_interview_by_call_sid(conn: Connection, call_sid: str) -> InterviewRow | None:
     """The interview a call is carrying, row-locked (on PostgreSQL), if any."""
-    row = _LOCK_BY_CALL_SID.first(conn, {"call_sid": call_sid})
+    row = conn.execute(_LOCK_BY_CALL_SID, {"call_sid": call_sid}).first()
     return None if row is None else InterviewRow(*row)
 
 
 def opening_by_call_sid(conn: Connection, call_sid: str) -> tuple[bool, str | None]:
     """Whether a call already has an interview, and the TwiML its first webhook got."""
-    row = _OPENING_BY_CALL_SID.first(conn, {"call_sid": call_sid})
+    row = conn.execute(_OPENING_BY_CALL_SID, {"call_sid": call_sid}).first()
     return (False, None) if row is None else (True, row[1])
 
 
 def case_survey_and_district(conn: Connection, case_id: int) -> tuple[str, str | None]:
     """A case's survey and district, which its referrals carry and are routed by."""
-    row = _CASE_SURVEY_AND_DISTRICT.first(conn, {"case_id": case_id})
+    row = conn.execute(_CASE_SURVEY_AND_DISTRICT, {"case_id": case_id}).first()
     assert row is not None, "an interview's case exists (foreign key)"
     return row[0], row[1]
 
@@ -299,7 +268,7 @@ def case_survey_and_district(conn: Connection, case_id: int) -> tuple[str, str |
 def add_answers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Store a turn's answers in one executemany; every row carries every answer column."""
     if rows:
-        _ADD_ANSWERS.many(conn, rows)
+        conn.execute(_ADD_ANSWERS, rows)
 
 
 def add_referral(
@@ -316,8 +285,8 @@ def add_referral(
     consented: bool = True,
 ) -> NewReferral:
     """Store a new referral and return what its notification needs."""
-    row = _ADD_REFERRAL.first(
-        conn,
+    row = conn.execute(
+        _ADD_REFERRAL,
         {
             "interview_id": interview_id,
             "case_id": case_id,
@@ -330,7 +299,7 @@ def add_referral(
             "due_at": due_at,
             "consented": consented,
         },
-    )
+    ).first()
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return NewReferral(int(row[0]), kind, district)
 
@@ -378,7 +347,7 @@ def revise_referral(
 
 def add_interview(conn: Connection, values: dict[str, Any]) -> int:
     """Store a new interview and return its row id."""
-    row = _ADD_INTERVIEW.first(conn, values)
+    row = conn.execute(_ADD_INTERVIEW, values).first()
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return int(row[0])
 
@@ -396,8 +365,8 @@ def save_interview(
     """Keep where an interview got to, if it is still at ``read_step_no``; False if another
     request moved it on first. ``ended_at`` None leaves the stored one alone."""
     return bool(
-        _ADVANCE.execute(
-            conn,
+        conn.execute(
+            _ADVANCE,
             {
                 "interview_id": interview_id,
                 "read_step_no": read_step_no,
@@ -406,29 +375,118 @@ def save_interview(
                 "new_state": state,
                 "new_ended_at": ended_at,
             },
-        )
+        ).rowcount
     )
+
+
+def turns_in_one_statement(conn: Connection) -> bool:
+    """Whether a turn's writes can go as one statement: PostgreSQL's data-modifying WITH."""
+    return conn.dialect.name == "postgresql"
+
+
+def keep_turn_in_one_statement(
+    conn: Connection,
+    interview_id: int,
+    *,
+    read_step_no: int,
+    status: str,
+    state: dict[str, Any],
+    ended_at: datetime | None,
+    answers: list[dict[str, Any]],
+    response: str,
+    now: datetime,
+) -> bool:
+    """Where the interview got to, the turn's answers and the TwiML sent for it, written in
+    one statement and so one round trip, atomically, outside any transaction (PostgreSQL).
+
+    Guarded like :func:`save_interview`: when another request moved the interview on since
+    ``read_step_no``, nothing is written and the result is False.
+    """
+    values: dict[str, Any] = {
+        "b_interview_id": interview_id,
+        "b_read_step_no": read_step_no,
+        "b_step_no": read_step_no + 1,
+        "b_status": status,
+        "b_state": state,
+        "b_ended_at": ended_at,
+        "b_response": response,
+        "b_now": now,
+    }
+    for n, answer in enumerate(answers):
+        values.update({f"b_a{n}_{key}": answer[key] for key in _ANSWER_KEYS[1:]})
+    written = conn.execute(_turn_statement(len(answers)), values).scalar_one()
+    return bool(written)
+
+
+@cache
+def _turn_statement(answers: int) -> Select[Any]:
+    """The one statement of a turn with this many answers: a guarded update of the
+    interview whose RETURNING feeds the inserts of the turn and its answers."""
+    moved = (
+        update(_INTERVIEWS)
+        .where(_i.id == bindparam("b_interview_id"), _i.step_no == bindparam("b_read_step_no"))
+        .values(
+            step_no=bindparam("b_step_no", type_=_i.step_no.type),
+            status=bindparam("b_status", type_=_i.status.type),
+            state=bindparam("b_state", type_=_i.state.type),
+            ended_at=func.coalesce(bindparam("b_ended_at", type_=_i.ended_at.type), _i.ended_at),
+        )
+        .returning(_i.id)
+        .cte("moved")
+    )
+    kept = [
+        insert(_TURNS)
+        .from_select(
+            ["interview_id", "step_no", "response", "created_at"],
+            select(
+                moved.c.id,
+                bindparam("b_step_no", type_=_t.step_no.type),
+                bindparam("b_response", type_=_t.response.type),
+                bindparam("b_now", type_=_t.created_at.type),
+            ),
+        )
+        .returning(_t.step_no)
+        .cte("kept_turn")
+    ]
+    a = _ANSWERS.c
+    for n in range(answers):
+        kept.append(
+            insert(_ANSWERS)
+            .from_select(
+                list(_ANSWER_KEYS),
+                select(
+                    moved.c.id,
+                    *(bindparam(f"b_a{n}_{key}", type_=a[key].type) for key in _ANSWER_KEYS[1:]),
+                ),
+            )
+            .returning(a.id)
+            .cte(f"kept_answer_{n}")
+        )
+    return select(func.count()).select_from(moved).add_cte(*kept)
 
 
 def add_turn(
     conn: Connection, interview_id: int, step_no: int, response: str, now: datetime
 ) -> None:
     """Keep the TwiML sent for a turn so a retry of it gets the very same bytes."""
-    _ADD_TURN.execute(
-        conn,
+    conn.execute(
+        _ADD_TURN,
         {"interview_id": interview_id, "step_no": step_no, "response": response, "created_at": now},
     )
 
 
 def attempts_by_call_sid(conn: Connection, call_sid: str) -> list[AttemptRow]:
     """Attempts (normally one) recorded for a call."""
-    return [AttemptRow(*row) for row in _ATTEMPTS_BY_CALL_SID.all(conn, {"call_sid": call_sid})]
+    return [
+        AttemptRow(*row)
+        for row in conn.execute(_ATTEMPTS_BY_CALL_SID, {"call_sid": call_sid}).all()
+    ]
 
 
 def save_attempt(conn: Connection, attempt: AttemptRow, now: datetime) -> None:
     """Store an attempt's changed status, duration and answering party."""
-    _UPDATE_ATTEMPT.execute(
-        conn,
+    conn.execute(
+        _UPDATE_ATTEMPT,
         {
             "attempt_id": attempt.id,
             "new_status": attempt.status,

@@ -28,7 +28,29 @@ def step_twiml(step: Step, next_url: str, *, transcribe_url: str | None = None) 
     there.
     """
     text = " ".join(p for p in step.prompts if p)
-    return _render(text, step.wait, next_url, transcribe_url)
+    if transcribe_url is not None or not _plain(text) or not _plain(next_url):
+        return _render(text, step.wait, next_url, transcribe_url)
+    # Rendering through the twilio library is one of a turn's larger costs, and a step's
+    # shape (what it waits for) repeats across calls: the library renders each shape once
+    # with slots that the text and URL then fill. The shapes hold no words of a prompt,
+    # so nothing said to a victim (a first name) is kept between calls.
+    return _shape(step.wait).replace(TEXT_SLOT, text).replace(URL_SLOT, next_url)
+
+
+#: Stand in for the words and the next turn's URL in a rendered shape.
+TEXT_SLOT, URL_SLOT = "ivr0text0slot", "ivr0url0slot"
+#: Characters XML escaping would change, in element text or attribute values.
+_ESCAPED = frozenset('&<>"\r\n\t')
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` goes into TwiML as it is, and holds no slot."""
+    return _ESCAPED.isdisjoint(text) and TEXT_SLOT not in text and URL_SLOT not in text
+
+
+@lru_cache(maxsize=256)
+def _shape(wait: Wait | None) -> str:
+    return _render(TEXT_SLOT, wait, URL_SLOT)
 
 
 def _render(text: str, wait: Wait | None, next_url: str, transcribe_url: str | None = None) -> str:
