@@ -171,7 +171,7 @@ def opt_out() -> Response:
     attempt_public_id = request.args.get("attempt", "")
     if (request.form.get("Digits") or "").strip() != OPT_OUT_KEY:
         return twiml_response(farewell_twiml("Goodbye."))
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
         if attempt is not None:
             dialler.opt_out(
@@ -286,7 +286,7 @@ def transcription(public_id: str, question_id: str) -> tuple[str, int]:
     if status not in TRANSCRIPTION_STATUSES:
         abort(400, "TranscriptionStatus must be completed or failed")
     text = (form.get("TranscriptionText") or None) if status == "completed" else None
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         found = turns.interview_by_public_id(conn, public_id)
         if found is None:
             abort(404)
@@ -316,7 +316,7 @@ def status() -> tuple[str, int]:
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")
     referrals: list[NewReferral] = []
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         now = svc.clock()
         if call_status in FINAL_CALL_STATUSES and call_sid:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)

@@ -88,7 +88,7 @@ def place_call(
     if the call was placed, and otherwise the scheduler closes it later; it is never
     dialled again.
     """
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         attempt = store.outbound_attempt(conn, attempt_public_id=attempt_public_id, lock=True)
         if attempt is None:
             return Dialled("skipped", "no such attempt")
@@ -127,7 +127,7 @@ def place_call(
                 type(exc.__cause__ or exc).__name__,
             )
             return Dialled("failed", "unknown whether placed: no answer from the API")
-        with db.engine.begin() as conn:
+        with db.begin() as conn:
             if store.finish_attempt(
                 conn, attempt.id, status="failed", outcome=Outcome.NOT_PLACED.value, now=now
             ):
@@ -139,7 +139,7 @@ def place_call(
             exc.code,
         )
         return Dialled("failed", f"refused: HTTP {exc.status} code {exc.code}")
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         store.note_placed(conn, attempt.id, placed.sid, now)
     return Dialled("placed", placed.sid)
 

@@ -258,7 +258,7 @@ def tick(
     """
     report = TickReport(campaign.survey)
     requeue: list[str] = []
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         report.running = store.campaign_status(conn, campaign.survey) == "running"
         report.planned = plan(conn, campaign, now)
         report.stranded = _close_stranded(conn, campaign, now)
@@ -447,7 +447,7 @@ def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
 def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many of the survey's cases are eligible now, and why the others are not."""
     reasons: Counter[str] = Counter()
-    with db.engine.connect() as conn:
+    with db.reading() as conn:
         c, i = store.CASES.c, store.INTERVIEWS.c
         listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
         closed = set(
@@ -487,7 +487,7 @@ def status(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """The campaign at a glance: eligible, in progress, completed, dispositions, today."""
     zone = campaign.zone
     midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
-    with db.engine.connect() as conn:
+    with db.reading() as conn:
         counts = store.counts_by(conn, campaign.survey)
         state = store.campaign_status(conn, campaign.survey)
         placed_today = store.calls_placed_since(conn, campaign.survey, midnight.astimezone(UTC))

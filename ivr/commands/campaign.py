@@ -57,7 +57,7 @@ def preview_command(survey: str, as_json: bool) -> None:
 def _set_status(survey: str, status: str) -> Services:
     svc = current_services()
     _campaign(survey)
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         store.set_campaign_status(conn, survey, status, svc.clock())
     return svc
 
@@ -125,7 +125,7 @@ def run_command(survey: str, once: bool, interval: int, as_json: bool) -> None:
         svc.dialer()
     except Exception as exc:
         raise click.ClickException(str(exc)) from None
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         if store.campaign_status(conn, survey) == "not started":
             store.set_campaign_status(conn, survey, "running", svc.clock())
             click.echo(f"campaign {survey} started", err=True)

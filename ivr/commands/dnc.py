@@ -33,7 +33,7 @@ def add_command(phone: str, reason: str) -> None:
     """Never ring PHONE again, for any survey; its open cases are closed."""
     svc = current_services()
     number = _number(phone)
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         already = bool(store.on_do_not_call(conn, [number]))
         dialler.opt_out(conn, number, reason=reason, source="command line", now=svc.clock())
     click.echo(
@@ -48,7 +48,7 @@ def remove_command(phone: str) -> None:
     """Allow PHONE to be rung again (closed cases stay closed)."""
     svc = current_services()
     number = _number(phone)
-    with svc.db.engine.begin() as conn:
+    with svc.db.begin() as conn:
         removed = store.remove_do_not_call(conn, number)
     if not removed:
         raise click.ClickException(f"{number} is not on the do-not-call list")
@@ -60,7 +60,7 @@ def remove_command(phone: str) -> None:
 @needs_schema
 def list_command(as_json: bool) -> None:
     """The list, newest first (numbers are personal data: mind where this goes)."""
-    with current_services().db.engine.connect() as conn:
+    with current_services().db.reading() as conn:
         rows = store.do_not_call_list(conn)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))

@@ -93,7 +93,7 @@ def next_case(
     A user who already holds a case gets that case back.
     """
     _check_user(user)
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         held = _held_case_ids(conn, user.id)
         if held:
             return held[0]
@@ -133,7 +133,7 @@ def next_case(
 
 def release(db: Database, user: Any, case_id: int, now: datetime) -> None:
     """Give up a held case, so the dialler or another interviewer may ring it."""
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         if not _release(conn, user.id, case_id, now):
             raise ConsoleError("you do not hold this case")
 
@@ -230,7 +230,7 @@ def open_interview(
     The case is held for ``user`` if nobody else holds it.
     """
     _check_user(user)
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         case = case_by_id(conn, case_id)
         if case is None:
             raise ConsoleError("no such case")
@@ -297,7 +297,7 @@ def answer(
     """Keep the victim's answer to the current step: an option's key, or typed text for a
     recording or number question. Anything the step does not accept changes nothing."""
     referrals: list[NewReferral] = []
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         if row.status != Status.IN_PROGRESS.value:
@@ -364,7 +364,7 @@ def add_note(
         raise ConsoleError("type the note first")
     if len(said) > MAX_NOTE:
         raise ConsoleError(f"a note is at most {MAX_NOTE:,} characters")
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         kept = conn.execute(select(_i.notes).where(_i.id == row.id)).scalar() or []
@@ -395,7 +395,7 @@ def action_alert(
     said = reason.strip()
     if not said:
         raise ConsoleError("say why the police should contact the victim")
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         kinds = set(
@@ -456,7 +456,7 @@ def book_callback(
             f"'{choice}' is not a callback time (one of "
             f"{', '.join(c.value for c in AppointmentChoice)})"
         ) from None
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         if row.status not in (Status.IN_PROGRESS.value, Status.CALLBACK_REQUESTED.value):
@@ -500,7 +500,7 @@ def end_call(
         raise ConsoleError(f"'{outcome}' is not a call outcome (one of {', '.join(END_OUTCOMES)})")
     status, call_outcome, call_status = END_OUTCOMES[outcome]
     referrals: list[NewReferral] = []
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
         if row.status == Status.IN_PROGRESS.value:

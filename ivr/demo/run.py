@@ -175,7 +175,7 @@ def run_demo(
             )
         if report.problems:
             raise RuntimeError(f"demo sample for {survey} did not import: {report.problems[0]}")
-        with services.db.engine.begin() as conn:
+        with services.db.begin() as conn:
             campaign_store.set_campaign_status(conn, survey, "running", clock())
     strangers = numbers[uss_cases + vcas_cases : uss_cases + vcas_cases + unknown]
     result = DemoResult(url)
@@ -297,7 +297,7 @@ def _victims_call_back(
     services: Any, inbound: TwilioSimulator, rng: random.Random, result: DemoResult
 ) -> int:
     """Three victims still waiting for a call ring in and take part there and then."""
-    with services.db.engine.connect() as conn:
+    with services.db.reading() as conn:
         waiting = campaign_store.waiting_phones(conn, "uss", limit=3)
     for phone in waiting:
         call = inbound.call(from_=phone, to=SURVEY_NUMBER, respondent=Persona("satisfied", rng))

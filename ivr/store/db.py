@@ -68,7 +68,13 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """An engine plus its session factory."""
+    """An engine plus its session factory, and the ways to work with them.
+
+    One unit of work is one transaction: :meth:`transaction` (an ORM session) or
+    :meth:`begin` (a Core connection); a webhook reads with :meth:`reading` and, when it
+    must, writes with :meth:`writing` on the same connection. Nothing outside the store
+    touches the engine.
+    """
 
     def __init__(self, url: str):
         self.url = url
@@ -81,6 +87,13 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A Core connection inside one transaction: committed on success, rolled back on
+        error (the store's functions take it)."""
+        with self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
