@@ -447,7 +447,7 @@ def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
 def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many of the survey's cases are eligible now, and why the others are not."""
     reasons: Counter[str] = Counter()
-    with db.reading() as conn:
+    with db.begin() as conn:  # a transaction: the cases stream through a cursor
         c, i = store.CASES.c, store.INTERVIEWS.c
         listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
         closed = set(
