@@ -57,10 +57,8 @@ class Services:
             )
         if self.limiter is None:
             if self.settings.redis_url:
-                from redis import Redis
-
                 self.limiter = RedisRateLimiter(
-                    Redis.from_url(self.settings.redis_url), self.settings.calls_per_second
+                    self.settings.redis_url, self.settings.calls_per_second
                 )
             else:
                 self.limiter = LocalRateLimiter(self.settings.calls_per_second)

@@ -26,6 +26,9 @@ from ivr.store.models import Base, Case
 from ivr.telephony.simulator import TwilioSimulator, WSGITransport
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A job that fails in-process fails the test that sent it, instead of hiding in a log.
+InProcessQueue.raise_errors = True
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://ivr.example.test"
 SURVEY_NUMBER = "+441134960999"

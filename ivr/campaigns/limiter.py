@@ -1,12 +1,18 @@
-"""Limits on how fast outbound calls start: per process, or across workers on Redis."""
+"""How fast outbound calls start: a moving window from the ``limits`` library, in this
+process's memory or on Redis, where every worker shares it."""
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from fractions import Fraction
+from typing import Protocol
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+#: The limit's key in the storage: one budget for every survey and worker.
+KEY = "ivr-call-starts"
 
 
 class CallRateLimiter(Protocol):
@@ -16,68 +22,42 @@ class CallRateLimiter(Protocol):
         """Return when a call may start now."""
 
 
-def _window(calls_per_second: float) -> tuple[float, int]:
-    """A counting window in seconds and the calls it allows: 1 s for 1 or more per second,
-    longer for fewer (0.2 per second is one call per 5 s window)."""
-    if calls_per_second >= 1:
-        return 1.0, int(calls_per_second)
-    return math.ceil(1 / calls_per_second), 1
+def per_window(calls_per_second: float) -> RateLimitItemPerSecond:
+    """The limit as calls per whole seconds: 2 a second, or 1 every 5 seconds for 0.2."""
+    if calls_per_second <= 0:
+        raise ValueError(f"calls_per_second must be more than 0, not {calls_per_second}")
+    rate = Fraction(calls_per_second).limit_denominator(3600)
+    return RateLimitItemPerSecond(rate.numerator, rate.denominator)
 
 
-class LocalRateLimiter:
-    """Spaces calls in one process (the embedded default runs one dialler)."""
+class MovingWindowLimiter:
+    """At most the limit's calls start in any window of its length, counted in ``storage``.
 
-    def __init__(
-        self,
-        calls_per_second: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.interval = 1 / calls_per_second
-        self._clock, self._sleep = clock, sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            wait = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if wait > 0:
-            self._sleep(wait)
-
-
-class RedisRateLimiter:
-    """At most N calls start in each window across every worker sharing the Redis.
-
-    Each start increments the window's counter; a worker over the limit sleeps until the
-    next window. The counter expires soon after its window, so Redis keeps two at most.
+    Unlike a fixed window, no two bursts meet at a window's edge: the window moves with
+    each call, so 2 a second never means 4 within half a second either side of a tick.
     """
 
-    def __init__(
-        self,
-        redis: Any,
-        calls_per_second: float,
-        *,
-        key: str = "ivr:call-starts",
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.redis = redis
-        self.window, self.limit = _window(calls_per_second)
+    def __init__(self, storage: Storage, calls_per_second: float, *, key: str = KEY):
+        self.limit = per_window(calls_per_second)
+        self.strategy = MovingWindowRateLimiter(storage)
         self.key = key
-        self._clock, self._sleep = clock, sleep
 
     def acquire(self) -> None:
-        while True:
-            now = self._clock()
-            slot = int(now // self.window)
-            key = f"{self.key}:{slot}"
-            pipe = self.redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, int(self.window) + 5)
-            count, _ = pipe.execute()
-            if int(count) <= self.limit:
-                return
-            self._sleep((slot + 1) * self.window - now)
+        while not self.strategy.hit(self.limit, self.key):
+            # reset_time is when the oldest start in the window leaves it (epoch seconds).
+            stats = self.strategy.get_window_stats(self.limit, self.key)
+            time.sleep(max(stats.reset_time - time.time(), 0.001))
+
+
+class LocalRateLimiter(MovingWindowLimiter):
+    """The limit in this process's memory (the embedded default runs one dialler)."""
+
+    def __init__(self, calls_per_second: float, *, key: str = KEY):
+        super().__init__(MemoryStorage(), calls_per_second, key=key)
+
+
+class RedisRateLimiter(MovingWindowLimiter):
+    """The limit on Redis, shared by every worker using the same server and database."""
+
+    def __init__(self, redis_url: str, calls_per_second: float, *, key: str = KEY):
+        super().__init__(RedisStorage(redis_url), calls_per_second, key=key)

@@ -66,14 +66,12 @@ def _set_status(survey: str, status: str) -> Services:
 @SURVEY
 @needs_schema
 def start_command(survey: str) -> None:
-    """Start (or resume) calling; with Redis, also start the workers' scheduler passes."""
+    """Start (or resume) calling: the next scheduler pass places its calls."""
     svc = _set_status(survey, "running")
     if svc.settings.redis_url:
-        from workers.dialer import schedule_next_tick
-
-        schedule_next_tick(svc.settings.redis_url, delay=1)
         click.echo(
-            f"campaign {survey} running; workers (rq worker --with-scheduler) place the calls",
+            f"campaign {survey} running; the clock (rq cron workers.clock) and the workers "
+            "(rq worker --with-scheduler) place the calls",
             err=True,
         )
     else:

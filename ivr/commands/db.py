@@ -21,8 +21,3 @@ def upgrade(revision: str) -> None:
     svc = current_services()
     svc.db.upgrade(revision)
     click.echo(f"database at {revision}", err=True)
-    if svc.settings.redis_url:
-        # A deploy starts the workers' scheduler passes (one chain, however often run).
-        from workers.dialer import schedule_next_tick
-
-        schedule_next_tick(svc.settings.redis_url, delay=5)
