@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from ivr.calendar import ZONE
 
@@ -23,7 +23,5 @@ def local_time(moment: datetime | date | None) -> str:
         return ""
     if not isinstance(moment, datetime):
         return f"{moment:%a} {moment.day} {moment:%b %Y}"
-    if moment.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
-        moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(ZONE)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.store.models import AuditEntry, User, utcnow
+from ivr.store import staff as staff_store
+from ivr.store.models import AuditEntry, utcnow
 
 
 def record(
@@ -22,7 +22,8 @@ def record(
     **details: Any,
 ) -> AuditEntry:
     """Append one entry; ``actor`` is a User (or anything with ``id``), or None."""
-    entry = AuditEntry(
+    return staff_store.add_audit_entry(
+        session,
         at=now or utcnow(),
         actor_id=getattr(actor, "id", None),
         action=action,
@@ -30,18 +31,10 @@ def record(
         object_id=object_id,
         details=details,
     )
-    session.add(entry)
-    return entry
 
 
 def entries_since(session: Session, since: datetime) -> list[dict[str, Any]]:
     """Entries at or after ``since``, oldest first, with the actor's email."""
-    rows = session.execute(
-        select(AuditEntry, User.email)
-        .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.at >= since)
-        .order_by(AuditEntry.at, AuditEntry.id)
-    )
     return [
         {
             "at": entry.at.isoformat(),
@@ -51,5 +44,5 @@ def entries_since(session: Session, since: datetime) -> list[dict[str, Any]]:
             "object_id": entry.object_id,
             "details": entry.details,
         }
-        for entry, email in rows
+        for entry, email in staff_store.audit_entries_since(session, since)
     ]

@@ -28,11 +28,10 @@ from flask_login import (
     login_required,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy import select
 
 from ivr.accounts.staff import Role
 from ivr.services import current_services
-from ivr.store.models import User
+from ivr.store import staff as staff_store
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +145,7 @@ def load_user(user_id: str) -> StaffUser | None:
         # A lone read without a transaction: on SQLite a transaction takes the write lock,
         # which every page load would then contend for with the webhooks.
         with current_services().db.reading() as conn:
-            row = conn.execute(
-                select(
-                    User.id, User.email, User.name, User.role, User.districts, User.active
-                ).where(User.id == key)
-            ).one_or_none()
+            row = staff_store.account(conn, key)
     if row is None or not row.active:
         # Disabled or deleted: forget the session so that re-enabling the account later
         # does not sign this browser back in.
@@ -202,7 +197,8 @@ def _csrf_failed(_error: CSRFError) -> Response:
 def _security_headers(response: Response) -> Response:
     if request.path.startswith(WEBHOOK_PREFIX):
         return response
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
     if current_services().settings.production:
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static" and current_user.is_authenticated:
@@ -214,7 +210,7 @@ def init_app(app: Flask) -> None:
     """Set up sign-in, CSRF, rate limits and security headers on ``app``; blueprints that
     must not be CSRF-checked (signed webhooks) are exempted with ``csrf.exempt``."""
     settings = app.extensions["ivr"].settings
-    app.config.update(
+    app.config.from_mapping(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,

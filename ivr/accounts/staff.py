@@ -1,7 +1,8 @@
 """Accounts, roles, and which referrals each role may see and work.
 
 District scoping is decided here and only here: every query and page that shows a
-referral asks :func:`referral_scope` (SQL) or :func:`may_see` (one referral).
+referral asks :func:`referral_scope` (the store narrows its queries to it) or
+:func:`may_see` (one referral).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import Session
 
+from ivr.store import staff as staff_store
 from ivr.store.models import Referral, User, utcnow
+from ivr.store.referrals import EVERYTHING, NOTHING, ReferralScope
 
 #: Surveys whose referrals go to the victim support service, not a police district.
 SERVICE_SURVEYS = frozenset({"vcas_exit"})
@@ -91,20 +93,17 @@ def add_user(
     if chosen is not Role.DISTRICT_OFFICER and wanted:
         raise AccountError(f"only district research officers have districts, not {chosen}")
     address = normalise_email(email)
-    if session.query(User).filter(User.email == address).first() is not None:
+    if staff_store.user_by_email(session, address) is not None:
         raise AccountError(f"{address} already has an account")
-    user = User(
+    return staff_store.add_user(
+        session,
         email=address,
         name=name,
         role=chosen.value,
         districts=wanted,
         password_hash=hash_password(password),
-        active=True,
-        created_at=utcnow(),
+        now=utcnow(),
     )
-    session.add(user)
-    session.flush()
-    return user
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -114,7 +113,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         address = normalise_email(email)
     except AccountError:
         address = ""
-    user = session.query(User).filter(User.email == address).first() if address else None
+    user = staff_store.user_by_email(session, address) if address else None
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -127,23 +126,24 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def referral_scope(user: Any) -> ColumnElement[bool]:
-    """The SQL condition on ``Referral`` for what ``user`` may see and work."""
+def referral_scope(user: Any) -> ReferralScope:
+    """What ``user`` may see and work, as the store narrows its queries of referrals."""
     role = Role(user.role)
     if not user.active or not role.works_queue:
-        return false()
+        return NOTHING
     if role in (Role.ADMIN, Role.SUPERVISOR):
-        return true()
+        return EVERYTHING
     if role is Role.SERVICE_MANAGER:
-        return Referral.survey.in_(sorted(SERVICE_SURVEYS))
-    districts = list(user.districts or [])
+        return ReferralScope(surveys=tuple(sorted(SERVICE_SURVEYS)))
+    districts = tuple(user.districts or [])
     if not districts:
-        return false()
-    return Referral.district.in_(districts) & Referral.survey.not_in(sorted(SERVICE_SURVEYS))
+        return NOTHING
+    return ReferralScope(districts=districts, not_surveys=tuple(sorted(SERVICE_SURVEYS)))
 
 
 def may_see(user: Any, referral: Referral) -> bool:
-    """Whether ``user`` may see and work this referral (the same rule as the SQL)."""
+    """Whether ``user`` may see and work this referral (the same rule as
+    :func:`referral_scope`)."""
     role = Role(user.role)
     if not user.active or not role.works_queue:
         return False

@@ -16,8 +16,9 @@ from ivr.questionnaire.schema import Questionnaire
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import turns
 from ivr.store.db import Database
-from ivr.store.interviews import CLOSED_STATUSES, CaseFacts, pin_version, pinned_questionnaire
+from ivr.store.interviews import CaseFacts, pin_version, pinned_questionnaire
 from ivr.store.models import public_id, utcnow
+from ivr.store.statuses import CLOSED_INTERVIEW
 from ivr.store.turns import InterviewRow, NewReferral
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class Started:
 
 
 #: Interview statuses after which no call carries the interview on.
-FINISHED = frozenset(CLOSED_STATUSES)
+FINISHED = frozenset(CLOSED_INTERVIEW)
 
 
 class Overtaken(Exception):

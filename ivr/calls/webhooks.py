@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -19,7 +19,7 @@ from ivr.services import current_services
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store import turns
-from ivr.store.models import Interview
+from ivr.store.statuses import FINAL_CALL
 from ivr.store.turns import NewReferral
 from ivr.telephony.numbers import caller_e164
 from ivr.telephony.twiml import (
@@ -38,7 +38,6 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 NEUTRAL_MESSAGE = (
     "Thank you for calling. We are not able to take your call on this number. Goodbye."
 )
-FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 def _turn_url(interview_public_id: str, step_no: int) -> str:
@@ -318,7 +317,7 @@ def status() -> tuple[str, int]:
     referrals: list[NewReferral] = []
     with svc.db.begin() as conn:
         now = svc.clock()
-        if call_status in FINAL_CALL_STATUSES and call_sid:
+        if call_status in FINAL_CALL and call_sid:
             interview = turns.lock_interview_by_call_sid(conn, call_sid)
             if interview is not None and interview.status == Status.IN_PROGRESS.value:
                 outcome = interviews.advance(
@@ -346,7 +345,7 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
     for attempt in turns.attempts_by_call_sid(conn, call_sid):
         changed = attempt._replace(
             status=attempt.status
-            if attempt.status in FINAL_CALL_STATUSES
+            if attempt.status in FINAL_CALL
             else call_status or attempt.status,
             duration_seconds=int(duration) if duration.isdigit() else attempt.duration_seconds,
             answered_by=form.get("AnsweredBy") or attempt.answered_by,
@@ -354,13 +353,15 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
         # An attempt this callback does not change keeps its updated_at.
         if changed != attempt:
             turns.save_attempt(conn, changed, now)
-    if call_status not in FINAL_CALL_STATUSES:
+    if call_status not in FINAL_CALL:
         return
     ended = campaign_store.finish_inbound(conn, call_sid, status=call_status, now=now)
-    if ended is None or ended[1] is None:
+    if ended is None:
         return
     case_id, interview_id = ended
-    found = conn.execute(_INTERVIEW_OUTCOME, {"interview_id": interview_id}).first()
+    if interview_id is None:
+        return
+    found = turns.interview_status_and_state(conn, interview_id)
     if found is not None:
         interview_status, state = found
         dialler.interview_ended(
@@ -371,11 +372,6 @@ def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) 
             (state or {}).get("callback"),
             now,
         )
-
-
-_INTERVIEW_OUTCOME = select(Interview.status, Interview.state).where(
-    Interview.id == bindparam("interview_id")
-)
 
 
 def _announce(referrals: list[NewReferral]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ivr.campaigns.limiter import CallRateLimiter
 from ivr.campaigns.policy import Outcome
@@ -18,7 +18,7 @@ from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.store import campaigns as store
 from ivr.store import turns
 from ivr.store.db import Database
-from ivr.store.models import Interview
+from ivr.store.statuses import FINAL_CALL
 from ivr.telephony.port import CallRequest, Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def record_call_status(
     store.advance_status(
         conn, attempt.id, call_status, now, call_sid=call_sid, answered_by=answered_by
     )
-    if call_status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+    if call_status not in FINAL_CALL:
         return True
     outcome, choice = _outcome(conn, attempt.id, call_status, answered_by)
     duration = form.get("CallDuration", "")
@@ -243,21 +243,13 @@ def _outcome(
     """How a finished call went, and the callback time a victim chose, if any."""
     if call_status in OUTCOME_OF_CALL_STATUS:
         return OUTCOME_OF_CALL_STATUS[call_status], None
-    interview = conn.execute(
-        select(Interview.status, Interview.state)
-        .join(store.ATTEMPTS, store.ATTEMPTS.c.interview_id == Interview.id)
-        .where(store.ATTEMPTS.c.id == attempt_id)
-    ).first()
+    interview = store.interview_of_attempt(conn, attempt_id)
     if interview is not None:
-        state = interview.state or {}
-        return outcome_of_interview(interview.status), state.get("callback")
-    stored = conn.execute(
-        select(store.ATTEMPTS.c.status, store.ATTEMPTS.c.answered_by).where(
-            store.ATTEMPTS.c.id == attempt_id
-        )
-    ).one()
-    by = answered_by or stored.answered_by or ""
-    if by.startswith("machine") or by == "fax" or stored.status == "machine":
+        interview_status, state = interview
+        return outcome_of_interview(interview_status), (state or {}).get("callback")
+    stored_status, stored_answered_by = store.attempt_status_and_answerer(conn, attempt_id)
+    by = answered_by or stored_answered_by or ""
+    if by.startswith("machine") or by == "fax" or stored_status == "machine":
         return Outcome.MACHINE, None
     # Answered, yet no interview: the call could not go on and heard the information message.
     return Outcome.INFO_MESSAGE, None
@@ -282,9 +274,7 @@ def interview_ended(
     store.add_outcome(conn, case_id, outcome.value, now)
     replan_after(conn, campaign, case_id, None, outcome, now, appointment_choice=callback_choice)
     if outcome is Outcome.REFUSED:
-        phone = conn.execute(
-            select(store.CASES.c.phone).where(store.CASES.c.id == case_id)
-        ).scalar_one()
+        phone = store.phone_of_case(conn, case_id)
         opt_out(conn, phone, reason="declined the survey", source="survey call", now=now)
 
 

@@ -14,30 +14,24 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TextIO
 
-from sqlalchemy import Column, Table, insert, select
 from sqlalchemy.orm import Session
 
 from ivr.questionnaire.schema import CaseField, Questionnaire
-from ivr.store.campaigns import add_missing_schedules
-from ivr.store.models import Case, utcnow
+from ivr.store.models import utcnow
+from ivr.store.samples import (
+    CASE_REF_LENGTH,
+    FIXED_CASE_COLUMNS,
+    add_cases,
+    imported_case_refs,
+)
 from ivr.telephony.numbers import PhoneError, to_e164
 
 #: Columns every sample has, whatever the questionnaire.
 BASE_COLUMNS = ("case_ref", "phone")
-#: Existing case_refs are looked up this many at a time: few round trips for a large
-#: file, and well under SQLite's limit on bound parameters.
-LOOKUP_CHUNK = 500
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
-CASES: Table = Case.__table__  # type: ignore[assignment]
-#: Case columns that hold a case field of the same name; other fields go in ``fields``.
-FIXED_COLUMNS: dict[str, Column[Any]] = {
-    column.name: column
-    for column in CASES.columns
-    if column.name not in {"id", "survey", "case_ref", "phone", "fields", "imported_at"}
-}
 #: Optional columns any survey's sample may carry. ``domestic_abuse: yes`` makes a case
 #: sensitive whatever its crime type: nothing about the call's purpose is said until the
 #: victim's identity and safety are confirmed.
@@ -144,12 +138,12 @@ def import_sample(
     if not data_records and not any(p.line > header[0] for p in problems):
         problems.append(RowProblem(header[0], "no cases in file (only the header line)"))
 
-    for ref in _already_imported(session, questionnaire.id, list(first_seen)):
+    for ref in imported_case_refs(session, questionnaire.id, list(first_seen)):
         problems.append(RowProblem(first_seen[ref], f"case_ref '{ref}' is already imported"))
     if problems:
         return ImportReport(0, _in_line_order(problems))
 
-    _insert(session, questionnaire.id, rows)
+    _add_rows(session, questionnaire.id, rows)
     return ImportReport(len(rows), [])
 
 
@@ -231,8 +225,8 @@ def _check_row(
     if "case_ref" in columns:
         if not case_ref:
             reasons.append("case_ref is blank")
-        elif len(case_ref) > (limit := _length(CASES.c.case_ref)):
-            reasons.append(f"case_ref is longer than {limit} characters")
+        elif len(case_ref) > CASE_REF_LENGTH:
+            reasons.append(f"case_ref is longer than {CASE_REF_LENGTH} characters")
     phone = ""
     if "phone" in columns:
         try:
@@ -281,34 +275,16 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
         if not WHOLE_NUMBER.fullmatch(text):
             raise _Invalid(f"{name} '{text}' is not a whole number")
         return int(text)
-    column = FIXED_COLUMNS.get(name)
-    limit = _length(column) if column is not None else MAX_TEXT
+    column = FIXED_CASE_COLUMNS.get(name)
+    limit = column.length if column is not None else MAX_TEXT
     if limit and len(text) > limit:
         raise _Invalid(f"{name} is longer than {limit} characters")
     return text
 
 
-def _length(column: Column[Any]) -> int:
-    return getattr(column.type, "length", None) or 0
-
-
-def _already_imported(session: Session, survey: str, refs: list[str]) -> set[str]:
-    """Which of ``refs`` the survey already has, asked a chunk at a time."""
-    found: set[str] = set()
-    # Flushing the caller's pending objects here would touch its transaction.
-    with session.no_autoflush:
-        for start in range(0, len(refs), LOOKUP_CHUNK):
-            chunk = refs[start : start + LOOKUP_CHUNK]
-            found.update(
-                session.scalars(
-                    select(Case.case_ref).where(Case.survey == survey, Case.case_ref.in_(chunk))
-                )
-            )
-    return found
-
-
-def _insert(session: Session, survey: str, rows: list[_Row]) -> None:
-    """Insert every row in one executemany, fixed columns where the Case model has them.
+def _add_rows(session: Session, survey: str, rows: list[_Row]) -> None:
+    """Add every row as a case in one executemany, fixed columns where the Case model has
+    them, and give each a schedule, which the campaign's scheduler plans.
 
     A Core insert on the table, not ORM objects: several times faster for a large
     sample, and nothing in the caller needs the new Case instances.
@@ -317,24 +293,22 @@ def _insert(session: Session, survey: str, rows: list[_Row]) -> None:
     batch: list[dict[str, Any]] = []
     for row in rows:
         # Every dict has the same keys so the whole batch goes in one statement.
-        record: dict[str, Any] = dict.fromkeys(FIXED_COLUMNS)
-        record.update(
-            survey=survey,
-            case_ref=row.case_ref,
-            phone=row.phone,
-            imported_at=imported_at,
-            fields={},
-        )
+        record: dict[str, Any] = {
+            **dict.fromkeys(FIXED_CASE_COLUMNS),
+            "survey": survey,
+            "case_ref": row.case_ref,
+            "phone": row.phone,
+            "imported_at": imported_at,
+            "fields": {},
+        }
         for name, value in row.values.items():
-            column = FIXED_COLUMNS.get(name)
-            if column is not None and isinstance(value, column.type.python_type):
+            column = FIXED_CASE_COLUMNS.get(name)
+            if column is not None and isinstance(value, column.python_type):
                 record[name] = value
             elif value is not None:
                 record["fields"][name] = value.isoformat() if isinstance(value, date) else value
         batch.append(record)
-    session.execute(insert(CASES), batch)
-    # Every case gets a schedule, which the campaign's scheduler plans.
-    add_missing_schedules(session.connection(), survey, imported_at)
+    add_cases(session, survey, batch, imported_at)
 
 
 def _in_line_order(problems: list[RowProblem]) -> list[RowProblem]:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from ivr.campaigns.dispositions import Disposition, final_disposition
 from ivr.campaigns.eligibility import Reason, Verdict, judge
@@ -19,7 +19,6 @@ from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store import campaigns as store
 from ivr.store.db import Database
-from ivr.store.models import case_field_values
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +403,7 @@ def replan_after(
         when = campaign.policy.appointment(appointment_choice or "tomorrow_daytime", now)
         store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)
         return
-    starts = _attempt_starts(conn, case_id)
+    starts = store.attempt_starts(conn, case_id)
     following = campaign.policy.next_attempt(
         outcome=outcome, attempts_made=case.attempts, previous_starts=starts, now=now
     )
@@ -427,20 +426,6 @@ def _calls_since_stopping(outcomes: tuple[str, ...]) -> int:
     return sum(1 for outcome in since if outcome not in _NOT_RUNG)
 
 
-def _attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
-    a = store.ATTEMPTS.c
-    # Calls from the interviewers' console count as well: they were rung at a time of day too.
-    started = func.coalesce(a.dialing_at, a.scheduled_for)
-    starts = conn.scalars(
-        select(started)
-        .where(
-            a.case_id == case_id, a.direction.in_(("outbound", "interviewer")), started.is_not(None)
-        )
-        .order_by(started)
-    )
-    return [aware for t in starts if (aware := store.aware(t)) is not None]
-
-
 # --- preview and status -------------------------------------------------------------------
 
 
@@ -448,29 +433,17 @@ def preview(db: Database, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many of the survey's cases are eligible now, and why the others are not."""
     reasons: Counter[str] = Counter()
     with db.begin() as conn:  # a transaction: the cases stream through a cursor
-        c, i = store.CASES.c, store.INTERVIEWS.c
-        listed = {p for (p,) in conn.execute(select(store.DO_NOT_CALL.c.phone))}
-        closed = set(
-            conn.scalars(
-                select(i.case_id)
-                .join(store.CASES, c.id == i.case_id)
-                .where(c.survey == campaign.survey, i.status.in_(store.CLOSED_INTERVIEW_STATUSES))
-            )
-        )
-        rows = conn.execution_options(yield_per=2000).execute(
-            select(
-                c.id, c.phone, c.fields, c.first_name, c.crime_type, c.district, c.reported_on
-            ).where(c.survey == campaign.survey)
-        )
+        listed = store.do_not_call_phones(conn)
+        closed = store.closed_cases_of_survey(conn, campaign.survey)
+        cases = store.cases_to_judge(conn, campaign.survey)
         today = local_today(campaign, now)
-        for row in rows:
-            fields = case_field_values(row)
+        for case in cases:
             verdict = judge(
                 campaign.questionnaire,
-                fields,
+                case.fields,
                 today,
-                do_not_call=row.phone in listed,
-                interviewed=row.id in closed,
+                do_not_call=case.phone in listed,
+                interviewed=case.case_id in closed,
             )
             reasons[verdict.reason.value] += 1
     total = sum(reasons.values())

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy import select
 
 from ivr.accounts import audit
 from ivr.accounts.staff import AccountError, Role, add_user, normalise_email
 from ivr.commands.output import console as output_console
 from ivr.commands.output import needs_schema
 from ivr.services import current_services
+from ivr.store import staff as staff_store
 from ivr.store.models import User
 
 
@@ -88,7 +88,7 @@ def disable_command(email: str) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     with current_services().db.transaction() as session:
-        user = session.scalars(select(User).where(User.email == address)).first()
+        user = staff_store.user_by_email(session, address)
         if user is None:
             raise click.ClickException(f"no account for {address}")
         if not user.active:
@@ -129,7 +129,7 @@ def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
 def list_command(as_json: bool) -> None:
     """List every account, by email."""
     with current_services().db.transaction() as session:
-        rows = account_rows(session.scalars(select(User).order_by(User.email)).all())
+        rows = account_rows(staff_store.all_users(session))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection
 
 from ivr.accounts.staff import Role
 from ivr.calls import interviews
@@ -41,9 +41,8 @@ from ivr.engine.script import (
 from ivr.questionnaire.schema import QuestionType
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import campaigns as store
-from ivr.store import turns
+from ivr.store import interviewers, turns
 from ivr.store.interviews import case_by_id, pinned_questionnaire
-from ivr.store.models import Base, public_id
 from ivr.store.turns import InterviewRow, NewReferral
 
 if TYPE_CHECKING:
@@ -70,12 +69,6 @@ END_OUTCOMES: dict[str, tuple[Status, Outcome, str]] = {
     "partial": (Status.PARTIAL, Outcome.PARTIAL, "completed"),
 }
 
-_INTERVIEWS: Table = Base.metadata.tables["interviews"]
-_ANSWERS: Table = Base.metadata.tables["answers"]
-_REFERRALS: Table = Base.metadata.tables["referrals"]
-_USERS: Table = Base.metadata.tables["users"]
-_i, _s, _c = _INTERVIEWS.c, store.SCHEDULES.c, store.CASES.c
-
 
 class ConsoleError(ValueError):
     """The console cannot do what was asked; the message is for the interviewer."""
@@ -94,9 +87,9 @@ def next_case(
     """
     _check_user(user)
     with db.begin() as conn:
-        held = _held_case_ids(conn, user.id)
-        if held:
-            return held[0]
+        holding = interviewers.held_case_ids(conn, user.id)
+        if holding:
+            return holding[0]
         candidates: list[tuple[datetime, int]] = []
         for survey in registry.surveys():
             try:
@@ -126,7 +119,7 @@ def next_case(
                     continue
                 candidates.append((case.next_attempt_at or now, case.case_id))
         for _, case_id in sorted(candidates):
-            if _hold(conn, user.id, case_id, now, due_only=True):
+            if interviewers.hold_case(conn, user.id, case_id, now, due_only=True):
                 return case_id
     return None
 
@@ -134,88 +127,14 @@ def next_case(
 def release(db: Database, user: Any, case_id: int, now: datetime) -> None:
     """Give up a held case, so the dialler or another interviewer may ring it."""
     with db.begin() as conn:
-        if not _release(conn, user.id, case_id, now):
+        if not interviewers.release_held_case(conn, user.id, case_id, now):
             raise ConsoleError("you do not hold this case")
 
 
 def held_cases(db: Database, user: Any) -> list[dict[str, Any]]:
     """The cases ``user`` holds, with their latest interview."""
     with db.reading() as conn:
-        return _held_rows(conn, [user.id]).get(user.id, [])
-
-
-def _hold(conn: Connection, user_id: int, case_id: int, now: datetime, *, due_only: bool) -> bool:
-    """Hold a case for a user; the conditional update is what stops two interviewers (or
-    an interviewer and the dialler) from ever taking the same case."""
-    conditions = [_s.case_id == case_id, _s.held_by_id.is_(None), _s.active_attempt_id.is_(None)]
-    if due_only:
-        conditions += [_s.disposition.is_(None), _s.next_attempt_at <= now]
-    taken = conn.execute(
-        update(store.SCHEDULES)
-        .where(*conditions)
-        .values(held_by_id=user_id, held_at=now, updated_at=now)
-    )
-    return bool(taken.rowcount)
-
-
-def _release(conn: Connection, user_id: int, case_id: int, now: datetime) -> bool:
-    released = conn.execute(
-        update(store.SCHEDULES)
-        .where(_s.case_id == case_id, _s.held_by_id == user_id)
-        .values(held_by_id=None, held_at=None, updated_at=now)
-    )
-    # A case given up mid-interview, still open but with no call planned, is due again.
-    conn.execute(
-        update(store.SCHEDULES)
-        .where(
-            _s.case_id == case_id,
-            _s.disposition.is_(None),
-            _s.next_attempt_at.is_(None),
-            _s.held_by_id.is_(None),
-        )
-        .values(next_attempt_at=now)
-    )
-    return bool(released.rowcount)
-
-
-def _held_case_ids(conn: Connection, user_id: int) -> list[int]:
-    return list(
-        conn.scalars(
-            select(_s.case_id).where(_s.held_by_id == user_id).order_by(_s.held_at, _s.case_id)
-        )
-    )
-
-
-def _held_rows(conn: Connection, user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    latest = (
-        select(func.max(_i.id))
-        .where(_i.case_id == _s.case_id)
-        .correlate(store.SCHEDULES)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(
-            _s.held_by_id,
-            _s.case_id,
-            _s.held_at,
-            _c.case_ref,
-            _c.survey,
-            _c.first_name,
-            _c.phone,
-            _i.id.label("interview_id"),
-            _i.status.label("interview_status"),
-        )
-        .join(store.CASES, _c.id == _s.case_id)
-        .outerjoin(_INTERVIEWS, _i.id == latest)
-        .where(_s.held_by_id.in_(user_ids))
-        .order_by(_s.held_at, _s.case_id)
-    )
-    held: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        values = dict(row._mapping)
-        values["held_at"] = store.aware(values["held_at"])
-        held.setdefault(values.pop("held_by_id"), []).append(values)
-    return held
+        return interviewers.held_cases_by_user(conn, [user.id]).get(user.id, [])
 
 
 # --- interviews ---------------------------------------------------------------------------
@@ -234,16 +153,17 @@ def open_interview(
         case = case_by_id(conn, case_id)
         if case is None:
             raise ConsoleError("no such case")
-        holder = conn.execute(
-            select(_s.held_by_id, _s.active_attempt_id).where(_s.case_id == case_id)
-        ).first()
+        holder = interviewers.case_holder(conn, case_id)
         if holder is None:
             raise ConsoleError("this case is not in a calling campaign")
-        if holder.held_by_id not in (None, user.id):
+        held_by_id, _ = holder
+        if held_by_id not in (None, user.id):
             raise ConsoleError("another interviewer holds this case")
-        if holder.held_by_id is None and not _hold(conn, user.id, case_id, now, due_only=False):
+        if held_by_id is None and not interviewers.hold_case(
+            conn, user.id, case_id, now, due_only=False
+        ):
             raise ConsoleError("this case is on a call or held by someone else")
-        phone = conn.execute(select(_c.phone).where(_c.id == case_id)).scalar_one()
+        phone = interviewers.case_phone(conn, case_id)
         if store.on_do_not_call(conn, [phone]):
             raise ConsoleError("this number is on the do-not-call list")
         if store.closed_cases(conn, [case_id]):
@@ -259,11 +179,7 @@ def open_interview(
             if started is None:
                 raise ConsoleError("this case has already been interviewed")
             interview_id = started.id
-        conn.execute(
-            update(_INTERVIEWS)
-            .where(_i.id == interview_id)
-            .values(interviewer_id=user.id, channel=CHANNEL)
-        )
+        interviewers.assign_interviewer(conn, interview_id, user.id, CHANNEL)
         return screen_of(conn, interview_id)
 
 
@@ -367,12 +283,7 @@ def add_note(
     with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
-        kept = conn.execute(select(_i.notes).where(_i.id == row.id)).scalar() or []
-        conn.execute(
-            update(_INTERVIEWS)
-            .where(_i.id == row.id)
-            .values(notes=[*kept, {"at": now.isoformat(), "text": said}])
-        )
+        interviewers.add_interview_note(conn, row.id, {"at": now.isoformat(), "text": said})
         return screen_of(conn, row.id)
 
 
@@ -398,10 +309,7 @@ def action_alert(
     with db.begin() as conn:
         row = _interview(conn, interview_id)
         _check_owner(conn, user, row, holding=True)
-        kinds = set(
-            conn.scalars(select(_REFERRALS.c.kind).where(_REFERRALS.c.interview_id == row.id))
-        )
-        if "action_alert" in kinds:
+        if "action_alert" in interviewers.referral_kinds(conn, row.id):
             raise ConsoleError("an action alert has already been raised in this interview")
         q = pinned_questionnaire(conn, row.questionnaire_version_id)
         survey, case_district = turns.case_survey_and_district(conn, row.case_id)
@@ -474,13 +382,11 @@ def book_callback(
             now,
             appointment_choice=chosen.value,
         )
-        appointment = conn.execute(
-            select(_s.appointment_at).where(_s.case_id == row.case_id)
-        ).scalar()
-        _release(conn, user.id, row.case_id, now)
+        appointment = interviewers.appointment_of(conn, row.case_id)
+        interviewers.release_held_case(conn, user.id, row.case_id, now)
     if appointment is None:
         return campaign.policy.appointment(chosen, now)
-    return store.aware(appointment) or now
+    return appointment or now
 
 
 def end_call(
@@ -524,9 +430,9 @@ def end_call(
         _count_attempt(conn, row, call_outcome, call_status, now)
         replan_after(conn, campaign, row.case_id, None, call_outcome, now)
         if call_outcome is Outcome.REFUSED:
-            phone = conn.execute(select(_c.phone).where(_c.id == row.case_id)).scalar_one()
+            phone = interviewers.case_phone(conn, row.case_id)
             opt_out(conn, phone, reason="declined the survey", source="interviewer", now=now)
-        _release(conn, user.id, row.case_id, now)
+        interviewers.release_held_case(conn, user.id, row.case_id, now)
     _announce(queue, referrals)
 
 
@@ -558,35 +464,14 @@ def _count_attempt(
     conn: Connection, row: InterviewRow, outcome: Outcome, call_status: str, now: datetime
 ) -> None:
     """Keep the interviewer's call as one attempt at the case, with its outcome."""
-    schedule = conn.execute(
-        select(_s.attempts, _s.outcomes).where(_s.case_id == row.case_id)
-    ).first()
-    if schedule is None:
-        return
-    attempt_no = schedule.attempts + 1
-    conn.execute(
-        update(store.SCHEDULES)
-        .where(_s.case_id == row.case_id)
-        .values(
-            attempts=attempt_no,
-            outcomes=[*(schedule.outcomes or []), outcome.value],
-            updated_at=now,
-        )
-    )
-    conn.execute(
-        insert(store.ATTEMPTS).values(
-            public_id=public_id(),
-            case_id=row.case_id,
-            interview_id=row.id,
-            direction=CHANNEL,
-            status=call_status,
-            outcome=outcome.value,
-            attempt_no=attempt_no,
-            scheduled_for=now,
-            ended_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+    interviewers.add_interviewer_attempt(
+        conn,
+        case_id=row.case_id,
+        interview_id=row.id,
+        direction=CHANNEL,
+        call_status=call_status,
+        outcome=outcome.value,
+        now=now,
     )
 
 
@@ -619,21 +504,16 @@ def _check_user(user: Any) -> None:
 
 
 def _interview(conn: Connection, interview_id: int) -> InterviewRow:
-    row = conn.execute(
-        select(
-            _i.id, _i.case_id, _i.questionnaire_version_id, _i.step_no, _i.status, _i.state
-        ).where(_i.id == interview_id)
-    ).first()
+    row = interviewers.interview_row(conn, interview_id)
     if row is None:
         raise ConsoleError("no such interview")
-    return InterviewRow(*row)
+    return row
 
 
 def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: bool) -> None:
     """The interview must be the user's, and (to change it) its case held by them."""
     _check_user(user)
-    interviewer = conn.execute(select(_i.interviewer_id).where(_i.id == row.id)).scalar()
-    held_by = conn.execute(select(_s.held_by_id).where(_s.case_id == row.case_id)).scalar()
+    interviewer, held_by = interviewers.interviewer_and_holder(conn, row.id)
     if holding:
         if interviewer != user.id or held_by != user.id:
             raise ConsoleError("this interview is not yours: open the case first")
@@ -649,27 +529,18 @@ def supervision(db: Database, now: datetime) -> list[dict[str, Any]]:
     zone = ZoneInfo(DEFAULT_TZ)
     midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(UTC)
     hour_ago = now - timedelta(hours=1)
-    u = _USERS.c
     with db.reading() as conn:
-        users = conn.execute(
-            select(u.id, u.name, u.email)
-            .where(u.active.is_(True), u.role == Role.INTERVIEWER.value)
-            .order_by(u.name, u.email)
-        ).all()
+        users = interviewers.active_staff(conn, Role.INTERVIEWER.value)
         ids = [user.id for user in users]
-        held = _held_rows(conn, ids)
+        holding = interviewers.held_cases_by_user(conn, ids)
         completes: dict[int, list[datetime]] = {}
-        for interviewer_id, ended_at in conn.execute(
-            select(_i.interviewer_id, _i.ended_at).where(
-                _i.interviewer_id.in_(ids),
-                _i.status == Status.COMPLETED.value,
-                _i.ended_at >= min(midnight, hour_ago),
-            )
+        for interviewer_id, ended_at in interviewers.completes_since(
+            conn, ids, min(midnight, hour_ago)
         ):
-            completes.setdefault(interviewer_id, []).append(store.aware(ended_at) or now)
+            completes.setdefault(interviewer_id, []).append(ended_at or now)
     result = []
     for user in users:
-        cases = held.get(user.id, [])
+        cases = holding.get(user.id, [])
         if not cases:
             state = "idle"
         elif any(c["interview_status"] == Status.IN_PROGRESS.value for c in cases):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection
 
 from ivr.engine import State, Status, prompt_of
 from ivr.engine.interpreter import CLOSING_FOR
@@ -23,9 +24,8 @@ from ivr.engine.script import (
     render,
 )
 from ivr.questionnaire.schema import QuestionType
-from ivr.store import campaigns as store
+from ivr.store.interviewers import answers_shown, screen_row
 from ivr.store.interviews import pinned_questionnaire
-from ivr.store.models import Base
 
 _HEADINGS = {
     IDENTITY: "Identity check",
@@ -34,10 +34,6 @@ _HEADINGS = {
     CONSENT_STEP: "Consent",
     CALLBACK_TIME: "Callback time",
 }
-
-_INTERVIEWS: Table = Base.metadata.tables["interviews"]
-_ANSWERS: Table = Base.metadata.tables["answers"]
-_i, _c, _s = _INTERVIEWS.c, store.CASES.c, store.SCHEDULES.c
 
 
 @dataclass(frozen=True)
@@ -76,24 +72,7 @@ class Screen:
 
 def screen_of(conn: Connection, interview_id: int) -> Screen:
     """The screen for an interview, read in the caller's connection."""
-    row = conn.execute(
-        select(
-            _i.id,
-            _i.case_id,
-            _i.status,
-            _i.state,
-            _i.questionnaire_version_id,
-            _i.notes,
-            _c.case_ref,
-            _c.survey,
-            _c.first_name,
-            _c.phone,
-            _s.interviewer_only_since,
-        )
-        .join(store.CASES, _c.id == _i.case_id)
-        .outerjoin(store.SCHEDULES, _s.case_id == _i.case_id)
-        .where(_i.id == interview_id)
-    ).one()
+    row = screen_row(conn, interview_id)
     q = pinned_questionnaire(conn, row.questionnaire_version_id)
     state = State.from_json(row.state)
     answers = tuple(
@@ -101,21 +80,11 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
             a.question_id,
             a.label or a.raw or a.code or ("(recorded)" if a.recording_url else "(no answer)"),
         )
-        for a in conn.execute(
-            select(
-                _ANSWERS.c.question_id,
-                _ANSWERS.c.label,
-                _ANSWERS.c.raw,
-                _ANSWERS.c.code,
-                _ANSWERS.c.recording_url,
-            )
-            .where(_ANSWERS.c.interview_id == interview_id)
-            .order_by(_ANSWERS.c.id)
-        )
+        for a in answers_shown(conn, interview_id)
     )
     notes = tuple((n["at"], n["text"]) for n in (row.notes or []))
     sensitive = is_sensitive(q, state.case)
-    common = {
+    common: dict[str, Any] = {
         "interview_id": row.id,
         "case_id": row.case_id,
         "case_ref": row.case_ref,
@@ -126,7 +95,7 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
         "answers": answers,
         "notes": notes,
         "sensitive": sensitive,
-        "interviewer_only_since": store.aware(row.interviewer_only_since),
+        "interviewer_only_since": row.interviewer_only_since,
     }
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))

@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -38,7 +37,7 @@ from ivr.config import ConfigError
 from ivr.console import assisted
 from ivr.console.assisted import CONSOLE_ROLES, ConsoleError, Screen
 from ivr.services import current_services
-from ivr.store.models import Case, Interview, User
+from ivr.store import interviewers
 from ivr.telephony.port import CallRequest, TelephonyError
 from ivr.web.signed import TWIML, signed
 from ivr.wording import local_time, sentence
@@ -400,8 +399,8 @@ def call(interview_id: int) -> Any:
         abort(404)
     manual = f"Dial {shown.phone} by hand."
     with svc.db.reading() as conn:
-        own_phone = conn.scalar(select(User.phone).where(User.id == user.id))
-        public_id = conn.scalar(select(Interview.public_id).where(Interview.id == interview_id))
+        own_phone = interviewers.interviewer_phone(conn, user.id)
+        public_id = interviewers.interview_public_id(conn, interview_id)
     if not own_phone:
         flash(f"Your account has no phone number to ring. {manual}", "info")
         return redirect(url_for("console.interview", interview_id=interview_id))
@@ -465,15 +464,7 @@ def bridge() -> Response:
     response = VoiceResponse()
     public_id = request.args.get("interview", "")
     with svc.db.reading() as conn:
-        victim = conn.scalar(
-            select(Case.phone)
-            .join(Interview, Interview.case_id == Case.id)
-            .where(
-                Interview.public_id == public_id,
-                Interview.interviewer_id.is_not(None),
-                Interview.ended_at.is_(None),
-            )
-        )
+        victim = interviewers.victim_phone_to_bridge(conn, public_id)
     if victim is None:
         log.warning("bridge asked for interview %r, which has no call to connect", public_id)
         response.say(NO_CALL_MESSAGE)

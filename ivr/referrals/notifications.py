@@ -16,14 +16,15 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.accounts.staff import Role, may_see
 from ivr.config import Settings
 from ivr.referrals import workflow
 from ivr.services import Services
-from ivr.store.models import Referral, User
+from ivr.store import referrals as referral_store
+from ivr.store import staff as staff_store
+from ivr.store.models import User
 from ivr.wording import local_time, words
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,7 @@ def _deliver(
 
 
 def _staff(session: Session, role: Role) -> list[User]:
-    return list(
-        session.scalars(
-            select(User).where(User.active.is_(True), User.role == role.value).order_by(User.id)
-        )
-    )
+    return staff_store.active_users_with_role(session, role.value)
 
 
 def notify_new_referral(svc: Services, referral_id: int, kind: str, district: str) -> str:
@@ -85,7 +82,7 @@ def notify_new_referral(svc: Services, referral_id: int, kind: str, district: st
     what = f"new {kind} referral #{referral_id} for {district}"
     settings = svc.settings
     with svc.db.transaction() as session:
-        referral = session.get(Referral, referral_id)
+        referral = referral_store.referral_by_id(session, referral_id)
         if referral is None:
             log.warning("%s: no such referral, so nobody was told", what)
             return what
@@ -113,7 +110,7 @@ def notify_new_referral(svc: Services, referral_id: int, kind: str, district: st
         what,
     )
     with svc.db.transaction() as session:
-        referral = session.get(Referral, referral_id)
+        referral = referral_store.referral_by_id(session, referral_id)
         assert referral is not None
         workflow.record_notified(referral, "new", [r.id for r in recipients], via, now=svc.clock())
     return what
@@ -149,8 +146,6 @@ def notify_overdue(svc: Services) -> str:
         what,
     )
     with svc.db.transaction() as session:
-        for referral in session.scalars(
-            select(Referral).where(Referral.id.in_([rid for rid, *_ in late]))
-        ):
+        for referral in referral_store.referrals_by_ids(session, [rid for rid, *_ in late]):
             workflow.record_notified(referral, "overdue", [r.id for r in recipients], via, now=now)
     return f"{what}: told {len(recipients)} by {via}"

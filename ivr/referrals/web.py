@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -31,8 +30,10 @@ from ivr.referrals.workflow import (
     WorkflowError,
 )
 from ivr.services import current_services
+from ivr.store import referrals as referral_store
+from ivr.store import staff as staff_store
 from ivr.store.interviews import pinned_questionnaire
-from ivr.store.models import Answer, Interview, Referral, User
+from ivr.store.models import Referral, User
 from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__, template_folder="templates")
@@ -61,7 +62,7 @@ def _reading() -> Iterator[Session]:
 
 def _visible(session: Session, referral_id: int, user: Any, *, lock: bool = False) -> Referral:
     # Actions lock the row, so two people closing it at once take turns (PostgreSQL).
-    referral = session.get(Referral, referral_id, with_for_update=lock)
+    referral = referral_store.referral_by_id(session, referral_id, lock=lock)
     if referral is None or not may_see(user, referral):
         abort(404)
     return referral
@@ -93,7 +94,7 @@ def index() -> Any:
 
 
 def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
-    interview = session.get(Interview, referral.interview_id)
+    interview = referral_store.interview_of(session, referral)
     questionnaire = None
     if interview is not None:
         try:
@@ -121,21 +122,8 @@ def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
     return reasons
 
 
-def _recording_url(session: Session, referral: Referral) -> str | None:
-    return session.scalar(
-        select(Answer.recording_url)
-        .where(Answer.interview_id == referral.interview_id, Answer.recording_url.is_not(None))
-        .order_by(Answer.id)
-        .limit(1)
-    )
-
-
 def _assignable(session: Session, referral: Referral) -> list[User]:
-    staff = session.scalars(
-        select(User)
-        .where(User.active.is_(True), User.role != Role.INTERVIEWER.value)
-        .order_by(User.email)
-    )
+    staff = staff_store.active_users_without_role(session, Role.INTERVIEWER.value)
     return [u for u in staff if may_see(u, referral)]
 
 
@@ -162,7 +150,7 @@ def _referral_page(
             reasons=_reasons(session, referral),
             recording=referral.consented
             and may_hear_recordings(user)
-            and _recording_url(session, referral) is not None,
+            and referral_store.recording_url(session, referral) is not None,
             events=list(referral.events),
             assignable=_assignable(session, referral),
             overdue=workflow.is_overdue(referral, now),
@@ -198,7 +186,7 @@ def recording(referral_id: int) -> BaseResponse:
             abort(403)
         if not referral.consented:
             abort(404)  # the victim's words go with their consent to be contacted
-        url = _recording_url(session, referral)
+        url = referral_store.recording_url(session, referral)
         if url is None:
             abort(404)
         audit.record(
@@ -251,7 +239,7 @@ def _assign(
     session: Session, referral: Referral, user: Any, now: datetime
 ) -> tuple[str, dict[str, Any]]:
     chosen = request.form.get("user_id", "")
-    to_user = session.get(User, int(chosen)) if chosen.isdigit() else None
+    to_user = staff_store.user_by_id(session, int(chosen)) if chosen.isdigit() else None
     if to_user is None:
         raise WorkflowError("choose someone to assign it to")
     workflow.assign(referral, to_user, user, now=now)

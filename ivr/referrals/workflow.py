@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from ivr.accounts.staff import may_see, referral_scope
 from ivr.calendar import ZONE
-from ivr.store.models import Case, Referral, ReferralEvent, User, utcnow
+from ivr.store import referrals as referral_store
+from ivr.store.models import Referral, ReferralEvent, User, utcnow
 
 #: Notes, contact notes, closing notes and reopening reasons are capped at this length.
 MAX_TEXT = 2000
@@ -32,7 +32,7 @@ class Status(StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
-    CLOSED = "closed"
+    CLOSED = referral_store.CLOSED
 
     @property
     def label(self) -> str:
@@ -64,13 +64,6 @@ _REAL_CONTACT = frozenset({"contacted_resolved", "contacted_escalated", "decline
 
 class WorkflowError(ValueError):
     """The action is not allowed on this referral as asked; the message says why."""
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes even for timezone-aware columns; they are UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def _text(value: str | None, what: str, *, required: bool) -> str:
@@ -106,7 +99,7 @@ def _check_open(referral: Referral, action: str) -> None:
 
 def is_overdue(referral: Referral, now: datetime) -> bool:
     """Whether the referral is open and its first contact was due before ``now``."""
-    due = _aware(referral.due_at)
+    due = referral.due_at
     return referral.status != Status.CLOSED and due is not None and due < now
 
 
@@ -301,39 +294,23 @@ class QueueListing:
     choices: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _overdue_condition(now: datetime) -> ColumnElement[bool]:
-    return (Referral.status != Status.CLOSED) & (Referral.due_at < now)
-
-
 def list_referrals(
     session: Session, user: Any, filters: QueueFilters, now: datetime
 ) -> QueueListing:
     """The referrals ``user`` may see, filtered: open ones soonest due first, closed last."""
     scope = referral_scope(user)
-    narrowed = [scope]
-    for column, value in (
-        (Referral.kind, filters.kind),
-        (Referral.district, filters.district),
-        (Referral.survey, filters.survey),
-        (Case.crime_type, filters.crime_type),
-    ):
-        if value is not None:
-            narrowed.append(column == value)
-    conditions = list(narrowed)
-    if filters.status is not None:
-        conditions.append(Referral.status == filters.status)
-    if filters.overdue:
-        conditions.append(_overdue_condition(now))
-    closed = Referral.status == Status.CLOSED
-    due = case((closed, None), else_=Referral.due_at)
-    query = (
-        select(Referral, Case.case_ref, Case.crime_type, User.email)
-        .join(Case, Case.id == Referral.case_id)
-        .outerjoin(User, User.id == Referral.assigned_to_id)
-        .where(*conditions)
-        .order_by(
-            case((closed, 1), else_=0), due.is_(None), due, Referral.closed_at.desc(), Referral.id
-        )
+    narrowing = referral_store.Narrowing(
+        kind=filters.kind,
+        district=filters.district,
+        survey=filters.survey,
+        crime_type=filters.crime_type,
+    )
+    entries = referral_store.queue_entries(
+        session,
+        scope,
+        narrowing,
+        status=filters.status,
+        overdue_at=now if filters.overdue else None,
     )
     rows = [
         QueueRow(
@@ -344,55 +321,25 @@ def list_referrals(
             district=r.district,
             crime_type=crime_type,
             status=r.status,
-            created_at=_aware(r.created_at) or now,
-            due_at=_aware(r.due_at),
+            created_at=r.created_at or now,
+            due_at=r.due_at,
             assigned_to=email,
             overdue=is_overdue(r, now),
             consented=bool(r.consented),
         )
-        for r, case_ref, crime_type, email in session.execute(query)
+        for r, case_ref, crime_type, email in entries
     ]
-    counted = select(Referral.status, func.count()).join(Case, Case.id == Referral.case_id)
-    counts = dict.fromkeys((s.value for s in Status), 0)
-    counts.update(session.execute(counted.where(*narrowed).group_by(Referral.status)).all())
-    counts["overdue"] = (
-        session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .join(Case, Case.id == Referral.case_id)
-            .where(*narrowed, _overdue_condition(now))
-        )
-        or 0
+    counts = dict.fromkeys((s.value for s in Status), 0) | referral_store.count_by_status(
+        session, scope, narrowing
     )
-    choices: dict[str, list[str]] = {}
-    for name, column in (
-        ("kind", Referral.kind),
-        ("district", Referral.district),
-        ("survey", Referral.survey),
-        ("crime_type", Case.crime_type),
-    ):
-        choices[name] = [
-            value
-            for value in session.scalars(
-                select(column)
-                .select_from(Referral)
-                .join(Case, Case.id == Referral.case_id)
-                .where(scope)
-                .distinct()
-                .order_by(column)
-            )
-            if value is not None
-        ]
+    counts["overdue"] = referral_store.count_overdue(session, scope, narrowing, now)
+    choices = referral_store.filter_choices(session, scope)
     return QueueListing(rows=rows, counts=counts, choices=choices)
 
 
 def overdue(session: Session, now: datetime) -> list[Referral]:
     """Every open referral past its first-contact deadline, most overdue first."""
-    return list(
-        session.scalars(
-            select(Referral).where(_overdue_condition(now)).order_by(Referral.due_at, Referral.id)
-        )
-    )
+    return referral_store.overdue_referrals(session, now)
 
 
 def quarter_of(now: datetime) -> tuple[datetime, datetime, str]:
@@ -444,15 +391,6 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
     late: Counter[str] = Counter()
     hours: dict[str, list[float]] = {}
     outcomes: dict[str, Counter[str]] = {}
-    query = select(
-        Referral.district,
-        Referral.status,
-        Referral.due_at,
-        Referral.created_at,
-        Referral.first_contact_at,
-        Referral.closed_at,
-        Referral.outcome,
-    ).where(referral_scope(user))
     for (
         district,
         status,
@@ -461,11 +399,11 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
         first_contact_at,
         closed_at,
         outcome,
-    ) in session.execute(query):
+    ) in referral_store.timings(session, referral_scope(user)):
         hours.setdefault(district, [])
         outcomes.setdefault(district, Counter())
-        due, raised = _aware(due_at), _aware(created_at)
-        contacted, closed = _aware(first_contact_at), _aware(closed_at)
+        due, raised = due_at, created_at
+        contacted, closed = first_contact_at, closed_at
         if status != Status.CLOSED:
             open_[district] += 1
             if due is not None and due < now:
@@ -478,7 +416,7 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
     def figures(name: str, districts: list[str]) -> DistrictFigures:
         by_outcome = Counter[str]()
         for d in districts:
-            by_outcome.update(outcomes[d])
+            by_outcome += outcomes[d]
         return DistrictFigures(
             district=name,
             open=sum(open_[d] for d in districts),

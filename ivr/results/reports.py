@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from ivr.questionnaire.options import (
@@ -31,14 +30,14 @@ from ivr.questionnaire.options import (
 )
 from ivr.questionnaire.schema import NotCounted, Questionnaire
 from ivr.store.interviews import pinned_questionnaire
-from ivr.store.models import (
-    Answer,
-    Case,
-    Interview,
-    QuestionnaireVersion,
-    Referral,
-    Schedule,
-    Transcription,
+from ivr.store.results import (
+    AnswerOfSurvey,
+    InterviewOfSurvey,
+    answers_of_survey,
+    interviews_of_survey,
+    referral_counts,
+    referrals_with_case_refs,
+    transcriptions_of_survey,
 )
 
 __all__ = [
@@ -61,9 +60,6 @@ def iso(moment: datetime | None) -> str | None:
     """An ISO 8601 timestamp in UTC, or None."""
     if moment is None:
         return None
-    # SQLite hands back naive datetimes even for timezone-aware columns; they were stored in UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
 
 
@@ -82,75 +78,24 @@ def counted(questionnaire: Questionnaire, status: str, codes: dict[str, str | No
     return None
 
 
-def _one_per_case(rows: Iterable[Row[Any]], core: dict[int, int]) -> list[Row[Any]]:
+def _one_per_case(
+    rows: Iterable[InterviewOfSurvey], core: dict[int, int]
+) -> list[InterviewOfSurvey]:
     """The interview each case is reported by: completed first, then the most core
     answers, then the latest; in the order the cases' interviews started."""
-    best: dict[int, Row[Any]] = {}
+    best: dict[int, InterviewOfSurvey] = {}
     for row in rows:
         held = best.get(row.case_id)
         if held is None or _rank(row, core) > _rank(held, core):
             best[row.case_id] = row
-    return sorted(best.values(), key=lambda r: (_aware(r.started_at), r.id))
+    return sorted(best.values(), key=lambda r: (r.started_at, r.id))
 
 
-def _rank(row: Row[Any], core: dict[int, int]) -> tuple[bool, int, int]:
+def _rank(row: InterviewOfSurvey, core: dict[int, int]) -> tuple[bool, int, int]:
     return (row.status == "completed", core.get(row.id, 0), row.id)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _interviews_of(session: Session, survey: str) -> list[Row[Any]]:
-    return list(
-        session.execute(
-            select(
-                Interview.id,
-                Interview.case_id,
-                Interview.status,
-                Interview.started_at,
-                Interview.ended_at,
-                Interview.channel,
-                Interview.questionnaire_version_id,
-                Case.case_ref,
-                Case.district,
-                Case.crime_type,
-                Case.reported_on,
-                QuestionnaireVersion.version,
-                Schedule.disposition,
-                Schedule.attempts,
-            )
-            .join(Case, Case.id == Interview.case_id)
-            .join(
-                QuestionnaireVersion, QuestionnaireVersion.id == Interview.questionnaire_version_id
-            )
-            .outerjoin(Schedule, Schedule.case_id == Case.id)
-            .where(Case.survey == survey)
-        )
-    )
-
-
-def _answers_of(session: Session, survey: str) -> dict[int, list[Any]]:
-    by_interview: dict[int, list[Any]] = {}
-    for row in session.execute(
-        select(
-            Answer.interview_id,
-            Answer.question_id,
-            Answer.code,
-            Answer.label,
-            Answer.via,
-            Answer.recording_url,
-        )
-        .join(Interview, Interview.id == Answer.interview_id)
-        .join(Case, Case.id == Interview.case_id)
-        .where(Case.survey == survey)
-        .order_by(Answer.id)
-    ):
-        by_interview.setdefault(row.interview_id, []).append(row)
-    return by_interview
-
-
-def _versions(session: Session, rows: Iterable[Row[Any]]) -> dict[int, Questionnaire]:
+def _versions(session: Session, rows: Iterable[InterviewOfSurvey]) -> dict[int, Questionnaire]:
     return {
         vid: pinned_questionnaire(session, vid)
         for vid in sorted({r.questionnaire_version_id for r in rows})
@@ -158,7 +103,9 @@ def _versions(session: Session, rows: Iterable[Row[Any]]) -> dict[int, Questionn
 
 
 def _core_counts(
-    rows: Sequence[Row[Any]], answers: dict[int, list[Row[Any]]], versions: dict[int, Questionnaire]
+    rows: Sequence[InterviewOfSurvey],
+    answers: dict[int, list[AnswerOfSurvey]],
+    versions: dict[int, Questionnaire],
 ) -> dict[int, int]:
     return {
         row.id: core_answered(
@@ -183,19 +130,11 @@ def export_interviews(session: Session, survey: str) -> list[dict[str, Any]]:
     ``counted`` says whether the interview counts in results (``complete`` or
     ``partial``) or not (null).
     """
-    rows = _interviews_of(session, survey)
-    answers = _answers_of(session, survey)
+    rows = interviews_of_survey(session, survey)
+    answers = answers_of_survey(session, survey)
     versions = _versions(session, rows)
     chosen = _one_per_case(rows, _core_counts(rows, answers, versions))
-    texts = {
-        (t.interview_id, t.question_id): t.text
-        for t in session.execute(
-            select(Transcription.interview_id, Transcription.question_id, Transcription.text)
-            .join(Interview, Interview.id == Transcription.interview_id)
-            .join(Case, Case.id == Interview.case_id)
-            .where(Case.survey == survey)
-        )
-    }
+    texts = transcriptions_of_survey(session, survey)
     exported: list[dict[str, Any]] = []
     for row in chosen:
         q = versions[row.questionnaire_version_id]
@@ -241,15 +180,6 @@ def list_referrals(
     session: Session, survey: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
     """Referrals, newest first, optionally only one survey's or one status's."""
-    query = (
-        select(Referral, Case.case_ref)
-        .join(Referral.case)
-        .order_by(Referral.created_at.desc(), Referral.id.desc())
-    )
-    if survey is not None:
-        query = query.where(Referral.survey == survey)
-    if status is not None:
-        query = query.where(Referral.status == status)
     return [
         {
             "id": referral.id,
@@ -265,7 +195,7 @@ def list_referrals(
             "consented": referral.consented,
             "created_at": iso(referral.created_at),
         }
-        for referral, case_ref in session.execute(query)
+        for referral, case_ref in referrals_with_case_refs(session, survey, status)
     ]
 
 
@@ -341,8 +271,8 @@ def _figure(
 def survey_summary(session: Session, survey: str) -> SurveySummary:
     """The survey's figures, counted as the module says: one interview per case, completes
     and partials past the threshold, substantive answers in each question's base."""
-    rows = _interviews_of(session, survey)
-    answers = _answers_of(session, survey)
+    rows = interviews_of_survey(session, survey)
+    answers = answers_of_survey(session, survey)
     versions = _versions(session, rows)
     chosen = _one_per_case(rows, _core_counts(rows, answers, versions))
 
@@ -379,12 +309,7 @@ def survey_summary(session: Session, survey: str) -> SurveySummary:
                 not_counted[qid][reason.value if reason else "other"] += 1
 
     referrals: dict[str, dict[str, int]] = {}
-    for district, kind_, count in session.execute(
-        select(Referral.district, Referral.kind, func.count())
-        .where(Referral.survey == survey)
-        .group_by(Referral.district, Referral.kind)
-        .order_by(Referral.district, Referral.kind)
-    ):
+    for district, kind_, count in referral_counts(session, survey):
         referrals.setdefault(district, {})[kind_] = count
 
     thresholds = sorted({(q.partial_threshold, len(q.core_ids)) for q in versions.values()})

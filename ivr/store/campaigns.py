@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ivr.store.interviews import CLOSED_STATUSES
 from ivr.store.models import Base, case_field_values, public_id
+from ivr.store.statuses import CLOSED_INTERVIEW, LIVE_ATTEMPT, LIVE_ATTEMPT_RANK
 
 SCHEDULES: Table = Base.metadata.tables["schedules"]
 CASES: Table = Base.metadata.tables["cases"]
@@ -33,24 +33,6 @@ CAMPAIGNS: Table = Base.metadata.tables["campaigns"]
 DO_NOT_CALL: Table = Base.metadata.tables["do_not_call"]
 
 _s, _c, _a = SCHEDULES.c, CASES.c, ATTEMPTS.c
-
-#: Call statuses in the order a call goes through them; a callback never moves an attempt
-#: back to an earlier one, and the first final status an attempt gets is kept.
-STATUS_RANK = {
-    "queued": 0,
-    "dialing": 1,
-    "initiated": 2,
-    "ringing": 3,
-    "in-progress": 4,
-    "answered": 4,
-}
-FINAL_STATUSES = frozenset(
-    {"completed", "busy", "no-answer", "failed", "canceled", "cancelled", "machine", "not-placed"}
-)
-#: Interview statuses after which the case needs no more calls for its survey.
-CLOSED_INTERVIEW_STATUSES = CLOSED_STATUSES
-#: Attempt statuses of a call that may still ring or be under way.
-LIVE_STATUSES = ("queued", "dialing", "initiated", "ringing", "in-progress", "answered")
 
 
 @dataclass(frozen=True)
@@ -128,17 +110,10 @@ def _case_to_call(row: Any) -> CaseToCall:
         case_field_values(row),
         row.attempts,
         tuple(row.outcomes or ()),
-        aware(row.next_attempt_at),
-        aware(row.appointment_at),
-        aware(row.interviewer_only_since),
+        row.next_attempt_at,
+        row.appointment_at,
+        row.interviewer_only_since,
     )
-
-
-def aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes for timezone-aware columns; every time stored is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 # --- schedules ----------------------------------------------------------------------------
@@ -341,11 +316,40 @@ def closed_cases(conn: Connection, case_ids: Sequence[int]) -> set[int]:
     i = INTERVIEWS.c
     return set(
         conn.scalars(
-            select(i.case_id).where(
-                i.case_id.in_(case_ids), i.status.in_(CLOSED_INTERVIEW_STATUSES)
-            )
+            select(i.case_id).where(i.case_id.in_(case_ids), i.status.in_(CLOSED_INTERVIEW))
         )
     )
+
+
+class CaseToJudge(NamedTuple):
+    """A case as the campaign preview judges its eligibility."""
+
+    case_id: int
+    phone: str
+    fields: dict[str, Any]
+
+
+def closed_cases_of_survey(conn: Connection, survey: str) -> set[int]:
+    """Which cases of ``survey`` already have an interview that closes them."""
+    i = INTERVIEWS.c
+    return set(
+        conn.scalars(
+            select(i.case_id)
+            .join(CASES, _c.id == i.case_id)
+            .where(_c.survey == survey, i.status.in_(CLOSED_INTERVIEW))
+        )
+    )
+
+
+def cases_to_judge(conn: Connection, survey: str) -> Iterator[CaseToJudge]:
+    """Every case of ``survey``, streamed through a cursor 2000 rows at a time (the caller
+    holds a transaction until it has read them all)."""
+    rows = conn.execution_options(yield_per=2000).execute(
+        select(
+            _c.id, _c.phone, _c.fields, _c.first_name, _c.crime_type, _c.district, _c.reported_on
+        ).where(_c.survey == survey)
+    )
+    return (CaseToJudge(row.id, row.phone, case_field_values(row)) for row in rows)
 
 
 # --- attempts -----------------------------------------------------------------------------
@@ -417,7 +421,7 @@ def _attempt(row: Any) -> Attempt:
         row.attempt_no,
         row.status,
         row.call_sid,
-        aware(row.dialing_at),
+        row.dialing_at,
         row.outcome,
         row.phone,
         row.survey,
@@ -466,7 +470,7 @@ def outbound_attempt(
         attempt_no,
         status,
         sid,
-        aware(dialing_at),
+        dialing_at,
         outcome,
         phone,
         survey,
@@ -522,10 +526,10 @@ def advance_status(
             .where(_a.id == attempt_id, _a.call_sid.is_(None))
             .values(call_sid=call_sid)
         )
-    rank = STATUS_RANK.get(status)
+    rank = LIVE_ATTEMPT_RANK.get(status)
     if rank is None:
         return False
-    earlier = [name for name, r in STATUS_RANK.items() if r < rank]
+    earlier = [name for name, r in LIVE_ATTEMPT_RANK.items() if r < rank]
     changed = conn.execute(
         update(ATTEMPTS)
         .where(_a.id == attempt_id, _a.ended_at.is_(None), _a.status.in_(earlier))
@@ -612,6 +616,39 @@ def stranded_attempts(conn: Connection, survey: str, older_than: datetime) -> li
     return [_attempt(row) for row in rows]
 
 
+def attempt_starts(conn: Connection, case_id: int) -> list[datetime]:
+    """When each of a case's calls began, earliest first: the dialler's and, rung at a time
+    of day too, the interviewers' from the console."""
+    started = func.coalesce(_a.dialing_at, _a.scheduled_for)
+    starts = conn.scalars(
+        select(started)
+        .where(
+            _a.case_id == case_id,
+            _a.direction.in_(("outbound", "interviewer")),
+            started.is_not(None),
+        )
+        .order_by(started)
+    )
+    return list(starts)
+
+
+def interview_of_attempt(
+    conn: Connection, attempt_id: int
+) -> tuple[str, dict[str, Any] | None] | None:
+    """The status and saved state of the interview an attempt carried, if it carried one."""
+    i = INTERVIEWS.c
+    row = conn.execute(
+        select(i.status, i.state).join(ATTEMPTS, _a.interview_id == i.id).where(_a.id == attempt_id)
+    ).first()
+    return None if row is None else (row.status, row.state)
+
+
+def attempt_status_and_answerer(conn: Connection, attempt_id: int) -> tuple[str, str | None]:
+    """An attempt's stored status and who or what answered it (``AnsweredBy``), if known."""
+    row = conn.execute(select(_a.status, _a.answered_by).where(_a.id == attempt_id)).one()
+    return row.status, row.answered_by
+
+
 _PENDING_FOR_CASE = select(_a.id).where(
     _a.case_id == bindparam("case_id"), _a.direction == "outbound", _a.status == "queued"
 )
@@ -629,7 +666,7 @@ def live_calls(conn: Connection) -> int:
             select(func.count())
             .select_from(ATTEMPTS)
             .where(
-                _a.direction == "outbound", _a.ended_at.is_(None), _a.status.in_(LIVE_STATUSES[1:])
+                _a.direction == "outbound", _a.ended_at.is_(None), _a.status.in_(LIVE_ATTEMPT[1:])
             )
         ).scalar_one()
     )
@@ -718,20 +755,30 @@ def remove_do_not_call(conn: Connection, phone: str) -> bool:
     return bool(conn.execute(delete(DO_NOT_CALL).where(DO_NOT_CALL.c.phone == phone)).rowcount)
 
 
+def do_not_call_phones(conn: Connection) -> set[str]:
+    """Every number on the do-not-call list."""
+    return {phone for (phone,) in conn.execute(select(DO_NOT_CALL.c.phone))}
+
+
 def do_not_call_list(conn: Connection) -> list[dict[str, Any]]:
     """The whole list, newest first."""
     d = DO_NOT_CALL.c
     return [
-        dict(row._mapping)
+        dict(row)
         for row in conn.execute(
             select(d.phone, d.reason, d.source, d.added_at).order_by(d.added_at.desc())
-        )
+        ).mappings()
     ]
 
 
 def cases_with_phone(conn: Connection, phone: str) -> list[int]:
     """Every case, of any survey, with this number."""
     return list(conn.scalars(select(_c.id).where(_c.phone == phone)))
+
+
+def phone_of_case(conn: Connection, case_id: int) -> str:
+    """The number a case is rung on."""
+    return str(conn.execute(select(_c.phone).where(_c.id == case_id)).scalar_one())
 
 
 def close_open_schedules(
@@ -799,7 +846,7 @@ def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
         "waiting": int(waiting),
         "for_interviewers": int(for_interviewers),
         "unplanned": int(unplanned_count),
-        "next_due": aware(next_due),
+        "next_due": next_due,
     }
 
 

@@ -23,10 +23,7 @@ from sqlalchemy.orm import Session
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store.models import Base, CallAttempt, case_field_values, public_id, utcnow
-
-#: Statuses after which a case needs no more calls for its survey (a wrong number is not
-#: the victim's: whoever rings from it is not taken through the victim's survey).
-CLOSED_STATUSES = ("completed", "refused", "wrong_number", "wrong_person")
+from ivr.store.statuses import CLOSED_INTERVIEW
 
 _VERSIONS: Table = Base.metadata.tables["questionnaire_versions"]
 _CASES: Table = Base.metadata.tables["cases"]
@@ -51,7 +48,7 @@ _CASE_FACTS = (
 )
 _CLOSED = exists().where(
     _INTERVIEWS.c.case_id == _CASES.c.id,
-    or_(*(_INTERVIEWS.c.status == status for status in CLOSED_STATUSES)),
+    or_(*(_INTERVIEWS.c.status == status for status in CLOSED_INTERVIEW)),
 )
 # Every open case with the number, newest first; the caller keeps the first whose survey
 # is loaded (one number rarely has more than a case or two, and a fixed statement can be

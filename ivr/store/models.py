@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
@@ -34,6 +36,31 @@ NAMING = {
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, kept in UTC and always given back timezone-aware.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite keeps text without one, so a
+    London time would come back as if it were UTC. Every moment is turned to UTC on the
+    way in, and a zone-less value read back is UTC, on every backend, in one place. A
+    naive datetime handed in is a mistake (its zone is a guess) and is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime ({value}) cannot be stored: give it a zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def public_id() -> str:
@@ -57,7 +84,7 @@ class QuestionnaireVersion(Base):
     version: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Case(Base):
@@ -78,7 +105,7 @@ class Case(Base):
     district: Mapped[str | None] = mapped_column(String(100))
     reported_on: Mapped[date | None] = mapped_column(Date)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     interviews: Mapped[list[Interview]] = relationship(back_populates="case")
 
@@ -136,8 +163,8 @@ class Interview(Base):
     #: carry on the same interview), replayed if Twilio retries that call's first webhook.
     opening_step_no: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship(back_populates="interviews")
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
@@ -152,7 +179,7 @@ class Turn(Base):
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
     step_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     response: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Answer(Base):
@@ -170,7 +197,7 @@ class Answer(Base):
     raw: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
     recording_url: Mapped[str | None] = mapped_column(Text)
-    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     interview: Mapped[Interview] = relationship(back_populates="answers")
 
@@ -188,7 +215,7 @@ class Transcription(Base):
     #: completed, or failed (no text).
     status: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Referral(Base):
@@ -210,18 +237,18 @@ class Referral(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     #: new, assigned, in_progress (a contact was attempted) or closed.
     status: Mapped[str] = mapped_column(String(32), default="new")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: First contact is due by then (working days after the referral was raised).
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: How it was closed: contacted_resolved, contacted_escalated, not_contactable, declined.
     outcome: Mapped[str | None] = mapped_column(String(40))
     #: Whether the victim agreed to be contacted: without it, the referral tells the district
     #: of the dissatisfaction and its reasons, but not who the victim is.
     consented: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship()
     assigned_to: Mapped[User | None] = relationship()
@@ -248,8 +275,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     #: An interviewer's own phone in E.164, which the console rings to bridge a call.
     phone: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReferralEvent(Base):
@@ -260,7 +287,7 @@ class ReferralEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Who did it; None for the system (the referral being raised, a notification sent).
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: raised, assigned, note, contact_attempt, closed, reopened, notified.
@@ -279,7 +306,7 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: e.g. sign_in, sign_in_failed, view_referral, play_recording, assign, note, close.
     action: Mapped[str] = mapped_column(String(40))
@@ -310,16 +337,14 @@ class CallAttempt(Base):
     #: Outbound only: which attempt at the case this is (1, 2, ...), unique per case so
     #: that no two schedulers can create the same attempt twice.
     attempt_no: Mapped[int | None] = mapped_column(Integer)
-    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When a worker took the attempt to dial it; set once, so a second worker never dials.
-    dialing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dialing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: How the attempt ended, in the calling policy's terms (no_answer, busy, machine, ...).
     outcome: Mapped[str | None] = mapped_column(String(32))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Schedule(Base):
@@ -345,9 +370,9 @@ class Schedule(Base):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     survey: Mapped[str] = mapped_column(String(64))
-    planned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     active_attempt_id: Mapped[int | None] = mapped_column(Integer)
     #: Outcomes of the attempts so far, oldest first: what the final disposition rests on.
@@ -355,14 +380,14 @@ class Schedule(Base):
     #: AAPOR final disposition code once the case is no longer worked ("1.1", "3.13", ...).
     disposition: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The interviewer working the case from the console, and since when: no one else is
     #: given it (and the dialler does not ring it) until it is released.
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Since when only interviewers may ring the case: the victim said it was not safe to
     #: talk (or did not say it was), so the automated dialler never rings it again.
-    interviewer_only_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    interviewer_only_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Campaign(Base):
@@ -372,7 +397,7 @@ class Campaign(Base):
 
     survey: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DoNotCall(Base):
@@ -383,4 +408,4 @@ class DoNotCall(Base):
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     reason: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(32))
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -113,6 +113,8 @@ _CARRY_ON = (
         ended_at=None,
     )
 )
+# How an interview a call carried stands once the call is over.
+_STATUS_AND_STATE = select(_i.status, _i.state).where(_i.id == bindparam("interview_id"))
 _CASE_SURVEY_AND_DISTRICT = select(_CASES.c.survey, _CASES.c.district).where(
     _CASES.c.id == bindparam("case_id")
 )
@@ -256,6 +258,14 @@ def opening_by_call_sid(conn: Connection, call_sid: str) -> tuple[bool, str | No
     """Whether a call already has an interview, and the TwiML its first webhook got."""
     row = conn.execute(_OPENING_BY_CALL_SID, {"call_sid": call_sid}).first()
     return (False, None) if row is None else (True, row[1])
+
+
+def interview_status_and_state(
+    conn: Connection, interview_id: int
+) -> tuple[str, dict[str, Any] | None] | None:
+    """An interview's status and saved state, by row id; None when there is no such one."""
+    row = conn.execute(_STATUS_AND_STATE, {"interview_id": interview_id}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def case_survey_and_district(conn: Connection, case_id: int) -> tuple[str, str | None]:

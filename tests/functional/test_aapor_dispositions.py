@@ -45,11 +45,6 @@ def one_case(
     world.import_csv(uss_csv([(f"CR/{phone[-4:]}/26", phone, crime, reported)]))
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def ring_now(world: World) -> None:
     """Run one scheduler pass and play the calls it placed."""
     world.tick()
@@ -62,7 +57,7 @@ def ring_when_due(world: World, phone: str = VICTIM) -> None:
     assert schedule.disposition is None, "the case is closed already"
     due = schedule.next_attempt_at
     assert due is not None, "an open case has its next call planned"
-    world.clock.set(max(world.clock(), aware(due)))
+    world.clock.set(max(world.clock(), due))
     ring_now(world)
 
 
@@ -235,7 +230,7 @@ def test_someone_saying_the_victim_is_out_books_a_call_back_then_never_reached_i
     ring_now(world)
     schedule = world.schedule(VICTIM)
     assert schedule.disposition is None and schedule.appointment_at is not None
-    appointment = aware(schedule.appointment_at).astimezone(LONDON)
+    appointment = schedule.appointment_at.astimezone(LONDON)
     assert appointment.date() == MONDAY_11.date() + timedelta(days=1)
     assert 10 <= appointment.hour < 17
     assert [i.status for i in interviews_of(world)] == ["callback_requested"]
@@ -256,7 +251,7 @@ def test_a_victim_asking_at_consent_to_be_rung_back_and_never_reached_is_2_21(
     ring_now(world)
     schedule = world.schedule(VICTIM)
     assert schedule.disposition is None and schedule.appointment_at is not None
-    appointment = aware(schedule.appointment_at).astimezone(LONDON)
+    appointment = schedule.appointment_at.astimezone(LONDON)
     assert appointment.date() == MONDAY_11.date() + timedelta(days=1)
     assert appointment.hour >= 17
     closed = ring_until_closed(world)
@@ -276,7 +271,7 @@ def test_a_spouse_answering_keeps_the_case_open_and_the_victim_completes_later(
     ring_now(world)
     schedule = world.schedule(VICTIM)
     assert schedule.disposition is None and schedule.appointment_at is not None
-    world.clock.set(aware(schedule.appointment_at) + timedelta(minutes=2))
+    world.clock.set(schedule.appointment_at + timedelta(minutes=2))
     ring_now(world)
     assert len(world.calls_to(VICTIM)) == 2
     # The victim hears the survey introduced afresh: nothing was answered on the first call.

@@ -319,8 +319,8 @@ def test_a_callback_is_booked_inside_a_window(world: World) -> None:
     assert when == policy.appointment("tomorrow_evening", world.clock())
     schedule = world.schedule(A)
     assert (schedule.held_by_id, schedule.disposition) == (None, None)
-    assert store.aware(schedule.appointment_at) == when
-    assert store.aware(schedule.next_attempt_at) == when
+    assert schedule.appointment_at == when
+    assert schedule.next_attempt_at == when
     after = assisted.screen(world.db, registry(world), ann, shown.interview_id)
     assert (after.status, after.kind) == ("callback_requested", "ended")
 
@@ -345,7 +345,7 @@ def test_no_answer_counts_an_attempt_and_rings_again_later(world: World) -> None
     )
     schedule = world.schedule(A)
     assert (schedule.attempts, schedule.outcomes, schedule.held_by_id) == (1, ["no_answer"], None)
-    assert store.aware(schedule.next_attempt_at) > world.clock()  # type: ignore[operator]
+    assert schedule.next_attempt_at > world.clock()  # type: ignore[operator]
     [attempt] = world.attempts(A)
     assert (attempt.direction, attempt.outcome, attempt.attempt_no) == (
         "interviewer",

@@ -13,9 +13,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import ivr.cli
-from ivr.campaigns.samples import LOOKUP_CHUNK, ImportReport, RowProblem, import_sample
+from ivr.campaigns.samples import ImportReport, RowProblem, import_sample
 from ivr.questionnaire.schema import CaseField, Questionnaire
 from ivr.store.models import Case
+from ivr.store.samples import LOOKUP_CHUNK
 
 TODAY = date(2026, 10, 1)
 USS_HEADER = "case_ref,phone,crime_type,district,reported_on,first_name"

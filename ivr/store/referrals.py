@@ -1,0 +1,245 @@
+"""The referrals' SQL: referrals and their events, the queue's listing and counts, the
+dashboard's figures, overdue referrals and the victim's recorded words.
+
+Which referrals a user may see is decided by ``ivr.accounts.staff``; it hands the store a
+:class:`ReferralScope`, which this module turns into the condition every query of the
+queue and the dashboard carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, and_, case, false, func, select, true
+from sqlalchemy.orm import Session
+
+from ivr.store.models import Answer, Case, Interview, Referral, User
+
+#: The status of a closed referral: closed ones are never overdue and are listed last.
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ReferralScope:
+    """Which referrals a query may return; who may see what is ``ivr.accounts.staff``'s rule.
+
+    The default is every referral; an empty tuple of surveys or districts means none.
+    """
+
+    #: Only referrals of these surveys (None: any survey).
+    surveys: tuple[str, ...] | None = None
+    #: Only referrals of these districts (None: any district).
+    districts: tuple[str, ...] | None = None
+    #: No referral of these surveys.
+    not_surveys: tuple[str, ...] = ()
+
+
+#: No referral at all.
+NOTHING = ReferralScope(surveys=())
+#: Every referral.
+EVERYTHING = ReferralScope()
+
+
+class Narrowing(NamedTuple):
+    """What the queue is narrowed to, besides status and overdue; None means any."""
+
+    kind: str | None = None
+    district: str | None = None
+    survey: str | None = None
+    crime_type: str | None = None
+
+
+class QueueEntry(NamedTuple):
+    """One referral as the queue lists it, with its case's reference and crime type and
+    the email of whoever it is assigned to."""
+
+    referral: Referral
+    case_ref: str
+    crime_type: str | None
+    assigned_to: str | None
+
+
+class Timings(NamedTuple):
+    """What the dashboard counts of one referral."""
+
+    district: str
+    status: str
+    due_at: datetime | None
+    created_at: datetime
+    first_contact_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+
+
+def _in_scope(scope: ReferralScope) -> ColumnElement[bool]:
+    if scope.surveys == () or scope.districts == ():
+        return false()
+    conditions: list[ColumnElement[bool]] = []
+    if scope.districts is not None:
+        conditions.append(Referral.district.in_(list(scope.districts)))
+    if scope.surveys is not None:
+        conditions.append(Referral.survey.in_(list(scope.surveys)))
+    if scope.not_surveys:
+        conditions.append(Referral.survey.not_in(list(scope.not_surveys)))
+    return and_(*conditions) if conditions else true()
+
+
+def _narrowed(scope: ReferralScope, narrowing: Narrowing) -> list[ColumnElement[bool]]:
+    conditions = [_in_scope(scope)]
+    for column, value in (
+        (Referral.kind, narrowing.kind),
+        (Referral.district, narrowing.district),
+        (Referral.survey, narrowing.survey),
+        (Case.crime_type, narrowing.crime_type),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    return conditions
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    return (Referral.status != CLOSED) & (Referral.due_at < now)
+
+
+# --- one referral ------------------------------------------------------------------------
+
+
+def referral_by_id(session: Session, referral_id: int, *, lock: bool = False) -> Referral | None:
+    """The referral with this id, or None; ``lock`` holds its row until the transaction
+    ends, so that two people acting on it at once take turns (PostgreSQL)."""
+    return session.get(Referral, referral_id, with_for_update=lock)
+
+
+def referrals_by_ids(session: Session, referral_ids: Iterable[int]) -> list[Referral]:
+    """The referrals with these ids (those that exist)."""
+    return list(session.scalars(select(Referral).where(Referral.id.in_(list(referral_ids)))))
+
+
+def interview_of(session: Session, referral: Referral) -> Interview | None:
+    """The interview the referral was raised from."""
+    return session.get(Interview, referral.interview_id)
+
+
+def recording_url(session: Session, referral: Referral) -> str | None:
+    """Where the first recorded answer of the referral's interview is kept, or None."""
+    return session.scalar(
+        select(Answer.recording_url)
+        .where(Answer.interview_id == referral.interview_id, Answer.recording_url.is_not(None))
+        .order_by(Answer.id)
+        .limit(1)
+    )
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def queue_entries(
+    session: Session,
+    scope: ReferralScope,
+    narrowing: Narrowing,
+    *,
+    status: str | None,
+    overdue_at: datetime | None,
+) -> list[QueueEntry]:
+    """The referrals in scope, narrowed, of ``status`` if given and overdue at
+    ``overdue_at`` if given: open ones soonest due first (undated after), closed ones
+    last, most recently closed first."""
+    conditions = _narrowed(scope, narrowing)
+    if status is not None:
+        conditions.append(Referral.status == status)
+    if overdue_at is not None:
+        conditions.append(_overdue(overdue_at))
+    closed = Referral.status == CLOSED
+    due = case((closed, None), else_=Referral.due_at)
+    query = (
+        select(Referral, Case.case_ref, Case.crime_type, User.email)
+        .join(Case, Case.id == Referral.case_id)
+        .outerjoin(User, User.id == Referral.assigned_to_id)
+        .where(*conditions)
+        .order_by(
+            case((closed, 1), else_=0), due.is_(None), due, Referral.closed_at.desc(), Referral.id
+        )
+    )
+    return [QueueEntry(*row) for row in session.execute(query)]
+
+
+def count_by_status(session: Session, scope: ReferralScope, narrowing: Narrowing) -> dict[str, int]:
+    """How many referrals in scope, narrowed, have each status (statuses with none are
+    left out)."""
+    query = (
+        select(Referral.status, func.count())
+        .join(Case, Case.id == Referral.case_id)
+        .where(*_narrowed(scope, narrowing))
+        .group_by(Referral.status)
+    )
+    return {status: count for status, count in session.execute(query).all()}
+
+
+def count_overdue(
+    session: Session, scope: ReferralScope, narrowing: Narrowing, now: datetime
+) -> int:
+    """How many open referrals in scope, narrowed, were due before ``now``."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .join(Case, Case.id == Referral.case_id)
+            .where(*_narrowed(scope, narrowing), _overdue(now))
+        )
+        or 0
+    )
+
+
+def filter_choices(session: Session, scope: ReferralScope) -> dict[str, list[str]]:
+    """The values to narrow the queue by, within the scope: kind, district, survey and
+    crime_type, each sorted, without blanks."""
+    in_scope = _in_scope(scope)
+    choices: dict[str, list[str]] = {}
+    for name, column in (
+        ("kind", Referral.kind),
+        ("district", Referral.district),
+        ("survey", Referral.survey),
+        ("crime_type", Case.crime_type),
+    ):
+        choices[name] = [
+            value
+            for value in session.scalars(
+                select(column)
+                .select_from(Referral)
+                .join(Case, Case.id == Referral.case_id)
+                .where(in_scope)
+                .distinct()
+                .order_by(column)
+            )
+            if value is not None
+        ]
+    return choices
+
+
+def overdue_referrals(session: Session, now: datetime) -> list[Referral]:
+    """Every open referral due before ``now``, most overdue first."""
+    return list(
+        session.scalars(
+            select(Referral).where(_overdue(now)).order_by(Referral.due_at, Referral.id)
+        )
+    )
+
+
+# --- the dashboard -----------------------------------------------------------------------
+
+
+def timings(session: Session, scope: ReferralScope) -> list[Timings]:
+    """Each referral in scope's district, status, deadline, contact and closing."""
+    query = select(
+        Referral.district,
+        Referral.status,
+        Referral.due_at,
+        Referral.created_at,
+        Referral.first_contact_at,
+        Referral.closed_at,
+        Referral.outcome,
+    ).where(_in_scope(scope))
+    return [Timings(*row) for row in session.execute(query)]
