@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -22,6 +24,33 @@ def console() -> Console:
     wide as the terminal, or never cut when the output goes to a pipe or a file."""
     width = None if sys.stdout.isatty() else PIPED_WIDTH
     return Console(markup=False, emoji=False, highlight=False, width=width)
+
+
+#: Spreadsheets run a cell that starts with one of these as a formula; data (district
+#: names, answers, names) must never run, so such a cell is written with a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(_cell(item) for item in value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as CSV with a header of ``columns``: lists joined with "; ", nothing a
+    spreadsheet would run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in columns])
+    return buffer.getvalue()
 
 
 def needs_schema(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,7 +13,7 @@ from rich.table import Table
 from ivr.accounts import audit
 from ivr.accounts.staff import AccountError, Role, add_user, normalise_email
 from ivr.commands.output import console as output_console
-from ivr.commands.output import needs_schema
+from ivr.commands.output import csv_text, needs_schema
 from ivr.services import current_services
 from ivr.store import staff as staff_store
 from ivr.store.models import User
@@ -125,13 +125,18 @@ def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 @needs_schema
-def list_command(as_json: bool) -> None:
+def list_command(as_json: bool, as_csv: bool) -> None:
     """List every account, by email."""
     with current_services().db.transaction() as session:
         rows = account_rows(staff_store.all_users(session))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if as_csv:
+        columns = ("email", "name", "role", "districts", "active", "last_login_at")
+        click.echo(csv_text(rows, columns), nl=False)
         return
     # Markup off: names come from people and must print literally.
     console = output_console()

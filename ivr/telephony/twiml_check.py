@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ivr.telephony.simulator import CallRecord
+from typing import Any
 
 
 class SimulatorError(Exception):
     """The simulated call could not proceed; `record` holds the call up to the failure."""
 
-    record: CallRecord | None = None
+    #: The simulator's CallRecord so far (typed loosely: the simulator imports this module).
+    record: Any = None
 
 
 class TwimlError(SimulatorError):

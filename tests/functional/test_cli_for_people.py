@@ -152,3 +152,38 @@ def test_tables_are_whole_when_piped_and_counts_read_as_words(
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from cases")).scalar() == 1
     engine.dispose()
+
+
+def test_lists_print_csv_that_a_spreadsheet_cannot_run(fresh: str) -> None:
+    import csv
+    import io
+
+    assert run_ivr("db", "upgrade").exit_code == 0
+    for email, name, districts in (
+        ("a.officer@police.example", '=HYPERLINK("http://x")', ["Hartlepool", "Stockton"]),
+        ("b.officer@police.example", "Bea Officer", ["Middlesbrough"]),
+    ):
+        added = run_ivr(
+            "users",
+            "add",
+            email,
+            "--role",
+            "district_officer",
+            *(a for d in districts for a in ("--district", d)),
+            "--name",
+            name,
+            "--password-stdin",
+            input="correct horse battery staple\n",
+        )
+        assert added.exit_code == 0, added.output
+    listed = run_ivr("users", "list", "--csv")
+    assert listed.exit_code == 0, listed.output
+    rows = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert [r["email"] for r in rows] == ["a.officer@police.example", "b.officer@police.example"]
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x")'
+    assert rows[0]["districts"] == "Hartlepool; Stockton"
+    assert (rows[1]["active"], rows[1]["last_login_at"]) == ("yes", "")
+
+    none = run_ivr("referrals", "list", "--csv")
+    assert none.exit_code == 0
+    assert none.stdout == "case_ref,survey,kind,district,status,created_at,reasons\n"

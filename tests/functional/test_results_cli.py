@@ -260,6 +260,21 @@ def test_summary_table(surveyed: Flask) -> None:
     assert "partial" in out and "Stockton" in out
 
 
+def test_referrals_list_csv(surveyed: Flask) -> None:
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(run(surveyed, "referrals", "list", "--csv").stdout)))
+    assert [(r["kind"], r["district"], r["reasons"]) for r in rows] == [
+        ("action_alert", "Stockton", "police_contact: yes"),
+        (
+            "service_recovery",
+            "Stockton",
+            "ease_of_contact: very dissatisfied; kept_informed: completely dissatisfied",
+        ),
+    ]
+
+
 def test_referrals_list_json(surveyed: Flask) -> None:
     referrals = json_out(run(surveyed, "referrals", "list", "--json"))
 
