@@ -148,22 +148,119 @@ def _totals(counts: Mapping[Disposition, int]) -> dict[RateGroup, int]:
     return totals
 
 
+#: How ``estimate_e`` estimates e, in words, for a report to state as AAPOR asks.
+E_METHOD = (
+    "e, the share of cases of unknown eligibility (UH and UO) taken to be eligible, is "
+    "estimated by proportional allocation (the CASRO method): the share of cases whose "
+    "eligibility was settled that were eligible, (I + P + R + NC + O) / "
+    "(I + P + R + NC + O + NE)."
+)
+
+#: The rates ``outcome_rates`` gives, in AAPOR's order.
+RATE_NAMES = (
+    "RR1",
+    "RR2",
+    "RR3",
+    "RR4",
+    "RR5",
+    "RR6",
+    "COOP1",
+    "COOP2",
+    "COOP3",
+    "COOP4",
+    "REF1",
+    "REF2",
+    "REF3",
+    "CON1",
+    "CON2",
+    "CON3",
+)
+
+
+def estimate_e(counts: Mapping[Disposition, int]) -> float | None:
+    """e by proportional allocation (see ``E_METHOD``), None with no case of known
+    eligibility to estimate it from."""
+    t = _totals(counts)
+    eligible = t[RateGroup.I] + t[RateGroup.P] + t[RateGroup.R] + t[RateGroup.NC] + t[RateGroup.O]
+    known = eligible + t[RateGroup.NE]
+    return eligible / known if known else None
+
+
+def outcome_rates(
+    counts: Mapping[Disposition, int], e: float | None = None
+) -> dict[str, float | None]:
+    """AAPOR's response, cooperation, refusal and contact rates, as fractions 0..1.
+
+    The formulas are AAPOR Standard Definitions' (10th edition, 2023), with U = UH + UO
+    (cases of unknown eligibility) and e the share of them taken as eligible, which
+    defaults to ``estimate_e(counts)``. A rate is None when its denominator is 0, and the
+    rates that use e (RR3, RR4, REF2, CON2) are None when there are unknown cases and no
+    e to apply to them. Ineligible cases (NE) are in no rate.
+
+        RR1 = I / ((I + P) + (R + NC + O) + U)
+        RR2 = (I + P) / ((I + P) + (R + NC + O) + U)
+        RR3 = I / ((I + P) + (R + NC + O) + eU)
+        RR4 = (I + P) / ((I + P) + (R + NC + O) + eU)
+        RR5 = I / ((I + P) + (R + NC + O))
+        RR6 = (I + P) / ((I + P) + (R + NC + O))
+        COOP1 = I / ((I + P) + R + O)
+        COOP2 = (I + P) / ((I + P) + R + O)
+        COOP3 = I / ((I + P) + R)
+        COOP4 = (I + P) / ((I + P) + R)
+        REF1 = R / ((I + P) + (R + NC + O) + U)
+        REF2 = R / ((I + P) + (R + NC + O) + eU)
+        REF3 = R / ((I + P) + (R + NC + O))
+        CON1 = ((I + P) + R + O) / ((I + P) + R + O + NC + U)
+        CON2 = ((I + P) + R + O) / ((I + P) + R + O + NC + eU)
+        CON3 = ((I + P) + R + O) / ((I + P) + R + O + NC)
+    """
+    t = _totals(counts)
+    if e is None:
+        e = estimate_e(counts)
+    elif not 0.0 <= e <= 1.0:
+        raise ValueError(f"e is a share of cases and must be between 0 and 1, not {e}")
+    i, p, r = t[RateGroup.I], t[RateGroup.P], t[RateGroup.R]
+    nc, o = t[RateGroup.NC], t[RateGroup.O]
+    u = t[RateGroup.UH] + t[RateGroup.UO]
+    interviews = i + p
+    eligible = interviews + r + nc + o
+    contacted = interviews + r + o
+    # e * 0 is 0 whatever e is: without unknown cases the e-rates need no e.
+    eu: float | None = 0.0 if u == 0 else (None if e is None else e * u)
+
+    def rate(numerator: float, denominator: float | None) -> float | None:
+        if denominator is None or denominator == 0:
+            return None
+        return numerator / denominator
+
+    with_eu = None if eu is None else eligible + eu
+    contacted_eu = None if eu is None else contacted + nc + eu
+    return {
+        "RR1": rate(i, eligible + u),
+        "RR2": rate(interviews, eligible + u),
+        "RR3": rate(i, with_eu),
+        "RR4": rate(interviews, with_eu),
+        "RR5": rate(i, eligible),
+        "RR6": rate(interviews, eligible),
+        "COOP1": rate(i, contacted),
+        "COOP2": rate(interviews, contacted),
+        "COOP3": rate(i, interviews + r),
+        "COOP4": rate(interviews, interviews + r),
+        "REF1": rate(r, eligible + u),
+        "REF2": rate(r, with_eu),
+        "REF3": rate(r, eligible),
+        "CON1": rate(contacted, contacted + nc + u),
+        "CON2": rate(contacted, contacted_eu),
+        "CON3": rate(contacted, contacted + nc),
+    }
+
+
 def response_rate_rr1(counts: Mapping[Disposition, int]) -> float:
     """AAPOR Response Rate 1, 0.0 with no eligible or unknown cases.
 
     RR1 = I / ((I + P) + (R + NC + O) + (UH + UO)); ineligible cases (4.x) are left out.
     """
-    t = _totals(counts)
-    base = (
-        t[RateGroup.I]
-        + t[RateGroup.P]
-        + t[RateGroup.R]
-        + t[RateGroup.NC]
-        + t[RateGroup.O]
-        + t[RateGroup.UH]
-        + t[RateGroup.UO]
-    )
-    return t[RateGroup.I] / base if base else 0.0
+    return outcome_rates(counts)["RR1"] or 0.0
 
 
 def cooperation_rate_coop1(counts: Mapping[Disposition, int]) -> float:
@@ -171,6 +268,4 @@ def cooperation_rate_coop1(counts: Mapping[Disposition, int]) -> float:
 
     COOP1 = I / ((I + P) + R + O): completes among eligible people who were reached.
     """
-    t = _totals(counts)
-    base = t[RateGroup.I] + t[RateGroup.P] + t[RateGroup.R] + t[RateGroup.O]
-    return t[RateGroup.I] / base if base else 0.0
+    return outcome_rates(counts)["COOP1"] or 0.0
