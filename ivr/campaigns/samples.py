@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
+from ivr.questionnaire.demographics import VOCABULARIES, accepted, group_key
 from ivr.questionnaire.schema import CaseField, Questionnaire
 from ivr.store.models import utcnow
 from ivr.store.samples import (
@@ -47,6 +48,9 @@ STANDARD_FIELDS: dict[str, CaseField] = {
 }
 #: The longest free-text value kept from a sample cell outside the case's own columns.
 MAX_TEXT = 200
+#: The ages a sample may give. Under-16s are kept (eligibility marks them out of sample,
+#: 4.10, rather than the import refusing the file); past 120 is a typing mistake.
+AGE_RANGE = (0, 120)
 
 
 def fields_of(questionnaire: Questionnaire) -> dict[str, CaseField]:
@@ -239,7 +243,22 @@ def _check_row(
             values[name] = _convert(name, spec, cells[columns[name]].strip(), today)
         except _Invalid as exc:
             reasons.append(str(exc))
+    born = values.get("date_of_birth")
+    age_left_blank = values.get("age") is None and ("age" in values or "age" not in fields)
+    if age_left_blank and isinstance(born, date):
+        # Reports band victims by age: a date of birth alone gives the age on the day the
+        # sample was drawn, stored beside it so every report bands the case the same way.
+        age = _years_between(born, today)
+        if AGE_RANGE[0] <= age <= AGE_RANGE[1]:
+            values["age"] = age
+        else:
+            reasons.append(f"date_of_birth {born.isoformat()} gives an age over {AGE_RANGE[1]}")
     return _Row(case_ref, phone, values), reasons
+
+
+def _years_between(born: date, day: date) -> int:
+    """Whole years from ``born`` to ``day``: the age on that day."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
@@ -248,6 +267,13 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
         if spec.required:
             raise _Invalid(f"{name} is blank")
         return None
+    if name in VOCABULARIES:
+        # Stored as the group's key, the one word every report groups by, however the
+        # force's system spells it.
+        key = group_key(name, text)
+        if key is None:
+            raise _Invalid(f"{name} '{text}' is not one of: {accepted(name)}")
+        return key
     if spec.type == "choice":
         canonical = {key.lower(): key for key in spec.choices}
         if text.lower() not in canonical:
@@ -274,7 +300,10 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
     if spec.type == "integer":
         if not WHOLE_NUMBER.fullmatch(text):
             raise _Invalid(f"{name} '{text}' is not a whole number")
-        return int(text)
+        number = int(text)
+        if name == "age" and not AGE_RANGE[0] <= number <= AGE_RANGE[1]:
+            raise _Invalid(f"age {number} is not between {AGE_RANGE[0]} and {AGE_RANGE[1]}")
+        return number
     column = FIXED_CASE_COLUMNS.get(name)
     limit = column.length if column is not None else MAX_TEXT
     if limit and len(text) > limit:

@@ -522,7 +522,7 @@ def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
         app,
         csv_text(
             header,
-            "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White: Welsh,1970-04-02,female,no,"
+            "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White British,1970-04-02,Female,no,"
             "large print",
             "V2,0113 496 0002,Ali,2026-09-21,yes,,,,,,,",
         ),
@@ -535,8 +535,10 @@ def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
         "consent": "yes",
         "domestic_abuse": "yes",
         "language": "cy-GB",
-        "ethnicity": "White: Welsh",
+        "ethnicity": "white",
         "date_of_birth": "1970-04-02",
+        # Only the date of birth was given: the age on the day of import goes beside it.
+        "age": 56,
         "sex": "female",
         "disability": "no",
         "access_needs": "large print",
@@ -563,3 +565,106 @@ def test_a_domestic_abuse_flag_must_be_yes_or_no(app: Flask) -> None:
 def test_an_overlong_free_text_cell_is_refused(app: Flask) -> None:
     report = run(app, csv_text(f"{USS_HEADER},access_needs", f"{uss_row('A')},{'x' * 201}"))
     assert lines(report) == ["line 2: access_needs is longer than 200 characters"]
+
+
+# --- demographics --------------------------------------------------------------------
+
+DEMOGRAPHIC_HEADER = f"{USS_HEADER},ethnicity,sex,disability,age,date_of_birth"
+
+
+def test_demographic_words_are_stored_as_group_keys(app: Flask) -> None:
+    rows = {
+        # ethnicity, sex, disability as a force's system might write them
+        "A": ("White", "F", "Disabled"),
+        "B": ("asian or asian british", "MALE", "n"),
+        "C": (" Black,  Black British, Black Welsh, Caribbean or African ", "female", "YES"),
+        "D": ("Mixed or Multiple ethnic groups", "m", "Not disabled"),
+        "E": ("Prefer not to say", "not_stated", "unknown"),
+        "F": ("OTHER", "Not Stated", "no"),
+    }
+    text = csv_text(
+        DEMOGRAPHIC_HEADER,
+        *(
+            f'{uss_row(ref, f"0113 496 000{n}")},"{eth}",{sex},{dis},,'
+            for n, (ref, (eth, sex, dis)) in enumerate(rows.items(), start=1)
+        ),
+    )
+    report = run(app, text)
+    assert report.problems == [] and report.imported == len(rows)
+    stored = {
+        c.case_ref: (c.fields["ethnicity"], c.fields["sex"], c.fields["disability"])
+        for c in cases(app)
+    }
+    assert stored == {
+        "A": ("white", "female", "yes"),
+        "B": ("asian", "male", "no"),
+        "C": ("black", "female", "yes"),
+        "D": ("mixed", "male", "no"),
+        "E": ("not_stated", "not_stated", "not_stated"),
+        "F": ("other", "not_stated", "no"),
+    }
+    # Blank age and date of birth stay absent: no age is made up.
+    assert all("age" not in c.fields and "date_of_birth" not in c.fields for c in cases(app))
+
+
+def test_an_unknown_demographic_value_names_the_accepted_ones_and_imports_nothing(
+    app: Flask,
+) -> None:
+    text = csv_text(
+        DEMOGRAPHIC_HEADER,
+        f"{uss_row('A')},white,female,no,40,",
+        f"{uss_row('B', '0113 496 0002')},Martian,female,no,,",
+        f"{uss_row('C', '0113 496 0003')},White: Welsh,woman,maybe,,",
+    )
+    report = run(app, text)
+    assert report.imported == 0
+    assert lines(report) == [
+        "line 3: ethnicity 'Martian' is not one of: white, mixed, asian, black, other, not_stated",
+        "line 4: ethnicity 'White: Welsh' is not one of: "
+        "white, mixed, asian, black, other, not_stated",
+        "line 4: sex 'woman' is not one of: female, male, not_stated",
+        "line 4: disability 'maybe' is not one of: yes, no, not_stated",
+    ]
+    assert count(app) == 0
+
+
+def test_an_age_must_be_a_whole_number_a_person_can_be(app: Flask) -> None:
+    text = csv_text(
+        DEMOGRAPHIC_HEADER,
+        f"{uss_row('A')},,,,121,",
+        f"{uss_row('B', '0113 496 0002')},,,,-1,",
+        f"{uss_row('C', '0113 496 0003')},,,,forty,",
+        f"{uss_row('D', '0113 496 0004')},,,,,1900-01-01",
+    )
+    report = run(app, text)
+    assert lines(report) == [
+        "line 2: age 121 is not between 0 and 120",
+        "line 3: age -1 is not between 0 and 120",
+        "line 4: age 'forty' is not a whole number",
+        "line 5: date_of_birth 1900-01-01 gives an age over 120",
+    ]
+    assert count(app) == 0
+
+
+def test_an_age_under_sixteen_is_imported_for_eligibility_to_rule_out(app: Flask) -> None:
+    # Eligibility, not the import, keeps under-16s out of the sample (AAPOR 4.10).
+    assert run(app, csv_text(DEMOGRAPHIC_HEADER, f"{uss_row('A')},,,,15,")).imported == 1
+    assert cases(app)[0].fields == {"age": 15}
+
+
+def test_the_age_is_worked_out_from_the_date_of_birth_on_the_day_of_import(app: Flask) -> None:
+    text = csv_text(
+        DEMOGRAPHIC_HEADER,
+        # TODAY is 2026-10-01: a birthday tomorrow, today, and yesterday.
+        f"{uss_row('A')},,,,,1980-10-02",
+        f"{uss_row('B', '0113 496 0002')},,,,,1980-10-01",
+        f"{uss_row('C', '0113 496 0003')},,,,,1980-09-30",
+        # Both given: the sample's age stands.
+        f"{uss_row('D', '0113 496 0004')},,,,50,1980-09-30",
+    )
+    assert run(app, text).imported == 4
+    stored = {c.case_ref: c.fields for c in cases(app)}
+    assert stored["A"] == {"date_of_birth": "1980-10-02", "age": 45}
+    assert stored["B"] == {"date_of_birth": "1980-10-01", "age": 46}
+    assert stored["C"] == {"date_of_birth": "1980-09-30", "age": 46}
+    assert stored["D"] == {"date_of_birth": "1980-09-30", "age": 50}
