@@ -251,6 +251,8 @@ def set_plan(
             planned_at=now,
             next_attempt_at=next_attempt_at,
             disposition=disposition,
+            # Results count a case in the period its calling closed.
+            closed_at=now if disposition is not None else None,
             reason=reason,
             appointment_at=appointment_at,
             updated_at=now,
@@ -265,6 +267,7 @@ _SET_PLAN = (
         planned_at=bindparam("b_now", type_=_s.planned_at.type),
         next_attempt_at=bindparam("b_next", type_=_s.next_attempt_at.type),
         disposition=bindparam("b_disposition", type_=_s.disposition.type),
+        closed_at=bindparam("b_closed", type_=_s.closed_at.type),
         reason=bindparam("b_reason", type_=_s.reason.type),
         updated_at=bindparam("b_now2", type_=_s.updated_at.type),
     )
@@ -286,6 +289,7 @@ def set_plans(
                     "b_now": now,
                     "b_next": following,
                     "b_disposition": code,
+                    "b_closed": now if code is not None else None,
                     "b_reason": reason,
                     "b_now2": now,
                 }
@@ -789,7 +793,13 @@ def close_open_schedules(
         conn.execute(
             update(SCHEDULES)
             .where(_s.case_id.in_(case_ids), _s.disposition.is_(None))
-            .values(disposition=disposition, reason=reason, next_attempt_at=None, updated_at=now)
+            .values(
+                disposition=disposition,
+                closed_at=now,
+                reason=reason,
+                next_attempt_at=None,
+                updated_at=now,
+            )
         )
 
 

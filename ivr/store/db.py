@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,11 +36,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READING = "ivr_reading"
 
 
+#: Execution option of a connection from Database.snapshot: one transaction that only reads.
+SNAPSHOT = "ivr_snapshot"
+
+
 def _sqlite_begin(conn: Connection) -> None:
     # SQLAlchemy's documented recipe for SQLite transactions, with IMMEDIATE: the write lock
     # is taken at BEGIN. A connection that only reads (Database.reading) begins nothing,
-    # so each of its statements runs alone and takes no lock.
-    if not conn.get_execution_options().get(READING):
+    # so each of its statements runs alone and takes no lock; a snapshot begins DEFERRED,
+    # which reads one state of the database (WAL) and never takes the write lock.
+    options = conn.get_execution_options()
+    if options.get(SNAPSHOT):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    elif not options.get(READING):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -110,6 +118,33 @@ class Database:
             else:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
+
+    @contextmanager
+    def snapshot(self, *, work_mem: str | None = None, jit: bool = True) -> Iterator[Connection]:
+        """A Core connection inside one transaction that only reads and sees the database
+        as it was at its first statement: a report's figures all from one moment, an
+        export's rows streamed from a cursor, without holding SQLite's write lock.
+
+        On PostgreSQL it is READ ONLY, REPEATABLE READ; ``work_mem`` (e.g. ``"64MB"``)
+        gives each of its sorts and hashes that much memory, and ``jit=False`` turns JIT
+        compilation off, for this transaction only.
+        """
+        with self.engine.connect() as conn:
+            if self._sqlite:
+                conn.execution_options(**{SNAPSHOT: True})
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                settings = {
+                    **({} if work_mem is None else {"work_mem": work_mem}),
+                    **({} if jit else {"jit": "off"}),
+                }
+                if settings and not self._sqlite:
+                    # set_config(..., true) is SET LOCAL: it ends with the transaction.
+                    conn.execute(
+                        select(*(func.set_config(k, v, True) for k, v in settings.items()))
+                    )
+                yield conn
 
     def writing(self, conn: Connection) -> RootTransaction:
         """Start one transaction on a connection from :meth:`reading`, to use in ``with``.

@@ -145,7 +145,11 @@ class Interview(Base):
     """One attempt at the questionnaire with one respondent, pinned to one version."""
 
     __tablename__ = "interviews"
-    __table_args__ = (Index("ix_interviews_case_id", "case_id"),)
+    __table_args__ = (
+        Index("ix_interviews_case_id", "case_id"),
+        # Results find the cases interviewed in a period by when their interviews started.
+        Index("ix_interviews_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
@@ -186,7 +190,12 @@ class Answer(Base):
     """One answer per interview and question; ``code`` is None when unanswered."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("interview_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("interview_id", "question_id"),
+        # Results read every interview's codes in interview order from this index alone
+        # (an index-only scan), never the answers' wider rows.
+        Index("ix_answers_codes", "interview_id", "question_id", "code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
@@ -366,6 +375,8 @@ class Schedule(Base):
             postgresql_where=text("planned_at IS NULL"),
             sqlite_where=text("planned_at IS NULL"),
         ),
+        # Results count a survey's cases by when their calling closed, a period at a time.
+        Index("ix_schedules_closed", "survey", "closed_at"),
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
@@ -379,6 +390,8 @@ class Schedule(Base):
     outcomes: Mapped[list[Any]] = mapped_column(default=list)
     #: AAPOR final disposition code once the case is no longer worked ("1.1", "3.13", ...).
     disposition: Mapped[str | None] = mapped_column(String(8))
+    #: When the case got its final disposition: the period a case is counted in.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The interviewer working the case from the console, and since when: no one else is
