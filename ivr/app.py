@@ -38,6 +38,7 @@ def create_app(
     from ivr.calls import webhooks
     from ivr.console import web as console_pages
     from ivr.referrals import web as queue_pages
+    from ivr.results import web as results_pages
 
     svc = build_services(settings, queue=queue, clock=clock, telephony=telephony)
     settings = svc.settings
@@ -62,6 +63,7 @@ def create_app(
     sign_in_pages.init_app(app)
     queue_pages.init_app(app)
     console_pages.init_app(app)
+    results_pages.init_app(app)
     return app
 
 

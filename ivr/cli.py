@@ -6,6 +6,7 @@ import click
 from flask.cli import ScriptInfo
 
 from ivr.commands import register
+from ivr.commands.report import command as report_command
 
 #: ``-h`` is help everywhere; help text wraps at a readable width.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -34,3 +35,5 @@ def main(ctx: click.Context) -> None:
 
 
 register(main)
+# The quarterly report: a command of its own, beside the groups above.
+main.add_command(report_command)

@@ -92,6 +92,14 @@ class Settings:
     smtp_from: str = "ivr@localhost"
     #: Ask Twilio to transcribe recorded answers; its callback keeps the text beside them.
     transcribe: bool = False
+    #: Results: a figure on a base under this is held back in anything that can leave the
+    #: building (a victim could be identified from it).
+    results_suppress_below: int = 10
+    #: Results: a figure on a base under this is shown, marked "low base".
+    results_low_base_below: int = 30
+    #: Results: points by which a group's share of interviews may fall short of its share
+    #: of the eligible sample before the report names it as under-represented.
+    results_representation_margin: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +138,15 @@ class Settings:
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port, int),
             smtp_from=env.get("SMTP_FROM") or cls.smtp_from,
             transcribe=_flag(env, "TRANSCRIBE"),
+            results_suppress_below=_number(
+                env, "RESULTS_SUPPRESS_BELOW", cls.results_suppress_below, int
+            ),
+            results_low_base_below=_number(
+                env, "RESULTS_LOW_BASE_BELOW", cls.results_low_base_below, int
+            ),
+            results_representation_margin=_number(
+                env, "RESULTS_REPRESENTATION_MARGIN", cls.results_representation_margin, float
+            ),
         )
         settings.validate()
         return settings
@@ -170,6 +187,15 @@ class Settings:
             raise ConfigError("SMTP_FROM must be an email address")
         if self.max_concurrent_calls < 1:
             raise ConfigError("MAX_CONCURRENT_CALLS must be at least 1")
+        if self.results_suppress_below < 1:
+            raise ConfigError("RESULTS_SUPPRESS_BELOW must be at least 1")
+        if self.results_low_base_below < self.results_suppress_below:
+            raise ConfigError(
+                "RESULTS_LOW_BASE_BELOW must be at least RESULTS_SUPPRESS_BELOW "
+                f"({self.results_suppress_below})"
+            )
+        if not 0 <= self.results_representation_margin <= 100:
+            raise ConfigError("RESULTS_REPRESENTATION_MARGIN must be between 0 and 100 points")
         if not self.questionnaires_dir.is_dir():
             raise ConfigError(f"IVR_QUESTIONNAIRES: no such directory {self.questionnaires_dir}")
 

@@ -29,7 +29,7 @@ from flask_login import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ivr.accounts.staff import Role
+from ivr.accounts.staff import Role, may_see_results
 from ivr.services import current_services
 from ivr.store import staff as staff_store
 
@@ -113,6 +113,11 @@ class StaffUser(UserMixin):
         return Role(self.role).works_queue
 
     @property
+    def sees_results(self) -> bool:
+        """Whether the account may open the results pages."""
+        return may_see_results(self)
+
+    @property
     def is_active(self) -> bool:
         return self.active
 
@@ -131,6 +136,7 @@ class Visitor(AnonymousUserMixin):
     districts: tuple[str, ...] = ()
     active = False
     works_queue = False
+    sees_results = False
 
 
 @login_manager.user_loader
@@ -174,6 +180,8 @@ def access_required(allowed: Callable[[Any], bool]) -> Callable[[_View], _View]:
 
 #: Sign-in required, then 403 unless the account's role works the queue.
 queue_access_required = access_required(lambda user: user.works_queue)
+#: Sign-in required, then 403 unless the account may read survey results.
+results_access_required = access_required(lambda user: user.sees_results)
 
 
 def safe_next(target: str | None) -> str | None:

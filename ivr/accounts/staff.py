@@ -1,8 +1,9 @@
-"""Accounts, roles, and which referrals each role may see and work.
+"""Accounts, roles, which referrals each role may see and work, and whose results.
 
 District scoping is decided here and only here: every query and page that shows a
 referral asks :func:`referral_scope` (the store narrows its queries to it) or
-:func:`may_see` (one referral).
+:func:`may_see` (one referral); every results page asks :func:`results_scope` and
+:func:`results_surveys`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from ivr.results.model import Scope
 from ivr.store import staff as staff_store
 from ivr.store.models import Referral, User, utcnow
 from ivr.store.referrals import EVERYTHING, NOTHING, ReferralScope
@@ -34,10 +36,16 @@ class Role(StrEnum):
     DISTRICT_OFFICER = "district_officer"
     SERVICE_MANAGER = "service_manager"
     INTERVIEWER = "interviewer"
+    ANALYST = "analyst"
 
     @property
     def works_queue(self) -> bool:
-        """Whether the role works referrals at all (interviewers do not)."""
+        """Whether the role works referrals at all (interviewers and analysts do not)."""
+        return self not in (Role.INTERVIEWER, Role.ANALYST)
+
+    @property
+    def sees_results(self) -> bool:
+        """Whether the role may read survey results (everyone but interviewers)."""
         return self is not Role.INTERVIEWER
 
     @property
@@ -48,6 +56,7 @@ class Role(StrEnum):
             "district_officer": "District research officer",
             "service_manager": "Victim service manager",
             "interviewer": "Interviewer",
+            "analyst": "Analyst (Commissioner's office)",
         }[self.value]
 
 
@@ -158,3 +167,38 @@ def may_hear_recordings(user: Any) -> bool:
     """Whether the role may play the victim's recorded words (everyone who works
     referrals: they call the victim back about exactly that)."""
     return bool(user.active) and Role(user.role).works_queue
+
+
+#: Whose results nobody may see: a reader with this scope is refused (403).
+NO_RESULTS = Scope(districts=(), label="no districts", reasons=False)
+
+
+def results_scope(user: Any) -> Scope:
+    """Whose figures ``user`` may read: every district (administrators, supervisors,
+    analysts, the victim service's managers for its own survey), a district research
+    officer's own districts, or none (interviewers, disabled accounts). Only roles that
+    work the referral queue may read dissatisfied victims' reasons: analysts never do."""
+    role = Role(user.role)
+    if not user.active or not role.sees_results:
+        return NO_RESULTS
+    if role is Role.DISTRICT_OFFICER:
+        districts = tuple(user.districts or [])
+        if not districts:
+            return NO_RESULTS
+        return Scope(districts=districts, label=", ".join(districts), reasons=True)
+    return Scope(districts=None, label="all districts", reasons=role.works_queue)
+
+
+def may_see_results(user: Any) -> bool:
+    """Whether ``user`` may open the results pages at all."""
+    return results_scope(user) != NO_RESULTS
+
+
+def results_surveys(user: Any, surveys: Iterable[str]) -> list[str]:
+    """The surveys among ``surveys`` whose results ``user`` may read: the victim service's
+    managers read only the service's own surveys (as with referrals)."""
+    if not may_see_results(user):
+        return []
+    if Role(user.role) is Role.SERVICE_MANAGER:
+        return [s for s in surveys if s in SERVICE_SURVEYS]
+    return list(surveys)

@@ -32,6 +32,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 QUEUE_PATH = "/queue"
 #: Where interviewers land: the assisted-call console.
 CONSOLE_PATH = "/console"
+#: Where the Commissioner's analysts work: they see results, nothing else.
+RESULTS_PATH = "/results"
 #: Sign-in attempts allowed per client address, and separately per email tried.
 LOGIN_LIMIT = "5 per minute"
 #: The longest email kept in the audit trail from a failed attempt (the column's width).
@@ -52,6 +54,8 @@ administrator to change your role.</p>
 def _landing() -> str:
     if current_user.works_queue:
         return QUEUE_PATH
+    if current_user.role == "analyst":
+        return RESULTS_PATH
     return CONSOLE_PATH if current_user.role == "interviewer" else "/"
 
 
@@ -121,6 +125,8 @@ def home() -> Any:
         return redirect(QUEUE_PATH)
     if current_user.role == "interviewer":
         return redirect(CONSOLE_PATH)
+    if current_user.role == "analyst":
+        return redirect(RESULTS_PATH)
     return render_template_string(NO_QUEUE_PAGE)
 
 

@@ -20,8 +20,12 @@ from ivr.commands.output import console as output_console
     show_default=True,
     help="SQLite file for the demo; replaced on every run.",
 )
-@click.option("--cases", default=250, show_default=True, help="USS cases to generate.")
-@click.option("--vcas-cases", default=50, show_default=True, help="VCAS cases to generate.")
+@click.option(
+    "--cases", default=450, show_default=True, help="USS cases to generate, over five quarters."
+)
+@click.option(
+    "--vcas-cases", default=90, show_default=True, help="VCAS cases to generate, likewise."
+)
 @click.option("--seed", default=2026, show_default=True, help="Random seed for the mix.")
 def command(database: Path, cases: int, vcas_cases: int, seed: int) -> None:
     """Import fictional cases and play every call through the real webhooks."""

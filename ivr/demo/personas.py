@@ -73,6 +73,9 @@ class Persona:
     rng: random.Random
     answered: int = 0
     fumbled: set[str] = field(default_factory=set)
+    #: How this victim's quarter and district went (-1 to 1): below zero more of the
+    #: not-dissatisfied victims answer "neither" or worse, above zero fewer.
+    mood: float = 0.0
 
     @property
     def by_speech(self) -> bool:
@@ -142,10 +145,19 @@ class Persona:
         if self.kind == "dont_know" and self.rng.random() < 0.4:
             return self._key("8", "I don't know")
         dissatisfied = self.kind.startswith("dissatisfied")
-        key = str(self.rng.choice((5, 6, 7) if dissatisfied else (1, 2, 2, 3, 3, 4)))
-        if dissatisfied and self.rng.random() < 0.4:
-            key = str(self.rng.choice((2, 3, 4)))
+        if dissatisfied:
+            key = str(self.rng.choice((5, 6, 7)))
+            if self.rng.random() < 0.4:
+                key = str(self.rng.choice((2, 3, 4)))
+        elif self.rng.random() < self._lukewarm():
+            key = str(self.rng.choice((4, 4, 5)))
+        else:
+            key = str(self.rng.choice((1, 2, 2, 3, 3)))
         return self._key(key, SCALE_LABELS[key])
+
+    def _lukewarm(self) -> float:
+        """The chance that a victim who is not dissatisfied answers "neither" or worse."""
+        return max(0.03, min(0.6, 0.17 - 0.4 * self.mood))
 
     def _choice(self) -> Action:
         self.answered += 1
@@ -153,6 +165,8 @@ class Persona:
             key = self.rng.choice("34")
         elif self.kind == "dont_know":
             key = self.rng.choice("189")
+        elif self.rng.random() < self._lukewarm():
+            key = self.rng.choice("34")
         else:
             key = self.rng.choice("11229")
         return self._key(key, HELPED_LABELS[key])
@@ -173,7 +187,19 @@ class Persona:
         return self._key("1", "yes")
 
 
-def pick_kind(rng: random.Random) -> str:
-    """A respondent kind drawn with the demo's mix."""
+#: The kinds a victim's mood moves: more of the first when things go well, more of the
+#: second when they do not.
+PLEASED = ("satisfied",)
+DISPLEASED = ("dissatisfied_consenting", "dissatisfied_declining")
+
+
+def pick_kind(rng: random.Random, mood: float = 0.0) -> str:
+    """A respondent kind drawn with the demo's mix, tilted by ``mood`` (-1 to 1): above
+    zero more satisfied victims and fewer dissatisfied ones, below zero the reverse, so
+    that quarters and districts differ as real ones do."""
+    mood = max(-0.9, min(0.9, mood))
     kinds = list(KINDS)
-    return rng.choices(kinds, weights=[KINDS[k] for k in kinds])[0]
+    weights = [
+        KINDS[k] * (1 + mood if k in PLEASED else 1 - mood if k in DISPLEASED else 1) for k in kinds
+    ]
+    return rng.choices(kinds, weights=weights)[0]

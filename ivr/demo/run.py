@@ -7,28 +7,39 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from ivr.accounts.staff import add_user
 from ivr.app import create_app
+from ivr.calendar import ZONE
 from ivr.campaigns.limiter import LocalRateLimiter
 from ivr.campaigns.samples import import_sample
 from ivr.campaigns.scheduler import Campaign, campaign_for, tick
 from ivr.campaigns.scheduler import status as campaign_status
 from ivr.config import Settings
-from ivr.demo.people import DISTRICTS, drama_numbers, uss_csv, vcas_csv
+from ivr.demo.people import (
+    DISTRICTS,
+    DemoCase,
+    drama_numbers,
+    sample_csv,
+    uss_csv,
+    uss_victims,
+    vcas_csv,
+)
 from ivr.demo.personas import LATER_KIND, Persona, pick_kind
 from ivr.jobs import InProcessQueue
+from ivr.questionnaire.demographics import ETHNIC_MINORITY, group_key
+from ivr.results.model import Period
 from ivr.results.reports import SurveySummary, survey_summary
 from ivr.store import campaigns as campaign_store
 from ivr.store.db import Database
@@ -64,6 +75,8 @@ class DemoResult:
     #: The demo's staff accounts (email, role, districts) and their shared password.
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = ""
+    #: The quarter each block of simulated calling began in, oldest first.
+    quarters: list[str] = field(default_factory=list)
 
 
 def fresh_sqlite(path: Path) -> str:
@@ -95,6 +108,8 @@ class DemoLines:
         self.line: dict[str, str] = {}
         self.kind: dict[str, str] = {}
         self.rung: Counter[str] = Counter()
+        #: Each number's victim's mood (see ``victim_mood``); 0 for anyone else.
+        self.mood: dict[str, float] = {}
 
     def __call__(self, to: str, _params: Mapping[str, str]) -> Fate:
         line = self.line.setdefault(to, _pick(LINES, self.rng))
@@ -107,12 +122,12 @@ class DemoLines:
         elif line == "machine_first" and attempt == 1:
             fate, name = machine(), "answering machine"
         else:
-            kind = self.kind.setdefault(to, pick_kind(self.rng))
+            kind = self.kind.setdefault(to, pick_kind(self.rng, self.mood.get(to, 0.0)))
             if kind in LATER_KIND:
                 # At the appointment, or when rung back to carry on, they take part.
                 self.kind[to] = LATER_KIND[kind]
             self.result.kinds[kind] += 1
-            fate, name = human(Persona(kind, self.rng)), "answered"
+            fate, name = human(Persona(kind, self.rng, mood=self.mood.get(to, 0.0))), "answered"
         self.result.fates[name] += 1
         return fate
 
@@ -122,22 +137,103 @@ def _pick(weights: Mapping[str, int], rng: random.Random) -> str:
     return rng.choices(names, weights=[weights[n] for n in names])[0]
 
 
+@dataclass(frozen=True)
+class Block:
+    """A stretch of simulated calling: a fresh sample imported on ``start`` (a Monday,
+    09:00 in London) and both campaigns run for ``days``."""
+
+    start: datetime
+    days: int
+    quarter: str
+    uss_cases: int
+    vcas_cases: int
+    #: Oldest first; the last block runs up to today.
+    index: int
+
+
+def calling_blocks(
+    today: date, *, quarters: int, days: int, uss_cases: int, vcas_cases: int
+) -> list[Block]:
+    """The demo's calling, one block per quarter, oldest first, so that results have
+    trends and changes to show: the last block ends on ``today``'s morning and the others
+    lie in the quarters before it, each a fortnight into its quarter."""
+    last_monday = today - timedelta(days=days)
+    last_monday -= timedelta(days=last_monday.weekday())
+    last = Period.of_quarter(last_monday.year, (last_monday.month - 1) // 3 + 1)
+    starts: list[date] = []
+    for back in range(quarters - 1, 0, -1):
+        quarter = last.shifted(-back)
+        day = quarter.start + timedelta(days=14)
+        starts.append(day + timedelta(days=(7 - day.weekday()) % 7))
+    starts.append(last_monday)
+    blocks: list[Block] = []
+    for index, day in enumerate(starts):
+        quarter = Period.of_quarter(day.year, (day.month - 1) // 3 + 1)
+        blocks.append(
+            Block(
+                start=datetime.combine(day, dt_time(9), tzinfo=ZONE).astimezone(UTC),
+                days=days,
+                quarter=quarter.label,
+                uss_cases=_share(uss_cases, quarters, index),
+                vcas_cases=_share(vcas_cases, quarters, index),
+                index=index,
+            )
+        )
+    return blocks
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """Part ``index`` of ``total`` split as evenly as whole cases allow, newest largest."""
+    return total // parts + (1 if parts - 1 - index < total % parts else 0)
+
+
+#: How much better than the demo's usual mix victims of each district find the service
+#: (-1 to 1), so that districts differ; quarters improve from the oldest to the newest.
+DISTRICT_MOOD = {
+    "Hartlepool": 0.15,
+    "Stockton": 0.0,
+    "Middlesbrough": -0.15,
+    "Redcar and Cleveland": 0.05,
+}
+#: Oldest and newest quarters' mood: the latest quarter clearly better than a year before.
+QUARTER_MOOD = (-0.25, 0.25)
+#: Victims from ethnic minorities a little less satisfied, as forces' own surveys find:
+#: the report's White / ethnic-minority gap has something to measure.
+MINORITY_MOOD = -0.15
+
+
+def victim_mood(block: Block, blocks: int, case: DemoCase | None = None) -> float:
+    """How a victim in ``block`` (and ``case``'s district and group) tends to answer."""
+    low, high = QUARTER_MOOD
+    mood = low + (high - low) * (block.index / (blocks - 1) if blocks > 1 else 1.0)
+    if case is not None:
+        mood += DISTRICT_MOOD.get(case.district, 0.0)
+        if group_key("ethnicity", case.ethnicity) in ETHNIC_MINORITY:
+            mood += MINORITY_MOOD
+    return mood
+
+
 def run_demo(
     path: Path,
     *,
-    uss_cases: int = 250,
-    vcas_cases: int = 50,
+    uss_cases: int = 450,
+    vcas_cases: int = 90,
     unknown: int = 10,
     seed: int = 2026,
     days: int = 21,
+    quarters: int = 5,
     console: Console | None = None,
 ) -> DemoResult:
     """Import fictional samples and run both surveys' campaigns on a simulated clock.
 
-    The dialler places its calls with Twilio's REST client against a fake Twilio API on
-    loopback, which plays each call back through the real webhooks (signed, following the
-    TwiML) as the victim's line and persona would answer it.
+    The cases are split over ``quarters`` blocks of ``days`` simulated days, one per
+    quarter, the last ending this morning. The dialler places its calls with Twilio's REST
+    client against a fake Twilio API on loopback, which plays each call back through the
+    real webhooks (signed, following the TwiML) as the victim's line and persona would
+    answer it.
     """
+    if quarters < 1:
+        raise ValueError("quarters must be at least 1")
     started = time.perf_counter()
     console = console or Console(stderr=True)
     rng = random.Random(seed)
@@ -153,32 +249,16 @@ def run_demo(
         secret_key=secrets.token_hex(16),
         max_concurrent_calls=40,
     )
-    zone = ZoneInfo("Europe/London")
     today = date.today()
-    # Monday of this week, 09:00 in London: the first window opens an hour later.
-    monday = today - timedelta(days=today.weekday())
-    clock = SimulatedClock(datetime.combine(monday, dt_time(9), tzinfo=zone).astimezone(UTC))
+    blocks = calling_blocks(
+        today, quarters=quarters, days=days, uss_cases=uss_cases, vcas_cases=vcas_cases
+    )
+    clock = SimulatedClock(blocks[0].start)
     app = create_app(settings, queue=InProcessQueue(), clock=clock)
     services = app.extensions["ivr"]
-    numbers = [n for n in drama_numbers() if n != SURVEY_NUMBER]
-    files = {
-        "uss": uss_csv(uss_cases, numbers[:uss_cases], rng, monday),
-        "vcas_exit": vcas_csv(vcas_cases, numbers[uss_cases : uss_cases + vcas_cases], rng, monday),
-    }
-    for survey, text in files.items():
-        with services.db.transaction() as session:
-            report = import_sample(
-                session,
-                services.questionnaires.current(survey).questionnaire,
-                io.StringIO(text),
-                today=monday,
-            )
-        if report.problems:
-            raise RuntimeError(f"demo sample for {survey} did not import: {report.problems[0]}")
-        with services.db.begin() as conn:
-            campaign_store.set_campaign_status(conn, survey, "running", clock())
-    strangers = numbers[uss_cases + vcas_cases : uss_cases + vcas_cases + unknown]
+    numbers = iter(n for n in drama_numbers() if n != SURVEY_NUMBER)
     result = DemoResult(url)
+    result.quarters = [block.quarter for block in blocks]
     # Staff first, so that each new referral notifies its district's officers.
     result.password = secrets.token_urlsafe(12)
     with services.db.transaction() as session:
@@ -201,9 +281,10 @@ def run_demo(
         duplicate_callbacks=True,
     )
     inbound = TwilioSimulator(WSGITransport(app), auth_token=token, public_base_url=PUBLIC_BASE_URL)
-    campaigns = {s: campaign_for(services.questionnaires, s) for s in files}
-    begun = clock()
-    end = begun + timedelta(days=days)
+    campaigns = {s: campaign_for(services.questionnaires, s) for s in SURVEYS}
+    for survey in SURVEYS:
+        with services.db.begin() as conn:
+            campaign_store.set_campaign_status(conn, survey, "running", clock())
     with (
         fake.serving() as api_url,
         app.app_context(),
@@ -212,45 +293,51 @@ def run_demo(
         services.telephony = TwilioTelephony(ACCOUNT_SID, token, api_base_url=api_url)
         # Simulated time: pacing by the real clock would only make the demo slow.
         services.limiter = LocalRateLimiter(10_000)
-        task = progress.add_task("Simulated days", total=days)
-        called_back = False
-        while clock() < end:
-            for campaign in campaigns.values():
-                tick(
-                    services.db,
-                    campaign,
-                    services.queue,
-                    clock(),
-                    max_concurrent_calls=settings.max_concurrent_calls,
-                )
-            for call in fake.play_pending():
-                result.calls += 1
-                result.repeated_calls += call.record is not None
-                if call.record is not None:
-                    result.mismatches.extend(call.record.mismatches)
-                    result.errors.extend(call.record.errors)
-                result.errors.extend(call.errors)
-            if not called_back and clock() - begun > timedelta(hours=5):
-                # A few victims with calls still to come ring the survey number themselves,
-                # and some strangers ring it too.
-                called_back = True
-                result.call_backs = _victims_call_back(services, inbound, rng, result)
-                for phone in strangers:
-                    stranger = inbound.call(
-                        from_=phone, to=SURVEY_NUMBER, respondent=Scripted(press("1"))
+        task = progress.add_task("Simulated days", total=days * len(blocks))
+        for block in blocks:
+            clock.now = block.start
+            day = clock.now.astimezone(ZONE).date()
+            uss_first = sum(b.uss_cases for b in blocks[: block.index])
+            vcas_first = sum(b.vcas_cases for b in blocks[: block.index])
+            uss_numbers = [next(numbers) for _ in range(block.uss_cases)]
+            uss = uss_victims(block.uss_cases, uss_numbers, rng, day, first=uss_first)
+            for case in uss:
+                lines.mood[case.phone] = victim_mood(block, len(blocks), case)
+            vcas_numbers = [next(numbers) for _ in range(block.vcas_cases)]
+            for phone in vcas_numbers:
+                lines.mood[phone] = victim_mood(block, len(blocks))
+            files = {
+                "uss": sample_csv(uss),
+                "vcas_exit": vcas_csv(block.vcas_cases, vcas_numbers, rng, day, first=vcas_first),
+            }
+            for survey, text in files.items():
+                with services.db.transaction() as session:
+                    report = import_sample(
+                        session,
+                        services.questionnaires.current(survey).questionnaire,
+                        io.StringIO(text),
+                        today=day,
                     )
-                    result.unknown_callers += 1
-                    result.errors.extend(stranger.errors)
-            clock.now = _next_pass(campaigns.values(), clock())
-            progress.update(task, completed=min(days, (clock() - begun) / timedelta(days=1)))
-        result.simulated_days = days
+                if report.problems:
+                    raise RuntimeError(
+                        f"demo sample for {survey} did not import: {report.problems[0]}"
+                    )
+            # The victims who ring in themselves, and the strangers: in the last block.
+            callers = (
+                _Callers(services, inbound, rng, result, [next(numbers) for _ in range(unknown)])
+                if block.index == len(blocks) - 1
+                else None
+            )
+            for done in _run_block(
+                block, campaigns, services, settings, clock, fake, result, callers
+            ):
+                progress.update(task, completed=block.index * days + done)
+        result.simulated_days = days * len(blocks)
         for survey, campaign in campaigns.items():
             result.campaigns[survey] = campaign_status(services.db, campaign, clock())
     # A last sample, due on today's real date and rung by nobody yet: the interviewers'
     # console deals these out ("Next case") inside today's calling windows.
-    console_numbers = numbers[
-        uss_cases + vcas_cases + unknown : uss_cases + vcas_cases + unknown + CONSOLE_CASES
-    ]
+    console_numbers = [next(numbers) for _ in range(CONSOLE_CASES)]
     with services.db.transaction() as session:
         import_sample(
             session,
@@ -260,10 +347,78 @@ def run_demo(
         )
     result.console_cases = CONSOLE_CASES
     with services.db.transaction() as session:
-        result.summaries = {s: survey_summary(session, s) for s in files}
+        result.summaries = {s: survey_summary(session, s) for s in SURVEYS}
     services.db.dispose()
     result.seconds = time.perf_counter() - started
     return result
+
+
+SURVEYS = ("uss", "vcas_exit")
+
+
+@dataclass
+class _Callers:
+    """Who rings the survey number during the last block: a few victims with calls still
+    to come, and some strangers."""
+
+    services: Any
+    inbound: TwilioSimulator
+    rng: random.Random
+    result: DemoResult
+    strangers: list[str]
+
+    def ring(self) -> None:
+        self.result.call_backs += _victims_call_back(
+            self.services, self.inbound, self.rng, self.result
+        )
+        for phone in self.strangers:
+            stranger = self.inbound.call(
+                from_=phone, to=SURVEY_NUMBER, respondent=Scripted(press("1"))
+            )
+            self.result.unknown_callers += 1
+            self.result.errors.extend(stranger.errors)
+
+
+def _run_block(
+    block: Block,
+    campaigns: Mapping[str, Campaign],
+    services: Any,
+    settings: Settings,
+    clock: SimulatedClock,
+    fake: FakeTwilioApi,
+    result: DemoResult,
+    callers: _Callers | None,
+) -> Iterator[float]:
+    """Scheduler passes and the calls they place, from the block's start for its days;
+    yields the simulated days done after each pass."""
+    begun = clock()
+    end = begun + timedelta(days=block.days)
+    while clock() < end:
+        for campaign in campaigns.values():
+            tick(
+                services.db,
+                campaign,
+                services.queue,
+                clock(),
+                max_concurrent_calls=settings.max_concurrent_calls,
+            )
+        for call in fake.play_pending():
+            result.calls += 1
+            result.repeated_calls += call.record is not None
+            if call.record is not None:
+                result.mismatches.extend(call.record.mismatches)
+                result.errors.extend(call.record.errors)
+            result.errors.extend(call.errors)
+        if callers is not None and clock() - begun > timedelta(hours=5):
+            callers.ring()
+            callers = None
+        due = _next_due(services, campaigns, clock())
+        clock.now = _next_pass(campaigns.values(), clock(), due, end)
+        yield min(block.days, (clock() - begun) / timedelta(days=1))
+
+
+#: The demo account to read the results with.
+ANALYST = "analyst@demo.example"
 
 
 def demo_staff() -> list[tuple[str, str, str]]:
@@ -273,6 +428,8 @@ def demo_staff() -> list[tuple[str, str, str]]:
         ("admin@demo.example", "admin", ""),
         ("vcas.manager@demo.example", "service_manager", ""),
         ("interviewer@demo.example", "interviewer", ""),
+        # The Commissioner's office: results pages and downloads, no personal details.
+        (ANALYST, "analyst", ""),
     ]
     for district in DISTRICTS:
         slug = district.lower().replace(" and ", "-").replace(" ", "-")
@@ -287,10 +444,28 @@ CONSOLE_CASES = 20
 PASS_MINUTES = 15
 
 
-def _next_pass(campaigns: Iterable[Campaign], now: datetime) -> datetime:
-    """The next scheduler pass: a quarter of an hour on, or when the next window opens."""
-    later = now + timedelta(minutes=PASS_MINUTES)
+def _next_pass(
+    campaigns: Iterable[Campaign], now: datetime, due: datetime | None, until: datetime
+) -> datetime:
+    """The next scheduler pass: a quarter of an hour on, or later when no case is due
+    before then (passes with nothing to do would only make the demo slow), inside a
+    calling window; ``until`` when no case is due at all."""
+    if due is None:
+        return until
+    later = max(now + timedelta(minutes=PASS_MINUTES), due)
     return min(c.policy.windows.next_open(later) for c in campaigns)
+
+
+def _next_due(services: Any, campaigns: Mapping[str, Campaign], now: datetime) -> datetime | None:
+    """When the dialler next has a case of any campaign to ring; None if it has none."""
+    with services.db.reading() as conn:
+        soonest = [
+            case.next_attempt_at
+            for survey in campaigns
+            for case in campaign_store.due(conn, survey, now + timedelta(days=365), 1)
+        ]
+    known = [d for d in soonest if d is not None]
+    return min(known) if known else None
 
 
 def _victims_call_back(
@@ -307,17 +482,28 @@ def _victims_call_back(
 
 def print_summary(result: DemoResult, database_path: Path, console: Console) -> None:
     """Interviews by status, % satisfied with 95% intervals, referrals by district."""
+    span = (
+        f" in {len(result.quarters)} quarters ({result.quarters[0]} to {result.quarters[-1]})"
+        if result.quarters
+        else ""
+    )
+    console.print()
     console.print(
-        f"\n[bold]Demo finished[/bold] in {result.seconds:.1f} s: "
-        f"{result.simulated_days:g} simulated days of both surveys' campaigns, "
-        f"{result.calls} outbound calls placed through the REST API and "
-        f"{result.unknown_callers + result.call_backs} inbound calls "
-        f"({result.unknown_callers} from unknown numbers)."
+        Text.assemble(
+            ("Demo finished", "bold"),
+            f" in {result.seconds:.1f} s: "
+            f"{result.simulated_days:g} simulated days of both surveys' campaigns{span}, "
+            f"{result.calls} outbound calls placed through the REST API and "
+            f"{result.unknown_callers + result.call_backs} inbound calls "
+            f"({result.unknown_callers} from unknown numbers).",
+        )
     )
     if result.errors or result.mismatches:
         console.print(
-            f"[red]Problems: {len(result.errors)} errors, "
-            f"{len(result.mismatches)} retry mismatches[/red]"
+            Text(
+                f"Problems: {len(result.errors)} errors, {len(result.mismatches)} retry mismatches",
+                style="red",
+            )
         )
         for line in (result.errors + result.mismatches)[:10]:
             console.print(f"  {line}", markup=False)
@@ -400,16 +586,34 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
         "console (Next case gives them out inside today's calling windows: "
         "Mon-Fri 10:00-20:30, weekends 10:00-18:00, UK time)."
     )
-    console.print("\n[bold]What to run next[/bold]")
+    latest = result.quarters[-1] if result.quarters else None
+    console.print()
+    console.print(Text("Results", style="bold"))
+    console.print(
+        f"  Run `{env} ivr run --port 5000`, open http://127.0.0.1:5000/results and sign in "
+        f"as {ANALYST} (the password above): the Commissioner's office's view, figures "
+        "without names or numbers"
+        + (
+            f", {latest} against the quarter before and the same quarter a year before."
+            if latest
+            else "."
+        ),
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print()
+    console.print(Text("What to run next", style="bold"))
     console.print(
         f"  {env} ivr run --port 5000    # then sign in at http://127.0.0.1:5000/login",
         markup=False,
         soft_wrap=True,
     )
+    quarter = latest.replace(" ", "") if latest else "2026Q3"
     for command in (
         f"{env} ivr campaign status --survey uss",
         f"{env} ivr referrals list",
-        f"{env} ivr results summary --survey uss",
+        f"{env} ivr results summary --survey uss --by district",
+        f"{env} ivr report --survey uss --quarter {quarter} --format html --out uss-{quarter}.html",
         f"{env} ivr results export --survey uss --format csv",
         "ivr questionnaires check",
         "python -m pytest",

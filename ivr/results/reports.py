@@ -13,7 +13,6 @@ Every figure is counted the same way:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ivr.questionnaire.options import (
     positive_keys,
 )
 from ivr.questionnaire.schema import NotCounted, Questionnaire
+from ivr.results.statistics import wilson_interval
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.results import (
     AnswerOfSurvey,
@@ -197,21 +197,6 @@ def list_referrals(
         }
         for referral, case_ref in referrals_with_case_refs(session, survey, status)
     ]
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for a proportion, as (low, high) in 0..1."""
-    if n <= 0:
-        return (0.0, 0.0)
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes ({successes}) must be between 0 and n ({n})")
-    p = successes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    # Rounding can push an end a hair past the unit interval when p is 0 or 1.
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)

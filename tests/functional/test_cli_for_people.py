@@ -22,6 +22,7 @@ OUR_COMMANDS = {
     "dnc",
     "questionnaires",
     "referrals",
+    "report",
     "results",
     "run",
     "sample",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from ivr.calendar import ZONE
 from ivr.cli import main
 from ivr.demo.run import run_demo
+from ivr.questionnaire.demographics import VOCABULARIES
 
 
 def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> None:
@@ -72,6 +76,19 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
                 "as counted"
             )
         ).scalar()
+        started = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "select i.started_at from interviews i join cases c on c.id = i.case_id "
+                    "where c.survey = 'uss'"
+                )
+            )
+        ]
+        uss_fields = [
+            json.loads(row[0]) if isinstance(row[0], str) else row[0]
+            for row in conn.execute(text("select fields from cases where survey = 'uss'"))
+        ]
     engine.dispose()
     assert per_interview in (None, 1)
     assert most_attempts <= 6
@@ -83,6 +100,25 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
     assert len(result.password) >= 12
     # And cases due today for the interviewers' console, planned by nobody yet.
     assert result.console_cases == 20
+    # Results need history: interviews in at least five quarters (by the London date they
+    # started), so trends and changes against last quarter and last year show something.
+    quarters = {_london_quarter(moment) for moment in started}
+    assert len(quarters) >= 5, quarters
+    assert len(set(result.quarters)) == 5
+    # An analyst (the Commissioner's office) to read the results with.
+    assert ("analyst@demo.example", "analyst", "") in result.accounts
+    # The sample carries demographics, stored as the groups reports break down by.
+    for name, groups in VOCABULARIES.items():
+        given = {fields[name] for fields in uss_fields if name in fields}
+        assert given and given <= {group.key for group in groups}
+    assert any(isinstance(fields.get("age"), int) for fields in uss_fields)
+
+
+def _london_quarter(moment: datetime | str) -> tuple[int, int]:
+    if isinstance(moment, str):  # SQLite hands the stored UTC time back as text
+        moment = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    day = moment.astimezone(ZONE).date()
+    return (day.year, (day.month - 1) // 3 + 1)
 
 
 def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) -> None:
@@ -93,4 +129,7 @@ def test_demo_command_prints_the_summary_and_what_to_run_next(tmp_path: Path) ->
     assert outcome.exit_code == 0, outcome.output
     assert "uss: interviews by status" in outcome.output
     assert "What to run next" in outcome.output
+    # Where to see the results, and as whom.
+    assert "http://127.0.0.1:5000/results" in outcome.output
+    assert "analyst@demo.example" in outcome.output
     assert f"DATABASE_URL=sqlite:///{database.resolve()} ivr referrals list" in outcome.output

@@ -81,6 +81,20 @@ def test_add_reads_the_password_from_stdin(app: Flask) -> None:
     ]
 
 
+def test_add_an_analyst_for_the_commissioners_office(app: Flask) -> None:
+    result = add(app, "Ana.Analyst@PCC.example", "--role", "analyst")
+    assert result.exit_code == 0, result.output
+    assert result.output == "added ana.analyst@pcc.example (Analyst (Commissioner's office))\n"
+    user = account(app, "ana.analyst@pcc.example")
+    assert user is not None
+    assert (user.role, user.districts, user.active) == ("analyst", [], True)
+    assert actions(app) == [
+        ("add_user", {"email": "ana.analyst@pcc.example", "role": "analyst", "via": "cli"})
+    ]
+    listed = run(app, "users", "list")
+    assert "Analyst (Commissioner's office)" in listed.output
+
+
 def test_add_prompts_for_the_password_twice_without_echoing_it(app: Flask) -> None:
     result = run(
         app,
@@ -120,6 +134,11 @@ def test_add_refuses_a_password_typed_differently_the_second_time(app: Flask) ->
         (("dee@force.example", "--role", "district_officer"), PASSWORD, "needs --district"),
         (
             ("sam@force.example", "--role", "supervisor", "--district", "Hartlepool"),
+            PASSWORD,
+            "only district research officers have districts",
+        ),
+        (
+            ("ana@pcc.example", "--role", "analyst", "--district", "Hartlepool"),
             PASSWORD,
             "only district research officers have districts",
         ),

@@ -1,0 +1,196 @@
+"""The interview export: one object per case's reported interview, shaped and written a
+row at a time.
+
+The rows come from the store's streamed :func:`~ivr.store.results.export_rows` and are
+written as they come (a JSON array, or CSV), so an export of any size holds one row in
+memory, never the list. Each row carries the case's facts, its demographic groups (never
+a name, a phone number or an exact age) and the weight the quarterly report gives it:
+its crime type by district cell's weight in the quarter its interview started.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy.engine import Connection
+
+from ivr.calendar import ZONE
+from ivr.questionnaire.options import is_substantive
+from ivr.questionnaire.schema import Questionnaire
+from ivr.results.model import Period
+from ivr.results.questions import WEIGHT_CELL, weights_of
+from ivr.results.report import coding_of, window
+from ivr.results.reports import counted, iso
+from ivr.store import results as store
+from ivr.store.interviews import pinned_questionnaire
+
+#: The columns every exported interview has, in the CSV's order; the answers follow.
+COLUMNS = (
+    "case_ref",
+    "survey",
+    "status",
+    "counted",
+    "started_at",
+    "ended_at",
+    "channel",
+    "mode",
+    "questionnaire_version",
+    "district",
+    "crime_type",
+    "reported_on",
+    "disposition",
+    "attempts",
+    "ethnicity",
+    "age_band",
+    "sex",
+    "disability",
+    "weight",
+)
+#: Spreadsheets run a cell that starts with one of these as a formula; imported text
+#: (districts, labels) must never run, so such a cell is written behind a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = tuple[str | None, ...]
+
+
+class QuarterWeights:
+    """The report's cell weights (crime type by district, to the mix of the eligible cases
+    whose calling closed in the quarter), worked out once per quarter as rows need them."""
+
+    def __init__(self, conn: Connection, survey: str, versions: Mapping[int, Questionnaire]):
+        self.conn, self.survey = conn, survey
+        self.rules = coding_of(dict(versions))[1]
+        self.by_quarter: dict[tuple[int, int], dict[Cell, float]] = {}
+
+    def weight(self, started_at: datetime, crime_type: str | None, district: str | None) -> float:
+        """The weight of an interview started at ``started_at`` in that cell: its cell's
+        weight in the quarter, or 1.0 when the quarter gives that cell none."""
+        day = started_at.astimezone(ZONE).date()
+        quarter = (day.year, (day.month - 1) // 3 + 1)
+        if quarter not in self.by_quarter:
+            self.by_quarter[quarter] = self._of(Period.of_quarter(*quarter))
+        return self.by_quarter[quarter].get((crime_type, district), 1.0)
+
+    def _of(self, quarter: Period) -> dict[Cell, float]:
+        span = window(quarter)
+        interviews = store.interview_counts(
+            self.conn,
+            self.survey,
+            rules=self.rules,
+            windows=[span],
+            groupings=[WEIGHT_CELL],
+            districts=None,
+        )
+        cases = store.case_counts(
+            self.conn, self.survey, windows=[span], groupings=[WEIGHT_CELL], districts=None
+        )
+        # The report's own weights: a cell with interviews but no eligible case closed in
+        # the quarter has none (the report leaves it out of the weighted figures).
+        return weights_of(interviews, cases).by_cell
+
+
+def export_objects(
+    conn: Connection, survey: str, *, start: datetime | None, end: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Each case's reported interview started in [start, end) (None: open), as the export
+    writes it, in the order the interviews started; one at a time, as the store streams
+    them. ``answers`` holds the pinned questionnaire's questions that were asked, in its
+    order (none of the opening, identity or consent steps)."""
+    versions: dict[int, Questionnaire] = {
+        vid: pinned_questionnaire(conn, vid) for vid in store.versions_of_survey(conn, survey)
+    }
+    weights = QuarterWeights(conn, survey, versions)
+    for row in store.export_rows(conn, survey, start=start, end=end):
+        q = versions.get(row.questionnaire_version_id)
+        if q is None:  # a version pinned after the export began
+            q = versions[row.questionnaire_version_id] = pinned_questionnaire(
+                conn, row.questionnaire_version_id
+            )
+        yield _shaped(row, q, weights)
+
+
+def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in q.questions:
+        answer = row.answers.get(question.id)
+        if answer is None:
+            continue  # not asked: skipped by its condition, or never reached
+        entry: dict[str, Any] = {
+            "code": answer.code,
+            "label": answer.label,
+            "via": answer.via,
+            "substantive": answer.code is None or is_substantive(question, answer.code),
+        }
+        if answer.recording_url:
+            entry["recording_url"] = answer.recording_url
+            entry["transcription"] = row.transcriptions.get(question.id)
+        answers[question.id] = entry
+    codes = {qid: a.code for qid, a in row.answers.items()}
+    return {
+        "case_ref": row.case_ref,
+        "survey": row.survey,
+        "status": row.status,
+        "counted": counted(q, row.status, codes),
+        "started_at": iso(row.started_at),
+        "ended_at": iso(row.ended_at),
+        "channel": row.channel,
+        "mode": row.mode,
+        "questionnaire_version": row.version,
+        "district": row.district,
+        "crime_type": row.crime_type,
+        "reported_on": row.reported_on.isoformat() if row.reported_on else None,
+        "disposition": row.disposition,
+        "attempts": row.attempts,
+        "ethnicity": row.ethnicity,
+        "age_band": row.age_band,
+        "sex": row.sex,
+        "disability": row.disability,
+        "weight": weights.weight(row.started_at, row.crime_type, row.district),
+        "answers": answers,
+    }
+
+
+def write_json(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
+    """Write ``rows`` to ``out`` as one JSON array, an object per line, as they come;
+    how many were written."""
+    written = 0
+    out.write("[")
+    for row in rows:
+        out.write(",\n" if written else "\n")
+        out.write(json.dumps(row, ensure_ascii=False))
+        written += 1
+    out.write("\n]\n" if written else "]\n")
+    return written
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, question_ids: Sequence[str]) -> int:
+    """Write ``rows`` to ``out`` as CSV, a line each as they come: the fixed columns, then
+    per question its code, its label (which says "don't know" and the like in words) and
+    how it was given (``_via``); how many rows were written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [*COLUMNS, *(c for qid in question_ids for c in (qid, f"{qid}_label", f"{qid}_via"))]
+    )
+    written = 0
+    for row in rows:
+        cells = [row[column] for column in COLUMNS]
+        for qid in question_ids:
+            # A question this interview's version did not have, or did not ask: blank.
+            answer = row["answers"].get(qid, {})
+            cells.extend((answer.get("code"), answer.get("label"), answer.get("via")))
+        writer.writerow([_cell(value) for value in cells])
+        written += 1
+    return written
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -1,0 +1,258 @@
+"""A survey's results for a period, as one reader may see them.
+
+The store counts (in SQL: one interview per case, the counting rule, the answers' coding
+by each interview's own questionnaire version); this module turns those counts into
+figures with their intervals, comparisons, response rates and the rest, and holds back
+what may not be shown (:mod:`ivr.results.disclosure`). Renderers get a finished
+:class:`~ivr.results.model.Report` and never compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from ivr.calendar import ZONE
+from ivr.questionnaire.options import (
+    declared_not_counted,
+    positive_keys,
+    substantive_options,
+)
+from ivr.questionnaire.registry import QuestionnaireRegistry
+from ivr.questionnaire.schema import Questionnaire
+from ivr.results.model import (
+    DIMENSIONS,
+    Period,
+    Reason,
+    Report,
+    Scope,
+    ServiceRecovery,
+    Thresholds,
+)
+from ivr.results.questions import COMPARED, WEIGHT_CELL, question_result, tallies, weights_of
+from ivr.results.recovery import recovery
+from ivr.results.response import REPRESENTED, representativeness, response_rates
+from ivr.store import results as store
+from ivr.store.db import Database
+from ivr.store.interviews import pinned_questionnaire
+
+#: How many quarters a trend shows, this one included.
+TREND_QUARTERS = 8
+#: Memory for each sort and hash of the report's statements (PostgreSQL's work_mem).
+REPORT_WORK_MEM = "64MB"
+
+
+def build_report(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    survey: str,
+    period: Period,
+    *,
+    scope: Scope,
+    thresholds: Thresholds,
+    weighted: bool = False,
+    now: datetime,
+) -> Report:
+    """The survey's report for ``period`` as a reader with ``scope`` may see it."""
+    current = registry.current(survey).questionnaire
+    main = window(period)
+    quarters = _trend_windows(period)
+    # One snapshot: every figure of the report counts the same interviews, however many
+    # calls finish while it is built. Its hash aggregates over two years' interviews fit
+    # in memory instead of spilling to disk, and JIT compiling its statements would cost
+    # more than it saves (measured: scripts/bench_results.py).
+    with db.snapshot(work_mem=REPORT_WORK_MEM, jit=False) as conn:
+        versions = {
+            vid: pinned_questionnaire(conn, vid) for vid in store.versions_of_survey(conn, survey)
+        }
+        coding, rules = coding_of(versions)
+        # Every window's overall and ethnicity figures (the trend, the changes, the gap);
+        # the rest of the breakdowns in this period only. One statement for the answers
+        # and interviews, one for the cases.
+        every = [main, *quarters[:-1]] if quarters else [main]
+        this = (main.label,)
+        groupings: list[tuple[str, ...]] = [(d,) for d in DIMENSIONS if d != "ethnicity"]
+        if weighted:
+            groupings.append(WEIGHT_CELL)
+        answer_rows, interviews = store.counts(
+            conn,
+            survey,
+            coding=coding,
+            rules=rules,
+            windows=every,
+            answers=[
+                store.Grouping(()),
+                # The ethnicity gap: this period's and the ones it is compared with.
+                store.Grouping(
+                    ("ethnicity",),
+                    (
+                        main.label,
+                        *(
+                            quarters[-1 - back].label
+                            for back, _ in COMPARED
+                            if back < len(quarters)
+                        ),
+                    ),
+                ),
+                *(store.Grouping(g, this) for g in groupings),
+            ],
+            interviews=[store.Grouping(g, this) for g in ([(), WEIGHT_CELL] if weighted else [()])],
+            districts=scope.districts,
+        )
+        answers = tallies(answer_rows)
+        case_rows = store.case_counts(
+            conn,
+            survey,
+            windows=every,
+            groupings=[
+                store.Grouping(()),
+                *(
+                    store.Grouping(g, this)
+                    for g in [
+                        ("district",),
+                        *((d,) for d in REPRESENTED if d != "district"),
+                        WEIGHT_CELL,
+                    ]
+                ),
+            ],
+            districts=scope.districts,
+        )
+        cases = [row for row in case_rows if row.window == main.label]
+        case_trend = [row for row in case_rows if row.grouping == ()] if quarters else []
+        referrals = store.referrals_raised(
+            conn, survey, start=main.start, end=main.end, districts=scope.districts
+        )
+        reasons = (
+            store.dissatisfied_reasons(
+                conn, survey, start=main.start, end=main.end, districts=scope.districts
+            )
+            if scope.reasons
+            else []
+        )
+
+    weights = weights_of(interviews, cases) if weighted else None
+    complete = sum(r.complete for r in interviews if r.grouping == ())
+    partial = sum(r.partial for r in interviews if r.grouping == ())
+    questions = tuple(
+        question_result(
+            qid,
+            versions,
+            current,
+            answers,
+            answers,
+            main.label,
+            quarters,
+            thresholds,
+            weights,
+        )
+        for qid in _core_ids(current, versions)
+    )
+    notes = list(_notes(thresholds))
+    if weights is not None and weights.unweighted:
+        notes.append(
+            f"{weights.unweighted} interviews are in crime type and district cells with no "
+            "eligible case closed in the period: the weighted figures leave them out."
+        )
+    return Report(
+        survey=survey,
+        survey_title=current.title,
+        period=period,
+        scope=scope.label,
+        generated_at=f"{now.astimezone(ZONE):%d %b %Y, %H:%M}",
+        thresholds=thresholds,
+        complete=complete,
+        partial=partial,
+        method=_method(versions, period),
+        questions=questions,
+        response=response_rates(cases, case_trend, main.label, thresholds),
+        representativeness=representativeness(cases, thresholds),
+        recovery=ServiceRecovery(
+            rows=recovery(referrals, thresholds),
+            reasons=tuple(Reason(r.district or "", r.question, r.answer, r.text) for r in reasons),
+        ),
+        weighted=weighted,
+        notes=tuple(notes),
+    )
+
+
+# --- periods ----------------------------------------------------------------------------
+
+
+def _london_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZONE).astimezone(UTC)
+
+
+def window(period: Period) -> store.Window:
+    """The period as UTC instants: from London midnight on its first day to London
+    midnight after its last."""
+    return store.Window(
+        period.label, _london_midnight(period.start), _london_midnight(period.end + timedelta(1))
+    )
+
+
+def _trend_windows(period: Period) -> list[store.Window]:
+    """The last quarters to this one, oldest first; none for a period that is not a quarter."""
+    if period.quarter is None:
+        return []
+    return [window(period.shifted(-back)) for back in range(TREND_QUARTERS - 1, -1, -1)]
+
+
+# --- coding -------------------------------------------------------------------------------
+
+
+def coding_of(
+    versions: dict[int, Questionnaire],
+) -> tuple[list[store.Coding], list[store.CountingRule]]:
+    """How each version's core answers count (positive, negative, or which kind of
+    non-substantive answer), and each version's counting rule."""
+    coding: list[store.Coding] = []
+    rules: list[store.CountingRule] = []
+    for vid, q in sorted(versions.items()):
+        rules.append(store.CountingRule(vid, tuple(q.core_ids), q.partial_threshold))
+        for qid in q.core_ids:
+            question = q.question(qid)
+            positive = positive_keys(question)
+            for option in substantive_options(question):
+                klass = "positive" if option.key in positive else "negative"
+                coding.append(store.Coding(vid, qid, option.key, klass))
+            for declared in declared_not_counted(question):
+                coding.append(store.Coding(vid, qid, declared.key, declared.answer.value))
+    return coding, rules
+
+
+def _core_ids(current: Questionnaire, versions: dict[int, Questionnaire]) -> list[str]:
+    """The current version's core questions, then any only older versions asked."""
+    ids = list(current.core_ids)
+    for _, q in sorted(versions.items()):
+        ids.extend(qid for qid in q.core_ids if qid not in ids)
+    return ids
+
+
+# --- words --------------------------------------------------------------------------------
+
+
+def _method(versions: dict[int, Questionnaire], period: Period) -> tuple[str, ...]:
+    rules = sorted({(q.partial_threshold, len(q.core_ids)) for q in versions.values()})
+    partial = "; ".join(f"at least {t} of the {n} core questions" for t, n in rules) or "none"
+    return (
+        "One interview per victim's case: an interview carried on over several calls is one "
+        "interview.",
+        "Interviews counted: those completed, and those that stopped early with "
+        f"{partial} answered (AAPOR 1.2).",
+        "A question's base is its substantive answers: don't know, does not apply and "
+        "prefer not to say are counted beside it, never in it.",
+        f"Interviews are counted in {period.label} by the day they took place (UK time); "
+        "cases, for response rates and representativeness, by the day their calling closed.",
+        "95% intervals: Wilson score for a percentage; Newcombe's hybrid score method for a "
+        "difference; significant when the interval for a difference leaves out zero.",
+        "The ethnicity gap sets White victims against victims of every other stated ethnic "
+        "group together (ONS 2021 groups).",
+    )
+
+
+def _notes(thresholds: Thresholds) -> Iterable[str]:
+    yield (
+        f'Figures with a base under {thresholds.suppress_below} are not shown ("fewer than '
+        f'{thresholds.suppress_below}"), with another beside them where one could be worked '
+        f"out from a total; bases under {thresholds.low_base_below} are marked low."
+    )

@@ -1,0 +1,218 @@
+"""A quarter's report agrees, cell by cell, with figures recomputed independently from the
+export: counts exactly, percentages and intervals (statsmodels) to 0.01 point.
+
+The data is the benchmark generator's (two questionnaire versions, partials, don't knows,
+cases with two interviews, demographics), on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from ivr.calendar import ZONE
+from ivr.questionnaire.options import is_substantive, not_counted_kind, positive_keys
+from ivr.questionnaire.registry import QuestionnaireRegistry
+from ivr.questionnaire.schema import Questionnaire
+from ivr.results.groups import group_label
+from ivr.results.model import Period, Report, Scope, Thresholds
+from ivr.results.report import build_report
+from ivr.store import results as store
+from ivr.store.db import Database
+from ivr.store.interviews import pinned_questionnaire
+from tests.conftest import POSTGRES_URL, ROOT, service_missing
+
+QUARTER = Period.parse_quarter("2026Q2")
+THRESHOLDS = Thresholds()
+TOLERANCE = 0.01  # points
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "gen_results_data", ROOT / "scripts" / "gen_results_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'results.db'}"
+        _generator().generate(url, 3000, seed=11)
+        yield url
+        return
+    try:
+        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not there
+        service_missing("PostgreSQL", exc)
+    name = f"ivr_report_{secrets.token_hex(4)}"
+    with server.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        _generator().generate(url, 3000, seed=11)
+        yield url
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        server.dispose()
+
+
+@dataclass
+class Cell:
+    base: int = 0
+    positive: int = 0
+    not_counted: Counter[str] = field(default_factory=Counter)
+    no_answer: int = 0
+
+
+def recompute(url: str, period: Period) -> dict[tuple[str, str, str | None], Cell]:
+    """Cells by (question, dimension, group) from the export, counted as the README says;
+    dimension "" is the whole period."""
+    db = Database(url)
+    cells: dict[tuple[str, str, str | None], Cell] = defaultdict(Cell)
+    versions: dict[int, Questionnaire] = {}
+    # A transaction: on PostgreSQL the export streams through a server-side cursor.
+    with db.begin() as conn:
+        for row in store.export_rows(conn, "uss", start=None, end=None):
+            if not period.start <= row.started_at.astimezone(ZONE).date() <= period.end:
+                continue
+            q = versions.get(row.questionnaire_version_id)
+            if q is None:
+                q = versions[row.questionnaire_version_id] = pinned_questionnaire(
+                    conn, row.questionnaire_version_id
+                )
+            codes = {qid: answer.code for qid, answer in row.answers.items()}
+            answered = sum(1 for qid in q.core_ids if codes.get(qid) is not None)
+            if row.status != "completed" and answered < q.partial_threshold:
+                continue
+            groups = {
+                "": None,
+                "crime_type": row.crime_type,
+                "district": row.district,
+                "mode": row.mode,
+                "questionnaire_version": row.version,
+                "ethnicity": row.ethnicity,
+                "age_band": row.age_band,
+                "sex": row.sex,
+                "disability": row.disability,
+            }
+            for qid in q.core_ids:
+                if qid not in codes:
+                    continue
+                question, code = q.question(qid), codes[qid]
+                for dimension, group in groups.items():
+                    cell = cells[(qid, dimension, group)]
+                    if code is None:
+                        cell.no_answer += 1
+                    elif is_substantive(question, code):
+                        cell.base += 1
+                        cell.positive += code in positive_keys(question)
+                    else:
+                        kind = not_counted_kind(question, code)
+                        cell.not_counted[kind.value if kind else "other"] += 1
+    db.dispose()
+    return cells
+
+
+def report_of(url: str, period: Period) -> Report:
+    db = Database(url)
+    try:
+        return build_report(
+            db,
+            QuestionnaireRegistry(ROOT / "questionnaires"),
+            "uss",
+            period,
+            scope=Scope(),
+            thresholds=THRESHOLDS,
+            now=datetime(2026, 11, 29, tzinfo=UTC),
+        )
+    finally:
+        db.dispose()
+
+
+def wilson_points(positive: int, base: int) -> tuple[float, float]:
+    low, high = proportion_confint(positive, base, alpha=0.05, method="wilson")
+    return 100 * low, 100 * high
+
+
+def test_every_shown_cell_agrees_with_the_export(generated: str) -> None:
+    report = report_of(generated, QUARTER)
+    cells = recompute(generated, QUARTER)
+    assert report.questions, "the generated data has core questions"
+    checked = 0
+    for result in report.questions:
+        whole = cells[(result.question_id, "", None)]
+        overall = result.overall
+        assert (overall.base, overall.positive) == (whole.base, whole.positive)
+        assert overall.percent == pytest.approx(100 * whole.positive / whole.base, abs=TOLERANCE)
+        low, high = wilson_points(whole.positive, whole.base)
+        assert (overall.low, overall.high) == (
+            pytest.approx(low, abs=TOLERANCE),
+            pytest.approx(high, abs=TOLERANCE),
+        )
+        assert result.not_counted == dict(whole.not_counted)
+        assert result.no_answer == whole.no_answer
+        for breakdown in result.breakdowns:
+            expected = {
+                group_label(breakdown.dimension, group): cell
+                for (qid, dimension, group), cell in cells.items()
+                if qid == result.question_id and dimension == breakdown.dimension
+            }
+            assert {g.group for g in breakdown.groups} == set(expected), breakdown.dimension
+            # One "Not stated" group, whether the sample left the cell blank or said so.
+            assert len({g.group for g in breakdown.groups}) == len(breakdown.groups)
+            assert sum(c.base for c in expected.values()) == whole.base
+            for group in breakdown.groups:
+                cell, figure = expected[group.group], group.figure
+                if figure.suppressed:
+                    assert figure.base is None and figure.percent is None
+                    continue
+                assert cell.base == 0 or cell.base >= THRESHOLDS.suppress_below
+                assert (figure.base, figure.positive) == (cell.base, cell.positive)
+                if cell.base:
+                    low, high = wilson_points(cell.positive, cell.base)
+                    assert figure.low == pytest.approx(low, abs=TOLERANCE)
+                    assert figure.high == pytest.approx(high, abs=TOLERANCE)
+                    checked += 1
+    assert checked > 100
+
+
+def test_changes_agree_with_statsmodels_newcombe(generated: str) -> None:
+    report = report_of(generated, QUARTER)
+    now = recompute(generated, QUARTER)
+    before = recompute(generated, QUARTER.shifted(-1))
+    year_ago = recompute(generated, QUARTER.shifted(-4))
+    for result in report.questions:
+        this = now[(result.question_id, "", None)]
+        for change, other in zip(result.changes, (before, year_ago), strict=True):
+            then = other[(result.question_id, "", None)]
+            low, high = confint_proportions_2indep(
+                this.positive, this.base, then.positive, then.base, method="newcomb"
+            )
+            points = 100 * (this.positive / this.base - then.positive / then.base)
+            assert change.points == pytest.approx(points, abs=TOLERANCE)
+            assert change.low == pytest.approx(100 * low, abs=TOLERANCE)
+            assert change.high == pytest.approx(100 * high, abs=TOLERANCE)
+            assert change.significant == (low > 0 or high < 0)
+        # The trend's last point is this quarter.
+        assert result.trend[-1].period == QUARTER.label
+        assert result.trend[-1].figure.base == this.base
