@@ -13,17 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-#: The breakdowns a figure can be split by, in the order reports show them.
-DIMENSIONS = (
-    "crime_type",
-    "district",
-    "mode",
-    "questionnaire_version",
-    "ethnicity",
-    "age_band",
-    "sex",
-    "disability",
-)
+from ivr.store.results import INTERVIEW_DIMENSIONS
+
+#: The breakdowns a figure can be split by, in the order reports show them: the store's.
+DIMENSIONS = INTERVIEW_DIMENSIONS
 DIMENSION_LABELS = {
     "crime_type": "Crime type",
     "district": "District",

@@ -10,7 +10,12 @@ what may not be shown (:mod:`ivr.results.disclosure`). Renderers get a finished
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import Connection
 
 from ivr.calendar import ZONE
 from ivr.questionnaire.options import (
@@ -66,70 +71,27 @@ def build_report(
             vid: pinned_questionnaire(conn, vid) for vid in store.versions_of_survey(conn, survey)
         }
         coding, rules = coding_of(versions)
-        # Every window's overall and ethnicity figures (the trend, the changes, the gap);
-        # the rest of the breakdowns in this period only. One statement for the answers
-        # and interviews, one for the cases.
         every = [main, *quarters[:-1]] if quarters else [main]
-        this = (main.label,)
-        groupings: list[tuple[str, ...]] = [(d,) for d in DIMENSIONS if d != "ethnicity"]
-        if weighted:
-            groupings.append(WEIGHT_CELL)
-        answer_rows, interviews = store.counts(
-            conn,
-            survey,
-            coding=coding,
-            rules=rules,
-            windows=every,
-            answers=[
-                store.Grouping(()),
-                # The ethnicity gap: this period's and the ones it is compared with.
-                store.Grouping(
-                    ("ethnicity",),
-                    (
-                        main.label,
-                        *(
-                            quarters[-1 - back].label
-                            for back, _ in COMPARED
-                            if back < len(quarters)
-                        ),
-                    ),
-                ),
-                *(store.Grouping(g, this) for g in groupings),
-            ],
-            interviews=[store.Grouping(g, this) for g in ([(), WEIGHT_CELL] if weighted else [()])],
-            districts=scope.districts,
-        )
-        answers = tallies(answer_rows)
-        case_rows = store.case_counts(
-            conn,
-            survey,
-            windows=every,
-            groupings=[
-                store.Grouping(()),
-                *(
-                    store.Grouping(g, this)
-                    for g in [
-                        ("district",),
-                        *((d,) for d in REPRESENTED if d != "district"),
-                        WEIGHT_CELL,
-                    ]
-                ),
-            ],
-            districts=scope.districts,
-        )
-        cases = [row for row in case_rows if row.window == main.label]
-        case_trend = [row for row in case_rows if row.grouping == ()] if quarters else []
-        referrals = store.referrals_raised(
-            conn, survey, start=main.start, end=main.end, districts=scope.districts
-        )
-        reasons = (
-            store.dissatisfied_reasons(
-                conn, survey, start=main.start, end=main.end, districts=scope.districts
-            )
-            if scope.reasons
-            else []
-        )
+        reads = _Reads(survey, coding, rules, main, every, bool(quarters), weighted, scope)
+        # The period's breakdowns and the trend over the quarters run side by side on two
+        # connections that see the same snapshot (one after the other on SQLite).
+        with db.alongside(conn) as other:
+            if other is None:
+                counted, trend_rows = reads.period(conn), reads.trend(conn)
+            else:
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    period_reads = pool.submit(reads.period, other)
+                    trend_rows = reads.trend(conn)
+                    counted = period_reads.result()
 
+    interviews, cases, referrals, reasons = (
+        counted.interviews,
+        counted.cases,
+        counted.referrals,
+        counted.reasons,
+    )
+    answers = tallies([*counted.answers, *trend_rows])
+    case_trend = [row for row in counted.case_trend if row.grouping == ()] if quarters else []
     weights = weights_of(interviews, cases) if weighted else None
     complete = sum(r.complete for r in interviews if r.grouping == ())
     partial = sum(r.partial for r in interviews if r.grouping == ())
@@ -173,6 +135,105 @@ def build_report(
         weighted=weighted,
         notes=tuple(notes),
     )
+
+
+class _Counted(NamedTuple):
+    """What the store counted for the period itself."""
+
+    answers: list[store.AnswerCount]
+    interviews: list[store.InterviewCount]
+    cases: list[store.CaseCount]
+    #: Cases closed by window, every window (the response rates per quarter).
+    case_trend: list[store.CaseCount]
+    referrals: list[store.ReferralFacts]
+    reasons: list[store.ReasonText]
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """A report's reads of the store, in two parts that can run at once: the period's
+    own figures, and every quarter's overall and ethnicity figures (the trend, the
+    changes, the gap). Each answer count comes from one of them, never both."""
+
+    survey: str
+    coding: list[store.Coding]
+    rules: list[store.CountingRule]
+    main: store.Window
+    every: list[store.Window]
+    quarterly: bool
+    weighted: bool
+    scope: Scope
+
+    def period(self, conn: Connection) -> _Counted:
+        this = (self.main.label,)
+        groupings: list[tuple[str, ...]] = [(d,) for d in DIMENSIONS if d != "ethnicity"]
+        if self.weighted:
+            groupings.append(WEIGHT_CELL)
+        answers, interviews = store.counts(
+            conn,
+            self.survey,
+            coding=self.coding,
+            rules=self.rules,
+            windows=[self.main],
+            answers=groupings,
+            interviews=[(), WEIGHT_CELL] if self.weighted else [()],
+            districts=self.scope.districts,
+        )
+        case_rows = store.case_counts(
+            conn,
+            self.survey,
+            windows=self.every,
+            groupings=[
+                store.Grouping(()),
+                *(
+                    store.Grouping(g, this)
+                    for g in [
+                        ("district",),
+                        *((d,) for d in REPRESENTED if d != "district"),
+                        WEIGHT_CELL,
+                    ]
+                ),
+            ],
+            districts=self.scope.districts,
+        )
+        main = self.main
+        return _Counted(
+            answers=answers,
+            interviews=interviews,
+            cases=[row for row in case_rows if row.window == main.label],
+            case_trend=case_rows,
+            referrals=store.referrals_raised(
+                conn, self.survey, start=main.start, end=main.end, districts=self.scope.districts
+            ),
+            reasons=(
+                store.dissatisfied_reasons(
+                    conn,
+                    self.survey,
+                    start=main.start,
+                    end=main.end,
+                    districts=self.scope.districts,
+                )
+                if self.scope.reasons
+                else []
+            ),
+        )
+
+    def trend(self, conn: Connection) -> list[store.AnswerCount]:
+        """Every window's overall figures, and its ethnicity figures where the gap is
+        shown or compared with (this period, the previous quarter, a year before)."""
+        compared = [self.every[0].label]
+        if self.quarterly:
+            labels = [w.label for w in sorted(self.every, key=lambda w: w.start)]
+            compared += [labels[-1 - back] for back, _ in COMPARED if back < len(labels)]
+        return store.answer_counts(
+            conn,
+            self.survey,
+            coding=self.coding,
+            rules=self.rules,
+            windows=self.every,
+            groupings=[store.Grouping(()), store.Grouping(("ethnicity",), tuple(compared))],
+            districts=self.scope.districts,
+        )
 
 
 # --- periods ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,8 @@ READING = "ivr_reading"
 
 #: Execution option of a connection from Database.snapshot: one transaction that only reads.
 SNAPSHOT = "ivr_snapshot"
+#: What PostgreSQL's pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
+SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -129,22 +132,55 @@ class Database:
         gives each of its sorts and hashes that much memory, and ``jit=False`` turns JIT
         compilation off, for this transaction only.
         """
+        settings = {
+            **({} if work_mem is None else {"work_mem": work_mem}),
+            **({} if jit else {"jit": "off"}),
+        }
         with self.engine.connect() as conn:
             if self._sqlite:
                 conn.execution_options(**{SNAPSHOT: True})
-            else:
-                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-            with conn.begin():
-                settings = {
-                    **({} if work_mem is None else {"work_mem": work_mem}),
-                    **({} if jit else {"jit": "off"}),
-                }
-                if settings and not self._sqlite:
-                    # set_config(..., true) is SET LOCAL: it ends with the transaction.
-                    conn.execute(
-                        select(*(func.set_config(k, v, True) for k, v in settings.items()))
-                    )
-                yield conn
+                with conn.begin():
+                    yield conn
+                return
+            with self._read_only(conn, settings):
+                conn.info[SNAPSHOT] = settings
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(SNAPSHOT, None)
+
+    @contextmanager
+    def alongside(self, conn: Connection) -> Iterator[Connection | None]:
+        """A second connection that sees exactly what ``conn`` (a :meth:`snapshot`) sees,
+        with its settings, so that a report's statements can run two at a time on two
+        server processes; None on SQLite, where a second reader of the one file would
+        gain nothing."""
+        if self._sqlite:
+            yield None
+            return
+        exported = conn.execute(select(func.pg_export_snapshot())).scalar_one()
+        if not SNAPSHOT_ID.fullmatch(exported):
+            raise RuntimeError(f"unexpected snapshot id from the server: {exported!r}")
+        # SET TRANSACTION SNAPSHOT must be the transaction's first statement and takes no
+        # bound parameter; the id is the server's own, checked above.
+        with (
+            self.engine.connect() as other,
+            self._read_only(other, conn.info.get(SNAPSHOT, {}), f"'{exported}'"),
+        ):
+            yield other
+
+    @contextmanager
+    def _read_only(
+        self, conn: Connection, settings: dict[str, str], snapshot: str | None = None
+    ) -> Iterator[None]:
+        conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            if snapshot is not None:
+                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {snapshot}")
+            if settings:
+                # set_config(..., true) is SET LOCAL: it ends with the transaction.
+                conn.execute(select(*(func.set_config(k, v, True) for k, v in settings.items())))
+            yield
 
     def writing(self, conn: Connection) -> RootTransaction:
         """Start one transaction on a connection from :meth:`reading`, to use in ``with``.

@@ -50,8 +50,8 @@ def test_a_snapshot_sees_one_moment_while_a_writer_carries_on(any_db: str) -> No
         db.dispose()
 
 
-def test_a_snapshot_only_reads_and_its_settings_end_with_it(postgres_url: str) -> None:
-    db = Database(postgres_url)
+def test_a_snapshot_only_reads_and_its_settings_end_with_it(empty_postgres_url: str) -> None:
+    db = Database(empty_postgres_url)
     try:
         with db.snapshot(work_mem="64MB", jit=False) as conn:
             assert conn.execute(text("SHOW work_mem")).scalar_one() == "64MB"
@@ -62,5 +62,34 @@ def test_a_snapshot_only_reads_and_its_settings_end_with_it(postgres_url: str) -
         with db.reading() as conn:
             assert conn.execute(text("SHOW work_mem")).scalar_one() != "64MB"
             assert conn.execute(text("SHOW transaction_read_only")).scalar_one() == "off"
+    finally:
+        db.dispose()
+
+
+def test_a_connection_alongside_sees_the_same_moment_with_the_same_settings(
+    empty_postgres_url: str,
+) -> None:
+    db = Database(empty_postgres_url)
+    try:
+        add_case(db, "CLE/26/1")
+        with db.snapshot(work_mem="64MB", jit=False) as conn:
+            assert counted(conn) == 1
+            add_case(db, "CLE/26/2")  # after the snapshot began: neither connection sees it
+            with db.alongside(conn) as other:
+                assert other is not None and other is not conn
+                assert counted(other) == 1
+                assert other.execute(text("SHOW work_mem")).scalar_one() == "64MB"
+                assert other.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+        with db.reading() as conn:
+            assert counted(conn) == 2
+    finally:
+        db.dispose()
+
+
+def test_sqlite_reads_alongside_on_the_one_connection(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        with db.snapshot() as conn, db.alongside(conn) as other:
+            assert other is None
     finally:
         db.dispose()
