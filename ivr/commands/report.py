@@ -14,11 +14,8 @@ from pathlib import Path
 import click
 
 from ivr.commands.output import needs_schema
-from ivr.commands.results import fail, known_survey
-from ivr.results.model import Period, PeriodError, Report, Scope
-from ivr.results.report import build_report
-from ivr.results.settings import thresholds_of
-from ivr.services import current_services
+from ivr.commands.results import command_line_report, fail, known_survey
+from ivr.results.model import Period, PeriodError, Report
 
 FORMATS = ("html", "pdf", "csv", "json")
 #: The years a quarter may be asked for (a typing slip should not reach the database).
@@ -92,18 +89,7 @@ def command(survey: str, quarter: str, fmt: str, out: Path | None, weighted: boo
         fail(f"--out {out} is a folder: give a file name for the {fmt} report")
     if out is not None and not out.parent.is_dir():
         fail(f"--out {out}: no such folder {out.parent}")
-    svc = current_services()
-    report = build_report(
-        svc.db,
-        svc.questionnaires,
-        survey,
-        period,
-        # What the command writes can leave the building: never the victims' reasons.
-        scope=Scope(reasons=False),
-        thresholds=thresholds_of(svc.settings),
-        weighted=weighted,
-        now=svc.clock(),
-    )
+    report = command_line_report(survey, period, weighted=weighted)
     # Loaded here: the files' charts bring matplotlib, slow to import for every command.
     from ivr.results import files
 

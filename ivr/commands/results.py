@@ -299,6 +299,23 @@ def _referrals_table(report: Report) -> Table:
     return table
 
 
+def command_line_report(survey: str, period: Period, *, weighted: bool = False) -> Report:
+    """The survey's report as a command prints or writes it: every district, at the
+    operator's thresholds, and never the victims' reasons (what a command writes can
+    leave the building)."""
+    svc = current_services()
+    return build_report(
+        svc.db,
+        svc.questionnaires,
+        survey,
+        period,
+        scope=Scope(reasons=False),
+        thresholds=thresholds_of(svc.settings),
+        weighted=weighted,
+        now=svc.clock(),
+    )
+
+
 def only_breakdowns(report: Report, dimensions: Sequence[str]) -> Report:
     """The report with only the breakdowns by ``dimensions`` kept."""
     return replace(
@@ -335,16 +352,7 @@ def summary(
     back as in every report."""
     known_survey(survey)
     period = summary_period(survey, london_day(from_, "--from"), london_day(to, "--to"))
-    svc = current_services()
-    report = build_report(
-        svc.db,
-        svc.questionnaires,
-        survey,
-        period,
-        scope=Scope(reasons=False),
-        thresholds=thresholds_of(svc.settings),
-        now=svc.clock(),
-    )
+    report = command_line_report(survey, period)
     chosen = list(dict.fromkeys(by))
     if as_json:
         # Loaded here: the files' charts bring matplotlib, slow to import for every command.
