@@ -5,7 +5,9 @@ The rows come from the store's streamed :func:`~ivr.store.results.export_rows` a
 written as they come (a JSON array, or CSV), so an export of any size holds one row in
 memory, never the list. Each row carries the case's facts, its demographic groups (never
 a name, a phone number or an exact age) and the weight the quarterly report gives it:
-its crime type by district cell's weight in the quarter its interview started.
+its crime type by district cell's weight in the quarter its interview started; none when
+the report leaves it out of the weighted figures (not counted, or a cell with no eligible
+case closed in that quarter).
 """
 
 from __future__ import annotations
@@ -66,14 +68,18 @@ class QuarterWeights:
         self.rules = coding_of(dict(versions))[1]
         self.by_quarter: dict[tuple[int, int], dict[Cell, float]] = {}
 
-    def weight(self, started_at: datetime, crime_type: str | None, district: str | None) -> float:
+    def weight(
+        self, started_at: datetime, crime_type: str | None, district: str | None
+    ) -> float | None:
         """The weight of an interview started at ``started_at`` in that cell: its cell's
-        weight in the quarter, or 1.0 when the quarter gives that cell none."""
+        weight in the quarter, or None when the quarter gives that cell none (no eligible
+        case of it closed then: the report leaves its interviews out of the weighted
+        figures, and says how many)."""
         day = started_at.astimezone(ZONE).date()
         quarter = (day.year, (day.month - 1) // 3 + 1)
         if quarter not in self.by_quarter:
             self.by_quarter[quarter] = self._of(Period.of_quarter(*quarter))
-        return self.by_quarter[quarter].get((crime_type, district), 1.0)
+        return self.by_quarter[quarter].get((crime_type, district))
 
     def _of(self, quarter: Period) -> dict[Cell, float]:
         span = window(quarter)
@@ -130,11 +136,12 @@ def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> 
             entry["transcription"] = row.transcriptions.get(question.id)
         answers[question.id] = entry
     codes = {qid: a.code for qid, a in row.answers.items()}
+    in_figures = counted(q, row.status, codes)
     return {
         "case_ref": row.case_ref,
         "survey": row.survey,
         "status": row.status,
-        "counted": counted(q, row.status, codes),
+        "counted": in_figures,
         "started_at": iso(row.started_at),
         "ended_at": iso(row.ended_at),
         "channel": row.channel,
@@ -149,7 +156,11 @@ def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> 
         "age_band": row.age_band,
         "sex": row.sex,
         "disability": row.disability,
-        "weight": weights.weight(row.started_at, row.crime_type, row.district),
+        "weight": (
+            weights.weight(row.started_at, row.crime_type, row.district)
+            if in_figures is not None
+            else None
+        ),
         "answers": answers,
     }
 

@@ -24,6 +24,7 @@ from ivr.calendar import ZONE
 from ivr.questionnaire.options import is_substantive, not_counted_kind, positive_keys
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
+from ivr.results.export import export_objects
 from ivr.results.groups import group_label
 from ivr.results.model import Period, Report, Scope, Thresholds
 from ivr.results.report import build_report
@@ -133,7 +134,7 @@ def recompute(url: str, period: Period) -> dict[tuple[str, str, str | None], Cel
     return cells
 
 
-def report_of(url: str, period: Period) -> Report:
+def report_of(url: str, period: Period, *, weighted: bool = False) -> Report:
     db = Database(url)
     try:
         return build_report(
@@ -143,6 +144,7 @@ def report_of(url: str, period: Period) -> Report:
             period,
             scope=Scope(),
             thresholds=THRESHOLDS,
+            weighted=weighted,
             now=datetime(2026, 11, 29, tzinfo=UTC),
         )
     finally:
@@ -216,3 +218,50 @@ def test_changes_agree_with_statsmodels_newcombe(generated: str) -> None:
         # The trend's last point is this quarter.
         assert result.trend[-1].period == QUARTER.label
         assert result.trend[-1].figure.base == this.base
+
+
+def test_weighted_figures_agree_with_the_exports_weights(generated: str) -> None:
+    """What an analyst would do with the export: weight each counted answer by its row's
+    weight (rows without one are outside the weighted figures), then Wilson on the
+    effective base (Kish)."""
+    report = report_of(generated, QUARTER, weighted=True)
+    db = Database(generated)
+    try:
+        with db.snapshot() as conn:
+            rows = [
+                row
+                for row in export_objects(conn, "uss", start=None, end=None)
+                if QUARTER.start
+                <= datetime.fromisoformat(row["started_at"]).astimezone(ZONE).date()
+                <= QUARTER.end
+            ]
+            versions = {
+                vid: pinned_questionnaire(conn, vid)
+                for vid in store.versions_of_survey(conn, "uss")
+            }
+    finally:
+        db.dispose()
+    assert all(row["weight"] is None for row in rows if not row["counted"])
+    by_version = {q.version: q for q in versions.values()}
+    for result in report.questions:
+        weighted = result.weighted
+        assert weighted is not None and weighted.percent is not None
+        pairs = []
+        for row in rows:
+            answer = row["answers"].get(result.question_id)
+            if row["weight"] is None or answer is None or answer["code"] is None:
+                continue
+            if not answer["substantive"]:
+                continue
+            question = by_version[row["questionnaire_version"]].question(result.question_id)
+            pairs.append((row["weight"], answer["code"] in positive_keys(question)))
+        total = sum(w for w, _ in pairs)
+        share = sum(w for w, positive in pairs if positive) / total
+        effective = total**2 / sum(w * w for w, _ in pairs)
+        low, high = proportion_confint(share * effective, effective, method="wilson")
+        assert weighted.percent == pytest.approx(100 * share, abs=TOLERANCE)
+        assert weighted.effective_base == pytest.approx(effective, abs=0.01)
+        assert (weighted.low, weighted.high) == (
+            pytest.approx(100 * low, abs=TOLERANCE),
+            pytest.approx(100 * high, abs=TOLERANCE),
+        )
