@@ -53,6 +53,11 @@ MAX_TEXT = 200
 AGE_RANGE = (0, 120)
 
 
+#: Characters no sample cell may hold: the C0 controls but tab, line feed and carriage
+#: return (a quoted cell may span lines), and DEL.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def fields_of(questionnaire: Questionnaire) -> dict[str, CaseField]:
     """The case columns a survey's sample may have: its questionnaire's and the standard."""
     return {**STANDARD_FIELDS, **questionnaire.case_fields}
@@ -224,7 +229,15 @@ def _check_row(
     cells: list[str], columns: dict[str, int], fields: dict[str, CaseField], today: date
 ) -> tuple[_Row, list[str]]:
     """The row's converted values and the reasons it is invalid (none if valid)."""
-    reasons: list[str] = []
+    reasons = [
+        # Said without the value: the cell may hold a victim's name or number.
+        f"{name} holds a control character"
+        for name, position in columns.items()
+        if position < len(cells) and CONTROL_CHARACTERS.search(cells[position])
+    ]
+    if reasons:
+        # A NUL byte cannot even be stored (PostgreSQL refuses it): check nothing else.
+        return _Row("", "", {}), reasons
     case_ref = cells[columns["case_ref"]].strip() if "case_ref" in columns else ""
     if "case_ref" in columns:
         if not case_ref:

@@ -14,13 +14,11 @@ import click
 from ivr.accounts.audit import entries_since
 from ivr.commands.output import needs_schema
 from ivr.services import current_services
+from ivr.spreadsheet import text_cell
 
 #: The day given to --since starts at midnight here, the forces' local time.
 LOCAL_TIME = ZoneInfo("Europe/London")
 COLUMNS = ("at", "actor", "action", "object_type", "object_id", "details")
-#: A cell starting with one of these is a formula to a spreadsheet; the email tried in a
-#: failed sign-in is anyone's text, so such cells are quoted as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @click.group("audit")
@@ -36,7 +34,7 @@ def _cell(value: Any) -> str:
         if isinstance(value, dict)
         else str(value)
     )
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return text_cell(text)
 
 
 def to_csv(entries: list[dict[str, Any]]) -> str:

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from rich.console import Console
 
 from ivr.services import current_services
+from ivr.spreadsheet import text_cell
 
 #: Wide enough that a table printed to a pipe or a file is never cut short.
 PIPED_WIDTH = 10_000
@@ -26,11 +27,6 @@ def console() -> Console:
     return Console(markup=False, emoji=False, highlight=False, width=width)
 
 
-#: Spreadsheets run a cell that starts with one of these as a formula; data (district
-#: names, answers, names) must never run, so such a cell is written with a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -39,7 +35,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "; ".join(_cell(item) for item in value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return text_cell(text)
 
 
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ivr.campaigns.samples import import_sample
 from ivr.commands.output import needs_schema, plural
@@ -44,6 +44,14 @@ def import_(file: Path, survey: str) -> None:
         click.echo(
             "some of these cases were imported by another run at the same time; "
             "nothing was imported, run the import again to see which",
+            err=True,
+        )
+        sys.exit(1)
+    except DBAPIError as exc:
+        # The database's own words would carry the row's values (names, numbers): only
+        # the kind of error is said.
+        click.echo(
+            f"the database refused the sample ({type(exc.orig).__name__}); nothing was imported",
             err=True,
         )
         sys.exit(1)

@@ -27,6 +27,7 @@ from ivr.results.model import Period
 from ivr.results.questions import WEIGHT_CELL, weights_of
 from ivr.results.report import coding_of, window
 from ivr.results.reports import counted, iso
+from ivr.spreadsheet import text_cell
 from ivr.store import results as store
 from ivr.store.interviews import pinned_questionnaire
 
@@ -52,9 +53,6 @@ COLUMNS = (
     "disability",
     "weight",
 )
-#: Spreadsheets run a cell that starts with one of these as a formula; imported text
-#: (districts, labels) must never run, so such a cell is written behind a quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = tuple[str | None, ...]
 
@@ -204,4 +202,4 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool | int | float):
         return str(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return text_cell(text)

@@ -30,6 +30,7 @@ from ivr.results.model import (
     RecoveryRow,
     Report,
 )
+from ivr.spreadsheet import text_cell
 from ivr.wording import sentence, words
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,8 +70,6 @@ NOT_COUNTED = {
     "does_not_apply": "Does not apply",
     "prefer_not_to_say": "Prefer not to say",
 }
-#: A text cell starting with one of these would be run as a formula by a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MINUS = "\u2212"
 
 
@@ -262,7 +261,7 @@ def cell(value: Any) -> str:
     if isinstance(value, int | float):
         return _number(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return text_cell(text)
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
