@@ -18,6 +18,7 @@ MODULES = (
     "demo",
     "users",
     "audit",
+    "subject",
     "serve",
 )
 

@@ -1,0 +1,1 @@
+"""Data protection: what is held about a victim, and erasing it."""
