@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import MultiDict
+from sqlalchemy.exc import (
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ivr.calls import interviews
+from ivr.calls import parameters as p
+from ivr.calls.parameters import BadParameter
 from ivr.campaigns import dialler
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status, Step
 from ivr.engine.script import known_sensitive
@@ -21,6 +28,7 @@ from ivr.store import interviews as store
 from ivr.store import turns
 from ivr.store.statuses import FINAL_CALL
 from ivr.store.turns import NewReferral
+from ivr.telephony.media import media_hosts
 from ivr.telephony.numbers import caller_e164
 from ivr.telephony.twiml import (
     OPT_OUT_KEY,
@@ -38,6 +46,45 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 NEUTRAL_MESSAGE = (
     "Thank you for calling. We are not able to take your call on this number. Goodbye."
 )
+#: Said when the database cannot be reached: nothing about the caller or the survey.
+UNAVAILABLE_MESSAGE = "Sorry, we cannot continue this call just now. Goodbye."
+#: What a database that cannot be reached (down, refusing, or its pool used up) raises.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+#: Webhooks whose answer Twilio does not play: they say 503 when the database is away.
+_SILENT_ENDPOINTS = frozenset({"twilio.status", "twilio.transcription"})
+
+
+@bp.errorhandler(BadParameter)
+def _bad_parameter(error: BadParameter) -> tuple[str, int]:
+    log.info("refused a malformed webhook parameter to %s: %s", request.endpoint, error)
+    return str(error), 400
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(DisconnectionError)
+@bp.errorhandler(PoolTimeout)
+def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
+    """The caller hears a short apology and the call ends, instead of Twilio's "application
+    error"; callbacks nobody hears say 503. The log names only the kind of failure, since a
+    database error's text can hold the values of the statement."""
+    log.error("database unavailable to %s: %s", request.endpoint, type(error).__name__)
+    if request.endpoint in _SILENT_ENDPOINTS:
+        return "", 503
+    return twiml_response(farewell_twiml(UNAVAILABLE_MESSAGE))
+
+
+def _form() -> dict[str, str]:
+    """The request's parameters, each with its one value (see :func:`p.single_values`)."""
+    return p.single_values(request.form)
+
+
+def _attempt_id() -> str | None:
+    """The outbound attempt in the webhook's URL, if any; 400 if it is not one of ours."""
+    value = request.args.get("attempt") or None
+    if value is not None and not p.public_id(value):
+        raise BadParameter("attempt is not an attempt id")
+    return value
 
 
 def _turn_url(interview_public_id: str, step_no: int) -> str:
@@ -66,13 +113,15 @@ def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
 def voice() -> Response:
     """Start of every call: inbound to the survey number, or an outbound call answered."""
     svc = current_services()
-    form = request.form
-    call_sid = form.get("CallSid", "")
+    form = _form()
+    call_sid = p.sid(form, "CallSid")
     if not call_sid:
         abort(400, "CallSid is required")
-    answered_by = form.get("AnsweredBy", "")
+    attempt_public_id = _attempt_id()
+    p.enumerated(form, "CallStatus", p.CALL_STATUSES)
+    answered_by = p.enumerated(form, "AnsweredBy", p.ANSWERED_BY)
     if answered_by.startswith("machine") or answered_by == "fax":
-        _note_machine(call_sid, request.args.get("attempt"), answered_by)
+        _note_machine(call_sid, attempt_public_id, answered_by)
         return twiml_response(farewell_twiml(None))
     for _ in range(2):
         try:
@@ -82,7 +131,7 @@ def voice() -> Response:
                 if found:
                     return twiml_response(opening or farewell_twiml(None))
                 with svc.db.writing(conn):
-                    body = _start_call(conn, form, call_sid, request.args.get("attempt"))
+                    body = _start_call(conn, form, call_sid, attempt_public_id)
             return twiml_response(body)
         except (IntegrityError, interviews.Overtaken):
             # A duplicate of this request won the race; the loop replays its turn.
@@ -91,7 +140,7 @@ def voice() -> Response:
 
 
 def _start_call(
-    conn: Connection, form: MultiDict[str, str], call_sid: str, attempt_public_id: str | None
+    conn: Connection, form: dict[str, str], call_sid: str, attempt_public_id: str | None
 ) -> str:
     """Start or carry on the interview a call is for, if any, and return its first TwiML."""
     svc = current_services()
@@ -139,7 +188,7 @@ def _start_call(
 
 
 def _case_for_call(
-    conn: Connection, form: MultiDict[str, str], attempt_public_id: str | None
+    conn: Connection, form: dict[str, str], attempt_public_id: str | None
 ) -> tuple[store.CaseFacts | None, int | None, bool]:
     """The case a call is about and the outbound attempt it answers (None when inbound);
     and, when no case can go on, whether the number rung is a sensitive case's."""
@@ -156,7 +205,7 @@ def _case_for_call(
         return case, attempt.id, False
     if form.get("Direction", "inbound") != "inbound":
         return None, None, False
-    phone = caller_e164(form.get("From"))
+    phone = caller_e164(p.text(form, "From", p.DIGITS_LIMIT))
     if phone is None:
         return None, None, False
     return store.open_case_for_phone(conn, phone, surveys), None, False
@@ -167,8 +216,10 @@ def _case_for_call(
 def opt_out() -> Response:
     """The information message's key: 9 puts the number on the do-not-call list."""
     svc = current_services()
-    attempt_public_id = request.args.get("attempt", "")
-    if (request.form.get("Digits") or "").strip() != OPT_OUT_KEY:
+    attempt_public_id = _attempt_id()
+    if p.text(_form(), "Digits", p.DIGITS_LIMIT).strip() != OPT_OUT_KEY:
+        return twiml_response(farewell_twiml("Goodbye."))
+    if attempt_public_id is None:
         return twiml_response(farewell_twiml("Goodbye."))
     with svc.db.begin() as conn:
         attempt = campaign_store.outbound_attempt(conn, attempt_public_id=attempt_public_id)
@@ -205,11 +256,11 @@ def turn(public_id: str, step_no: int) -> Response:
     write is conditional on the interview still being where it was read, so a duplicate of
     the turn that lost the race writes nothing and replays the winner's TwiML.
     """
-    if step_no < 1:
+    if not 1 <= step_no <= p.MAX_INTEGER or not p.public_id(public_id):
         abort(404)
     svc = current_services()
     db = svc.db
-    event = input_event(request.form)
+    event = input_event(_form(), media_hosts(svc.settings.twilio_api_base_url))
     for _ in range(3):
         try:
             with db.reading() as conn:
@@ -250,24 +301,18 @@ def turn(public_id: str, step_no: int) -> Response:
     abort(409)
 
 
-def input_event(form: Any) -> InputEvent:
-    """What the caller did, from Twilio's Gather or Record parameters."""
-    if form.get("RecordingUrl"):
-        try:
-            seconds = int(form.get("RecordingDuration") or 0)
-        except ValueError:
-            seconds = 0
-        return Recording(form["RecordingUrl"], seconds)
-    digits = (form.get("Digits") or "").replace("#", "")
+def input_event(form: Mapping[str, str], recording_hosts: frozenset[str]) -> InputEvent:
+    """What the caller did, from Twilio's Gather or Record parameters (see
+    :mod:`ivr.calls.parameters` for what is refused)."""
+    recording = p.recording_url(form, recording_hosts)
+    if recording:
+        return Recording(recording, p.whole_number(form, "RecordingDuration") or 0)
+    digits = p.text(form, "Digits", p.DIGITS_LIMIT).replace("#", "")
     if digits and digits != "hangup":
         return Digits(digits)
-    speech = (form.get("SpeechResult") or "").strip()
+    speech = p.text(form, "SpeechResult", p.SPEECH_LIMIT).strip()
     if speech:
-        try:
-            confidence = float(form.get("Confidence") or 0.0)
-        except ValueError:
-            confidence = 0.0
-        return Speech(speech, confidence)
+        return Speech(speech, p.confidence(form))
     return Silence()
 
 
@@ -279,12 +324,19 @@ TRANSCRIPTION_STATUSES = frozenset({"completed", "failed"})
 @signed
 def transcription(public_id: str, question_id: str) -> tuple[str, int]:
     """Twilio's transcription of a recorded answer: kept once, beside the recording."""
+    if not p.public_id(public_id):
+        abort(404)
     svc = current_services()
-    form = request.form
+    form = _form()
     status = form.get("TranscriptionStatus", "")
     if status not in TRANSCRIPTION_STATUSES:
         abort(400, "TranscriptionStatus must be completed or failed")
-    text = (form.get("TranscriptionText") or None) if status == "completed" else None
+    recording_sid = p.sid(form, "RecordingSid") or None
+    text = (
+        (p.text(form, "TranscriptionText", p.TRANSCRIPTION_LIMIT) or None)
+        if status == "completed"
+        else None
+    )
     with svc.db.begin() as conn:
         found = turns.interview_by_public_id(conn, public_id)
         if found is None:
@@ -297,7 +349,7 @@ def transcription(public_id: str, question_id: str) -> tuple[str, int]:
             conn,
             interview_id=interview_id,
             question_id=question_id,
-            recording_sid=form.get("RecordingSid") or None,
+            recording_sid=recording_sid,
             status=status,
             text=text,
             now=svc.clock(),
@@ -311,9 +363,10 @@ def status() -> tuple[str, int]:
     """Call status callbacks: a dropped call ends its interview; the attempt's outcome
     plans the case's next call."""
     svc = current_services()
-    form = request.form
-    call_sid = form.get("CallSid", "")
-    call_status = form.get("CallStatus", "")
+    form = _status_form()
+    call_sid = form["CallSid"]
+    call_status = form["CallStatus"]
+    attempt_public_id = _attempt_id()
     referrals: list[NewReferral] = []
     with svc.db.begin() as conn:
         now = svc.clock()
@@ -329,15 +382,26 @@ def status() -> tuple[str, int]:
                 )
                 # The interview is locked, so no other request can have moved it on.
                 referrals = outcome.referrals if outcome is not None else []
-        if not dialler.record_call_status(
-            conn, svc.questionnaires, request.args.get("attempt"), form, now
-        ):
+        if not dialler.record_call_status(conn, svc.questionnaires, attempt_public_id, form, now):
             _inbound_status(conn, form, now)
     _announce(referrals)
     return "", 204
 
 
-def _inbound_status(conn: Connection, form: MultiDict[str, str], now: datetime) -> None:
+def _status_form() -> dict[str, str]:
+    """A status callback's parameters, checked: ids, Twilio's enumerated values, and a
+    duration that fits its column (ASCII digits, or '')."""
+    form = _form()
+    duration = p.whole_number(form, "CallDuration")
+    return {
+        "CallSid": p.sid(form, "CallSid"),
+        "CallStatus": p.enumerated(form, "CallStatus", p.CALL_STATUSES),
+        "AnsweredBy": p.enumerated(form, "AnsweredBy", p.ANSWERED_BY),
+        "CallDuration": "" if duration is None else str(duration),
+    }
+
+
+def _inbound_status(conn: Connection, form: Mapping[str, str], now: datetime) -> None:
     """Keep an inbound call's progress; once it ends, the case's campaign goes on."""
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")

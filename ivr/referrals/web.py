@@ -34,6 +34,7 @@ from ivr.store import referrals as referral_store
 from ivr.store import staff as staff_store
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Referral, User
+from ivr.telephony.media import media_hosts, on_media_host
 from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__, template_folder="templates")
@@ -187,8 +188,8 @@ def recording(referral_id: int) -> BaseResponse:
         if not referral.consented:
             abort(404)  # the victim's words go with their consent to be contacted
         url = referral_store.recording_url(session, referral)
-        if url is None:
-            abort(404)
+        if url is None or not on_media_host(url, media_hosts(svc.settings.twilio_api_base_url)):
+            abort(404)  # a recording kept before webhooks checked its host goes nowhere
         audit.record(
             session,
             user,

@@ -27,5 +27,10 @@ class SignatureChecker:
         # One HMAC over the URL exactly as configured: PUBLIC_BASE_URL is the canonical
         # address Twilio was given, so RequestValidator.validate's second try with the
         # default port added or removed would only double the cost of every webhook.
-        expected = self._validator.compute_signature(url, form)
-        return hmac.compare_digest(expected.encode(), signature.encode())
+        # twilio's validator reads every value of a parameter through the form's getlist
+        # (werkzeug's MultiDict has it), so a value added to a signed request breaks it.
+        try:
+            expected = self._validator.compute_signature(url, form)
+            return hmac.compare_digest(expected.encode(), signature.encode())
+        except UnicodeEncodeError:
+            return False  # a lone surrogate in the URL or a value: nothing Twilio signs
