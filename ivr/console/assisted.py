@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "interviewer"
 #: Roles that may run interviews from the console.
 CONSOLE_ROLES = frozenset({Role.INTERVIEWER, Role.SUPERVISOR, Role.ADMIN})
+#: Roles that may see every interview and give cases to interviewers.
+SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 #: Due cases read per survey when looking for the next one to hold.
 CANDIDATES = 50
 #: How the interviewer's end-of-call choice ends the interview and the attempt.
@@ -72,6 +74,34 @@ END_OUTCOMES: dict[str, tuple[Status, Outcome, str]] = {
 
 class ConsoleError(ValueError):
     """The console cannot do what was asked; the message is for the interviewer."""
+
+
+class NotDealt(ConsoleError, LookupError):
+    """The case or interview asked for is not this user's to open: to them, it is not there."""
+
+
+class OnAutomatedCall(ConsoleError):
+    """The victim is on an automated call about the case now: the console leaves it be."""
+
+
+#: Why a supervisor may not give a case, by the eligibility rule it fails.
+NOT_TO_BE_RUNG = {
+    Reason.NOT_YET: "it is too soon after the date the survey counts from to ring it",
+    Reason.PAST_PERIOD: "its calling period is over",
+    Reason.NO_DATE: "it has no date for the survey to count from",
+    Reason.NOT_COVERED: "the survey does not cover it",
+    Reason.REQUIREMENT_NOT_MET: "it does not meet the survey's requirements",
+    Reason.UNDER_AGE: "the victim is under the survey's minimum age",
+    Reason.NO_SAFETY_CHECK: "it is sensitive and the questionnaire cannot ask the safety check",
+    Reason.DO_NOT_CALL: "its number is on the do-not-call list",
+    Reason.ALREADY_INTERVIEWED: "it has already been interviewed",
+    Reason.NO_CAMPAIGN: "the survey has no outbound calling",
+}
+#: The longest case reference a sample may hold (the column's width).
+MAX_CASE_REF = 64
+ON_AUTOMATED_CALL = (
+    "the victim is on an automated call about this case now; try again when it has ended"
+)
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -102,7 +132,10 @@ def next_case(
             cases = store.due(conn, survey, now, CANDIDATES, for_interviewers=True)
             listed = store.on_do_not_call(conn, (c.phone for c in cases))
             closed = store.closed_cases(conn, [c.case_id for c in cases])
+            live = interviewers.on_a_live_call(conn, (c.case_id for c in cases), now)
             for case in cases:
+                if case.case_id in live:
+                    continue  # the victim rang in: the phone has them now
                 verdict = judge_case(
                     campaign,
                     case,
@@ -128,7 +161,7 @@ def release(db: Database, user: Any, case_id: int, now: datetime) -> None:
     """Give up a held case, so the dialler or another interviewer may ring it."""
     with db.begin() as conn:
         if not interviewers.release_held_case(conn, user.id, case_id, now):
-            raise ConsoleError("you do not hold this case")
+            raise NotDealt("you do not hold this case")
 
 
 def held_cases(db: Database, user: Any) -> list[dict[str, Any]]:
@@ -143,26 +176,21 @@ def held_cases(db: Database, user: Any) -> list[dict[str, Any]]:
 def open_interview(
     db: Database, registry: QuestionnaireRegistry, user: Any, case_id: int, now: datetime
 ) -> Screen:
-    """The case's interview: taken over where it stands if in progress, else started or
-    carried on from where an earlier call left it (identity and safety asked again).
+    """The interview of a case dealt to ``user`` (by next case, or given by a supervisor):
+    taken over where it stands if in progress at the console, else started or carried on
+    from where an earlier call left it (identity and safety asked again).
 
-    The case is held for ``user`` if nobody else holds it.
+    :class:`NotDealt` for any case ``user`` does not hold; :class:`OnAutomatedCall` while
+    the victim is on an automated call about it, which is left as it is.
     """
     _check_user(user)
     with db.begin() as conn:
-        case = case_by_id(conn, case_id)
-        if case is None:
-            raise ConsoleError("no such case")
         holder = interviewers.case_holder(conn, case_id)
-        if holder is None:
-            raise ConsoleError("this case is not in a calling campaign")
-        held_by_id, _ = holder
-        if held_by_id not in (None, user.id):
-            raise ConsoleError("another interviewer holds this case")
-        if held_by_id is None and not interviewers.hold_case(
-            conn, user.id, case_id, now, due_only=False
-        ):
-            raise ConsoleError("this case is on a call or held by someone else")
+        case = case_by_id(conn, case_id) if holder is not None else None
+        if case is None or holder is None or holder[0] != user.id:
+            raise NotDealt("this case is not dealt to you")
+        if interviewers.on_a_live_call(conn, [case_id], now):
+            raise OnAutomatedCall(ON_AUTOMATED_CALL)
         phone = interviewers.case_phone(conn, case_id)
         if store.on_do_not_call(conn, [phone]):
             raise ConsoleError("this number is on the do-not-call list")
@@ -183,19 +211,86 @@ def open_interview(
         return screen_of(conn, interview_id)
 
 
+def give_case(
+    db: Database,
+    registry: QuestionnaireRegistry,
+    supervisor: Any,
+    survey: str,
+    case_ref: str,
+    interviewer_id: int,
+    now: datetime,
+) -> int:
+    """Give a case to an interviewer, to open from their console; the case's id.
+
+    Only a supervisor or administrator gives, only to an active interviewer, and only a
+    case the dialler's rules would ring (its time to be due aside), that nobody holds and
+    whose victim is not on an automated call.
+    """
+    if not getattr(supervisor, "active", False) or supervisor.role not in SUPERVISION_ROLES:
+        raise ConsoleError("only supervisors may give cases to interviewers")
+    ref = case_ref.strip()
+    if not ref:
+        raise ConsoleError("type the case reference")
+    if survey not in registry.surveys():
+        raise ConsoleError("choose a survey")
+    campaign = _campaign(registry, survey)
+    with db.begin() as conn:
+        if not interviewers.is_active_staff(conn, interviewer_id, Role.INTERVIEWER.value):
+            raise ConsoleError("choose an interviewer")
+        found = None
+        if len(ref) <= MAX_CASE_REF and "\x00" not in ref:
+            found = interviewers.case_to_give(conn, survey, ref)
+        if found is None:
+            raise ConsoleError(f"no {survey} case has the reference {ref[:MAX_CASE_REF]}")
+        case = found.case
+        if found.held_by_id == interviewer_id:
+            return case.case_id
+        if found.held_by_id is not None:
+            raise ConsoleError("another interviewer holds this case: they must release it first")
+        verdict = judge_case(
+            campaign,
+            case,
+            now,
+            do_not_call=bool(store.on_do_not_call(conn, [case.phone])),
+            interviewed=bool(store.closed_cases(conn, [case.case_id])),
+        )
+        keeps_appointment = case.appointment_at is not None and verdict.reason is Reason.PAST_PERIOD
+        if not verdict.eligible and not keeps_appointment:
+            raise ConsoleError(f"this case may not be rung: {NOT_TO_BE_RUNG[verdict.reason]}")
+        if found.disposition is not None:
+            raise ConsoleError(f"calling this case has ended (disposition {found.disposition})")
+        if case.attempts >= campaign.policy.max_attempts:
+            raise ConsoleError("this case has had all the calls the survey allows")
+        if interviewers.on_a_live_call(conn, [case.case_id], now):
+            raise OnAutomatedCall(ON_AUTOMATED_CALL)
+        if not interviewers.hold_case(conn, interviewer_id, case.case_id, now, due_only=False):
+            raise ConsoleError("this case was taken or rung a moment ago; try again")
+    return case.case_id
+
+
 def screen(db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int) -> Screen:
     """What the console shows for an interview now."""
     with db.reading() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=False)
+        _check_owner(conn, user, row, changing_at=None)
         return screen_of(conn, interview_id)
 
 
 def repeat_question(
-    db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int
+    db: Database, registry: QuestionnaireRegistry, user: Any, interview_id: int, now: datetime
 ) -> Screen:
     """The current question again, to read out once more; nothing is counted or stored."""
-    return screen(db, registry, user, interview_id)
+    with db.reading() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, changing_at=now)
+        return screen_of(conn, interview_id)
+
+
+def check_may_call(db: Database, user: Any, interview_id: int, now: datetime) -> None:
+    """Raise unless ``user`` may ring the victim of this interview from the console now."""
+    with db.reading() as conn:
+        row = _interview(conn, interview_id)
+        _check_owner(conn, user, row, changing_at=now)
 
 
 def answer(
@@ -215,7 +310,7 @@ def answer(
     referrals: list[NewReferral] = []
     with db.begin() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=True)
+        _check_owner(conn, user, row, changing_at=now)
         if row.status != Status.IN_PROGRESS.value:
             raise ConsoleError("this interview has ended")
         questionnaire = pinned_questionnaire(conn, row.questionnaire_version_id)
@@ -282,7 +377,7 @@ def add_note(
         raise ConsoleError(f"a note is at most {MAX_NOTE:,} characters")
     with db.begin() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=True)
+        _check_owner(conn, user, row, changing_at=now)
         interviewers.add_interview_note(conn, row.id, {"at": now.isoformat(), "text": said})
         return screen_of(conn, row.id)
 
@@ -308,7 +403,7 @@ def action_alert(
         raise ConsoleError("say why the police should contact the victim")
     with db.begin() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=True)
+        _check_owner(conn, user, row, changing_at=now)
         if "action_alert" in interviewers.referral_kinds(conn, row.id):
             raise ConsoleError("an action alert has already been raised in this interview")
         q = pinned_questionnaire(conn, row.questionnaire_version_id)
@@ -366,7 +461,7 @@ def book_callback(
         ) from None
     with db.begin() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=True)
+        _check_owner(conn, user, row, changing_at=now)
         if row.status not in (Status.IN_PROGRESS.value, Status.CALLBACK_REQUESTED.value):
             raise ConsoleError(f"this interview has already ended ({row.status})")
         _end_interview(conn, row, Status.CALLBACK_REQUESTED, now, callback=chosen.value)
@@ -408,7 +503,7 @@ def end_call(
     referrals: list[NewReferral] = []
     with db.begin() as conn:
         row = _interview(conn, interview_id)
-        _check_owner(conn, user, row, holding=True)
+        _check_owner(conn, user, row, changing_at=now)
         if row.status == Status.IN_PROGRESS.value:
             if status is Status.COMPLETED:
                 raise ConsoleError("the interview has not been completed")
@@ -506,19 +601,24 @@ def _check_user(user: Any) -> None:
 def _interview(conn: Connection, interview_id: int) -> InterviewRow:
     row = interviewers.interview_row(conn, interview_id)
     if row is None:
-        raise ConsoleError("no such interview")
+        raise NotDealt("no such interview")
     return row
 
 
-def _check_owner(conn: Connection, user: Any, row: InterviewRow, *, holding: bool) -> None:
-    """The interview must be the user's, and (to change it) its case held by them."""
+def _check_owner(
+    conn: Connection, user: Any, row: InterviewRow, *, changing_at: datetime | None
+) -> None:
+    """The interview must be the user's (any, for a supervisor only looking); to change it
+    (at ``changing_at``), its case held by them and its victim on no automated call."""
     _check_user(user)
     interviewer, held_by = interviewers.interviewer_and_holder(conn, row.id)
-    if holding:
+    if changing_at is not None:
         if interviewer != user.id or held_by != user.id:
-            raise ConsoleError("this interview is not yours: open the case first")
-    elif interviewer != user.id and user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise ConsoleError("this interview is not yours")
+            raise NotDealt("this interview is not yours: open the case first")
+        if interviewers.on_a_live_call(conn, [row.case_id], changing_at):
+            raise OnAutomatedCall(ON_AUTOMATED_CALL)
+    elif interviewer != user.id and user.role not in SUPERVISION_ROLES:
+        raise NotDealt("this interview is not yours")
 
 
 # --- supervision --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import (
     Blueprint,
@@ -30,12 +30,20 @@ from flask_login import current_user
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.wrappers import Response as BaseResponse
 
+from ivr.accounts import audit
 from ivr.accounts.guards import access_required, csrf
 from ivr.accounts.staff import Role
 from ivr.campaigns.scheduler import CampaignError, campaign_for
 from ivr.config import ConfigError
 from ivr.console import assisted
-from ivr.console.assisted import CONSOLE_ROLES, ConsoleError, Screen
+from ivr.console.assisted import (
+    CONSOLE_ROLES,
+    SUPERVISION_ROLES,
+    ConsoleError,
+    NotDealt,
+    OnAutomatedCall,
+    Screen,
+)
 from ivr.services import current_services
 from ivr.store import interviewers
 from ivr.telephony.port import CallRequest, TelephonyError
@@ -47,7 +55,6 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 #: Twilio's webhook for a console call: the interviewer answered, now ring the victim.
 bridge_bp = Blueprint("twilio_bridge", __name__, url_prefix="/twilio")
 
-SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CALLBACK_CHOICES = {
     "this_evening": "This evening",
     "tomorrow_daytime": "Tomorrow daytime",
@@ -76,6 +83,13 @@ FINISHING_OUTCOMES = {
 MAX_TEXT = 2000
 #: Said to the interviewer when the bridge has no victim to ring.
 NO_CALL_MESSAGE = "There is no call to connect for this interview. Goodbye."
+#: The largest id a row can have (the columns are 32-bit integers on PostgreSQL).
+MAX_ID = 2**31 - 1
+#: Said when the console will not open a case its victim is on an automated call about.
+ON_AUTOMATED_CALL = (
+    "Not opened: the victim is on an automated call about this case now. Nothing was "
+    "changed; try again when the call has ended."
+)
 
 
 def _has_role(roles: frozenset[Role]) -> bool:
@@ -91,6 +105,50 @@ supervision_access_required = access_required(lambda user: _has_role(SUPERVISION
 def _me() -> Any:
     # The account as a plain object, read before the domain opens any transaction.
     return current_user._get_current_object()
+
+
+def _check_id(object_type: str, object_id: int) -> None:
+    """An id no row can have is refused before any query (SQLite cannot even bind it)."""
+    if not 0 < object_id <= MAX_ID:
+        _refuse(object_type, object_id)
+
+
+def _refuse(object_type: str, object_id: int) -> NoReturn:
+    """Not found, and written to the audit trail: who asked, by which route, for which id."""
+    svc = current_services()
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    in_range = 0 < object_id <= MAX_ID
+    with svc.db.transaction() as session:
+        audit.record(
+            session,
+            _me(),
+            "console_refused",
+            object_type=object_type,
+            object_id=object_id if in_range else None,
+            now=svc.clock(),
+            route=rule,
+            method=request.method,
+            **({} if in_range else {"id": str(object_id)[:40]}),
+        )
+    abort(404)
+
+
+def _audit_view(case_id: int, shown: list[str], **details: Any) -> None:
+    """Write down that the signed-in user was shown a victim's ``shown`` details (the
+    names of the fields, never their values)."""
+    svc = current_services()
+    with svc.db.transaction() as session:
+        audit.record(
+            session,
+            _me(),
+            "view_personal_details",
+            object_type="case",
+            object_id=case_id,
+            now=svc.clock(),
+            shown=shown,
+            route=request.url_rule.rule if request.url_rule is not None else request.path,
+            **details,
+        )
 
 
 def _yes_no(screen: Screen) -> bool:
@@ -120,11 +178,19 @@ def _script_page(
     status: int = 200,
 ) -> tuple[str, int]:
     svc = current_services()
+    _check_id("interview", interview_id)
     if shown is None:
         try:
             shown = assisted.screen(svc.db, svc.questionnaires, _me(), interview_id)
+        except NotDealt:
+            _refuse("interview", interview_id)
         except (ConsoleError, LookupError):
             abort(404)
+    _audit_view(
+        shown.case_id,
+        ["first_name", "phone"] if shown.first_name else ["phone"],
+        interview_id=interview_id,
+    )
     finishing = None
     if shown.kind == "ended" and any(
         held["case_id"] == shown.case_id for held in assisted.held_cases(svc.db, _me())
@@ -149,8 +215,11 @@ def _script_page(
 def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any:
     """Run one domain action; ConsoleError re-renders the page with the error and the
     input kept (400), and success goes back to the page (with ``do``'s message)."""
+    _check_id("interview", interview_id)
     try:
         message = do()
+    except NotDealt:
+        _refuse("interview", interview_id)
     except ConsoleError as error:
         return _script_page(
             interview_id,
@@ -171,6 +240,9 @@ def _act(interview_id: int, form_name: str, do: Callable[[], str | None]) -> Any
 def index() -> Any:
     """The case this account holds, if any, and the button for the next due case."""
     with_held = assisted.held_cases(current_services().db, _me())
+    for case in with_held:
+        if case["first_name"]:
+            _audit_view(case["case_id"], ["first_name"])
     return render_template(
         "console.html", held=with_held, may_supervise=_has_role(SUPERVISION_ROLES)
     )
@@ -188,6 +260,9 @@ def next_case() -> BaseResponse:
             flash(_why_nothing_due(now), "info")
             return redirect(url_for("console.index"))
         opened = assisted.open_interview(svc.db, svc.questionnaires, user, case_id, now)
+    except OnAutomatedCall:
+        flash(ON_AUTOMATED_CALL, "error")
+        return redirect(url_for("console.index"))
     except ConsoleError as error:
         flash(f"No case is due now: {error}.", "info")
         return redirect(url_for("console.index"))
@@ -217,10 +292,17 @@ def _why_nothing_due(now: datetime) -> str:
 @bp.post("/cases/<int:case_id>/open")
 @console_access_required
 def open_case(case_id: int) -> BaseResponse:
-    """Go back to the interview of a case this account holds (resuming a partial one)."""
+    """Go back to the interview of a case dealt to this account (resuming a partial one);
+    any other case is not found, and the attempt audited."""
     svc = current_services()
+    _check_id("case", case_id)
     try:
         opened = assisted.open_interview(svc.db, svc.questionnaires, _me(), case_id, svc.clock())
+    except NotDealt:
+        _refuse("case", case_id)
+    except OnAutomatedCall:
+        flash(ON_AUTOMATED_CALL, "error")
+        return redirect(url_for("console.index"))
     except ConsoleError as error:
         flash(f"Not opened: {error}.", "error")
         return redirect(url_for("console.index"))
@@ -232,8 +314,11 @@ def open_case(case_id: int) -> BaseResponse:
 def release_case(case_id: int) -> BaseResponse:
     """Give a held case back, so that it is due for someone else."""
     svc = current_services()
+    _check_id("case", case_id)
     try:
         assisted.release(svc.db, _me(), case_id, svc.clock())
+    except NotDealt:
+        _refuse("case", case_id)
     except ConsoleError as error:
         flash(f"Not released: {error}.", "error")
     else:
@@ -287,7 +372,7 @@ def repeat(interview_id: int) -> Any:
     svc = current_services()
 
     def again() -> str:
-        assisted.repeat_question(svc.db, svc.questionnaires, _me(), interview_id)
+        assisted.repeat_question(svc.db, svc.questionnaires, _me(), interview_id, svc.clock())
         return "Read the question again, exactly as written."
 
     return _act(interview_id, "repeat", again)
@@ -393,11 +478,16 @@ def end(interview_id: int) -> Any:
 def call(interview_id: int) -> Any:
     """Ring the interviewer's own phone, then bridge them to the victim; or say to dial."""
     svc, user = current_services(), _me()
+    _check_id("interview", interview_id)
     try:
-        shown = assisted.screen(svc.db, svc.questionnaires, user, interview_id)
-    except (ConsoleError, LookupError):
-        abort(404)
-    manual = f"Dial {shown.phone} by hand."
+        assisted.check_may_call(svc.db, user, interview_id, svc.clock())
+    except NotDealt:
+        _refuse("interview", interview_id)
+    except ConsoleError as error:
+        return _script_page(interview_id, error_for="call", error=sentence(str(error)), status=400)
+    shown = assisted.screen(svc.db, svc.questionnaires, user, interview_id)
+    # Flashed messages live in the session cookie: they name neither victim nor number.
+    manual = "Dial the number shown on this page by hand."
     with svc.db.reading() as conn:
         own_phone = interviewers.interviewer_phone(conn, user.id)
         public_id = interviewers.interview_public_id(conn, interview_id)
@@ -439,21 +529,65 @@ def call(interview_id: int) -> Any:
         )
     log.info("console call %s placed for interview %s", placed.sid, interview_id)
     flash(
-        f"Your phone ({own_phone}) is ringing. Answer it, and you will be connected to "
-        f"{shown.first_name or 'the victim'} on {shown.phone}.",
+        "Your phone is ringing. Answer it, and you will be connected to the victim.",
         "success",
     )
     return redirect(url_for("console.interview", interview_id=interview_id))
+
+
+def _supervision_page(
+    *, form: Mapping[str, str] | None = None, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    svc = current_services()
+    return render_template(
+        "console_supervision.html",
+        interviewers=assisted.supervision(svc.db, svc.clock()),
+        surveys=svc.questionnaires.surveys(),
+        form=form or {},
+        error=error,
+    ), status
 
 
 @bp.get("/supervision")
 @supervision_access_required
 def supervision() -> Any:
     """Each interviewer's state, completes in the last hour and today, and cases held."""
-    svc = current_services()
-    return render_template(
-        "console_supervision.html", interviewers=assisted.supervision(svc.db, svc.clock())
-    )
+    return _supervision_page()
+
+
+@bp.post("/supervision/give")
+@supervision_access_required
+def give_case() -> Any:
+    """Give a case, by its reference, to an interviewer to open from their console."""
+    svc, user = current_services(), _me()
+    form = request.form
+    chosen = form.get("interviewer", "")
+    try:
+        if not chosen.isascii() or not chosen.isdigit() or not 0 < int(chosen) <= MAX_ID:
+            raise ConsoleError("choose an interviewer")
+        case_id = assisted.give_case(
+            svc.db,
+            svc.questionnaires,
+            user,
+            form.get("survey", ""),
+            form.get("case_ref", ""),
+            int(chosen),
+            svc.clock(),
+        )
+    except ConsoleError as error:
+        return _supervision_page(form=form, error=sentence(str(error)), status=400)
+    with svc.db.transaction() as session:
+        audit.record(
+            session,
+            user,
+            "give_case",
+            object_type="case",
+            object_id=case_id,
+            now=svc.clock(),
+            to=int(chosen),
+        )
+    flash("The case is given: it is on the interviewer's console to open.", "success")
+    return redirect(url_for("console.supervision"))
 
 
 @bridge_bp.post("/bridge")

@@ -3,20 +3,25 @@ attempts at a case, what the console shows, and the call bridged to the victim."
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from ivr.store.campaigns import ATTEMPTS, CASES, SCHEDULES
-from ivr.store.models import Base, public_id
+from ivr.store.campaigns import ATTEMPTS, CASES, SCHEDULES, CaseToCall
+from ivr.store.models import Base, case_field_values, public_id
+from ivr.store.statuses import LIVE_ATTEMPT
 from ivr.store.turns import InterviewRow
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _ANSWERS: Table = Base.metadata.tables["answers"]
 _REFERRALS: Table = Base.metadata.tables["referrals"]
 _USERS: Table = Base.metadata.tables["users"]
-_i, _s, _c, _u = _INTERVIEWS.c, SCHEDULES.c, CASES.c, _USERS.c
+_i, _s, _c, _u, _a = _INTERVIEWS.c, SCHEDULES.c, CASES.c, _USERS.c, ATTEMPTS.c
+#: Twilio ends any call after four hours: an inbound call whose end was never reported is
+#: not taken to be live for longer than that.
+LONGEST_CALL = timedelta(hours=4)
 
 
 class StaffMember(NamedTuple):
@@ -43,6 +48,15 @@ class ScreenRow(NamedTuple):
     interviewer_only_since: datetime | None
 
 
+class CaseToGive(NamedTuple):
+    """A case a supervisor means to give to an interviewer, and where its calling stands."""
+
+    case: CaseToCall
+    case_ref: str
+    disposition: str | None
+    held_by_id: int | None
+
+
 class AnswerShown(NamedTuple):
     """One answer so far, as the console lists it."""
 
@@ -59,12 +73,17 @@ class AnswerShown(NamedTuple):
 def hold_case(
     conn: Connection, user_id: int, case_id: int, now: datetime, *, due_only: bool
 ) -> bool:
-    """Hold a case for a user if nobody holds it and no call is on it (and, if ``due_only``,
-    it is still open and due); False if it could not be taken. This conditional update is
+    """Hold a case for a user if nobody holds it, no call is on it and it is still open
+    (and, if ``due_only``, due); False if it could not be taken. This conditional update is
     what stops two interviewers (or an interviewer and the dialler) taking one case."""
-    conditions = [_s.case_id == case_id, _s.held_by_id.is_(None), _s.active_attempt_id.is_(None)]
+    conditions = [
+        _s.case_id == case_id,
+        _s.held_by_id.is_(None),
+        _s.active_attempt_id.is_(None),
+        _s.disposition.is_(None),
+    ]
     if due_only:
-        conditions += [_s.disposition.is_(None), _s.next_attempt_at <= now]
+        conditions.append(_s.next_attempt_at <= now)
     taken = conn.execute(
         update(SCHEDULES).where(*conditions).values(held_by_id=user_id, held_at=now, updated_at=now)
     )
@@ -144,6 +163,64 @@ def case_holder(conn: Connection, case_id: int) -> tuple[int | None, int | None]
         select(_s.held_by_id, _s.active_attempt_id).where(_s.case_id == case_id)
     ).first()
     return None if row is None else (row.held_by_id, row.active_attempt_id)
+
+
+def on_a_live_call(conn: Connection, case_ids: Iterable[int], now: datetime) -> set[int]:
+    """The cases among ``case_ids`` whose victim is on an automated call now: the dialler's
+    attempt is under way, or they rang in and the call has not been reported ended."""
+    ids = list(case_ids)
+    if not ids:
+        return set()
+    dialled = select(_s.case_id).where(_s.case_id.in_(ids), _s.active_attempt_id.is_not(None))
+    rang_in = select(_a.case_id).where(
+        _a.case_id.in_(ids),
+        _a.direction == "inbound",
+        _a.ended_at.is_(None),
+        _a.status.in_(LIVE_ATTEMPT),
+        _a.created_at > now - LONGEST_CALL,
+    )
+    return {int(case_id) for case_id in conn.scalars(dialled.union(rang_in))}
+
+
+def case_to_give(conn: Connection, survey: str, case_ref: str) -> CaseToGive | None:
+    """A survey's case by its reference, with its schedule; None when there is no such case
+    or it is in no calling campaign."""
+    row = conn.execute(
+        select(
+            _s.case_id,
+            _s.survey,
+            _c.case_ref,
+            _c.phone,
+            _c.fields,
+            _c.first_name,
+            _c.crime_type,
+            _c.district,
+            _c.reported_on,
+            _s.attempts,
+            _s.outcomes,
+            _s.next_attempt_at,
+            _s.appointment_at,
+            _s.interviewer_only_since,
+            _s.disposition,
+            _s.held_by_id,
+        )
+        .join(CASES, _c.id == _s.case_id)
+        .where(_c.survey == survey, _c.case_ref == case_ref)
+    ).first()
+    if row is None:
+        return None
+    case = CaseToCall(
+        row.case_id,
+        row.survey,
+        row.phone,
+        case_field_values(row),
+        row.attempts,
+        tuple(row.outcomes or ()),
+        row.next_attempt_at,
+        row.appointment_at,
+        row.interviewer_only_since,
+    )
+    return CaseToGive(case, row.case_ref, row.disposition, row.held_by_id)
 
 
 def case_phone(conn: Connection, case_id: int) -> str:
@@ -287,6 +364,14 @@ def answers_shown(conn: Connection, interview_id: int) -> list[AnswerShown]:
 # --- supervision --------------------------------------------------------------------------
 
 
+def is_active_staff(conn: Connection, user_id: int, role: str) -> bool:
+    """Whether the account is active and has ``role``."""
+    return (
+        conn.scalar(select(_u.id).where(_u.id == user_id, _u.active.is_(True), _u.role == role))
+        is not None
+    )
+
+
 def active_staff(conn: Connection, role: str) -> list[StaffMember]:
     """The active accounts with ``role``, by name then email."""
     return [
@@ -338,6 +423,8 @@ def victim_phone_to_bridge(conn: Connection, interview_public_id: str) -> str | 
         .where(
             _i.public_id == interview_public_id,
             _i.interviewer_id.is_not(None),
+            # Not while the victim is on an automated call that carried the interview on.
+            _i.channel == "interviewer",
             _i.ended_at.is_(None),
         )
     )

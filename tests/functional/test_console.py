@@ -246,6 +246,13 @@ def test_resuming_a_partial_interview_as_another_interviewer(world: World) -> No
         assisted.answer(
             world.db, registry(world), ann, shown.interview_id, key="1", now=world.clock()
         )
+    with pytest.raises(assisted.NotDealt):  # nobody dealt it to bob
+        assisted.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
+    boss = interviewer(world, "boss", role="supervisor")
+    given = assisted.give_case(
+        world.db, registry(world), boss, "uss", "CR/0", bob.id, world.clock()
+    )
+    assert given == shown.case_id
     resumed = assisted.open_interview(world.db, registry(world), bob, shown.case_id, world.clock())
     assert resumed.interview_id == shown.interview_id
     # Who they are is confirmed again before anything else; then consent to carry on.

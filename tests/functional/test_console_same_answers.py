@@ -84,9 +84,19 @@ def test_console_and_phone_keep_the_same_answers(app: Flask) -> None:
             crime_type=crime,
             reported_on=date(2026, 10, 1),
         )
-        with svc.db.transaction() as session:
-            session.add(Schedule(case_id=console_case.id, survey="uss", attempts=0, outcomes=[]))
         now = svc.clock()
+        with svc.db.transaction() as session:
+            # Dealt to the interviewer, as next case or a supervisor would.
+            session.add(
+                Schedule(
+                    case_id=console_case.id,
+                    survey="uss",
+                    attempts=0,
+                    outcomes=[],
+                    held_by_id=user.id,
+                    held_at=now,
+                )
+            )
         shown = assisted.open_interview(svc.db, svc.questionnaires, user, console_case.id, now)
         script: list[Action] = []
         for _ in range(60):
