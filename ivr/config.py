@@ -100,6 +100,12 @@ class Settings:
     #: Results: points by which a group's share of interviews may fall short of its share
     #: of the eligible sample before the report names it as under-represented.
     results_representation_margin: float = 5.0
+    #: Days the audit trail is kept (``ivr retention run`` deletes older entries).
+    audit_retention_days: int = 2190
+    #: Staff sessions: minutes without a request after which a session is signed out.
+    session_idle_minutes: int = 30
+    #: Staff sessions: hours after signing in after which a session is signed out, busy or not.
+    session_max_hours: int = 12
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -147,6 +153,13 @@ class Settings:
             results_representation_margin=_number(
                 env, "RESULTS_REPRESENTATION_MARGIN", cls.results_representation_margin, float
             ),
+            audit_retention_days=_number(
+                env, "AUDIT_RETENTION_DAYS", cls.audit_retention_days, int
+            ),
+            session_idle_minutes=_number(
+                env, "SESSION_IDLE_MINUTES", cls.session_idle_minutes, int
+            ),
+            session_max_hours=_number(env, "SESSION_MAX_HOURS", cls.session_max_hours, int),
         )
         settings.validate()
         return settings
@@ -196,6 +209,17 @@ class Settings:
             )
         if not 0 <= self.results_representation_margin <= 100:
             raise ConfigError("RESULTS_REPRESENTATION_MARGIN must be between 0 and 100 points")
+        if self.audit_retention_days < 1:
+            raise ConfigError("AUDIT_RETENTION_DAYS must be at least 1")
+        if not 1 <= self.session_max_hours <= 168:
+            # A week at most: the sign-ins kept to know an account's usual addresses are
+            # kept for 30 days, and a session outliving them could not be checked.
+            raise ConfigError("SESSION_MAX_HOURS must be between 1 and 168 (a week)")
+        if not 1 <= self.session_idle_minutes <= self.session_max_hours * 60:
+            raise ConfigError(
+                "SESSION_IDLE_MINUTES must be at least 1 and at most SESSION_MAX_HOURS "
+                f"({self.session_max_hours}) in minutes"
+            )
         if not self.questionnaires_dir.is_dir():
             raise ConfigError(f"IVR_QUESTIONNAIRES: no such directory {self.questionnaires_dir}")
 

@@ -20,12 +20,15 @@ SCHEDULER_PASS = "workers.dialer.tick"
 PLACE_CALL = "workers.dialer.place_call"
 NOTIFY_NEW_REFERRAL = "workers.notifications.notify_new_referral"
 NOTIFY_OVERDUE = "workers.notifications.notify_overdue"
+APPLY_RETENTION = "workers.privacy.apply_retention"
 
 #: Seconds between scheduler passes: appointments are kept within 15 minutes, and a
 #: pass every half minute keeps calls flowing at the configured rate.
 SCHEDULER_EVERY = 30
 #: Seconds between overdue notices to supervisors.
 OVERDUE_EVERY = 3600
+#: Seconds between runs of the retention periods.
+RETENTION_EVERY = 24 * 3600
 
 HOUR = 3600
 WEEK = 7 * 24 * HOUR
@@ -60,6 +63,9 @@ POLICIES: dict[str, JobPolicy] = {
     NOTIFY_NEW_REFERRAL: JobPolicy(timeout=60, retry_after=(30, 300, 1800)),
     # Sent by the clock, like the pass: the next hour's notice is the retry.
     NOTIFY_OVERDUE: JobPolicy(timeout=120, queued_ttl=OVERDUE_EVERY),
+    # Daily, by the clock: what fails today is tried again tomorrow (a recording Twilio
+    # could not delete keeps its address until then).
+    APPLY_RETENTION: JobPolicy(timeout=2 * HOUR, queued_ttl=RETENTION_EVERY),
 }
 #: Any job not in the table.
 DEFAULT_POLICY = JobPolicy(timeout=300)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from ivr.campaigns.limiter import CallRateLimiter, LocalRateLimiter, RedisRateLimiter
 from ivr.config import ConfigError, Settings
@@ -21,7 +22,7 @@ from ivr.jobs import JobQueue, make_queue
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.store.db import Database
 from ivr.store.models import utcnow
-from ivr.telephony.port import Telephony, TwilioTelephony
+from ivr.telephony.port import RecordingStore, Telephony, TwilioTelephony
 from ivr.telephony.signature import SignatureChecker
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,20 @@ class Services:
             else:
                 self.limiter = LocalRateLimiter(self.settings.calls_per_second)
         return self.telephony, self.limiter
+
+
+def recording_store(services: Services) -> RecordingStore | None:
+    """Where recordings are deleted: the telephony given (a test double, a fake API), or
+    Twilio when its account is configured; None without either (nothing is kept there)."""
+    telephony = services.telephony
+    if telephony is not None and hasattr(telephony, "delete_recording"):
+        return cast(RecordingStore, telephony)
+    s = services.settings
+    if s.twilio_account_sid and s.twilio_auth_token:
+        return TwilioTelephony(
+            s.twilio_account_sid, s.twilio_auth_token, api_base_url=s.twilio_api_base_url
+        )
+    return None
 
 
 def build_services(

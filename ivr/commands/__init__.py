@@ -19,6 +19,7 @@ MODULES = (
     "users",
     "audit",
     "subject",
+    "retention",
     "serve",
 )
 

@@ -9,7 +9,7 @@ import click
 
 from ivr.commands.output import needs_schema
 from ivr.privacy.subject import SubjectError, erase_subject, export_subject
-from ivr.services import current_services
+from ivr.services import current_services, recording_store
 
 
 @click.group("subject")
@@ -56,7 +56,13 @@ def erase(case_ref: str, survey: str | None, answers: bool) -> None:
         sys.exit(1)
     try:
         erased = erase_subject(
-            svc.db, case_ref, survey, answers=answers, actor=None, now=svc.clock()
+            svc.db,
+            case_ref,
+            survey,
+            answers=answers,
+            recordings=recording_store(svc),
+            actor=None,
+            now=svc.clock(),
         )
     except SubjectError as exc:
         _fail(exc)
@@ -65,6 +71,6 @@ def erase(case_ref: str, survey: str | None, answers: bool) -> None:
         f"erased case {case_ref}: {erased.interviews} interview(s), {erased.turns} call "
         f"turn(s), {erased.transcriptions} transcription(s), {erased.referral_events} "
         f"referral note(s); answers {kept} ({erased.answers}); "
-        f"{len(erased.recordings)} recording(s) no longer referenced",
+        f"{len(erased.recordings)} recording(s) deleted",
         err=True,
     )

@@ -8,9 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ivr.accounts import audit
+from ivr.privacy.retention import delete_recordings
 from ivr.store import subjects
 from ivr.store.db import Database
+from ivr.telephony.port import RecordingStore
 
 
 class SubjectError(Exception):
@@ -46,25 +50,39 @@ def export_subject(
     return {"survey": match.survey, "case_ref": match.case_ref, "held": records}
 
 
+def _refuse_live_call(conn: Connection, match: subjects.CaseMatch) -> None:
+    if subjects.live_attempts(conn, match.id):
+        raise SubjectError(
+            f"a call to case '{match.case_ref}' is under way: erase it once the call ends"
+        )
+
+
 def erase_subject(
     db: Database,
     case_ref: str,
     survey: str | None,
     *,
     answers: bool,
+    recordings: RecordingStore | None,
     actor: Any,
     now: datetime,
 ) -> subjects.Erased:
-    """Remove the case's personal data everywhere the database holds it (and with
-    ``answers`` its answers too), in one transaction with its audit entry; refused while
-    a call to the case is under way."""
+    """Remove the case's personal data everywhere it is held: its recordings where they
+    are kept (Twilio), then everything in the database (and with ``answers`` its answers
+    too), in one transaction with its audit entry. Refused while a call to the case is
+    under way, and (nothing erased) when a recording cannot be deleted yet."""
     match = find_case(db, case_ref, survey)
+    with db.reading() as conn:
+        _refuse_live_call(conn, match)
+        urls = subjects.recordings_of(conn, match.id)
+    if delete_recordings(recordings, urls):
+        raise SubjectError(
+            "not all of the victim's recordings could be deleted at Twilio yet: nothing "
+            "else was erased; try again later"
+        )
     with db.transaction() as session:
         conn = session.connection()
-        if subjects.live_attempts(conn, match.id):
-            raise SubjectError(
-                f"a call to case '{match.case_ref}' is under way: erase it once the call ends"
-            )
+        _refuse_live_call(conn, match)
         erased = subjects.erase(conn, match.id, answers=answers, now=now)
         audit.record(
             session,

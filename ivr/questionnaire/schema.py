@@ -363,6 +363,21 @@ class CampaignSettings(Model):
     calling: CallingSettings = Field(default_factory=CallingSettings)
 
 
+class Retention(Model):
+    """How long a survey keeps what it holds, in days (``ivr retention run`` applies it).
+
+    A case's personal details (reference, number, name, sample fields but the reported
+    groups, the call's saved state and TwiML, staff's notes) go ``personal_details_days``
+    after its calling closed, or after its import if calling never closed; a recording
+    (and its transcription) ``recordings_days`` after it was made; the coded answers,
+    pseudonymous by then, ``answers_days`` after the interview started (None: kept).
+    """
+
+    personal_details_days: int = Field(default=365, ge=1)
+    recordings_days: int = Field(default=90, ge=1)
+    answers_days: int | None = Field(default=2190, ge=1)
+
+
 class Questionnaire(Model):
     """A whole survey script: its steps, questions, referral rules and closing."""
 
@@ -403,6 +418,7 @@ class Questionnaire(Model):
     #: questions have an answer, and as a break-off (2.12) below it. None: more than half.
     partial_core_answers: int | None = Field(default=None, ge=1)
     campaign: CampaignSettings | None = None
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("version", mode="before")
     @classmethod

@@ -128,6 +128,21 @@ def records_of(conn: Connection, case_id: int) -> dict[str, Any]:
     }
 
 
+def recordings_of(conn: Connection, case_id: int) -> list[str]:
+    """The addresses of the case's recorded answers."""
+    a, i = _ANSWERS.c, _INTERVIEWS.c
+    return [
+        url
+        for url in conn.scalars(
+            select(a.recording_url)
+            .join(_INTERVIEWS, i.id == a.interview_id)
+            .where(i.case_id == case_id, a.recording_url.is_not(None))
+            .order_by(a.id)
+        )
+        if url
+    ]
+
+
 def live_attempts(conn: Connection, case_id: int) -> int:
     """The case's call attempts still under way."""
     return len(

@@ -301,6 +301,8 @@ class FakeTwilioApi:
         self._failures: deque[_ApiError] = deque()
         self.validator = RequestValidator(auth_token)
         self.calls: list[FakeCall] = []
+        #: The sids of the recordings deleted through the API.
+        self.deleted_recordings: list[str] = []
         self._pending: deque[FakeCall] = deque()
         self._playing = 0
         self._changed = threading.Condition()
@@ -312,7 +314,12 @@ class FakeTwilioApi:
                     "/2010-04-01/Accounts/<sid>/Calls.json",
                     methods=["POST"],
                     endpoint="create_call",
-                )
+                ),
+                Rule(
+                    "/2010-04-01/Accounts/<sid>/Recordings/<recording>.json",
+                    methods=["DELETE"],
+                    endpoint="delete_recording",
+                ),
             ]
         )
 
@@ -329,14 +336,17 @@ class FakeTwilioApi:
         try:
             self._authenticate(request)
             try:
-                _, args = self._routes.bind_to_environ(environ).match()
+                endpoint, args = self._routes.bind_to_environ(environ).match()
             except MethodNotAllowed:
                 raise _ApiError(405, 20004, "Method not allowed") from None
             except HTTPException:
                 raise _ApiError(
                     404, 20404, f"The requested resource {request.path} was not found"
                 ) from None
-            response = self._create_call(request, str(args["sid"]))
+            if endpoint == "delete_recording":
+                response = self._delete_recording(request, str(args["sid"]), args["recording"])
+            else:
+                response = self._create_call(request, str(args["sid"]))
         except _ApiError as exc:
             response = exc.response()
         return response(environ, start_response)
@@ -351,6 +361,16 @@ class FakeTwilioApi:
         )
         if not ok:
             raise _ApiError(401, 20003, "Authenticate")
+
+    def _delete_recording(self, request: Request, account_sid: str, recording: str) -> Response:
+        # Twilio answers 204 with no body; a recording it does not have is a 404.
+        if account_sid != self.account_sid or recording in self.deleted_recordings:
+            raise _ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        with self._changed:
+            if self._failures:
+                raise self._failures.popleft()
+            self.deleted_recordings.append(recording)
+        return Response(b"", 204)
 
     def _create_call(self, request: Request, account_sid: str) -> Response:
         if account_sid != self.account_sid:

@@ -17,6 +17,7 @@ __all__ = [
     "STATUS_EVENTS",
     "CallRequest",
     "PlacedCall",
+    "RecordingStore",
     "RecordingTelephony",
     "Telephony",
     "TelephonyError",
@@ -26,6 +27,8 @@ __all__ = [
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 MACHINE_DETECTION = ("Enable", "DetectMessageEnd")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
+#: A Twilio recording's sid in its address (.../Recordings/RE<32 hex>[.mp3]).
+RECORDING_SID = re.compile(r"/Recordings/(RE[0-9a-fA-F]{32})(?:\.\w+)?$")
 MIN_RING_SECONDS = 15
 MAX_RING_SECONDS = 600
 DEFAULT_HTTP_TIMEOUT = 10.0
@@ -106,11 +109,55 @@ class Telephony(Protocol):
         ...
 
 
+class RecordingStore(Protocol):
+    """Where recorded answers are kept: deleting one when its time is up or on erasure."""
+
+    def delete_recording(self, recording_url: str) -> bool:
+        """Delete the recording at ``recording_url``; False when it is not one this store
+        keeps (nothing to delete there). Already gone counts as deleted. Raise
+        `TelephonyError` when the store cannot be reached or refuses."""
+        ...
+
+
+def recording_sid(recording_url: str) -> str | None:
+    """The sid of the Twilio recording at ``recording_url``, or None if it is not one."""
+    found = RECORDING_SID.search(recording_url.split("?", 1)[0])
+    return found.group(1) if found else None
+
+
 def _retryable_status(status: int) -> bool:
     return status >= 500 or status == 429
 
 
-class TwilioTelephony:
+class _Deleting:
+    """Deleting recordings with the Twilio REST client (mixed into TwilioTelephony)."""
+
+    _client: Any
+
+    def delete_recording(self, recording_url: str) -> bool:
+        """Delete the Twilio recording at ``recording_url`` (see `RecordingStore`)."""
+        import requests
+        from twilio.base.exceptions import TwilioRestException
+
+        sid = recording_sid(recording_url)
+        if sid is None:
+            return False
+        try:
+            self._client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if int(exc.status) == 404:
+                return True  # already gone
+            raise TelephonyError(
+                f"Twilio refused to delete recording {sid}: HTTP {exc.status}",
+                retryable=_retryable_status(int(exc.status)),
+                status=int(exc.status),
+            ) from exc
+        except requests.RequestException as exc:
+            raise TelephonyError(f"could not reach the Twilio API: {exc}", retryable=True) from exc
+        return True
+
+
+class TwilioTelephony(_Deleting):
     """Places calls with the official Twilio REST client, optionally against another base URL.
 
     With `api_base_url` (the `TWILIO_API_BASE_URL` setting) requests go to
@@ -228,6 +275,8 @@ class RecordingTelephony:
     def __init__(self, errors: Iterable[TelephonyError | None] = ()) -> None:
         self.requests: list[CallRequest] = []
         self.placed: list[PlacedCall] = []
+        #: The recordings deleted, by address.
+        self.deleted: list[str] = []
         self._errors = list(errors)
         self._lock = threading.Lock()
 
@@ -246,3 +295,11 @@ class RecordingTelephony:
             placed = PlacedCall(sid="CA" + secrets.token_hex(16), status="queued")
             self.placed.append(placed)
             return placed
+
+    def delete_recording(self, recording_url: str) -> bool:
+        """Record the deletion of a Twilio recording (see `RecordingStore`)."""
+        if recording_sid(recording_url) is None:
+            return False
+        with self._lock:
+            self.deleted.append(recording_url)
+        return True

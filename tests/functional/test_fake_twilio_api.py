@@ -438,3 +438,27 @@ def test_twilio_telephony_call_is_played_over_http_by_the_autoplay_worker(
     ]
     assert all(h.signed and h.form["CallSid"] == placed.sid for h in hits)
     assert api.calls[0].errors == []
+
+
+def test_twilio_telephony_deletes_a_recording_through_the_rest_api(
+    transport: Transport,
+) -> None:
+    from ivr.telephony.port import TelephonyError
+
+    api = make_api(transport)
+    sid = "RE" + "3" * 32
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Recordings/{sid}"
+    with api.serving() as base_url:
+        twilio = TwilioTelephony(SID, TOKEN, api_base_url=base_url)
+        assert twilio.delete_recording(url) is True
+        assert api.deleted_recordings == [sid]
+        # Already gone (Twilio's 404) counts as deleted, and is not deleted twice.
+        assert twilio.delete_recording(url + ".mp3") is True
+        assert api.deleted_recordings == [sid]
+        # Not a Twilio recording: nothing to delete there.
+        assert twilio.delete_recording("https://example.com/words.wav") is False
+        # Twilio refusing is an error the caller keeps the recording for.
+        api.fail_next(500, 20500, "Internal Server Error")
+        with pytest.raises(TelephonyError) as refused:
+            twilio.delete_recording(url.replace("3" * 32, "4" * 32))
+        assert refused.value.retryable

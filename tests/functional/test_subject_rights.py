@@ -12,13 +12,15 @@ from flask import Flask
 from sqlalchemy import JSON, String, Text, cast, func, select
 
 import ivr.cli
+from ivr.app import create_app
 from ivr.store.models import AuditEntry, Base
-from tests.conftest import add_case
+from ivr.telephony.port import RecordingTelephony
+from tests.conftest import add_case, make_settings
+from tests.functional.campaign_world import MONDAY_11, Clock, RaisingQueue
 from tests.functional.test_referral_queue import post
 from tests.functional.test_referrals_without_consent import (
     NAMED,
     dissatisfied_call,
-    make_app,
     officer,
     text_of,
 )
@@ -30,7 +32,13 @@ TRACES = (NAMED["case_ref"], NAMED["phone"], "496 0002", NAMED["first_name"])
 
 @pytest.fixture
 def app(any_db: str) -> Iterator[Flask]:
-    app = make_app(any_db)
+    # Recordings are deleted where they are kept: here, a double of Twilio.
+    app = create_app(
+        make_settings(any_db),
+        queue=RaisingQueue(),
+        clock=Clock(MONDAY_11),
+        telephony=RecordingTelephony(),
+    )
     yield app
     app.extensions["ivr"].db.dispose()
 
@@ -119,6 +127,7 @@ def test_erasure_leaves_no_trace_in_any_table_and_keeps_pseudonymous_answers(
     for trace in TRACES[1:]:
         assert trace not in result.output
     assert traces_left(app, recording) == []
+    assert app.extensions["ivr"].telephony.deleted == [recording]
     # The coded answers stay for trend reporting, with nothing that says whose they are.
     services = app.extensions["ivr"]
     services.settings = services.settings.but(results_suppress_below=1, results_low_base_below=1)
