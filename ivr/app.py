@@ -39,6 +39,7 @@ def create_app(
     from ivr.console import web as console_pages
     from ivr.referrals import web as queue_pages
     from ivr.results import web as results_pages
+    from ivr.web import health
 
     svc = build_services(settings, queue=queue, clock=clock, telephony=telephony)
     settings = svc.settings
@@ -64,6 +65,7 @@ def create_app(
     queue_pages.init_app(app)
     console_pages.init_app(app)
     results_pages.init_app(app)
+    health.init_app(app)
     return app
 
 
