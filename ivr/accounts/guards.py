@@ -1,13 +1,14 @@
-"""What guards every staff page: sign-in, roles, CSRF, rate limits, security headers.
+"""What guards every staff page: sign-in and its sessions, roles, CSRF, security headers.
 
 The Twilio webhooks are left alone: they are signature-checked instead of CSRF-checked,
-are not rate-limited here, and get none of the browser headers.
+and get none of the browser headers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -19,7 +20,6 @@ from flask import (
     request,
     session,
 )
-from flask_limiter import Limiter
 from flask_login import (
     AnonymousUserMixin,
     LoginManager,
@@ -29,9 +29,10 @@ from flask_login import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ivr.accounts import sessions
 from ivr.accounts.staff import Role, may_see_results
+from ivr.accounts.throttle import SignInThrottle
 from ivr.services import current_services
-from ivr.store import staff as staff_store
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +52,13 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 
-# Extensions are created here and bound to each app in init_app (the limiter keeps the
-# storage of the app bound last: one app per process, outside tests).
-#: Twilio's webhooks: no browser sessions, no sign-in limits, no page headers.
+# Extensions are created here and bound to each app in init_app.
+#: Twilio's webhooks: no browser sessions, no page headers.
 WEBHOOK_PREFIX = "/twilio/"
+#: Where each app keeps its sign-in throttle.
+THROTTLE = "ivr.sign_in_throttle"
 csrf = CSRFProtect()
-limiter = Limiter(
-    key_func=lambda: f"address:{request.remote_addr or '-'}",
-    strategy="moving-window",
-    key_prefix="ivr",
-)
 login_manager = LoginManager()
-
-
-@limiter.request_filter
-def _is_webhook() -> bool:
-    # Twilio's requests are signature-checked and never limited; this also spares each
-    # webhook turn most of the limiter's per-request work.
-    return request.path.startswith(WEBHOOK_PREFIX)
 
 
 class StaffUser(UserMixin):
@@ -141,23 +131,14 @@ class Visitor(AnonymousUserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    """The active account with this id, read afresh, or None (which signs the session out)."""
-    try:
-        key = int(user_id)
-    except ValueError:
-        key = None
-    row = None
-    if key is not None:
-        # A lone read without a transaction: on SQLite a transaction takes the write lock,
-        # which every page load would then contend for with the webhooks.
-        with current_services().db.reading() as conn:
-            row = staff_store.account(conn, key)
-    if row is None or not row.active:
-        # Disabled or deleted: forget the session so that re-enabling the account later
-        # does not sign this browser back in.
+    """The account this browser is signed in to, read afresh, or None (which signs the
+    session out): its session ended, expired, or the account is disabled or deleted."""
+    account = sessions.signed_in_account(user_id)
+    if account is None:
+        # Forget the whole session, so that nothing of it outlives the sign-in.
         session.clear()
         return None
-    return StaffUser.of(row)
+    return StaffUser.of(account)
 
 
 _View = TypeVar("_View", bound=Callable[..., Any])
@@ -215,7 +196,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Set up sign-in, CSRF, rate limits and security headers on ``app``; blueprints that
+    """Set up sign-in, CSRF, the sign-in throttle and security headers on ``app``; blueprints that
     must not be CSRF-checked (signed webhooks) are exempted with ``csrf.exempt``."""
     settings = app.extensions["ivr"].settings
     app.config.from_mapping(
@@ -227,11 +208,14 @@ def init_app(app: Flask) -> None:
         # The strict check wants a Referer from the same host, and Referrer-Policy
         # no-referrer means browsers send none: the token and SameSite=Lax guard instead.
         WTF_CSRF_SSL_STRICT=False,
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
-        RATELIMIT_HEADERS_ENABLED=False,
+        # The signature of a session cookie expires with the longest session (the
+        # server's own checks of each session are what sign it out, to the minute).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
     )
+    if settings.production and not settings.redis_url:
+        log.warning("REDIS_URL is not set: each web process counts failed sign-ins alone")
+    app.extensions[THROTTLE] = SignInThrottle(settings.redis_url or "memory://")
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see this page."

@@ -9,6 +9,7 @@ referral asks :func:`referral_scope` (the store narrows its queries to it) or
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -133,6 +134,19 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
     return user
+
+
+def set_password(session: Session, user: User, password: str, now: datetime) -> None:
+    """Give the account a new password; every session of it ends (a thief's with them)."""
+    user.password_hash = hash_password(password)
+    staff_store.end_sessions_of(session, user.id, now)
+
+
+def disable_user(session: Session, user: User, now: datetime) -> None:
+    """Disable the account: it can no longer sign in, and every session of it ends (so
+    enabling it again brings none of them back)."""
+    user.active = False
+    staff_store.end_sessions_of(session, user.id, now)
 
 
 def referral_scope(user: Any) -> ReferralScope:

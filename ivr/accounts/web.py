@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -16,14 +18,16 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr.accounts import audit
-from ivr.accounts.guards import StaffUser, limiter, safe_next
+from ivr.accounts import audit, sessions
+from ivr.accounts.guards import THROTTLE, StaffUser, safe_next
 from ivr.accounts.staff import authenticate
+from ivr.accounts.throttle import Attempt, SignInThrottle
 from ivr.services import current_services
+from ivr.store import staff as staff_store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -34,12 +38,13 @@ QUEUE_PATH = "/queue"
 CONSOLE_PATH = "/console"
 #: Where the Commissioner's analysts work: they see results, nothing else.
 RESULTS_PATH = "/results"
-#: Sign-in attempts allowed per client address, and separately per email tried.
-LOGIN_LIMIT = "5 per minute"
 #: The longest email kept in the audit trail from a failed attempt (the column's width).
 MAX_EMAIL_LENGTH = 254
 BAD_CREDENTIALS = "The email address or password is not right"
-TOO_MANY_ATTEMPTS = "Too many attempts to sign in. Wait a minute, then try again."
+TOO_MANY_ATTEMPTS = (
+    "Too many attempts to sign in. Wait 15 minutes, then try again, or ask an "
+    "administrator to help."
+)
 NO_QUEUE_PAGE = """{% extends "base.html" %}
 {% block title %}Signed in{% endblock %}
 {% block content %}
@@ -59,8 +64,27 @@ def _landing() -> str:
     return CONSOLE_PATH if current_user.role == "interviewer" else "/"
 
 
-def _email_key() -> str:
-    return "email:" + request.form.get("email", "").strip().lower()[:MAX_EMAIL_LENGTH]
+class _Tried(NamedTuple):
+    attempt: Attempt
+    #: The account the email names, if any: the audit names it, not the text typed (which
+    #: may be a password typed in the wrong box).
+    account_id: int | None
+
+
+def _tried(email: str, now: datetime) -> _Tried:
+    account = email.strip().lower()[:MAX_EMAIL_LENGTH]
+    address = audit.client_address() or "-"
+    with current_services().db.reading() as conn:
+        usual = staff_store.signed_in_from(conn, account, address, now - sessions.KEPT_FOR)
+        account_id = staff_store.account_id_by_email(conn, account)
+    return _Tried(Attempt(account=account, address=address, usual_address=usual), account_id)
+
+
+def _audit_refused(db: Session, action: str, tried: _Tried, now: datetime) -> None:
+    if tried.account_id is not None:
+        audit.record(db, None, action, object_type="user", object_id=tried.account_id, now=now)
+    else:
+        audit.record(db, None, action, unknown_account=True, now=now)
 
 
 def _login_page(errors: list[tuple[str | None, str]], status: int = 200) -> tuple[str, int]:
@@ -74,8 +98,6 @@ def _login_page(errors: list[tuple[str | None, str]], status: int = 200) -> tupl
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], key_func=_email_key)
 def login() -> Any:
     """The sign-in form; on success go to ``next`` (a path on this site) or the queue."""
     if current_user.is_authenticated:
@@ -91,26 +113,42 @@ def login() -> Any:
         errors.append(("password", "Enter your password"))
     if errors:
         return _login_page(errors)
-    with current_services().db.transaction() as db:
+    svc = current_services()
+    throttle: SignInThrottle = current_app.extensions[THROTTLE]
+    now = svc.clock()
+    tried = _tried(email, now)
+    if throttle.refuses(tried.attempt):
+        # Not tried, and not counted: waiting is all it takes to be let in again.
+        log.warning("sign-in attempt refused: too many failures")
+        with svc.db.transaction() as db:
+            _audit_refused(db, "sign_in_throttled", tried, now)
+        return _login_page([(None, TOO_MANY_ATTEMPTS)], 429)
+    with svc.db.transaction() as db:
         user = authenticate(db, email, password)
         # The same message whichever was wrong, so the page does not say who has an account.
         if user is None:
-            audit.record(db, None, "sign_in_failed", email=email[:MAX_EMAIL_LENGTH])
+            throttle.failed(tried.attempt)
+            _audit_refused(db, "sign_in_failed", tried, now)
             return _login_page([("email", BAD_CREDENTIALS)])
-        audit.record(db, user, "sign_in")
+        audit.record(db, user, "sign_in", now=now)
         signed_in = StaffUser.of(user)
-    # A fresh session on sign-in, so that nothing set before it (a fixed session) carries over.
-    session.clear()
+        # A fresh session on sign-in, so that nothing set before it (a fixed session)
+        # carries over.
+        session.clear()
+        sessions.begin(db, user.id, now, tried.attempt.address)
     login_user(signed_in, remember=False)
     return redirect(safe_next(request.form.get("next")) or _landing())
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    """Sign out and go back to the sign-in page."""
+    """Sign out (ending the session on the server too) and go back to the sign-in page."""
     if current_user.is_authenticated:
-        with current_services().db.transaction() as db:
-            audit.record(db, current_user, "sign_out")
+        svc = current_services()
+        with svc.db.transaction() as db:
+            now = svc.clock()
+            sessions.end_this(db, now)
+            audit.record(db, current_user, "sign_out", now=now)
         logout_user()
     session.clear()
     flash("You have signed out.", "info")
@@ -130,12 +168,6 @@ def home() -> Any:
     return render_template_string(NO_QUEUE_PAGE)
 
 
-def _too_many_attempts(_error: RateLimitExceeded) -> tuple[str, int]:
-    log.warning("sign-in attempts limited for %s", request.remote_addr)
-    return _login_page([(None, TOO_MANY_ATTEMPTS)], 429)
-
-
 def init_app(app: Flask) -> None:
     """Add the sign-in pages to ``app``."""
     app.register_blueprint(bp)
-    app.register_error_handler(RateLimitExceeded, _too_many_attempts)

@@ -18,7 +18,7 @@ from ivr.spreadsheet import text_cell
 
 #: The day given to --since starts at midnight here, the forces' local time.
 LOCAL_TIME = ZoneInfo("Europe/London")
-COLUMNS = ("at", "actor", "action", "object_type", "object_id", "details")
+COLUMNS = ("at", "actor", "address", "action", "object_type", "object_id", "details")
 
 
 @click.group("audit")
@@ -43,7 +43,7 @@ def to_csv(entries: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for entry in entries:
-        writer.writerow([_cell(entry[column]) for column in COLUMNS])
+        writer.writerow([_cell(entry.get(column)) for column in COLUMNS])
     return buffer.getvalue()
 
 

@@ -11,7 +11,8 @@ import click
 from rich.table import Table
 
 from ivr.accounts import audit
-from ivr.accounts.staff import AccountError, Role, add_user, normalise_email
+from ivr.accounts.sessions import end_everywhere
+from ivr.accounts.staff import AccountError, Role, add_user, disable_user, normalise_email
 from ivr.commands.output import console as output_console
 from ivr.commands.output import csv_text, needs_schema
 from ivr.services import current_services
@@ -21,7 +22,7 @@ from ivr.store.models import User
 
 @click.group("users")
 def command() -> None:
-    """Staff accounts: add, disable and list them."""
+    """Staff accounts: add, disable, sign out and list them."""
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -87,14 +88,15 @@ def disable_command(email: str) -> None:
         address = normalise_email(email)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    with current_services().db.transaction() as session:
+    svc = current_services()
+    with svc.db.transaction() as session:
         user = staff_store.user_by_email(session, address)
         if user is None:
             raise click.ClickException(f"no account for {address}")
         if not user.active:
             click.echo(f"{address} was already disabled")
             return
-        user.active = False
+        disable_user(session, user, svc.clock())
         audit.record(
             session,
             None,
@@ -105,6 +107,34 @@ def disable_command(email: str) -> None:
             via="cli",
         )
     click.echo(f"disabled {address}")
+
+
+@command.command("sign-out")
+@click.argument("email")
+@needs_schema
+def sign_out_command(email: str) -> None:
+    """Sign an account out everywhere: every session of it ends at its next request (the
+    account stays enabled; use this when a device is lost or a session was stolen)."""
+    try:
+        address = normalise_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    svc = current_services()
+    with svc.db.transaction() as session:
+        user = staff_store.user_by_email(session, address)
+        if user is None:
+            raise click.ClickException(f"no account for {address}")
+        ended = end_everywhere(session, user.id, svc.clock())
+        audit.record(
+            session,
+            None,
+            "sign_out_everywhere",
+            object_type="user",
+            object_id=user.id,
+            sessions=ended,
+            via="cli",
+        )
+    click.echo(f"signed {address} out of {ended} session(s)")
 
 
 def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:

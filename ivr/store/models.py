@@ -322,6 +322,25 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The client's address as the trusted proxies gave it (None outside a web request).
+    address: Mapped[str | None] = mapped_column(String(45))
+
+
+class StaffSession(Base):
+    """One signed-in browser; a session is refused once ended (sign-out, a new password,
+    the account disabled, or "sign out everywhere")."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_user_id", "user_id", "started_at"),)
+
+    #: SHA-256 of the token in the browser's session: this table alone signs no one in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Where the sign-in came from: an account's usual addresses are spared the limit
+    #: that strangers trying its password share.
+    address: Mapped[str | None] = mapped_column(String(45))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CallAttempt(Base):

@@ -1,4 +1,5 @@
-"""The staff accounts' SQL (sign-in lookups, adding, disabling, listing) and the audit log."""
+"""The staff accounts' SQL (sign-in lookups, adding, disabling, listing), their sessions
+and the audit log."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
-from ivr.store.models import AuditEntry, User
+from ivr.store.models import AuditEntry, StaffSession, User
 
 # --- accounts -----------------------------------------------------------------------------
 
@@ -33,6 +34,40 @@ def account(conn: Connection, user_id: int) -> Account | None:
         )
     ).one_or_none()
     return None if row is None else Account(*row)
+
+
+class SignedIn(NamedTuple):
+    """An account with one of its sessions that has not been ended."""
+
+    account: Account
+    started_at: datetime
+
+
+def signed_in(conn: Connection, user_id: int, session_id: str) -> SignedIn | None:
+    """The account with this id, if the session with this id is its own and not ended."""
+    row = conn.execute(
+        select(
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.districts,
+            User.active,
+            StaffSession.started_at,
+        )
+        .join(StaffSession, StaffSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            StaffSession.id == session_id,
+            StaffSession.ended_at.is_(None),
+        )
+    ).one_or_none()
+    return None if row is None else SignedIn(Account(*row[:6]), row[6])
+
+
+def account_id_by_email(conn: Connection, email: str) -> int | None:
+    """The id of the account with this (normalised) email, or None."""
+    return conn.execute(select(User.id).where(User.email == email)).scalar_one_or_none()
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -93,6 +128,60 @@ def active_users_without_role(session: Session, role: str) -> list[User]:
     )
 
 
+# --- sessions -----------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session, *, session_id: str, user_id: int, at: datetime, address: str | None
+) -> None:
+    """Record a new signed-in session of an account."""
+    session.add(StaffSession(id=session_id, user_id=user_id, started_at=at, address=address))
+
+
+def end_session(session: Session, session_id: str, at: datetime) -> None:
+    """End one session (if it has not ended already)."""
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+
+
+def end_sessions_of(session: Session, user_id: int, at: datetime) -> int:
+    """End every session of an account still open; how many there were."""
+    result = session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_sessions_before(session: Session, user_id: int, before: datetime) -> None:
+    """Delete an account's sessions started before ``before``: past use even as a usual
+    address."""
+    session.execute(
+        delete(StaffSession).where(
+            StaffSession.user_id == user_id, StaffSession.started_at < before
+        )
+    )
+
+
+def signed_in_from(conn: Connection, email: str, address: str, since: datetime) -> bool:
+    """Whether the account with this email has signed in from ``address`` since ``since``."""
+    found = conn.execute(
+        select(StaffSession.id)
+        .join(User, User.id == StaffSession.user_id)
+        .where(
+            User.email == email,
+            StaffSession.address == address,
+            StaffSession.started_at >= since,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 # --- the audit log ------------------------------------------------------------------------
 
 
@@ -112,6 +201,7 @@ def add_audit_entry(
     object_type: str | None,
     object_id: int | None,
     details: dict[str, Any],
+    address: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the audit log (written when the session flushes)."""
     entry = AuditEntry(
@@ -121,6 +211,7 @@ def add_audit_entry(
         object_type=object_type,
         object_id=object_id,
         details=details,
+        address=address,
     )
     session.add(entry)
     return entry

@@ -16,6 +16,8 @@ from tests.conftest import ROOT
 
 OUR_COMMANDS = {
     "audit",
+    "retention",
+    "subject",
     "campaign",
     "db",
     "demo",

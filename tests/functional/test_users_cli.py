@@ -263,7 +263,15 @@ def test_audit_export_csv(audited: Flask) -> None:
     result = run(audited, "audit", "export", "--since", "2026-06-30", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["at", "actor", "action", "object_type", "object_id", "details"]
+    assert list(rows[0]) == [
+        "at",
+        "actor",
+        "address",
+        "action",
+        "object_type",
+        "object_id",
+        "details",
+    ]
     assert [(r["actor"], r["action"]) for r in rows] == [
         ("", "sign_in_failed"),
         ("sam@force.example", "sign_in"),
