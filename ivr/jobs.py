@@ -20,6 +20,7 @@ SCHEDULER_PASS = "workers.dialer.tick"
 PLACE_CALL = "workers.dialer.place_call"
 NOTIFY_NEW_REFERRAL = "workers.notifications.notify_new_referral"
 NOTIFY_OVERDUE = "workers.notifications.notify_overdue"
+ANNOUNCE_WAITING = "workers.notifications.announce_waiting"
 APPLY_RETENTION = "workers.privacy.apply_retention"
 
 #: Seconds between scheduler passes: appointments are kept within 15 minutes, and a
@@ -27,6 +28,8 @@ APPLY_RETENTION = "workers.privacy.apply_retention"
 SCHEDULER_EVERY = 30
 #: Seconds between overdue notices to supervisors.
 OVERDUE_EVERY = 3600
+#: Seconds between looks for referral notices the job queue never got (or lost).
+ANNOUNCE_EVERY = 300
 #: Seconds between runs of the retention periods.
 RETENTION_EVERY = 24 * 3600
 
@@ -63,6 +66,8 @@ POLICIES: dict[str, JobPolicy] = {
     NOTIFY_NEW_REFERRAL: JobPolicy(timeout=60, retry_after=(30, 300, 1800)),
     # Sent by the clock, like the pass: the next hour's notice is the retry.
     NOTIFY_OVERDUE: JobPolicy(timeout=120, queued_ttl=OVERDUE_EVERY),
+    # By the clock, like the pass: the next look is the retry.
+    ANNOUNCE_WAITING: JobPolicy(timeout=120, queued_ttl=ANNOUNCE_EVERY),
     # Daily, by the clock: what fails today is tried again tomorrow (a recording Twilio
     # could not delete keeps its address until then).
     APPLY_RETENTION: JobPolicy(timeout=2 * HOUR, queued_ttl=RETENTION_EVERY),
@@ -80,7 +85,8 @@ class JobQueue(Protocol):
     """Somewhere to send a job, named by its dotted import path."""
 
     def enqueue(self, func_path: str, *args: Any) -> None:
-        """Run ``func_path(*args)`` in the background (or now, in-process)."""
+        """Run ``func_path(*args)`` in the background (or now, in-process); raise
+        `JobQueueUnavailable` when the queue cannot take it."""
 
 
 def resolve(func_path: str) -> Callable[..., Any]:
@@ -110,6 +116,10 @@ class InProcessQueue:
             log.exception("in-process job %s failed", func_path)
 
 
+class JobQueueUnavailable(Exception):
+    """The job queue (Redis) could not take a job; nothing was queued."""
+
+
 class RedisQueue:
     """Sends jobs to an RQ queue for ``rq worker`` processes, each with its policy."""
 
@@ -121,6 +131,7 @@ class RedisQueue:
 
     def enqueue(self, func_path: str, *args: Any) -> None:
         """Enqueue the job on Redis."""
+        from redis.exceptions import RedisError
         from rq import Retry
 
         policy = policy_for(func_path)
@@ -129,15 +140,18 @@ class RedisQueue:
             if policy.retry_after
             else None
         )
-        self.queue.enqueue(
-            func_path,
-            args=args,
-            job_timeout=policy.timeout,
-            result_ttl=policy.result_ttl,
-            failure_ttl=policy.failure_ttl,
-            ttl=policy.queued_ttl,
-            retry=retry,
-        )
+        try:
+            self.queue.enqueue(
+                func_path,
+                args=args,
+                job_timeout=policy.timeout,
+                result_ttl=policy.result_ttl,
+                failure_ttl=policy.failure_ttl,
+                ttl=policy.queued_ttl,
+                retry=retry,
+            )
+        except RedisError as exc:
+            raise JobQueueUnavailable(f"Redis did not take {func_path}: {exc}") from exc
 
 
 def make_queue(redis_url: str | None) -> JobQueue:

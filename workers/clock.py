@@ -1,7 +1,8 @@
 """The clock of a deployment on Redis: what ``rq cron workers.clock`` enqueues, and when.
 
-The cron process enqueues a scheduler pass every half minute, the supervisors' overdue
-notice every hour and the retention run every day, whatever became of the last one: a
+The cron process enqueues a scheduler pass every half minute, a look for referral
+notices the queue never got every five minutes, the supervisors' overdue notice every
+hour and the retention run every day, whatever became of the last one: a
 pass that raised is in RQ's failed registry, and the next pass runs on time. (RQ's cron
 sends no retry policy: these jobs have none, and the next run is the retry.) Run one
 clock process (the Procfile's ``clock:``); workers (``worker:``) run what it enqueues.
@@ -12,6 +13,8 @@ from __future__ import annotations
 from rq import cron
 
 from ivr.jobs import (
+    ANNOUNCE_EVERY,
+    ANNOUNCE_WAITING,
     APPLY_RETENTION,
     NOTIFY_OVERDUE,
     OVERDUE_EVERY,
@@ -38,6 +41,7 @@ def _options(policy: JobPolicy) -> dict[str, int | None]:
 for func_path, every in (
     (SCHEDULER_PASS, SCHEDULER_EVERY),
     (NOTIFY_OVERDUE, OVERDUE_EVERY),
+    (ANNOUNCE_WAITING, ANNOUNCE_EVERY),
     (APPLY_RETENTION, RETENTION_EVERY),
 ):
     cron.register(

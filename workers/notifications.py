@@ -15,3 +15,8 @@ def notify_new_referral(referral_id: int, kind: str, district: str) -> str:
 def notify_overdue() -> str:
     """Tell every supervisor which referrals are past their first-contact deadline."""
     return notifications.notify_overdue(current_services())
+
+
+def announce_waiting() -> str:
+    """Queue again the referral notices the job queue never got, or lost."""
+    return notifications.announce_waiting(current_services())

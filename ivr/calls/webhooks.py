@@ -22,6 +22,7 @@ from ivr.calls.parameters import BadParameter
 from ivr.campaigns import dialler
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status, Step
 from ivr.engine.script import known_sensitive
+from ivr.referrals import notifications
 from ivr.services import current_services
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
@@ -439,12 +440,9 @@ def _inbound_status(conn: Connection, form: Mapping[str, str], now: datetime) ->
 
 
 def _announce(referrals: list[NewReferral]) -> None:
-    """Queue notifications once the turn that created the referrals has committed."""
-    queue = current_services().queue
-    for referral in referrals:
-        queue.enqueue(
-            "workers.notifications.notify_new_referral",
-            referral.id,
-            referral.kind,
-            referral.district,
-        )
+    """Queue notifications once the turn that created the referrals has committed; with the
+    job queue unreachable they are kept, and the caller still gets the call's TwiML."""
+    svc = current_services()
+    notifications.announce(
+        svc.queue, svc.db, [(r.id, r.kind, r.district) for r in referrals], svc.clock()
+    )

@@ -39,6 +39,7 @@ from ivr.engine.script import (
     nodes_of,
 )
 from ivr.questionnaire.schema import QuestionType
+from ivr.referrals import notifications
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import campaigns as store
 from ivr.store import interviewers, turns
@@ -327,7 +328,7 @@ def answer(
             raise ConsoleError("this interview was moved on elsewhere; reload it")
         referrals = kept.referrals
         shown = screen_of(conn, interview_id)
-    _announce(queue, referrals)
+    _announce(queue, db, referrals, now)
     return shown
 
 
@@ -438,7 +439,7 @@ def action_alert(
             now=now,
             due_at=first_contact_due(now, due_days),
         )
-    _announce(queue, [referral])
+    _announce(queue, db, [referral], now)
     return referral.id
 
 
@@ -528,7 +529,7 @@ def end_call(
             phone = interviewers.case_phone(conn, row.case_id)
             opt_out(conn, phone, reason="declined the survey", source="interviewer", now=now)
         interviewers.release_held_case(conn, user.id, row.case_id, now)
-    _announce(queue, referrals)
+    _announce(queue, db, referrals, now)
 
 
 def _end_interview(
@@ -577,17 +578,12 @@ def _campaign(registry: QuestionnaireRegistry, survey: str) -> Campaign:
         raise ConsoleError(str(exc)) from None
 
 
-def _announce(queue: JobQueue | None, referrals: list[NewReferral]) -> None:
-    """Queue referral notifications once the transaction that made them has committed."""
-    if queue is None:
-        return
-    for referral in referrals:
-        queue.enqueue(
-            "workers.notifications.notify_new_referral",
-            referral.id,
-            referral.kind,
-            referral.district,
-        )
+def _announce(
+    queue: JobQueue | None, db: Database, referrals: list[NewReferral], now: datetime
+) -> None:
+    """Queue referral notices once the transaction that made them has committed (kept for
+    later when the queue cannot take them: see :func:`notifications.announce`)."""
+    notifications.announce(queue, db, [(r.id, r.kind, r.district) for r in referrals], now)
 
 
 # --- reading ------------------------------------------------------------------------------

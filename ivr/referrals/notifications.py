@@ -13,21 +13,30 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
 from ivr.accounts.staff import Role, may_see
 from ivr.config import Settings
+from ivr.jobs import NOTIFY_NEW_REFERRAL, JobQueue, JobQueueUnavailable
 from ivr.referrals import workflow
 from ivr.services import Services
 from ivr.store import referrals as referral_store
 from ivr.store import staff as staff_store
+from ivr.store.db import Database
 from ivr.store.models import User
 from ivr.wording import local_time, words
 
 log = logging.getLogger(__name__)
+#: Seconds after which a queued notice not yet sent counts as lost (longer than its
+#: retries take: 30 s, 5 and 30 minutes).
+NOTICE_LOST_AFTER = 3600
+#: Notices queued again by one look.
+WAITING_BATCH = 500
 
 #: Seconds to wait on the mail server before giving up (the job fails, and can be retried).
 SMTP_TIMEOUT_SECONDS = 10
@@ -99,6 +108,8 @@ def notify_new_referral(svc: Services, referral_id: int, kind: str, district: st
         )
     if not recipients:
         log.warning("%s: nobody works that queue, so nobody was told", what)
+        with svc.db.transaction() as session:
+            referral_store.mark_announced(session, referral_id, svc.clock())
         return what
     link = f"{settings.public_base_url}/queue/referrals/{referral_id}"
     via = _deliver(
@@ -113,7 +124,46 @@ def notify_new_referral(svc: Services, referral_id: int, kind: str, district: st
         referral = referral_store.referral_by_id(session, referral_id)
         assert referral is not None
         workflow.record_notified(referral, "new", [r.id for r in recipients], via, now=svc.clock())
+        referral_store.mark_announced(session, referral_id, svc.clock())
     return what
+
+
+def announce(
+    queue: JobQueue | None,
+    db: Database,
+    referrals: Iterable[tuple[int, str, str]],
+    now: datetime,
+) -> None:
+    """Queue the notices of referrals (id, kind, district) just committed. A notice the job
+    queue cannot take now is kept, not lost: its referral waits, unqueued, for
+    :func:`announce_waiting` once the queue is back; the caller carries on either way."""
+    if queue is None:
+        return
+    queued = []
+    for referral_id, kind, district in referrals:
+        try:
+            queue.enqueue(NOTIFY_NEW_REFERRAL, referral_id, kind, district)
+        except JobQueueUnavailable:
+            log.warning(
+                "referral #%d: the job queue is unreachable; its notice is kept and sent "
+                "when the queue is back",
+                referral_id,
+            )
+            continue
+        queued.append(referral_id)
+    if queued:
+        with db.transaction() as session:
+            referral_store.mark_notices_queued(session, queued, now)
+
+
+def announce_waiting(svc: Services) -> str:
+    """Queue every notice the job queue never got, or lost an hour or more ago."""
+    with svc.db.transaction() as session:
+        waiting = referral_store.notices_waiting(
+            session, svc.clock() - timedelta(seconds=NOTICE_LOST_AFTER), WAITING_BATCH
+        )
+    announce(svc.queue, svc.db, waiting, svc.clock())
+    return f"{len(waiting)} referral notice(s) queued again"
 
 
 def notify_overdue(svc: Services) -> str:

@@ -235,6 +235,7 @@ class Referral(Base):
         UniqueConstraint("interview_id", "kind"),
         Index("ix_referrals_status", "status"),
         Index("ix_referrals_due_at", "due_at"),
+        Index("ix_referrals_announced_at", "announced_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,6 +259,10 @@ class Referral(Base):
     #: of the dissatisfaction and its reasons, but not who the victim is.
     consented: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When its notice went to the job queue; None: not yet (the queue was unreachable).
+    notice_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the people who work its queue were told (or found to be nobody).
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship()
     assigned_to: Mapped[User | None] = relationship()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, false, func, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ivr.store.models import Answer, Case, Interview, Referral, User
@@ -243,3 +243,47 @@ def timings(session: Session, scope: ReferralScope) -> list[Timings]:
         Referral.outcome,
     ).where(_in_scope(scope))
     return [Timings(*row) for row in session.execute(query)]
+
+
+# --- notices ------------------------------------------------------------------------------
+
+
+class Notice(NamedTuple):
+    """A referral whose people are still to be told of it."""
+
+    id: int
+    kind: str
+    district: str
+
+
+def mark_notices_queued(session: Session, referral_ids: Iterable[int], now: datetime) -> None:
+    """The referrals' notices went to the job queue at ``now``."""
+    ids = list(referral_ids)
+    if ids:
+        session.execute(update(Referral).where(Referral.id.in_(ids)).values(notice_queued_at=now))
+
+
+def mark_announced(session: Session, referral_id: int, now: datetime) -> None:
+    """The people who work the referral's queue were told (or there was nobody to tell)."""
+    session.execute(update(Referral).where(Referral.id == referral_id).values(announced_at=now))
+
+
+def notices_waiting(session: Session, queued_before: datetime, limit: int) -> list[Notice]:
+    """Referrals never announced whose notice never reached the job queue, or reached it
+    before ``queued_before`` and was lost (Redis keeps nothing across a restart); oldest
+    first."""
+    return [
+        Notice(*row)
+        for row in session.execute(
+            select(Referral.id, Referral.kind, Referral.district)
+            .where(
+                Referral.announced_at.is_(None),
+                or_(
+                    Referral.notice_queued_at.is_(None),
+                    Referral.notice_queued_at < queued_before,
+                ),
+            )
+            .order_by(Referral.id)
+            .limit(limit)
+        )
+    ]

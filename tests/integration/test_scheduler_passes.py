@@ -18,6 +18,7 @@ from rq.cron import CronScheduler
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
 
 from ivr.jobs import (
+    ANNOUNCE_WAITING,
     APPLY_RETENTION,
     NOTIFY_NEW_REFERRAL,
     NOTIFY_OVERDUE,
@@ -62,13 +63,15 @@ def test_the_clock_process_enqueues_a_pass_and_the_overdue_notice_with_their_pol
     )
     try:
         deadline = time.monotonic() + 30
-        while len(queued(redis)) < 3 and time.monotonic() < deadline and clock.poll() is None:
+        while len(queued(redis)) < 4 and time.monotonic() < deadline and clock.poll() is None:
             time.sleep(0.1)
     finally:
         clock.send_signal(signal.SIGTERM)
         output, _ = clock.communicate(timeout=30)
     jobs = queued(redis)
-    assert sorted(jobs) == sorted([SCHEDULER_PASS, NOTIFY_OVERDUE, APPLY_RETENTION]), output
+    assert sorted(jobs) == sorted(
+        [SCHEDULER_PASS, NOTIFY_OVERDUE, ANNOUNCE_WAITING, APPLY_RETENTION]
+    ), output
     for path, job in jobs.items():
         policy = policy_for(path)
         assert (job.timeout, job.result_ttl, job.failure_ttl, job.ttl) == (  # type: ignore[attr-defined]
@@ -85,9 +88,14 @@ def test_a_failing_pass_does_not_stop_the_next(redis: Redis, tmp_path: Path) -> 
     clock = CronScheduler(connection=redis)
     clock.load_config_from_file("workers.clock")
     every = {job.name: job.interval for job in clock.get_jobs()}
-    assert every == {SCHEDULER_PASS: 30, NOTIFY_OVERDUE: 3600, APPLY_RETENTION: 86400}
+    assert every == {
+        SCHEDULER_PASS: 30,
+        NOTIFY_OVERDUE: 3600,
+        ANNOUNCE_WAITING: 300,
+        APPLY_RETENTION: 86400,
+    }
 
-    assert len(clock.enqueue_jobs()) == 3
+    assert len(clock.enqueue_jobs()) == 4
     # A database without its tables: the pass raises, as do the others.
     broken = build_services(make_settings(f"sqlite:///{tmp_path / 'empty.db'}"))
     with using(broken):
@@ -95,7 +103,9 @@ def test_a_failing_pass_does_not_stop_the_next(redis: Redis, tmp_path: Path) -> 
     queue = Queue("default", connection=redis)
     failed = FailedJobRegistry(queue=queue)
     failures = {job.func_name: job for job in map(queue.fetch_job, failed.get_job_ids()) if job}
-    assert sorted(failures) == sorted([SCHEDULER_PASS, NOTIFY_OVERDUE, APPLY_RETENTION])
+    assert sorted(failures) == sorted(
+        [SCHEDULER_PASS, NOTIFY_OVERDUE, ANNOUNCE_WAITING, APPLY_RETENTION]
+    )
     result = failures[SCHEDULER_PASS].latest_result()
     assert result is not None and "no such table" in (result.exc_string or "")
 
