@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from ivr.accounts.passwords import password_problem
 from ivr.results.model import Scope
 from ivr.store import staff as staff_store
 from ivr.store.models import Referral, User, utcnow
@@ -28,7 +29,6 @@ _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so that a wrong email takes as long as a
 #: wrong password and sign-in does not reveal which emails have accounts.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
-MIN_PASSWORD_LENGTH = 12
 
 
 class Role(StrEnum):
@@ -65,10 +65,12 @@ class AccountError(ValueError):
     """An account cannot be created or changed as asked; the message says why."""
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of a password of at least MIN_PASSWORD_LENGTH characters."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+def hash_password(password: str, about: Iterable[str] = ()) -> str:
+    """An argon2id hash of a password good enough to keep (see :mod:`passwords`);
+    AccountError saying why when it is not. ``about``: the account's email and name."""
+    problem = password_problem(password, about)
+    if problem is not None:
+        raise AccountError(problem)
     return _hasher.hash(password)
 
 
@@ -111,7 +113,7 @@ def add_user(
         name=name,
         role=chosen.value,
         districts=wanted,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, (address, name or "")),
         now=utcnow(),
     )
 
@@ -138,8 +140,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def set_password(session: Session, user: User, password: str, now: datetime) -> None:
     """Give the account a new password; every session of it ends (a thief's with them)."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, (user.email, user.name or ""))
     staff_store.end_sessions_of(session, user.id, now)
+
+
+def enable_user(session: Session, user: User) -> None:
+    """Let a disabled account sign in again (with its password; no session comes back)."""
+    user.active = True
 
 
 def disable_user(session: Session, user: User, now: datetime) -> None:

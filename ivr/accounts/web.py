@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.accounts import audit, sessions
 from ivr.accounts.guards import THROTTLE, StaffUser, safe_next
-from ivr.accounts.staff import authenticate
+from ivr.accounts.staff import AccountError, authenticate, set_password
 from ivr.accounts.throttle import Attempt, SignInThrottle
 from ivr.services import current_services
 from ivr.store import staff as staff_store
@@ -152,6 +152,48 @@ def logout() -> BaseResponse:
         logout_user()
     session.clear()
     flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _password_page(errors: list[tuple[str, str]], status: int = 200) -> tuple[str, int]:
+    return render_template("change_password.html", errors=errors, field_errors=dict(errors)), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """A signed-in person changes their own password: the current one first (a session
+    left open is not enough), then a new one good enough to keep. Every session of the
+    account ends, this one too."""
+    if request.method == "GET":
+        return _password_page([])
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    again = request.form.get("confirm_password", "")
+    errors: list[tuple[str, str]] = []
+    if not current:
+        errors.append(("current_password", "Enter your current password"))
+    if not new:
+        errors.append(("new_password", "Enter a new password"))
+    elif new != again:
+        errors.append(("confirm_password", "The two new passwords are not the same"))
+    if errors:
+        return _password_page(errors)
+    svc = current_services()
+    now = svc.clock()
+    with svc.db.transaction() as db:
+        user = authenticate(db, current_user.email, current)
+        if user is None:
+            audit.record(db, current_user, "change_password_refused", now=now)
+            return _password_page([("current_password", "That is not your current password")])
+        try:
+            set_password(db, user, new, now)
+        except AccountError as exc:
+            return _password_page([("new_password", str(exc).capitalize())])
+        audit.record(db, user, "change_password", now=now)
+    logout_user()
+    session.clear()
+    flash("Your password is changed. Sign in with the new one.", "info")
     return redirect(url_for("auth.login"))
 
 

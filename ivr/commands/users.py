@@ -12,7 +12,15 @@ from rich.table import Table
 
 from ivr.accounts import audit
 from ivr.accounts.sessions import end_everywhere
-from ivr.accounts.staff import AccountError, Role, add_user, disable_user, normalise_email
+from ivr.accounts.staff import (
+    AccountError,
+    Role,
+    add_user,
+    disable_user,
+    enable_user,
+    normalise_email,
+    set_password,
+)
 from ivr.commands.output import console as output_console
 from ivr.commands.output import csv_text, needs_schema
 from ivr.services import current_services
@@ -22,7 +30,7 @@ from ivr.store.models import User
 
 @click.group("users")
 def command() -> None:
-    """Staff accounts: add, disable, sign out and list them."""
+    """Staff accounts: add, disable and enable, reset passwords, sign out and list them."""
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -107,6 +115,58 @@ def disable_command(email: str) -> None:
             via="cli",
         )
     click.echo(f"disabled {address}")
+
+
+def _account(session: Any, email: str) -> User:
+    try:
+        address = normalise_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    user = staff_store.user_by_email(session, address)
+    if user is None:
+        raise click.ClickException(f"no account for {address}")
+    return user
+
+
+@command.command("enable")
+@click.argument("email")
+@needs_schema
+def enable_command(email: str) -> None:
+    """Let a disabled account sign in again (no old session comes back)."""
+    svc = current_services()
+    with svc.db.transaction() as session:
+        user = _account(session, email)
+        if user.active:
+            click.echo(f"{user.email} was already enabled")
+            return
+        enable_user(session, user)
+        audit.record(session, None, "enable_user", object_type="user", object_id=user.id, via="cli")
+    click.echo(f"enabled {user.email}")
+
+
+@command.command("password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the new password from one line of stdin."
+)
+@needs_schema
+def password_command(email: str, password_stdin: bool) -> None:
+    """Reset an account's password (an administrator's reset: every session of it ends;
+    the password must be long and hard to guess)."""
+    svc = current_services()
+    with svc.db.transaction() as session:
+        user = _account(session, email)
+    password = _read_password(password_stdin)
+    try:
+        with svc.db.transaction() as session:
+            user = _account(session, email)
+            set_password(session, user, password, svc.clock())
+            audit.record(
+                session, None, "reset_password", object_type="user", object_id=user.id, via="cli"
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"new password set for {user.email}; every session of it has ended")
 
 
 @command.command("sign-out")
