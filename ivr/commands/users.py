@@ -87,22 +87,27 @@ def add_command(
     click.echo(f"added {user.email} ({Role(user.role).label}{where})")
 
 
+def _account(session: Any, email: str) -> User:
+    try:
+        address = normalise_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    user = staff_store.user_by_email(session, address)
+    if user is None:
+        raise click.ClickException(f"no account for {address}")
+    return user
+
+
 @command.command("disable")
 @click.argument("email")
 @needs_schema
 def disable_command(email: str) -> None:
     """Disable an account: it can no longer sign in, and any session of it ends at once."""
-    try:
-        address = normalise_email(email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
     svc = current_services()
     with svc.db.transaction() as session:
-        user = staff_store.user_by_email(session, address)
-        if user is None:
-            raise click.ClickException(f"no account for {address}")
+        user = _account(session, email)
         if not user.active:
-            click.echo(f"{address} was already disabled")
+            click.echo(f"{user.email} was already disabled")
             return
         disable_user(session, user, svc.clock())
         audit.record(
@@ -114,18 +119,7 @@ def disable_command(email: str) -> None:
             email=user.email,
             via="cli",
         )
-    click.echo(f"disabled {address}")
-
-
-def _account(session: Any, email: str) -> User:
-    try:
-        address = normalise_email(email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    user = staff_store.user_by_email(session, address)
-    if user is None:
-        raise click.ClickException(f"no account for {address}")
-    return user
+    click.echo(f"disabled {user.email}")
 
 
 @command.command("enable")
@@ -175,15 +169,9 @@ def password_command(email: str, password_stdin: bool) -> None:
 def sign_out_command(email: str) -> None:
     """Sign an account out everywhere: every session of it ends at its next request (the
     account stays enabled; use this when a device is lost or a session was stolen)."""
-    try:
-        address = normalise_email(email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
     svc = current_services()
     with svc.db.transaction() as session:
-        user = staff_store.user_by_email(session, address)
-        if user is None:
-            raise click.ClickException(f"no account for {address}")
+        user = _account(session, email)
         ended = end_everywhere(session, user.id, svc.clock())
         audit.record(
             session,
@@ -194,7 +182,7 @@ def sign_out_command(email: str) -> None:
             sessions=ended,
             via="cli",
         )
-    click.echo(f"signed {address} out of {ended} session(s)")
+    click.echo(f"signed {user.email} out of {ended} session(s)")
 
 
 def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,10 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RootTransaction,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
 #: Seconds a pooled PostgreSQL connection is reused before being replaced. Pre-ping would
 #: cost a round trip on every checkout, i.e. on every webhook; recycling bounds how stale
 #: a connection can get, and a dead one is invalidated by the error it raises.
@@ -181,6 +194,17 @@ class Database:
                 # set_config(..., true) is SET LOCAL: it ends with the transaction.
                 conn.execute(select(*(func.set_config(k, v, True) for k, v in settings.items())))
             yield
+
+    def answers(self) -> bool:
+        """Whether the database takes a connection and answers a trivial query (a health
+        check); False when it does not, whatever the reason."""
+        try:
+            with self.reading() as conn:
+                conn.execute(select(literal(1)))
+        except SQLAlchemyError as exc:
+            log.warning("the database does not answer (%s)", type(exc).__name__)
+            return False
+        return True
 
     def writing(self, conn: Connection) -> RootTransaction:
         """Start one transaction on a connection from :meth:`reading`, to use in ``with``.
