@@ -35,6 +35,7 @@ def create_app(
     no settings are given): the webhooks, the sign-in pages, the queue and the console."""
     from ivr.accounts import guards
     from ivr.accounts import web as sign_in_pages
+    from ivr.admin import web as admin_pages
     from ivr.calls import webhooks
     from ivr.console import web as console_pages
     from ivr.referrals import web as queue_pages
@@ -65,6 +66,7 @@ def create_app(
     queue_pages.init_app(app)
     console_pages.init_app(app)
     results_pages.init_app(app)
+    admin_pages.init_app(app)
     health.init_app(app)
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +51,22 @@ def _number(env: Mapping[str, str], name: str, default: _Num, kind: type[_Num]) 
         return kind(text)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {text!r}") from None
+
+
+#: The bytes of a data key (AES-256), written as URL-safe base64: `ivr keys new` makes one.
+DATA_KEY_BYTES = 32
+
+
+def _check_data_key(name: str, text: str) -> None:
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        key = b""
+    if len(key) != DATA_KEY_BYTES:
+        raise ConfigError(
+            f"{name} must be {DATA_KEY_BYTES} random bytes in URL-safe base64 "
+            "(`ivr keys new` prints one)"
+        )
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -106,6 +124,12 @@ class Settings:
     session_idle_minutes: int = 30
     #: Staff sessions: hours after signing in after which a session is signed out, busy or not.
     session_max_hours: int = 12
+    #: The key personal data is sealed with at rest; empty: stored in clear (demo, tests).
+    data_key: str = field(default="", repr=False)
+    #: Older keys, only to open what they sealed until `ivr keys rotate` reseals it.
+    data_keys_previous: tuple[str, ...] = field(default=(), repr=False)
+    #: Administrators and supervisors must sign in with a second factor (a TOTP app).
+    require_2fa: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +184,11 @@ class Settings:
                 env, "SESSION_IDLE_MINUTES", cls.session_idle_minutes, int
             ),
             session_max_hours=_number(env, "SESSION_MAX_HOURS", cls.session_max_hours, int),
+            data_key=(env.get("IVR_DATA_KEY") or "").strip(),
+            data_keys_previous=tuple(
+                k.strip() for k in (env.get("IVR_DATA_KEY_PREVIOUS") or "").split(",") if k.strip()
+            ),
+            require_2fa=_flag(env, "REQUIRE_2FA"),
         )
         settings.validate()
         return settings
@@ -220,6 +249,10 @@ class Settings:
                 "SESSION_IDLE_MINUTES must be at least 1 and at most SESSION_MAX_HOURS "
                 f"({self.session_max_hours}) in minutes"
             )
+        if self.data_key:
+            _check_data_key("IVR_DATA_KEY", self.data_key)
+        for key in self.data_keys_previous:
+            _check_data_key("IVR_DATA_KEY_PREVIOUS", key)
         if not self.questionnaires_dir.is_dir():
             raise ConfigError(f"IVR_QUESTIONNAIRES: no such directory {self.questionnaires_dir}")
 

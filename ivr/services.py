@@ -22,6 +22,7 @@ from ivr.jobs import JobQueue, make_queue
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.store.db import Database
 from ivr.store.models import utcnow
+from ivr.store.sealing import Keyring
 from ivr.telephony.port import RecordingStore, Telephony, TwilioTelephony
 from ivr.telephony.signature import SignatureChecker
 
@@ -90,9 +91,12 @@ def build_services(
     """Everything the app, the commands and the jobs need, from settings (read from the
     environment when not given)."""
     settings = settings or Settings.from_env()
+    if settings.production and not settings.data_key:
+        log.warning("personal data is stored in clear: set IVR_DATA_KEY")
+    keyring = Keyring.from_text(settings.data_key, settings.data_keys_previous)
     return Services(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(settings.database_url, keyring),
         questionnaires=QuestionnaireRegistry(settings.questionnaires_dir),
         queue=queue or make_queue(settings.redis_url),
         signatures=SignatureChecker(settings.twilio_auth_token),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -26,9 +27,14 @@ from ivr.store.referrals import EVERYTHING, NOTHING, ReferralScope
 #: Surveys whose referrals go to the victim support service, not a police district.
 SERVICE_SURVEYS = frozenset({"vcas_exit"})
 _hasher = PasswordHasher()
-#: Verified against when the email is unknown, so that a wrong email takes as long as a
-#: wrong password and sign-in does not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that a wrong email takes as long as
+    a wrong password and sign-in does not reveal which emails have accounts. Made at the
+    first sign-in, not at import: every command and worker would pay for it otherwise."""
+    return _hasher.hash("not a password of anyone")
 
 
 class Role(StrEnum):
@@ -127,7 +133,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         address = ""
     user = staff_store.user_by_email(session, address) if address else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

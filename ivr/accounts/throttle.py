@@ -13,6 +13,11 @@ day's):
   sign-ins count nowhere, so a station's officers sharing one address at shift change
   never limit each other.
 
+A failure is a wrong password at sign-in, a wrong or replayed second-factor code after
+a right password, or a wrong current password given again on a signed-in page (changing
+the password, setting up a second factor): all count alike, so neither the code step
+nor a session left open is a way round the limits.
+
 Counts live in Redis when ``REDIS_URL`` is set (shared by every web process), otherwise
 in this process. If Redis cannot be reached, this process counts on its own for the
 while and says so in the log, rather than refusing every sign-in.

@@ -20,6 +20,7 @@ MODULES = (
     "audit",
     "subject",
     "retention",
+    "keys",
     "serve",
 )
 

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ivr.accounts import audit
+from ivr.admin.audit_log import by_command
 from ivr.campaigns import dialler
 from ivr.commands.output import needs_schema
 from ivr.services import current_services
@@ -59,9 +61,21 @@ def remove_command(phone: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @needs_schema
 def list_command(as_json: bool) -> None:
-    """The list, newest first (numbers are personal data: mind where this goes)."""
-    with current_services().db.reading() as conn:
+    """The list, newest first (numbers are personal data: mind where this goes; the
+    listing is audited)."""
+    svc = current_services()
+    with svc.db.reading() as conn:
         rows = store.do_not_call_list(conn)
+    with svc.db.transaction() as session:
+        # How many numbers were shown, never which.
+        audit.record(
+            session,
+            None,
+            "view_do_not_call",
+            now=svc.clock(),
+            numbers=len(rows),
+            **by_command(),
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return

@@ -8,6 +8,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ivr.accounts import audit
+from ivr.admin.audit_log import by_command
 from ivr.commands.output import console as output_console
 from ivr.commands.output import csv_text, needs_schema
 from ivr.results.reports import list_referrals
@@ -52,9 +54,20 @@ def referrals_table(rows: list[dict[str, Any]]) -> Table:
 @click.option("--status", help="Only referrals with this status, e.g. new.")
 @needs_schema
 def list_command(as_json: bool, as_csv: bool, survey: str | None, status: str | None) -> None:
-    """List referrals, newest first."""
-    with current_services().db.transaction() as session:
+    """List referrals, newest first (audited: the victims' reasons are shown)."""
+    svc = current_services()
+    with svc.db.transaction() as session:
         rows = list_referrals(session, survey=survey, status=status)
+        audit.record(
+            session,
+            None,
+            "list_referrals",
+            now=svc.clock(),
+            survey=survey,
+            status=status,
+            referrals=len(rows),
+            **by_command(),
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

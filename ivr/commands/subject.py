@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ivr.admin.audit_log import by_command
 from ivr.commands.output import needs_schema
 from ivr.privacy.subject import SubjectError, erase_subject, export_subject
 from ivr.services import current_services, recording_store
@@ -30,7 +31,7 @@ def export(case_ref: str, survey: str | None) -> None:
     """Print everything held about one victim's case as JSON (audited)."""
     svc = current_services()
     try:
-        held = export_subject(svc.db, case_ref, survey, actor=None, now=svc.clock())
+        held = export_subject(svc.db, case_ref, survey, actor=None, now=svc.clock(), **by_command())
     except SubjectError as exc:
         _fail(exc)
     click.echo(json.dumps(held, indent=2, ensure_ascii=False, default=str))
@@ -63,6 +64,7 @@ def erase(case_ref: str, survey: str | None, answers: bool) -> None:
             recordings=recording_store(svc),
             actor=None,
             now=svc.clock(),
+            **by_command(),
         )
     except SubjectError as exc:
         _fail(exc)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ivr.accounts import audit
+from ivr.accounts import audit, second_factor
 from ivr.accounts.sessions import end_everywhere
 from ivr.accounts.staff import (
     AccountError,
@@ -30,7 +30,8 @@ from ivr.store.models import User
 
 @click.group("users")
 def command() -> None:
-    """Staff accounts: add, disable and enable, reset passwords, sign out and list them."""
+    """Staff accounts: add, disable and enable, reset passwords and second factors, sign
+    out and list them."""
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -183,6 +184,32 @@ def sign_out_command(email: str) -> None:
             via="cli",
         )
     click.echo(f"signed {user.email} out of {ended} session(s)")
+
+
+@command.command("reset-2fa")
+@click.argument("email")
+@needs_schema
+def reset_second_factor_command(email: str) -> None:
+    """Take an account's second factor away (a lost phone, used-up recovery codes): every
+    session of it ends, and it sets a new one up when it next signs in."""
+    svc = current_services()
+    with svc.db.transaction() as session:
+        user = _account(session, email)
+        had_one = second_factor.is_enabled(user)
+        second_factor.reset(user)
+        ended = end_everywhere(session, user.id, svc.clock())
+        audit.record(
+            session,
+            None,
+            "reset_second_factor",
+            object_type="user",
+            object_id=user.id,
+            had_one=had_one,
+            sessions=ended,
+            via="cli",
+        )
+    what = "second factor reset" if had_one else "had no second factor; any setup begun is cleared"
+    click.echo(f"{user.email}: {what}; signed out of {ended} session(s)")
 
 
 def account_rows(users: Sequence[User]) -> list[dict[str, Any]]:

@@ -37,15 +37,28 @@ def find_case(db: Database, case_ref: str, survey: str | None) -> subjects.CaseM
 
 
 def export_subject(
-    db: Database, case_ref: str, survey: str | None, *, actor: Any, now: datetime
+    db: Database,
+    case_ref: str,
+    survey: str | None,
+    *,
+    actor: Any,
+    now: datetime,
+    **how: Any,
 ) -> dict[str, Any]:
-    """Everything held about the case, table by table; the view is audited."""
+    """Everything held about the case, table by table; the view is audited (with ``how``:
+    the page or command it was seen by, never anything about the victim)."""
     match = find_case(db, case_ref, survey)
     with db.snapshot() as conn:
         records = subjects.records_of(conn, match.id)
     with db.transaction() as session:
         audit.record(
-            session, actor, "subject_export", object_type="case", object_id=match.id, now=now
+            session,
+            actor,
+            "subject_export",
+            object_type="case",
+            object_id=match.id,
+            now=now,
+            **how,
         )
     return {"survey": match.survey, "case_ref": match.case_ref, "held": records}
 
@@ -66,11 +79,13 @@ def erase_subject(
     recordings: RecordingStore | None,
     actor: Any,
     now: datetime,
+    **how: Any,
 ) -> subjects.Erased:
     """Remove the case's personal data everywhere it is held: its recordings where they
     are kept (Twilio), then everything in the database (and with ``answers`` its answers
     too), in one transaction with its audit entry. Refused while a call to the case is
-    under way, and (nothing erased) when a recording cannot be deleted yet."""
+    under way, and (nothing erased) when a recording cannot be deleted yet. ``how``: the
+    page or command it was asked for by, for the audit entry."""
     match = find_case(db, case_ref, survey)
     with db.reading() as conn:
         _refuse_live_call(conn, match)
@@ -96,5 +111,6 @@ def erase_subject(
             interviews=erased.interviews,
             answers=erased.answers,
             recordings=len(erased.recordings),
+            **how,
         )
     return erased

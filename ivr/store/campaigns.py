@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.models import Base, case_field_values, public_id
+from ivr.store.sealing import keyring_of
 from ivr.store.statuses import CLOSED_INTERVIEW, LIVE_ATTEMPT, LIVE_ATTEMPT_RANK
 
 SCHEDULES: Table = Base.metadata.tables["schedules"]
@@ -723,25 +724,35 @@ def set_campaign_status(conn: Connection, survey: str, status: str, now: datetim
 
 
 def on_do_not_call(conn: Connection, phones: Iterable[str]) -> set[str]:
-    """Which of ``phones`` are on the do-not-call list."""
-    wanted = list(set(phones))
-    found: set[str] = set()
+    """Which of ``phones`` are on the do-not-call list (found by their keyed hashes)."""
+    keyring = keyring_of(conn.dialect)
+    phone_of_hash = {h: phone for phone in set(phones) for h in keyring.phone_hashes(phone)}
+    wanted = list(phone_of_hash)
+    listed: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(
+        listed.update(
             conn.scalars(
-                select(DO_NOT_CALL.c.phone).where(
-                    DO_NOT_CALL.c.phone.in_(wanted[start : start + 500])
+                select(DO_NOT_CALL.c.phone_hash).where(
+                    DO_NOT_CALL.c.phone_hash.in_(wanted[start : start + 500])
                 )
             )
         )
-    return found
+    return {phone_of_hash[h] for h in listed}
 
 
 def add_do_not_call(
     conn: Connection, phone: str, *, reason: str, source: str, now: datetime
 ) -> bool:
     """Put a number on the list; False if it was already there."""
-    values = {"phone": phone, "reason": reason, "source": source, "added_at": now}
+    if on_do_not_call(conn, [phone]):
+        return False
+    values = {
+        "phone_hash": keyring_of(conn.dialect).phone_hash(phone),
+        "phone": phone,
+        "reason": reason,
+        "source": source,
+        "added_at": now,
+    }
     stmt: Any = (
         (
             pg_insert(DO_NOT_CALL)
@@ -756,7 +767,10 @@ def add_do_not_call(
 
 def remove_do_not_call(conn: Connection, phone: str) -> bool:
     """Take a number off the list; False if it was not there."""
-    return bool(conn.execute(delete(DO_NOT_CALL).where(DO_NOT_CALL.c.phone == phone)).rowcount)
+    hashes = keyring_of(conn.dialect).phone_hashes(phone)
+    return bool(
+        conn.execute(delete(DO_NOT_CALL).where(DO_NOT_CALL.c.phone_hash.in_(hashes))).rowcount
+    )
 
 
 def do_not_call_phones(conn: Connection) -> set[str]:
@@ -777,7 +791,8 @@ def do_not_call_list(conn: Connection) -> list[dict[str, Any]]:
 
 def cases_with_phone(conn: Connection, phone: str) -> list[int]:
     """Every case, of any survey, with this number."""
-    return list(conn.scalars(select(_c.id).where(_c.phone == phone)))
+    hashes = keyring_of(conn.dialect).phone_hashes(phone)
+    return list(conn.scalars(select(_c.id).where(_c.phone_hash.in_(hashes))))
 
 
 def phone_of_case(conn: Connection, case_id: int) -> str:

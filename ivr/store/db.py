@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.store.sealing import CLEAR, DIALECT_ATTRIBUTE, Keyring
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
 
@@ -77,18 +79,23 @@ def _json_text(value: Any) -> str:
 JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings each backend needs."""
+def make_engine(url: str, keyring: Keyring = CLEAR) -> Engine:
+    """An engine for ``url`` with the settings each backend needs, sealing personal data
+    with ``keyring`` (in clear without a key)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(
-        url, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=10, max_overflow=10, **JSON_OPTIONS
-    )
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        engine = create_engine(
+            url, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=10, max_overflow=10, **JSON_OPTIONS
+        )
+    # Each engine has its own dialect: the sealed column types find this database's keys
+    # there, so databases with different keys (or none) can share one process.
+    setattr(engine.dialect, DIALECT_ATTRIBUTE, keyring)
+    return engine
 
 
 class Database:
@@ -100,9 +107,10 @@ class Database:
     touches the engine.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, keyring: Keyring = CLEAR):
         self.url = url
-        self.engine = make_engine(url)
+        self.keyring = keyring
+        self.engine = make_engine(url, keyring)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite = self.engine.dialect.name == "sqlite"
 
@@ -249,7 +257,10 @@ class Database:
         """Bring the schema up to ``revision`` with Alembic."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), revision)
+        config = alembic_config(self.url)
+        # Migrations that hash numbers hash them as this database's keyring does.
+        config.attributes["keyring"] = self.keyring
+        command.upgrade(config, revision)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store.models import Base, CallAttempt, case_field_values, public_id, utcnow
+from ivr.store.sealing import keyring_of
 from ivr.store.statuses import CLOSED_INTERVIEW
 
 _VERSIONS: Table = Base.metadata.tables["questionnaire_versions"]
@@ -55,7 +56,7 @@ _CLOSED = exists().where(
 # prepared where a list of surveys could not).
 _OPEN_CASES_FOR_PHONE = (
     select(*_CASE_FACTS)
-    .where(_CASES.c.phone == bindparam("phone"), ~_CLOSED)
+    .where(_CASES.c.phone_hash.in_(bindparam("hashes", expanding=True)), ~_CLOSED)
     .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
 )
 _CASE = select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id"))
@@ -161,7 +162,8 @@ def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questio
 
 def open_case_for_phone(conn: Connection, phone: str, surveys: list[str]) -> CaseFacts | None:
     """The newest case with this number whose survey is still to be done."""
-    for row in conn.execute(_OPEN_CASES_FOR_PHONE, {"phone": phone}).all():
+    hashes = keyring_of(conn.dialect).phone_hashes(phone)
+    for row in conn.execute(_OPEN_CASES_FOR_PHONE, {"hashes": hashes}).all():
         case = CaseFacts(*row)
         if case.survey in surveys:
             return case

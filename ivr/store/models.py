@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ivr.store.sealing import SealedJSON, SealedText, phone_hash_default
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -93,14 +95,17 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("survey", "case_ref"),
-        Index("ix_cases_phone", "phone"),
+        # Inbound calls find their case by the number's keyed hash: the number is sealed.
+        Index("ix_cases_phone_hash", "phone_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey: Mapped[str] = mapped_column(String(64))
     case_ref: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(20))
-    first_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(SealedText())
+    #: The keyed hash of ``phone`` (computed on insert), by which the number is found.
+    phone_hash: Mapped[str] = mapped_column(String(64), default=phone_hash_default)
+    first_name: Mapped[str | None] = mapped_column(SealedText(100))
     crime_type: Mapped[str | None] = mapped_column(String(40))
     district: Mapped[str | None] = mapped_column(String(100))
     reported_on: Mapped[date | None] = mapped_column(Date)
@@ -160,13 +165,14 @@ class Interview(Base):
     #: The interviewer who ran it, for interviews run from the console.
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The interviewer's notes during the call: [{"at": ISO time, "text": ...}], oldest first.
-    notes: Mapped[list[Any] | None] = mapped_column(JSON)
+    notes: Mapped[list[Any] | None] = mapped_column(SealedJSON())
     status: Mapped[str] = mapped_column(String(32), default="in_progress")
     step_no: Mapped[int] = mapped_column(Integer, default=0)
     #: The turn whose TwiML opened the current call (0 for the first call; later calls
     #: carry on the same interview), replayed if Twilio retries that call's first webhook.
     opening_step_no: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Sealed: it carries the case's values (the first name among them) for the prompts.
+    state: Mapped[dict[str, Any]] = mapped_column(SealedJSON(), default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -182,7 +188,8 @@ class Turn(Base):
 
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
     step_no: Mapped[int] = mapped_column(Integer, primary_key=True)
-    response: Mapped[str] = mapped_column(Text)
+    #: Sealed: the prompts it says may name the victim.
+    response: Mapped[str] = mapped_column(SealedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -203,7 +210,8 @@ class Answer(Base):
     code: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(String(200))
     via: Mapped[str | None] = mapped_column(String(20))
-    raw: Mapped[str | None] = mapped_column(Text)
+    #: What was said (speech) or pressed: sealed, as a victim may say anything.
+    raw: Mapped[str | None] = mapped_column(SealedText())
     confidence: Mapped[float | None] = mapped_column(Float)
     recording_url: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -223,7 +231,7 @@ class Transcription(Base):
     recording_sid: Mapped[str | None] = mapped_column(String(64))
     #: completed, or failed (no text).
     status: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(SealedText())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -288,9 +296,18 @@ class User(Base):
     districts: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
     #: An interviewer's own phone in E.164, which the console rings to bridge a call.
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(SealedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The second factor's TOTP secret (base32): a credential, as secret as a password.
+    #: Set at enrolment, before it is confirmed; None when the account has none.
+    totp_secret: Mapped[str | None] = mapped_column(SealedText())
+    #: When the second factor was confirmed with a right code; None: not switched on.
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The TOTP time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Digests of the one-time recovery codes not used yet.
+    recovery_code_hashes: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class ReferralEvent(Base):
@@ -306,8 +323,9 @@ class ReferralEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: raised, assigned, note, contact_attempt, closed, reopened, notified.
     kind: Mapped[str] = mapped_column(String(32))
-    #: What the event says: note text, contact outcome, assignee, closing outcome.
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What the event says: note text, contact outcome, assignee, closing outcome. Sealed
+    #: whole: staff write about the victim in it, and no query reads inside it.
+    details: Mapped[dict[str, Any]] = mapped_column(SealedJSON(), default=dict)
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
@@ -317,7 +335,12 @@ class AuditEntry(Base):
     """A view of personal details, or an action, by a signed-in user: kept for audit."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        # The admin's search: one user's entries, or one object's, newest first.
+        Index("ix_audit_log_actor_at", "actor_id", "at"),
+        Index("ix_audit_log_object", "object_type", "object_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -442,7 +465,11 @@ class DoNotCall(Base):
 
     __tablename__ = "do_not_call"
 
-    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: The keyed hash of ``phone``: the list is searched by it, never by the number.
+    phone_hash: Mapped[str] = mapped_column(
+        String(64), primary_key=True, default=phone_hash_default
+    )
+    phone: Mapped[str] = mapped_column(SealedText())
     reason: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

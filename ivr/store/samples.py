@@ -35,7 +35,8 @@ def _case_column(column: Column[Any]) -> CaseColumn:
 FIXED_CASE_COLUMNS: dict[str, CaseColumn] = {
     column.name: _case_column(column)
     for column in _CASES.columns
-    if column.name not in {"id", "survey", "case_ref", "phone", "fields", "imported_at"}
+    if column.name
+    not in {"id", "survey", "case_ref", "phone", "phone_hash", "fields", "imported_at"}
 }
 #: The longest case_ref a case can have (0: no limit).
 CASE_REF_LENGTH: int = getattr(_CASES.c.case_ref.type, "length", None) or 0

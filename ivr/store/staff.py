@@ -80,6 +80,17 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def user_for_update(session: Session, user_id: int) -> User | None:
+    """The account with this id, its row locked until the transaction ends (so that two
+    requests spending one second-factor code cannot both succeed), or None."""
+    return session.scalars(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def add_user(
     session: Session,
     *,

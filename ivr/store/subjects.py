@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select, update
 
 from ivr.store.models import Base
+from ivr.store.sealing import keyring_of
 
 _CASES: Table = Base.metadata.tables["cases"]
 _SCHEDULES: Table = Base.metadata.tables["schedules"]
@@ -123,7 +124,9 @@ def records_of(conn: Connection, case_id: int) -> dict[str, Any]:
         "referral_events": _rows(
             conn, _EVENTS, _EVENTS.c.referral_id.in_(referral_ids), order=_EVENTS.c.id
         ),
-        "do_not_call": _rows(conn, _DNC, _DNC.c.phone == case["phone"]),
+        "do_not_call": _rows(
+            conn, _DNC, _DNC.c.phone_hash.in_(keyring_of(conn.dialect).phone_hashes(case["phone"]))
+        ),
         "audit_entries": _rows(conn, _AUDIT, audit_about, order=_AUDIT.c.id),
     }
 
@@ -179,6 +182,8 @@ def erase(conn: Connection, case_id: int, *, answers: bool, now: datetime) -> Er
         .values(
             case_ref=f"ERASED-{case_id}",
             phone="",
+            # No hash of any number: the erased case is found by none.
+            phone_hash="",
             first_name=None,
             fields={**_kept_fields(fields), "erased_on": now.date().isoformat()},
         )

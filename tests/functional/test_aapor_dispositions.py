@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from ivr.store import campaigns as store
 from ivr.store.models import Answer, Case, DoNotCall, Interview, Schedule
+from ivr.store.sealing import CLEAR
 from ivr.telephony.fake_api import Fate, busy, human, machine, no_answer
 from ivr.telephony.respondents import Action, Scripted, hang_up, press, silence
 from tests.functional.campaign_world import (
@@ -215,7 +216,7 @@ def test_refusing_at_consent_is_a_refusal_and_the_number_is_never_rung_again(
     assert (schedule.disposition, schedule.reason) == ("2.11", "refused")
     assert [i.status for i in interviews_of(world)] == ["refused"]
     with world.db.transaction() as session:
-        listed = session.get(DoNotCall, VICTIM)
+        listed = session.get(DoNotCall, CLEAR.phone_hash(VICTIM))
         assert listed is not None and listed.source == "survey call"
     assert_never_rung_again(world)
 

@@ -18,6 +18,7 @@ OUR_COMMANDS = {
     "audit",
     "retention",
     "subject",
+    "keys",
     "campaign",
     "db",
     "demo",

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, String, Text, cast, func, select
 import ivr.cli
 from ivr.app import create_app
 from ivr.store.models import AuditEntry, Base
+from ivr.store.sealing import SealedJSON, SealedText
 from ivr.telephony.port import RecordingTelephony
 from tests.conftest import add_case, make_settings
 from tests.functional.campaign_world import MONDAY_11, Clock, RaisingQueue
@@ -79,9 +80,10 @@ def traces_left(app: Flask, *more: str) -> list[str]:
             if table.name == "users":
                 continue
             for column in table.columns:
-                if not isinstance(column.type, String | Text | JSON):
+                if not isinstance(column.type, String | Text | JSON | SealedText | SealedJSON):
                     continue
-                text = cast(column, Text()) if isinstance(column.type, JSON) else column
+                # As stored: sealed values are searched as the text the database holds.
+                text = column if isinstance(column.type, String | Text) else cast(column, Text())
                 for trace in (*TRACES, *more):
                     hits = session.scalar(
                         select(func.count())
