@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -179,6 +180,7 @@ def all_day_questionnaires(tmp_path: Path) -> Path:
         assert "    windows:\n      bank_holiday: []\n" in text, source
         text = text.replace("    windows:\n      bank_holiday: []\n", "    windows:\n" + all_day)
         (folder / source.name).write_text(text)
+    shutil.copytree(ROOT / "questionnaires" / "populations", folder / "populations")
     return folder
 
 

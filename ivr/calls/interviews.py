@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ivr import engine
+from ivr.calendar import ZONE
+from ivr.campaigns import quota_status
 from ivr.engine import InputEvent, State, Status, Step
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
@@ -141,11 +143,27 @@ def begin(
 
 
 def next_step(
-    conn: Connection, interview: InterviewRow, event: InputEvent
+    conn: Connection,
+    interview: InterviewRow,
+    event: InputEvent,
+    *,
+    registry: QuestionnaireRegistry | None = None,
+    now: datetime | None = None,
 ) -> tuple[Questionnaire, Step]:
-    """What one input does to an interview, worked out without writing anything."""
+    """What one input does to an interview, worked out without writing anything. A survey
+    of the public's interview about to pass its quota gate is told which cells are full
+    (``registry`` gives the population figures)."""
     questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
-    return questionnaire, engine.step(questionnaire, State.from_json(interview.state), event)
+    state = State.from_json(interview.state)
+    if engine.quota_check_due(questionnaire, state):
+        if registry is None:
+            raise ValueError("a survey with quotas needs the questionnaire registry")
+        today = (now or utcnow()).astimezone(ZONE).date()
+        population = registry.population(questionnaire.id)
+        state = state.but(
+            quota_full=quota_status.full_cells(conn, questionnaire, population, today)
+        )
+    return questionnaire, engine.step(questionnaire, state, event)
 
 
 def keep_step(

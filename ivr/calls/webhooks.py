@@ -276,7 +276,9 @@ def turn(public_id: str, step_no: int) -> Response:
                     abort(404)
                 if interview.status != Status.IN_PROGRESS.value:
                     return twiml_response(farewell_twiml(None))
-                questionnaire, step = interviews.next_step(conn, interview, event)
+                questionnaire, step = interviews.next_step(
+                    conn, interview, event, registry=svc.questionnaires, now=svc.clock()
+                )
                 body = step_twiml(
                     step,
                     _turn_url(public_id, step_no + 1),

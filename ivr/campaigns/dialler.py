@@ -33,6 +33,8 @@ OUTCOME_OF_INTERVIEW = {
     "wrong_person": Outcome.WRONG_NUMBER,
     Status.UNSAFE.value: Outcome.UNSAFE,
     Status.NO_RESPONSE.value: Outcome.NO_SCREENER,
+    Status.SCREENED_OUT.value: Outcome.SCREENED_OUT,
+    Status.QUOTA_FULL.value: Outcome.QUOTA_FULL,
 }
 
 

@@ -43,9 +43,11 @@ class RateGroup(StrEnum):
 class Disposition(Enum):
     """An AAPOR final disposition: ``.code`` such as "1.1", ``.label`` and ``.group``.
 
-    ``final_disposition`` never gives 2.22, 2.32, 3.90, 4.30 or 4.70: they need a person's
+    ``final_disposition`` never gives 2.22, 2.32, 3.90 or 4.30: they need a person's
     judgement (a greeting naming the victim, an operator's note, a number-unobtainable
-    tone); 4.70 is kept to read cases closed before wrong numbers had their own code.
+    tone). 4.70 and 4.80 are a survey of the public's: nobody at the number in its
+    population (no resident aged 16 or over, or not living in the area), and a respondent
+    whose quota cell was full.
     """
 
     COMPLETE = ("1.1", "Complete", RateGroup.I)
@@ -70,6 +72,7 @@ class Disposition(Enum):
     OUT_OF_SAMPLE = ("4.10", "Out of sample", RateGroup.NE)
     NON_WORKING = ("4.30", "Non-working number", RateGroup.NE)
     NO_ELIGIBLE_RESPONDENT = ("4.70", "No eligible respondent", RateGroup.NE)
+    QUOTA_FILLED = ("4.80", "Quota filled", RateGroup.NE)
 
     def __init__(self, code: str, label: str, group: RateGroup) -> None:
         self.code = code
@@ -121,6 +124,10 @@ def final_disposition(
         return Disposition.BREAK_OFF
     if Outcome.WRONG_NUMBER in seen:
         return Disposition.WRONG_NUMBER
+    if Outcome.SCREENED_OUT in seen:
+        return Disposition.NO_ELIGIBLE_RESPONDENT
+    if Outcome.QUOTA_FULL in seen:
+        return Disposition.QUOTA_FILLED
     if out_of_sample:
         return Disposition.OUT_OF_SAMPLE
     if seen & {Outcome.UNSAFE, Outcome.CALLBACK_REQUESTED}:

@@ -12,6 +12,7 @@ neither wild nor stuck at the guess for ever.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["ReleasePlan", "plan_release"]
@@ -53,8 +54,14 @@ def plan_release(
     weeks_left: int,
     assumed_yield: float,
     prior_weight: int = 200,
+    cells: Sequence[tuple[int, float]] = (),
 ) -> ReleasePlan:
     """The weekly release that reaches ``target`` by the year's end.
+
+    ``cells`` are the quota cells still short: (interviews still wanted in the cell, the
+    cell's share of the respondents the numbers reach). Numbers are drawn at random, so a
+    cell that is a small share of them needs many numbers for its few interviews: the
+    plan releases enough for the cell that needs the most, not just for the total.
 
     ``finished_numbers`` released numbers have ended their calling and given
     ``interviews_from_finished`` interviews; ``available`` numbers have not been released.
@@ -80,6 +87,9 @@ def plan_release(
     yield_per_number = observed / (finished_numbers + prior_weight)
     remaining = max(0, target - achieved)
     needed = math.ceil(remaining / yield_per_number) if remaining else 0
+    for short, share in cells:
+        if short > 0 and share > 0:
+            needed = max(needed, math.ceil(short / (yield_per_number * share)))
     per_week = math.ceil(needed / weeks_left)
     runs_out = None
     if needed > available:

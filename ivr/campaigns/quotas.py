@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from ivr.questionnaire.population import AREA, Cell
+
 __all__ = [
     "Cell",
     "Progress",
@@ -33,13 +35,6 @@ __all__ = [
 ]
 
 K = TypeVar("K", bound=Hashable)
-
-#: One quota cell: (area, dimension, group), e.g. ("Hartlepool", "age_sex", "16-24 female").
-#: The area's own total is the cell (area, "area", area).
-Cell = tuple[str, str, Hashable]
-
-#: The dimension of an area's own total.
-AREA = "area"
 
 
 def apportion(total: int, shares: Mapping[K, float]) -> dict[K, int]:
@@ -67,7 +62,7 @@ class QuotaPlan:
 
     area_targets: Mapping[str, int]
     #: area -> dimension -> group -> population share.
-    shares: Mapping[str, Mapping[str, Mapping[Hashable, float]]]
+    shares: Mapping[str, Mapping[str, Mapping[str, float]]]
     quarters: int = 4
 
     def __post_init__(self) -> None:
@@ -102,7 +97,7 @@ class QuotaPlan:
         }
 
 
-def respondent_cells(area: str, groups: Mapping[str, Hashable | None]) -> list[Cell]:
+def respondent_cells(area: str, groups: Mapping[str, str | None]) -> list[Cell]:
     """The cells a respondent counts in: their area's total and, per dimension, their group
     (a dimension they did not state counts in no cell of it)."""
     cells: list[Cell] = [(area, AREA, area)]

@@ -104,7 +104,7 @@ def import_sample(
     """
     today = today or date.today()
     problems: list[RowProblem] = []
-    records = _records(stream, problems)
+    records = csv_records(stream, problems)
     header = next(records, None)
     if header is None:
         if not problems:
@@ -115,7 +115,7 @@ def import_sample(
                     f"columns: {', '.join(_required(questionnaire))}",
                 )
             )
-        return ImportReport(0, _in_line_order(problems))
+        return ImportReport(0, in_line_order(problems))
     columns = _columns(*header, questionnaire, problems)
     width = len(header[1])
     known = fields_of(questionnaire)
@@ -150,13 +150,13 @@ def import_sample(
     for ref in imported_case_refs(session, questionnaire.id, list(first_seen)):
         problems.append(RowProblem(first_seen[ref], f"case_ref '{ref}' is already imported"))
     if problems:
-        return ImportReport(0, _in_line_order(problems))
+        return ImportReport(0, in_line_order(problems))
 
     _add_rows(session, questionnaire.id, rows)
     return ImportReport(len(rows), [])
 
 
-def _records(stream: TextIO, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+def csv_records(stream: TextIO, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
     """Each non-blank CSV record with the physical line it starts on.
 
     Blank lines are held back and reported only when a record follows them, so the
@@ -353,6 +353,6 @@ def _add_rows(session: Session, survey: str, rows: list[_Row]) -> None:
     add_cases(session, survey, batch, imported_at)
 
 
-def _in_line_order(problems: list[RowProblem]) -> list[RowProblem]:
+def in_line_order(problems: list[RowProblem]) -> list[RowProblem]:
     # Stable: a row's own problems keep the order of its columns.
     return sorted(problems, key=lambda problem: problem.line)

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ivr.campaigns import quota_status
 from ivr.campaigns.dispositions import Disposition, final_disposition
 from ivr.campaigns.eligibility import Reason, Verdict, judge
 from ivr.campaigns.policy import CallingPolicy, Outcome
 from ivr.jobs import JobQueue
+from ivr.questionnaire.population import AREA, Population
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.store import campaigns as store
@@ -37,6 +39,8 @@ FINAL_OUTCOMES = {
     Outcome.REFUSED: Disposition.REFUSAL,
     Outcome.OPTED_OUT: Disposition.REFUSAL,
     Outcome.WRONG_NUMBER: Disposition.WRONG_NUMBER,
+    Outcome.SCREENED_OUT: Disposition.NO_ELIGIBLE_RESPONDENT,
+    Outcome.QUOTA_FULL: Disposition.QUOTA_FILLED,
 }
 #: Open cases for interviewers only looked at per scheduler pass, to close the finished.
 INTERVIEWER_ONLY_BATCH = 500
@@ -53,6 +57,8 @@ class Campaign:
 
     questionnaire: Questionnaire
     policy: CallingPolicy
+    #: A survey of the public's population figures, for its quotas (None without quotas).
+    population: Population | None = None
 
     @property
     def survey(self) -> str:
@@ -81,7 +87,8 @@ def campaign_for(registry: QuestionnaireRegistry, survey: str) -> Campaign:
         raise CampaignError(f"survey '{survey}': campaign.calling: {exc}") from None
     # A policy's bank holidays take milliseconds to build, and every status callback
     # needs one: kept with the questionnaire it comes from.
-    campaign = q.derived[__name__] = Campaign(q, policy)
+    population = registry.population(survey) if q.quotas is not None else None
+    campaign = q.derived[__name__] = Campaign(q, policy, population)
     return campaign
 
 
@@ -281,7 +288,13 @@ def _queue_due(
     """Create attempts for up to ``capacity`` due cases still eligible; their public ids."""
     queued: list[str] = []
     # Read a little more than the capacity: some due cases turn out ineligible now.
-    cases = store.due(conn, campaign.survey, now, capacity * 2)
+    cases = store.due(
+        conn,
+        campaign.survey,
+        now,
+        capacity * 2,
+        waiting_districts=_full_areas(conn, campaign, now),
+    )
     listed = store.on_do_not_call(conn, (c.phone for c in cases))
     closed = store.closed_cases(conn, [c.case_id for c in cases])
     for case in cases:
@@ -307,6 +320,17 @@ def _queue_due(
         if created is not None:
             queued.append(created[1])
     return queued
+
+
+def _full_areas(conn: Connection, campaign: Campaign, now: datetime) -> set[str]:
+    """A survey of the public's areas whose own total is full this quarter: their numbers
+    wait, open, for the next quarter (the sample knows a number's area, nothing more)."""
+    if campaign.population is None:
+        return set()
+    full = quota_status.full_cells(
+        conn, campaign.questionnaire, campaign.population, local_today(campaign, now)
+    )
+    return {area for area, kind, _group in full if kind == AREA}
 
 
 def _keeps_appointment(case: store.CaseToCall, verdict: Verdict) -> bool:

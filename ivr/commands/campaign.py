@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ivr.campaigns import scheduler
+from ivr.campaigns.quota_progress import progress_text, quota_progress
 from ivr.commands.output import needs_schema
 from ivr.jobs import InProcessQueue
 from ivr.services import Services, current_services
@@ -96,12 +97,29 @@ def pause_command(survey: str) -> None:
 @AS_JSON
 @needs_schema
 def status_command(survey: str, as_json: bool) -> None:
-    """Eligible, in progress, completed, by disposition, calls placed today, next due."""
+    """Eligible, in progress, completed, by disposition, calls placed today, next due;
+    for a survey with quotas, each area's and cell's progress and the release plan."""
     svc = current_services()
     campaign = _campaign(survey)
     data = scheduler.status(svc.db, campaign, svc.clock())
     data["eligible_now"] = scheduler.preview(svc.db, campaign, svc.clock())["eligible"]
+    if campaign.population is None:
+        _echo(data, as_json)
+        return
+    # A survey of the public: each area's and cell's progress and the release plan after.
+    with svc.db.reading() as conn:
+        progress = quota_progress(
+            conn,
+            campaign.questionnaire,
+            campaign.population,
+            scheduler.local_today(campaign, svc.clock()),
+        )
+    if as_json:
+        _echo({**data, "quotas": progress.as_dict()}, as_json)
+        return
     _echo(data, as_json)
+    for line in progress_text(progress):
+        click.echo(line)
 
 
 @command.command("run")

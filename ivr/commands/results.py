@@ -134,7 +134,7 @@ def export(survey: str, fmt: str, output: Path | None, from_: str | None, to: st
     # One read-only transaction: the rows stream from a cursor that stays open until the
     # last, and the calls going on meanwhile are not held up.
     with svc.db.snapshot() as conn, output_stream(output) as out:
-        rows = export_objects(conn, survey, start=start, end=end)
+        rows = export_objects(conn, survey, start=start, end=end, registry=svc.questionnaires)
         written = write_json(rows, out) if fmt == "json" else write_csv(rows, out, question_ids)
     if output is not None:
         click.echo(f"wrote {plural(written, 'interview')} to {output}", err=True)

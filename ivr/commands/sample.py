@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import random
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ivr.calendar import ZONE
+from ivr.campaigns.public_sample import generate_sample, import_public_sample
+from ivr.campaigns.random_digits import NumberRangeError
 from ivr.campaigns.samples import import_sample
 from ivr.commands.output import needs_schema, plural
 from ivr.services import current_services
@@ -26,6 +31,10 @@ def command() -> None:
 def import_(file: Path, survey: str) -> None:
     """Import the cases in a CSV FILE (UTF-8, header on line 1) for a survey.
 
+    A survey of the public takes telephone numbers: columns phone and area (or
+    district), optional line_type (landline or mobile), released_on (YYYY-MM-DD, default
+    today) and case_ref (generated when absent).
+
     Every row is checked first; on any problem nothing is imported, each problem is
     printed as ``line N: reason`` and the exit status is 1.
     """
@@ -38,7 +47,13 @@ def import_(file: Path, survey: str) -> None:
     text = _read_text(file)
     try:
         with ivr.db.transaction() as session:
-            report = import_sample(session, questionnaire, io.StringIO(text, newline=""))
+            stream = io.StringIO(text, newline="")
+            if questionnaire.sample == "public":
+                report = import_public_sample(
+                    session, questionnaire, stream, today=_today(ivr.clock())
+                )
+            else:
+                report = import_sample(session, questionnaire, stream)
     except IntegrityError:
         # Only another import committing the same case_refs since ours checked gets here.
         click.echo(
@@ -60,6 +75,58 @@ def import_(file: Path, survey: str) -> None:
     if report.problems:
         sys.exit(1)
     click.echo(f"imported {plural(report.imported, 'case')} for survey {survey}", err=True)
+
+
+def _today(now: datetime) -> date:
+    """The date in London: a number released "today" is today where the force works."""
+    return now.astimezone(ZONE).date()
+
+
+@command.command("generate")
+@click.option("--survey", required=True, help="Survey id of a survey of the public, e.g. lpcs.")
+@click.option("--area", required=True, help="The policing area, as the quotas name it.")
+@click.option("--count", required=True, type=click.IntRange(min=1), help="Numbers to add.")
+@click.option("--seed", type=int, default=None, help="Seed the draw, to repeat it exactly.")
+@click.option("--dry-run", is_flag=True, help="Draw and check the numbers, add nothing.")
+@needs_schema
+def generate_command(survey: str, area: str, count: int, seed: int | None, dry_run: bool) -> None:
+    """Random digit dialling: add COUNT new numbers drawn in the area's number ranges.
+
+    None is a number the survey already holds or one on the do-not-call list; each is
+    released today. Only how many were added is printed, never the numbers.
+    """
+    ivr = current_services()
+    known = ivr.questionnaires.surveys()
+    if survey not in known:
+        raise click.ClickException(f"unknown survey '{survey}' (known: {', '.join(known)})")
+    questionnaire = ivr.questionnaires.current(survey).questionnaire
+    if questionnaire.sample != "public":
+        raise click.ClickException(f"survey '{survey}' samples victims, not the public")
+    # SystemRandom unless seeded: a sample's numbers should not be predictable.
+    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    try:
+        with ivr.db.transaction() as session:
+            report = generate_sample(
+                session,
+                questionnaire,
+                area,
+                count,
+                today=_today(ivr.clock()),
+                rng=rng,
+                dry_run=dry_run,
+            )
+    except (ValueError, NumberRangeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "would add" if dry_run else "added"
+    click.echo(
+        f"{verb} {plural(report.added, 'number')} in {area} for survey {survey}"
+        + (
+            f" ({report.skipped} drawn were already held or on the do-not-call list)"
+            if report.skipped
+            else ""
+        ),
+        err=True,
+    )
 
 
 def _read_text(file: Path) -> str:

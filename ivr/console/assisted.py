@@ -38,13 +38,14 @@ from ivr.engine.script import (
     index_of,
     nodes_of,
 )
-from ivr.questionnaire.schema import QuestionType
+from ivr.questionnaire.schema import Questionnaire, QuestionType
 from ivr.referrals import notifications
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import campaigns as store
 from ivr.store import interviewers, turns
 from ivr.store.interviews import case_by_id, pinned_questionnaire
 from ivr.store.turns import InterviewRow, NewReferral
+from ivr.telephony.numbers import PhoneError, to_e164
 
 if TYPE_CHECKING:
     from ivr.jobs import JobQueue
@@ -320,7 +321,7 @@ def answer(
             raise ConsoleError("this interview has no question waiting")
         node = nodes_of(questionnaire)[index_of(questionnaire)[state.node]]
         event = _interviewer_answer(node, key, text)
-        questionnaire, step = interviews.next_step(conn, row, event)
+        questionnaire, step = interviews.next_step(conn, row, event, registry=registry, now=now)
         if step.state.tries > state.tries or step.state.node == state.node:
             raise ConsoleError("that answer is not one this question accepts")
         kept = interviews.keep_step(conn, row, questionnaire, step, due_days=due_days, now=now)
@@ -352,10 +353,13 @@ def _interviewer_answer(node: Node, key: str | None, text: str | None) -> Interv
                 raise ConsoleError(f"enter a whole number{number_range(low, high)}")
         return InterviewerAnswer(text=typed)
     chosen = (key or "").strip()
-    if node.option(chosen) is None:
+    option = node.option(chosen)
+    if option is None:
         keys = ", ".join(o.key for o in node.options)
         raise ConsoleError(f"'{chosen}' is not an option here (press {keys})")
-    return InterviewerAnswer(key=chosen)
+    if text and text not in option.details:
+        raise ConsoleError(f"'{text}' is not one of the answers under '{option.label}'")
+    return InterviewerAnswer(key=chosen, text=text or None)
 
 
 #: The longest note an interviewer may type at once.
@@ -383,6 +387,47 @@ def add_note(
         return screen_of(conn, row.id)
 
 
+#: Why a member of the public's details go to the district research officer, in the
+#: consultation strategy's words.
+PUBLIC_CONCERNS = {
+    "repeated_dissatisfaction": "A repeated issue of dissatisfaction",
+    "significant_concern": "A matter of significant concern",
+    "asked_for_contact": "Asked the police to contact them",
+}
+
+
+def _public_contact(
+    q: Questionnaire, concern: str | None, name: str | None, number: str | None
+) -> tuple[str, dict[str, str]]:
+    """The kind of concern, and the answers that give the name and number to contact."""
+    if concern not in PUBLIC_CONCERNS:
+        raise ConsoleError("choose why the police should contact them")
+    first_name = (name or "").strip()
+    if not first_name:
+        raise ConsoleError("type their first name: the sample has none")
+    if len(first_name) > MAX_NAME:
+        raise ConsoleError(f"keep the first name under {MAX_NAME} characters")
+    rule = next((r for r in q.referrals if r.kind == "action_alert"), None)
+    given: dict[str, str] = {}
+    if rule is not None and rule.contact_name:
+        given[rule.contact_name] = first_name
+    typed = (number or "").strip()
+    if typed:
+        try:
+            e164 = to_e164(typed)
+        except PhoneError as error:
+            raise ConsoleError(str(error)) from None
+        if rule is not None and rule.contact_number:
+            # Kept as the phone keys it, a national number.
+            national = "0" + e164.removeprefix("+44") if e164.startswith("+44") else e164
+            given[rule.contact_number] = national
+    return str(concern), given
+
+
+#: The longest first name kept (the cases' column).
+MAX_NAME = 100
+
+
 def action_alert(
     db: Database,
     registry: QuestionnaireRegistry,
@@ -393,11 +438,17 @@ def action_alert(
     *,
     queue: JobQueue | None = None,
     due_days: int = DEFAULT_WORKING_DAYS,
+    concern: str | None = None,
+    name: str | None = None,
+    number: str | None = None,
 ) -> int:
     """Raise an action alert for the victim now, with the interviewer's reason; its id.
 
     One per interview, as for the phone: the engine is told, so a later "yes" to the
-    police-contact question does not raise a second.
+    police-contact question does not raise a second. A survey of the public also takes
+    which of the three kinds of concern it is, and (the sample has no name) the first name
+    and, if not the number rung, the number to call, kept as the answers the questionnaire's
+    rule names for them, so the phone's questions for them are not asked again.
     """
     said = reason.strip()
     if not said:
@@ -408,6 +459,11 @@ def action_alert(
         if "action_alert" in interviewers.referral_kinds(conn, row.id):
             raise ConsoleError("an action alert has already been raised in this interview")
         q = pinned_questionnaire(conn, row.questionnaire_version_id)
+        code = None
+        given: dict[str, str] = {}
+        if q.sample == "public":
+            code, given = _public_contact(q, concern, name, number)
+            said = f"{PUBLIC_CONCERNS[code]}: {said}"
         survey, case_district = turns.case_survey_and_district(conn, row.case_id)
         district = (
             q.routing.service if q.routing.to == "service" else case_district
@@ -417,6 +473,13 @@ def action_alert(
         raised = state.but(
             raised=tuple(dict.fromkeys((*state.raised, "action_alert"))),
             referred={**state.referred, "action_alert": MANUAL},
+            answers={
+                **state.answers,
+                **{
+                    qid: {"code": text, "label": None, "via": "interviewer"}
+                    for qid, text in given.items()
+                },
+            },
         )
         if not turns.save_interview(
             conn,
@@ -435,9 +498,27 @@ def action_alert(
             survey=survey,
             kind="action_alert",
             district=district,
-            reasons=[{"question": "interviewer", "answer": said, "code": None}],
+            reasons=[{"question": "interviewer", "answer": said, "code": code}],
             now=now,
             due_at=first_contact_due(now, due_days),
+        )
+        turns.add_answers(
+            conn,
+            [
+                {
+                    "interview_id": row.id,
+                    "question_id": qid,
+                    "code": text,
+                    "label": None,
+                    "via": "interviewer",
+                    "raw": text,
+                    "confidence": None,
+                    "recording_url": None,
+                    "answered_at": now,
+                }
+                for qid, text in given.items()
+                if qid not in state.answers
+            ],
         )
     _announce(queue, db, [referral], now)
     return referral.id

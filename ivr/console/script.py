@@ -68,6 +68,10 @@ class Screen:
     interviewer_only_since: datetime | None = None
     #: An optional question: the victim may have nothing to add.
     optional: bool = False
+    #: The finer answers an interviewer may choose, as (key, heading, (detail, ...)).
+    details: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: A survey of the public: no name is known, and an action alert takes one.
+    public: bool = False
 
 
 def screen_of(conn: Connection, interview_id: int) -> Screen:
@@ -96,6 +100,7 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
         "notes": notes,
         "sensitive": sensitive,
         "interviewer_only_since": row.interviewer_only_since,
+        "public": q.sample == "public",
     }
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))
@@ -142,6 +147,7 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
         instructions=instructions,
         free_text=free,
         options=tuple((o.key, o.label) for o in node.options if o.substantive),
+        details=tuple((o.key, o.label, o.details) for o in node.options if o.details),
         not_counted=tuple((o.key, o.label) for o in node.options if not o.substantive),
         optional=bool(node.question and node.question.optional),
         closing="",

@@ -33,7 +33,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from ivr.accounts import audit
 from ivr.accounts.guards import access_required, csrf
 from ivr.accounts.staff import Role
-from ivr.campaigns.scheduler import CampaignError, campaign_for
+from ivr.campaigns.quota_progress import cell_name, quota_progress
+from ivr.campaigns.scheduler import CampaignError, campaign_for, local_today
 from ivr.config import ConfigError
 from ivr.console import assisted
 from ivr.console.assisted import (
@@ -205,6 +206,7 @@ def _script_page(
         finishing=finishing,
         callback_choices=CALLBACK_CHOICES,
         end_outcomes=END_OUTCOMES,
+        public_concerns=assisted.PUBLIC_CONCERNS,
         max_text=MAX_TEXT,
         form=form or {},
         error_for=error_for,
@@ -338,8 +340,10 @@ def interview(interview_id: int) -> Any:
 def answer(interview_id: int) -> Any:
     """Record the key pressed (or the victim's words) and go on to the next step."""
     svc = current_services()
-    key = request.form.get("key") or None
-    text = None if key else request.form.get("text", "")
+    # A finer answer (an ONS 2021 ethnic group) comes with its option's key in the query.
+    detail = request.form.get("detail") or None
+    key = request.form.get("key") or (request.args.get("key") if detail else None) or None
+    text = detail if key else request.form.get("text", "")
     if text is not None and len(text) > MAX_TEXT:
         return _script_page(
             interview_id,
@@ -411,6 +415,9 @@ def alert(interview_id: int) -> Any:
             svc.clock(),
             queue=svc.queue,
             due_days=svc.settings.referral_due_working_days,
+            concern=request.form.get("concern") or None,
+            name=request.form.get("name") or None,
+            number=request.form.get("number") or None,
         )
         return (
             f"Action alert #{referral_id} is raised: the district will contact the "
@@ -588,6 +595,27 @@ def give_case() -> Any:
         )
     flash("The case is given: it is on the interviewer's console to open.", "success")
     return redirect(url_for("console.supervision"))
+
+
+@bp.get("/quotas")
+@supervision_access_required
+def quotas() -> Any:
+    """Each survey of the public's progress against its quotas, and its release plan."""
+    svc = current_services()
+    registry, now = svc.questionnaires, svc.clock()
+    surveys = []
+    with svc.db.reading() as conn:
+        for survey in registry.surveys():
+            try:
+                campaign = campaign_for(registry, survey)
+            except CampaignError:
+                continue
+            if campaign.population is not None:
+                today = local_today(campaign, now)
+                surveys.append(
+                    quota_progress(conn, campaign.questionnaire, campaign.population, today)
+                )
+    return render_template("console_quotas.html", surveys=surveys, cell_name=cell_name)
 
 
 @bridge_bp.post("/bridge")

@@ -79,6 +79,20 @@ class DemoResult:
     quarters: list[str] = field(default_factory=list)
 
 
+def simulation_settings(database_url: str, **more: Any) -> Settings:
+    """Settings for a simulated run against the fake Twilio API: a fresh auth token and
+    secret key each time, the survey number and public URL the simulation uses."""
+    return Settings.from_env({}).but(
+        database_url=database_url,
+        twilio_auth_token=secrets.token_hex(16),
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_from_number=SURVEY_NUMBER,
+        public_base_url=PUBLIC_BASE_URL,
+        secret_key=secrets.token_hex(16),
+        **more,
+    )
+
+
 def fresh_sqlite(path: Path) -> str:
     """Delete any earlier demo database at ``path`` and return its URL."""
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -239,16 +253,8 @@ def run_demo(
     rng = random.Random(seed)
     url = fresh_sqlite(path)
     Database(url).upgrade()
-    token = secrets.token_hex(16)
-    settings = Settings.from_env({}).but(
-        database_url=url,
-        twilio_auth_token=token,
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_from_number=SURVEY_NUMBER,
-        public_base_url=PUBLIC_BASE_URL,
-        secret_key=secrets.token_hex(16),
-        max_concurrent_calls=40,
-    )
+    settings = simulation_settings(url, max_concurrent_calls=40)
+    token = settings.twilio_auth_token
     today = date.today()
     blocks = calling_blocks(
         today, quarters=quarters, days=days, uss_cases=uss_cases, vcas_cases=vcas_cases
@@ -412,7 +418,7 @@ def _run_block(
         if callers is not None and clock() - begun > timedelta(hours=5):
             callers.ring()
             callers = None
-        due = _next_due(services, campaigns, clock())
+        due = next_due(services, campaigns, clock())
         clock.now = _next_pass(campaigns.values(), clock(), due, end)
         yield min(block.days, (clock() - begun) / timedelta(days=1))
 
@@ -456,7 +462,7 @@ def _next_pass(
     return min(c.policy.windows.next_open(later) for c in campaigns)
 
 
-def _next_due(services: Any, campaigns: Mapping[str, Campaign], now: datetime) -> datetime | None:
+def next_due(services: Any, campaigns: Mapping[str, Campaign], now: datetime) -> datetime | None:
     """When the dialler next has a case of any campaign to ring; None if it has none."""
     with services.db.reading() as conn:
         soonest = [

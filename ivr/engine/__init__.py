@@ -1,6 +1,14 @@
 """The pure interview engine: no Flask, no database, no clock."""
 
-from ivr.engine.interpreter import MAX_TRIES, prompt_of, resume, start, step
+from ivr.engine.interpreter import (
+    MAX_TRIES,
+    prompt_of,
+    quota_check_due,
+    respondent_groups,
+    resume,
+    start,
+    step,
+)
 from ivr.engine.model import (
     AnswerRecorded,
     Digits,
@@ -43,6 +51,8 @@ __all__ = [
     "Via",
     "Wait",
     "prompt_of",
+    "quota_check_due",
+    "respondent_groups",
     "resume",
     "start",
     "step",

@@ -10,6 +10,7 @@ safe" passes the safety check; anything else ends the call there.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from ivr.engine.model import (
@@ -48,6 +49,7 @@ from ivr.engine.script import (
     node_named,
     nodes_of,
     phrase_hints,
+    quota_span,
     render,
 )
 from ivr.engine.speech import asks_to_repeat, match_option, spoken_number, words
@@ -63,6 +65,7 @@ from ivr.questionnaire.options import (
     YES_NO,
     is_dissatisfied,
 )
+from ivr.questionnaire.population import quota_cells
 from ivr.questionnaire.schema import Option, Questionnaire, QuestionType, ReferralRule
 
 #: Attempts at one question before it is recorded as unanswered (the contract's "third").
@@ -78,7 +81,11 @@ CLOSING_FOR = {
     Status.NO_RESPONSE: "no_response",
     Status.UNSAFE: "unsafe",
     Status.PARTIAL: "partial",
+    Status.SCREENED_OUT: "screened_out",
+    Status.QUOTA_FULL: "quota_full",
 }
+#: What ``State.passed`` holds once the respondent's quota cells were found open.
+QUOTA = "quota"
 #: How a control step that never got a usable answer ends the interview.
 _GIVEN_UP_AT = {
     IDENTITY: Status.NO_RESPONSE,
@@ -107,7 +114,9 @@ def resume(q: Questionnaire, state: State) -> Step:
         status=Status.IN_PROGRESS,
         heard_help=(),
         callback=None,
-        passed=(),
+        # Identity and safety are asked again on every call; the quota gate, once passed,
+        # stays passed (the interview already counts toward its cells).
+        passed=tuple(check for check in state.passed if check == QUOTA),
         resumed=bool(state.answers),
     )
     return _from_the_top(q, again)
@@ -120,6 +129,14 @@ def _from_the_top(q: Questionnaire, state: State) -> Step:
 
 def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     """Apply one input event to an interview and say what happens next."""
+    taken = _step(q, state, event)
+    if taken.state.quota_full is None:
+        return taken
+    # The full cells were for this turn only: a later turn is told afresh.
+    return replace(taken, state=taken.state.but(quota_full=None))
+
+
+def _step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     if state.ended or state.node is None:
         return Step((), None, state)
     if isinstance(event, HangUp):
@@ -186,7 +203,11 @@ def _interpret(q: Questionnaire, node: Node, event: InputEvent) -> Answer | None
         if kind in (QuestionType.RECORDING, QuestionType.NUMBER) and event.text:
             return _free_answer(node, event.text, Via.INTERVIEWER)
         option = node.option(event.key or "")
-        return (option, Via.INTERVIEWER, event.key, 1.0, None) if option else None
+        if option is None:
+            return None
+        # An interviewer's finer answer (an ONS 2021 ethnic group) is kept as said.
+        detail = event.text if event.text and event.text in option.details else None
+        return (option, Via.INTERVIEWER, detail or event.key, 1.0, None)
     if kind is QuestionType.RECORDING:
         if isinstance(event, Recording) and event.url:
             return None if event.seconds < 1 else (None, Via.SPEECH, None, 1.0, event.url)
@@ -327,6 +348,8 @@ def _answered(
     if option and substantive and node.question.core and is_dissatisfied(node.question, option.key):
         events.append(DissatisfactionDetected(node.id, option.key, option.label))
     answers = {**state.answers, node.id: {"code": recorded.code, "label": label, "via": via.value}}
+    if option is not None and option.key in node.question.screens_out:
+        return _end(q, state.but(answers=answers), Status.SCREENED_OUT, tuple(events))
     goto = (option.goto if option and option.goto else None) or node.question.goto
     return _advance(
         q,
@@ -344,7 +367,10 @@ def _control_answered(q: Questionnaire, state: State, node: Node, key: str) -> S
         if key == NOT_AVAILABLE:
             return _ask_callback_time(q, state)
         if key == NOBODY_OF_THAT_NAME:
-            return _end(q, state, Status.WRONG_NUMBER, events=())
+            # A number drawn for the public with nobody aged 16 or over is outside the
+            # population; a victim's name unknown at the number is a wrong number.
+            ended = Status.SCREENED_OUT if q.sample == "public" else Status.WRONG_NUMBER
+            return _end(q, state, ended, events=())
         return _advance(q, _passed(state, IDENTITY), after=after, lead=(), events=())
     if node.id == CONVENIENCE_STEP:
         if key == NO:
@@ -384,6 +410,12 @@ def _advance(
     """Move to the next step that applies, saying statements on the way. Questions already
     answered (on an earlier call of a resumed interview) are passed over."""
     nodes = nodes_of(q)
+    span = quota_span(q)
+    if span is not None and after >= span[1] and QUOTA not in state.passed:
+        full = _full_quota_cells(q, state)
+        if full:
+            return _end(q, state, Status.QUOTA_FULL, events, lead)
+        state = _passed(state, QUOTA)
     if goto == "end":
         return _end(q, state, Status.COMPLETED, events, lead)
     position = index_of(q)[goto] if goto else after + 1
@@ -408,6 +440,42 @@ def _advance(
             events=events,
         )
     return _end(q, state, Status.COMPLETED, events, tuple(said))
+
+
+def quota_check_due(q: Questionnaire, state: State) -> bool:
+    """Whether the next input may take the interview past the quota gate: the caller then
+    sets ``state.quota_full`` to the cells that are full before calling :func:`step`."""
+    span = quota_span(q)
+    if span is None or QUOTA in state.passed or state.node is None or state.ended:
+        return False
+    return index_of(q)[state.node] <= span[1]
+
+
+def respondent_groups(
+    q: Questionnaire, answers: dict[str, dict[str, Any]]
+) -> dict[str, str | None]:
+    """The respondent's group in each demographic their answers tell (None: not stated)."""
+    groups: dict[str, str | None] = {}
+    for question in q.questions:
+        if question.demographic is None:
+            continue
+        code = (answers.get(question.id) or {}).get("code")
+        option = next((o for o in question.options if o.key == code), None)
+        groups[question.demographic] = option.group if option else None
+    return groups
+
+
+def _full_quota_cells(q: Questionnaire, state: State) -> list[tuple[str, str, str]]:
+    """The respondent's quota cells that are full."""
+    assert q.quotas is not None
+    if state.quota_full is None:
+        raise RuntimeError(
+            "the quota gate was reached without the full cells: the caller must set "
+            "state.quota_full when quota_check_due() says so"
+        )
+    area = str(state.case.get("district") or "")
+    cells = quota_cells(area, q.quotas.cells, respondent_groups(q, state.answers))
+    return [cell for cell in cells if cell in state.quota_full]
 
 
 def _applies(q: Questionnaire, node: Node, state: State) -> bool:

@@ -29,6 +29,12 @@ class Status(str, Enum):
     NO_RESPONSE = "no_response"
     #: Anything but an explicit "yes, it is safe" at the safety check.
     UNSAFE = "unsafe"
+    #: Outside a survey of the public's population: nobody aged 16 or over at the number,
+    #: or the respondent does not live in the area (AAPOR 4.70).
+    SCREENED_OUT = "screened_out"
+    #: Every quota question asked, and one of the respondent's quota cells was full
+    #: (AAPOR 4.80).
+    QUOTA_FULL = "quota_full"
 
     @classmethod
     def _missing_(cls, value: object) -> Status | None:
@@ -171,6 +177,9 @@ class State:
     #: What each raised referral said, so a resumed interview can revise it; "manual" for
     #: one an interviewer raised, which the rules never change.
     referred: dict[str, str] = field(default_factory=dict)
+    #: For this turn only (never saved): the quota cells that are full, which the caller
+    #: reads when :func:`ivr.engine.quota_check_due` says the quota gate may be reached.
+    quota_full: frozenset[tuple[str, str, str]] | None = field(default=None, compare=False)
 
     @property
     def ended(self) -> bool:

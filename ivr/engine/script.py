@@ -14,6 +14,7 @@ from ivr.questionnaire.options import (
     CALLBACK_TIMES,
     CONSENT,
     CONVENIENCE,
+    SELECTION,
     is_dissatisfied,
     is_satisfied,
     not_counted_help,
@@ -96,13 +97,28 @@ def _script(q: Questionnaire) -> tuple[tuple[Node, ...], dict[str, int]]:
     return script  # type: ignore[no-any-return]
 
 
+def quota_span(q: Questionnaire) -> tuple[int, int] | None:
+    """The script positions of the first and the last quota question: the quota gate comes
+    right after the last (None: the survey has no quotas)."""
+    if q.quotas is None:
+        return None
+    wanted = set(q.quotas.demographics)
+    positions = [
+        i
+        for i, node in enumerate(nodes_of(q))
+        if node.question is not None and node.question.demographic in wanted
+    ]
+    return (min(positions), max(positions)) if positions else None
+
+
 def node_named(q: Questionnaire, node_id: str) -> Node:
     """The script's node with this id."""
     return nodes_of(q)[index_of(q)[node_id]]
 
 
 def _build(q: Questionnaire) -> tuple[Node, ...]:
-    nodes = [_control(IDENTITY, q.identity, IDENTITY_OPTIONS)]
+    selection = SELECTION if q.sample == "public" else IDENTITY_OPTIONS
+    nodes = [_control(IDENTITY, q.identity, selection)]
     if q.safety is not None:
         nodes.append(_control(SAFETY, q.safety, SAFETY_OPTIONS))
     if q.convenience is not None:

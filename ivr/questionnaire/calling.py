@@ -54,6 +54,8 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     NOT_PLACED = "not_placed"  # never reached the network, e.g. a system fault
     INFO_MESSAGE = "info_message"  # answered, could not go on: heard the information message
+    SCREENED_OUT = "screened_out"  # a survey of the public: nobody at the number is in it
+    QUOTA_FULL = "quota_full"  # a survey of the public: the respondent's quota cell was full
 
     @classmethod
     def _missing_(cls, value: object) -> Outcome | None:
@@ -67,7 +69,14 @@ class Outcome(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset(
-    {Outcome.COMPLETED_INTERVIEW, Outcome.REFUSED, Outcome.OPTED_OUT, Outcome.WRONG_NUMBER}
+    {
+        Outcome.COMPLETED_INTERVIEW,
+        Outcome.REFUSED,
+        Outcome.OPTED_OUT,
+        Outcome.WRONG_NUMBER,
+        Outcome.SCREENED_OUT,
+        Outcome.QUOTA_FULL,
+    }
 )
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ivr.questionnaire.demographics import AGE_BANDS, NOT_STATED, VOCABULARIES
 from ivr.questionnaire.options import (
     declared_not_counted,
     options_for,
@@ -54,6 +55,8 @@ def check_questionnaire(q: Questionnaire) -> list[Found]:
         *_same_words_in_both_modes(q),
         *_neutral_before_checks(q),
         *_counting(q),
+        *_demographics_and_screening(q),
+        *_quotas(q),
     ]
 
 
@@ -180,7 +183,7 @@ def _campaign(q: Questionnaire) -> Iterator[Found]:
             path + ("needs_safety_check",),
             "cases that need a safety check can never be rung: the questionnaire has none",
         )
-    if q.safety is None:
+    if q.safety is None and q.sample == "victims":
         yield (
             ("campaign",),
             "a survey that rings victims needs a 'safety:' step: any case "
@@ -349,15 +352,19 @@ def _gotos_and_reachability(q: Questionnaire) -> Iterator[Found]:
 
 def _placeholders(q: Questionnaire) -> Iterator[Found]:
     known = set(q.case_fields)
+    # A survey of the public rings a number drawn for an area: saying the area reveals
+    # nothing about anyone, and tells whoever answers why they were rung.
+    opening = frozenset({"district"}) if q.sample == "public" else frozenset()
+    before_identity = BEFORE_IDENTITY_FIELDS | opening
     texts: list[tuple[tuple[Any, ...], str, frozenset[str] | None]] = [
-        (("opening",), q.opening, frozenset()),
+        (("opening",), q.opening, opening),
         (("sensitive_opening",), q.sensitive_opening, frozenset()),
     ]
     for name in ("identity", "safety", "convenience", "callback_time", "consent"):
         step = getattr(q, name)
         if step is None:
             continue
-        allowed = None if name == "consent" else BEFORE_IDENTITY_FIELDS
+        allowed = None if name == "consent" else before_identity
         for part in ("prompt", "keypad", "instructions"):
             if getattr(step, part):
                 texts.append(((name, part), getattr(step, part), allowed))
@@ -366,7 +373,7 @@ def _placeholders(q: Questionnaire) -> Iterator[Found]:
         if question.instructions:
             texts.append((("questions", i, "instructions"), question.instructions, None))
     for name, text in q.closing:
-        texts.append((("closing", name), text, BEFORE_IDENTITY_FIELDS))
+        texts.append((("closing", name), text, before_identity))
     for path, text, allowed in texts:
         for name in PLACEHOLDER.findall(text):
             if name not in known:
@@ -393,9 +400,103 @@ def _referrals(q: Questionnaire) -> Iterator[Found]:
             for qid in rule.reasons:
                 if qid not in ids:
                     yield ("referrals", i, "reasons"), f"reasons names unknown question '{qid}'"
+        for part, wanted in (("contact_name", "recording"), ("contact_number", "number")):
+            qid = getattr(rule, part)
+            if qid is None:
+                continue
+            if qid not in ids:
+                yield ("referrals", i, part), f"{part} names unknown question '{qid}'"
+            elif q.question(qid).type.value != wanted:
+                yield ("referrals", i, part), f"{part} must name a {wanted} question"
     kinds = [rule.kind for rule in q.referrals]
     for kind in set(kinds):
         if kinds.count(kind) > 1:
             yield ("referrals",), f"more than one '{kind}' rule (an interview raises at most one)"
     if q.routing.to == "district" and q.referrals and "district" not in q.case_fields:
         yield ("routing",), "referrals route to the district, but 'district' is not in case_fields"
+
+
+def _groups_of(demographic: str) -> tuple[str, ...]:
+    if demographic == "age_band":
+        return tuple(key for key, _low, _high in AGE_BANDS)
+    return tuple(g.key for g in VOCABULARIES[demographic] if g.key != NOT_STATED.key)
+
+
+def _demographics_and_screening(q: Questionnaire) -> Iterator[Found]:
+    """A demographic question names a known group for each of its answers; only such a
+    question names groups; a screening answer is one of the question's own."""
+    asked: dict[str, int] = {}
+    for i, question in enumerate(q.questions):
+        keys = {o.key for o in options_for(question)}
+        for key in question.screens_out:
+            if key not in keys:
+                yield (
+                    ("questions", i, "screens_out"),
+                    f"'{key}' is not one of the question's answers (keys: "
+                    f"{', '.join(sorted(keys))})",
+                )
+        if question.screens_out and question.core:
+            yield ("questions", i, "screens_out"), "a core question cannot screen people out"
+        seen_details: set[str] = set()
+        for j, option in enumerate(question.options):
+            for detail in option.details:
+                if detail in seen_details:
+                    yield (
+                        ("questions", i, "options", j, "details"),
+                        f"'{detail}' is listed twice",
+                    )
+                seen_details.add(detail)
+        demographic = question.demographic
+        for j, option in enumerate(question.options):
+            if option.group is not None and demographic is None:
+                yield (
+                    ("questions", i, "options", j, "group"),
+                    "only a question with 'demographic:' puts people in groups",
+                )
+        if demographic is None:
+            continue
+        if demographic in asked:
+            yield (
+                ("questions", i, "demographic"),
+                f"{demographic} is already asked by question #{asked[demographic] + 1}",
+            )
+        asked.setdefault(demographic, i)
+        if question.type is not QuestionType.CHOICE:
+            yield ("questions", i, "demographic"), "a demographic question must be a choice"
+            continue
+        known = _groups_of(demographic)
+        for j, option in enumerate(question.options):
+            if option.group is None:
+                yield (
+                    ("questions", i, "options", j),
+                    f"missing 'group': one of {', '.join(known)}",
+                )
+            elif option.group not in known:
+                yield (
+                    ("questions", i, "options", j, "group"),
+                    f"'{option.group}' is not a {demographic} group: use one of {', '.join(known)}",
+                )
+
+
+def _quotas(q: Questionnaire) -> Iterator[Found]:
+    """Quotas are for a survey of the public, whose quota questions everyone is asked."""
+    if q.quotas is None:
+        return
+    if q.sample != "public":
+        yield ("quotas",), "quotas are for a survey of the public ('sample: public')"
+    for area in q.quotas.number_ranges:
+        if area not in q.quotas.areas:
+            yield ("quotas", "number_ranges", area), f"'{area}' is not one of the quota areas"
+    by_demographic = {question.demographic: i for i, question in enumerate(q.questions)}
+    for demographic in q.quotas.demographics:
+        i = by_demographic.get(demographic)  # type: ignore[call-overload]
+        if i is None:
+            yield (
+                ("quotas", "cells"),
+                f"the quotas need a question with 'demographic: {demographic}'",
+            )
+        elif q.questions[i].when is not None:
+            yield (
+                ("questions", i, "when"),
+                "a quota question is asked of everyone: it takes no 'when:'",
+            )

@@ -129,14 +129,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path_:
     return tuple(path)
 
 
-def parse_questionnaire(
-    source: str, file: str = "<questionnaire>", *, checked: bool = True
-) -> LoadedQuestionnaire:
-    """Validate questionnaire YAML text; raise QuestionnaireError listing every problem.
-
-    ``checked=False`` skips the checks across the questionnaire, for a version an interview
-    pinned: it passed the checks of its day, and newer checks must not make it unreadable.
-    """
+def located_yaml(source: str, file: str, what: str) -> tuple[dict[Any, Any], _Located]:
+    """YAML text as data, with the line of each part; QuestionnaireError if it is not a
+    YAML mapping (``what`` names the kind of file in the message)."""
     located = _Located(file)
     try:
         root = yaml.compose(source)
@@ -145,8 +140,19 @@ def parse_questionnaire(
         line = mark.line + 1 if mark else 1
         raise QuestionnaireError([Problem(file, line, "", f"not valid YAML: {exc}")]) from None
     if root is None or not isinstance(root, yaml.MappingNode):
-        raise QuestionnaireError([Problem(file, 1, "", "a questionnaire must be a YAML mapping")])
-    data = located.build(root)
+        raise QuestionnaireError([Problem(file, 1, "", f"{what} must be a YAML mapping")])
+    return located.build(root), located
+
+
+def parse_questionnaire(
+    source: str, file: str = "<questionnaire>", *, checked: bool = True
+) -> LoadedQuestionnaire:
+    """Validate questionnaire YAML text; raise QuestionnaireError listing every problem.
+
+    ``checked=False`` skips the checks across the questionnaire, for a version an interview
+    pinned: it passed the checks of its day, and newer checks must not make it unreadable.
+    """
+    data, located = located_yaml(source, file, "a questionnaire")
     problems = list(located.problems)
     try:
         questionnaire = Questionnaire.model_validate(data)

@@ -147,6 +147,45 @@ IDENTITY: tuple[Option, ...] = (
     ),
 )
 
+#: A survey of the public's identity step: the resident it selects (aged 16 or over, by the
+#: questionnaire's rule, e.g. the next birthday) is speaking or comes to the phone, is not
+#: available now (a call-back for them), or nobody aged 16 or over lives there.
+SELECTION: tuple[Option, ...] = (
+    Option(
+        key="1",
+        label="speaking, or coming to the phone",
+        synonyms=(
+            "yes",
+            "yeah",
+            "speaking",
+            "that's me",
+            "it's me",
+            "me",
+            "I'll get them",
+            "hold on",
+            "one moment",
+            "just a minute",
+        ),
+    ),
+    Option(
+        key="2",
+        label="not available now",
+        synonyms=("not here", "not in", "out", "not available", "busy", "later", "not now"),
+    ),
+    Option(
+        key="3",
+        label="nobody aged 16 or over lives here",
+        synonyms=(
+            "nobody",
+            "no one",
+            "nobody over 16",
+            "no adults",
+            "we're all under 16",
+            "wrong number",
+        ),
+    ),
+)
+
 #: Only an explicit yes passes the safety check; every other input ends the call.
 SAFETY: tuple[Option, ...] = (
     Option(

@@ -13,6 +13,7 @@ from ivr.questionnaire.loader import (
     QuestionnaireError,
     load_file,
 )
+from ivr.questionnaire.population import Population, check_against, load_population
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 class _Entry:
     loaded: LoadedQuestionnaire
     mtime_ns: int
+    #: A survey of the public's population figures (its quotas' file).
+    population: Population | None = None
+
+
+#: Where a survey's quotas find their population files, beside the questionnaires.
+POPULATIONS = "populations"
 
 
 class QuestionnaireRegistry:
@@ -59,8 +66,33 @@ class QuestionnaireRegistry:
                     )
                 ]
             )
-        self._entries[survey] = _Entry(loaded, path.stat().st_mtime_ns)
+        population = self._population(path, loaded)
+        self._entries[survey] = _Entry(loaded, path.stat().st_mtime_ns, population)
         self._paths[survey] = path
+
+    def _population(self, path: Path, loaded: LoadedQuestionnaire) -> Population | None:
+        quotas = loaded.questionnaire.quotas
+        if quotas is None:
+            return None
+        population = load_population(path.parent / POPULATIONS / quotas.population)
+        missing = check_against(population, quotas.areas, quotas.cells)
+        if missing:
+            lines = loaded.source.splitlines()
+            line = next(
+                (n for n, text in enumerate(lines, 1) if text.strip().startswith("areas:")), 1
+            )
+            raise QuestionnaireError(
+                [Problem(str(path), line, "quotas", message) for message in missing]
+            )
+        return population
+
+    def population(self, survey: str) -> Population:
+        """The population figures of a survey with quotas (KeyError otherwise)."""
+        self.current(survey)
+        population = self._entries[survey].population
+        if population is None:
+            raise KeyError(f"survey '{survey}' has no quotas")
+        return population
 
     def surveys(self) -> list[str]:
         """Survey ids available."""

@@ -47,6 +47,10 @@ def _one_key(value: str) -> str:
 KeypadKey = Annotated[str, BeforeValidator(_key_as_text), AfterValidator(_one_key)]
 
 
+#: What a question may ask about the respondent (the groups are in demographics.py).
+Demographic = Literal["age_band", "sex", "ethnicity", "disability"]
+
+
 class QuestionType(str, Enum):
     SCALE7 = "scale7"
     YES_NO = "yes_no"
@@ -80,6 +84,12 @@ class Option(Model):
     goto: str | None = None
     #: Set on don't know, does not apply and prefer not to say: not counted in the base.
     not_counted: NotCounted | None = None
+    #: On a demographic question: the group this answer puts the respondent in (e.g.
+    #: "16-24", "female", "asian"), as quotas and weighting count it.
+    group: str | None = None
+    #: The finer answers an interviewer may choose instead, each coded as this option (the
+    #: ONS 2021 ethnic groups under their high-level group); the phone offers the option.
+    details: tuple[str, ...] = ()
 
     @property
     def substantive(self) -> bool:
@@ -172,8 +182,14 @@ class Question(Model):
     maximum: int | None = None
     max_seconds: int = Field(default=60, ge=5, le=300)
     goto: str | None = None
+    #: The demographic this question asks (a survey of the public asks, a sample of victims
+    #: knows): each substantive option names its ``group`` in that demographic's words.
+    demographic: Demographic | None = None
+    #: Answer keys that put the respondent outside the survey's population (not living in
+    #: the area, under 16): the interview ends politely, AAPOR 4.70.
+    screens_out: tuple[str, ...] = ()
 
-    @field_validator("positive", mode="before")
+    @field_validator("positive", "screens_out", mode="before")
     @classmethod
     def _keys_as_text(cls, value: object) -> object:
         if isinstance(value, list | tuple):
@@ -242,6 +258,10 @@ class ReferralRule(Model):
     when: Condition
     reasons: Literal["dissatisfied"] | tuple[str, ...] = "dissatisfied"
     consent: Condition | None = None
+    #: A survey of the public knows no name, and the number rung may not be the best one:
+    #: the questions whose answers give the name, and the number to call instead.
+    contact_name: str | None = None
+    contact_number: str | None = None
 
 
 class Routing(Model):
@@ -271,6 +291,17 @@ class Closing(Model):
     wrong_person: str
     no_response: str
     unsafe: str = "Thank you for your time. Goodbye."
+    #: A survey of the public: nobody at the number (or not this respondent) is in the
+    #: population it asks.
+    screened_out: str = (
+        "Thank you for your help. This survey is for people aged 16 or over who live in "
+        "the area, so we need not take any more of your time. Goodbye."
+    )
+    #: A survey of the public: enough people like this respondent have already answered.
+    quota_full: str = (
+        "Thank you. We have already heard from enough people like you this time, so we "
+        "need not take any more of your time. Goodbye."
+    )
     #: Said when a call that dropped part way is not carried on now.
     partial: str = "Thank you for your time. Goodbye."
 
@@ -378,12 +409,53 @@ class Retention(Model):
     answers_days: int | None = Field(default=2190, ge=1)
 
 
+class Quotas(Model):
+    """A survey of the public's targets: interviews a year per area, spread evenly over the
+    quarters, and within each area by the population's shares (a file of ONS figures)."""
+
+    #: The population file, in the questionnaires' ``populations/`` folder.
+    population: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.ya?ml$")]
+    #: Interviews a year per area (the area is the sample's district).
+    areas: dict[str, Annotated[int, Field(ge=1)]]
+    #: The quota cells within an area: age band by sex, and ethnicity.
+    cells: tuple[Literal["age_sex", "ethnicity"], ...] = ("age_sex", "ethnicity")
+    quarters: int = Field(default=4, ge=1, le=12)
+    #: An area or cell is "behind" when short of the calendar's expected count by more
+    #: than this fraction of it.
+    tolerance: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Random digit dialling: per area, the number ranges numbers are drawn in, written as
+    #: dialled with x for each random digit ("01642 2xxxxx").
+    number_ranges: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: The survey year's first day, as month-day ("04-01": April to March).
+    year_starts: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] = (
+        "04-01"
+    )
+
+    @field_validator("areas")
+    @classmethod
+    def _some_areas(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("quotas need at least one area")
+        return value
+
+    @property
+    def demographics(self) -> tuple[str, ...]:
+        """The demographic questions the cells need, in the order they are named."""
+        needed: list[str] = []
+        for cell in self.cells:
+            needed += ["age_band", "sex"] if cell == "age_sex" else [cell]
+        return tuple(dict.fromkeys(needed))
+
+
 class Questionnaire(Model):
     """A whole survey script: its steps, questions, referral rules and closing."""
 
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     version: Annotated[str, Field(min_length=1)]
     title: str
+    #: Who is rung: named victims from a force's sample, or members of the public at
+    #: telephone numbers drawn for an area (no name: the identity step selects a resident).
+    sample: Literal["victims", "public"] = "victims"
     case_fields: dict[str, CaseField] = Field(default_factory=dict)
     opening: str
     #: Said instead of ``opening`` to a sensitive case until identity and safety are
@@ -419,6 +491,9 @@ class Questionnaire(Model):
     partial_core_answers: int | None = Field(default=None, ge=1)
     campaign: CampaignSettings | None = None
     retention: Retention = Field(default_factory=Retention)
+    #: A survey of the public's quotas; the interview ends (AAPOR 4.80) after the last
+    #: quota question when one of the respondent's cells is full.
+    quotas: Quotas | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -479,6 +554,7 @@ __all__ = [
     "Question",
     "QuestionType",
     "Questionnaire",
+    "Quotas",
     "ReferralRule",
     "Routing",
     "Sentiment",

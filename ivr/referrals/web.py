@@ -21,6 +21,7 @@ from ivr.accounts import audit
 from ivr.accounts.guards import queue_access_required
 from ivr.accounts.staff import Role, may_hear_recordings, may_see
 from ivr.engine.script import render
+from ivr.questionnaire.schema import Questionnaire
 from ivr.referrals import workflow
 from ivr.referrals.workflow import (
     CLOSING_OUTCOMES,
@@ -35,6 +36,7 @@ from ivr.store import staff as staff_store
 from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Referral, User
 from ivr.telephony.media import media_hosts, on_media_host
+from ivr.telephony.numbers import PhoneError, to_e164
 from ivr.wording import local_time, sentence, words
 
 bp = Blueprint("queue", __name__, template_folder="templates")
@@ -94,15 +96,54 @@ def index() -> Any:
     ), status
 
 
-def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
+def _questionnaire_of(session: Session, referral: Referral) -> Questionnaire | None:
     interview = referral_store.interview_of(session, referral)
-    questionnaire = None
-    if interview is not None:
+    if interview is None:
+        return None
+    try:
+        return pinned_questionnaire(session, interview.questionnaire_version_id)
+    except (LookupError, ValueError):
+        return None
+
+
+def _whom_to_contact(
+    session: Session, referral: Referral, questionnaire: Questionnaire | None
+) -> dict[str, str | None]:
+    """Who to contact and on which number: the sample's, or (a survey of the public) the
+    name and better number the respondent gave when they asked to be contacted."""
+    case = referral.case
+    rule = next(
+        (r for r in (questionnaire.referrals if questionnaire else ()) if r.kind == referral.kind),
+        None,
+    )
+    asked = [qid for qid in (rule.contact_name, rule.contact_number) if qid] if rule else []
+    said = referral_store.answer_words(session, referral.interview_id, asked) if asked else {}
+    name = case.first_name
+    if name is None and rule is not None and rule.contact_name in said:
+        name = said[rule.contact_name] or "Recorded: play the recording"
+    phone = case.phone
+    if rule is not None and rule.contact_number and said.get(rule.contact_number):
+        typed = str(said[rule.contact_number])
         try:
-            questionnaire = pinned_questionnaire(session, interview.questionnaire_version_id)
-        except (LookupError, ValueError):
-            questionnaire = None
+            phone = to_e164(typed)
+        except PhoneError:
+            # Keyed on the phone, so shown as keyed: the officer can still read it.
+            phone = typed
+    return {"name": name, "phone": phone}
+
+
+def _reasons(
+    session: Session, referral: Referral, questionnaire: Questionnaire | None
+) -> list[dict[str, Any]]:
     values = referral.case.field_values()
+    # A recorded or typed reason has no option's words: its words are the answer's own,
+    # shown only when the respondent agreed to be contacted.
+    free = [str(r.get("question")) for r in referral.reasons or () if r.get("answer") is None]
+    said = (
+        referral_store.answer_words(session, referral.interview_id, free)
+        if free and referral.consented
+        else {}
+    )
     reasons = []
     for reason in referral.reasons or ():
         question_id = str(reason.get("question"))
@@ -116,7 +157,7 @@ def _reasons(session: Session, referral: Referral) -> list[dict[str, Any]]:
             {
                 "question": question_id,
                 "prompt": prompt,
-                "answer": reason.get("answer"),
+                "answer": reason.get("answer") or said.get(question_id),
                 "code": reason.get("code"),
             }
         )
@@ -144,11 +185,15 @@ def _referral_page(
         audit.record(
             session, user, "view_referral", object_type="referral", object_id=referral.id, now=now
         )
+        questionnaire = _questionnaire_of(session, referral)
         page = render_template(
             "referral.html",
             referral=referral,
             case=referral.case,
-            reasons=_reasons(session, referral),
+            contact=_whom_to_contact(session, referral, questionnaire)
+            if referral.consented
+            else {},
+            reasons=_reasons(session, referral, questionnaire),
             recording=referral.consented
             and may_hear_recordings(user)
             and referral_store.recording_url(session, referral) is not None,

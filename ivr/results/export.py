@@ -7,7 +7,9 @@ memory, never the list. Each row carries the case's facts, its demographic group
 a name, a phone number or an exact age) and the weight the quarterly report gives it:
 its crime type by district cell's weight in the quarter its interview started; none when
 the report leaves it out of the weighted figures (not counted, or a cell with no eligible
-case closed in that quarter).
+case closed in that quarter). A survey of the public's interview carries instead its raked
+weight in its quarter (:mod:`ivr.results.public_weights`), and its demographic groups
+from its answers.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from sqlalchemy.engine import Connection
 
 from ivr.calendar import ZONE
 from ivr.questionnaire.options import is_substantive
+from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
+from ivr.results import public_weights
 from ivr.results.model import Period
+from ivr.results.public_weights import PublicQuarterWeights
 from ivr.results.questions import WEIGHT_CELL, weights_of
 from ivr.results.report import coding_of, window
 from ivr.results.reports import counted, iso
@@ -98,16 +103,27 @@ class QuarterWeights:
 
 
 def export_objects(
-    conn: Connection, survey: str, *, start: datetime | None, end: datetime | None
+    conn: Connection,
+    survey: str,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    registry: QuestionnaireRegistry | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each case's reported interview started in [start, end) (None: open), as the export
     writes it, in the order the interviews started; one at a time, as the store streams
     them. ``answers`` holds the pinned questionnaire's questions that were asked, in its
-    order (none of the opening, identity or consent steps)."""
+    order (none of the opening, identity or consent steps). Given the ``registry``, a
+    survey of the public's interviews carry their raked weight and their groups."""
     versions: dict[int, Questionnaire] = {
         vid: pinned_questionnaire(conn, vid) for vid in store.versions_of_survey(conn, survey)
     }
-    weights = QuarterWeights(conn, survey, versions)
+    public = None if registry is None else public_weights.population_of(registry, survey)
+    weights: QuarterWeights | PublicQuarterWeights = (
+        QuarterWeights(conn, survey, versions)
+        if public is None
+        else PublicQuarterWeights(conn, survey, versions, *public)
+    )
     for row in store.export_rows(conn, survey, start=start, end=end):
         q = versions.get(row.questionnaire_version_id)
         if q is None:  # a version pinned after the export began
@@ -117,7 +133,9 @@ def export_objects(
         yield _shaped(row, q, weights)
 
 
-def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> dict[str, Any]:
+def _shaped(
+    row: store.ExportRow, q: Questionnaire, weights: QuarterWeights | PublicQuarterWeights
+) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for question in q.questions:
         answer = row.answers.get(question.id)
@@ -135,6 +153,18 @@ def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> 
         answers[question.id] = entry
     codes = {qid: a.code for qid, a in row.answers.items()}
     in_figures = counted(q, row.status, codes)
+    demographics = {"ethnicity": row.ethnicity, "age_band": row.age_band, "sex": row.sex}
+    demographics["disability"] = row.disability
+    weight: float | None = None
+    if isinstance(weights, PublicQuarterWeights):
+        # A survey of the public's case knows nothing of the respondent: their groups are
+        # their answers to the demographic questions.
+        groups = public_weights.groups_of(q, codes)
+        demographics = {k: v or groups.get(k) for k, v in demographics.items()}
+        if in_figures is not None:
+            weight = weights.weight(row.started_at, row.case_ref)
+    elif in_figures is not None:
+        weight = weights.weight(row.started_at, row.crime_type, row.district)
     return {
         "case_ref": row.case_ref,
         "survey": row.survey,
@@ -150,15 +180,8 @@ def _shaped(row: store.ExportRow, q: Questionnaire, weights: QuarterWeights) -> 
         "reported_on": row.reported_on.isoformat() if row.reported_on else None,
         "disposition": row.disposition,
         "attempts": row.attempts,
-        "ethnicity": row.ethnicity,
-        "age_band": row.age_band,
-        "sex": row.sex,
-        "disability": row.disability,
-        "weight": (
-            weights.weight(row.started_at, row.crime_type, row.district)
-            if in_figures is not None
-            else None
-        ),
+        **demographics,
+        "weight": weight,
         "answers": answers,
     }
 
@@ -179,11 +202,12 @@ def write_json(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
 def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, question_ids: Sequence[str]) -> int:
     """Write ``rows`` to ``out`` as CSV, a line each as they come: the fixed columns, then
     per question its code, its label (which says "don't know" and the like in words) and
-    how it was given (``_via``); how many rows were written."""
+    how it was given (``_via``); how many rows were written. A question named as a fixed
+    column (a survey of the public asks ``ethnicity``) is headed ``answer_<id>``, so that
+    no two columns share a name."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [*COLUMNS, *(c for qid in question_ids for c in (qid, f"{qid}_label", f"{qid}_via"))]
-    )
+    heads = [f"answer_{qid}" if qid in COLUMNS else qid for qid in question_ids]
+    writer.writerow([*COLUMNS, *(c for h in heads for c in (h, f"{h}_label", f"{h}_via"))])
     written = 0
     for row in rows:
         cells = [row[column] for column in COLUMNS]

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from ivr.campaigns.dispositions import Disposition
 from ivr.results import charts
 from ivr.results.model import (
-    DIMENSION_LABELS,
+    MARGIN_LABELS,
     Breakdown,
     Proportion,
     QuestionResult,
@@ -109,7 +109,7 @@ def kind_words(kind: str) -> str:
 
 
 def dimension_label(dimension: str) -> str:
-    return DIMENSION_LABELS.get(dimension, words(dimension))
+    return MARGIN_LABELS.get(dimension, words(dimension))
 
 
 def disposition_label(code: str) -> str:
@@ -316,7 +316,40 @@ def _questions_table(report: Report) -> str:
                 ]
             )
         rows.append(row)
+    if report.weighting is not None:
+        header, rows = _with_public_weighting(report, header, rows)
     return _csv(header, rows)
+
+
+def _with_public_weighting(
+    report: Report, header: list[str], rows: list[list[Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """A survey of the public's questions table: the period's design effect, and the
+    rolling year's weighted figures beside the period's."""
+    assert report.weighting is not None
+    year = report.weighting_year
+    header = [*header, "design_effect"]
+    if year is not None:
+        header += [
+            "year",
+            "year_base",
+            "year_weighted_percent",
+            "year_weighted_low",
+            "year_weighted_high",
+            "year_effective_base",
+            "year_design_effect",
+        ]
+    by_question = {} if year is None else {f.question_id: f.figure for f in year.figures}
+    extended = []
+    for q, row in zip(report.questions, rows, strict=True):
+        row = [*row, report.weighting.design_effect]
+        if year is not None:
+            f = by_question.get(q.question_id)
+            row += [year.period]
+            row += [None] * 5 if f is None else [f.base, f.percent, f.low, f.high, f.effective_base]
+            row += [year.design_effect]
+        extended.append(row)
+    return header, extended
 
 
 def _breakdowns_table(report: Report) -> str:

@@ -27,6 +27,8 @@ DIMENSION_LABELS = {
     "sex": "Sex",
     "disability": "Disability",
 }
+#: A survey of the public's weighting margins, named as the breakdowns are.
+MARGIN_LABELS = {**DIMENSION_LABELS, "age_sex": "Age band and sex"}
 Dimension = Literal[
     "crime_type",
     "district",
@@ -232,6 +234,47 @@ class Representativeness:
     margin: float
     #: The under-represented groups in words, for the consultation plan.
     summary: str
+    #: What the interviews are set against: the "eligible sample" (victims) or the
+    #: "population" (a survey of the public: residents, from its population file).
+    against: str = "eligible sample"
+
+
+@dataclass(frozen=True)
+class WeightedFigure:
+    """A core question's weighted figure (the rolling year's, beside the period's)."""
+
+    question_id: str
+    title: str
+    figure: Proportion
+
+
+@dataclass(frozen=True)
+class PublicWeighting:
+    """A survey of the public's weighting for one span: raking to the population's
+    margins, with trimming, and what it cost in precision."""
+
+    #: The span raked: a quarter, the period, or "12 months to 2026 Q2".
+    period: str
+    #: The margins raked to, in words.
+    margins: str
+    #: Counted interviews in the figures (the reader's areas).
+    respondents: int
+    #: Kish's effective base of the weights, (Σw)² / Σw², and the design effect n / it.
+    effective_base: float
+    design_effect: float
+    #: Trimming bounds, as multiples of the mean weight.
+    cap: float
+    floor: float
+    #: Respondents whose weight was held at the cap or the floor.
+    trimmed: int
+    #: The largest miss, in points, of a margin's group after trimming.
+    largest_gap: float
+    #: Population groups with no respondent (no weight can reach them), in words.
+    unreachable: str
+    #: Achieved against population share per group, the under-represented named.
+    representativeness: Representativeness
+    #: Each core question weighted.
+    figures: tuple[WeightedFigure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,3 +354,7 @@ class Report:
     weighted: bool = False
     #: Where the report's numbers were held back or marked, in words.
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: A survey of the public only: the period's raking to the population, and the
+    #: rolling year's (the four quarters to a quarter's end; None for other periods).
+    weighting: PublicWeighting | None = None
+    weighting_year: PublicWeighting | None = None

@@ -9,9 +9,9 @@ what may not be shown (:mod:`ivr.results.disclosure`). Renderers get a finished
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -23,11 +23,15 @@ from ivr.questionnaire.options import (
     positive_keys,
     substantive_options,
 )
+from ivr.questionnaire.population import Population
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
+from ivr.results import public_weights
 from ivr.results.model import (
     DIMENSIONS,
     Period,
+    PublicWeighting,
+    QuestionResult,
     Reason,
     Report,
     Scope,
@@ -62,6 +66,10 @@ def build_report(
     current = registry.current(survey).questionnaire
     main = window(period)
     quarters = _trend_windows(period)
+    public = current.quotas is not None
+    # A survey of the public is raked to its population (below), never weighted to an
+    # eligible sample's crime type by district mix: it has none.
+    weighted = weighted and not public
     # One snapshot: every figure of the report counts the same interviews, however many
     # calls finish while it is built. Its hash aggregates over two years' interviews fit
     # in memory instead of spilling to disk, and JIT compiling its statements would cost
@@ -83,6 +91,7 @@ def build_report(
                     period_reads = pool.submit(reads.period, other)
                     trend_rows = reads.trend(conn)
                     counted = period_reads.result()
+        raked = _public_reads(conn, registry, survey, versions, period) if public else None
 
     interviews, cases, referrals, reasons = (
         counted.interviews,
@@ -115,6 +124,14 @@ def build_report(
             f"{weights.unweighted} interviews are in crime type and district cells with no "
             "eligible case closed in the period: the weighted figures leave them out."
         )
+    weighting = weighting_year = None
+    representation = representativeness(cases, thresholds)
+    if raked is not None:
+        weighting, weighting_year = _public_weighting(raked, scope, coding, questions, thresholds)
+        by_question = {f.question_id: f.figure for f in weighting.figures}
+        questions = tuple(replace(q, weighted=by_question.get(q.question_id)) for q in questions)
+        representation = weighting.representativeness
+        notes.extend(_public_notes(weighting))
     return Report(
         survey=survey,
         survey_title=current.title,
@@ -127,14 +144,100 @@ def build_report(
         method=_method(versions, period),
         questions=questions,
         response=response_rates(cases, case_trend, main.label, thresholds),
-        representativeness=representativeness(cases, thresholds),
+        representativeness=representation,
         recovery=ServiceRecovery(
             rows=recovery(referrals, thresholds),
             reasons=tuple(Reason(r.district or "", r.question, r.answer, r.text) for r in reasons),
         ),
-        weighted=weighted,
+        weighted=weighted or raked is not None,
         notes=tuple(notes),
+        weighting=weighting,
+        weighting_year=weighting_year,
     )
+
+
+# --- a survey of the public -------------------------------------------------------------
+
+
+class _Raked(NamedTuple):
+    """What a survey of the public's weighting reads: its population, its areas, and the
+    counted interviews of the period and of the rolling year (a quarter's only)."""
+
+    population: Population
+    areas: list[str]
+    period: tuple[str, list[public_weights.Respondent]]
+    year: tuple[str, list[public_weights.Respondent]] | None
+
+
+def _public_reads(
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    survey: str,
+    versions: dict[int, Questionnaire],
+    period: Period,
+) -> _Raked:
+    public = public_weights.population_of(registry, survey)
+    assert public is not None
+    population, areas = public
+    main = window(period)
+    found = public_weights.respondents(conn, survey, main, versions, areas)
+    year = None
+    if period.quarter is not None:
+        rolling = Period.rolling_year(*period.quarter)
+        year = (
+            rolling.label,
+            public_weights.respondents(conn, survey, window(rolling), versions, areas),
+        )
+    return _Raked(population, areas, (main.label, found), year)
+
+
+def _public_weighting(
+    raked: _Raked,
+    scope: Scope,
+    coding: list[store.Coding],
+    questions: Sequence[QuestionResult],
+    thresholds: Thresholds,
+) -> tuple[PublicWeighting, PublicWeighting | None]:
+    """The period's and the rolling year's weighting, everyone raked together and the
+    figures of the reader's areas (a district officer's own)."""
+    classes = {(c.version_id, c.question_id, c.code): c.klass for c in coding}
+    core = [(q.question_id, q.title) for q in questions]
+    shown = [a for a in raked.areas if scope.districts is None or a in scope.districts]
+
+    def one(label: str, everyone: list[public_weights.Respondent]) -> PublicWeighting:
+        found = [r for r in everyone if scope.districts is None or r.area in scope.districts]
+        return public_weights.weighting(
+            label,
+            found,
+            everyone,
+            raked.population,
+            raked.areas,
+            shown,
+            core,
+            classes,
+            thresholds,
+        )
+
+    return one(*raked.period), (None if raked.year is None else one(*raked.year))
+
+
+def _public_notes(weighting: PublicWeighting) -> Iterable[str]:
+    yield (
+        f"Weighted figures: the interviews are raked to the population's margins "
+        f"({weighting.margins}), each weight held between {weighting.floor:g} and "
+        f"{weighting.cap:g} times the mean; the interval uses the effective base (Kish)."
+    )
+    if weighting.trimmed:
+        yield (
+            f"{weighting.trimmed} interviews' weights were held at the cap or the floor: "
+            f"the weighted margins miss the population by up to {weighting.largest_gap:.1f} "
+            "points."
+        )
+    if weighting.unreachable:
+        yield (
+            f"No interview in {weighting.unreachable}: no weight can reach these groups, "
+            "and the other groups of their margin share their part."
+        )
 
 
 class _Counted(NamedTuple):

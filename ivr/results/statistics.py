@@ -175,7 +175,9 @@ def weighted_proportion(
         return (0.0, 0.0, 0.0)
     p = min(1.0, positive_weight / total_weight)
     low, high = wilson_interval(p * effective_base, effective_base, z)
-    return (p, low, high)
+    # p * n / n can come back a last bit away from p (a share of 6e-148 did): the interval
+    # holds its estimate, always.
+    return (p, min(low, p), max(high, p))
 
 
 def kish_effective_base(cells: Iterable[tuple[float, int]]) -> float:

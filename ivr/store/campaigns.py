@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -155,11 +156,19 @@ def unplanned(conn: Connection, survey: str, limit: int) -> list[CaseToCall]:
 
 
 def due(
-    conn: Connection, survey: str, now: datetime, limit: int, *, for_interviewers: bool = False
+    conn: Connection,
+    survey: str,
+    now: datetime,
+    limit: int,
+    *,
+    for_interviewers: bool = False,
+    waiting_districts: Collection[str] = (),
 ) -> list[CaseToCall]:
     """Cases of ``survey`` due a call at ``now``, soonest first (the partial index's query).
 
     The dialler never sees a case for interviewers only; interviewers see every due case.
+    Cases in ``waiting_districts`` (a survey of the public's areas whose quota is full
+    this quarter) are left where they are, due, for the next quarter.
     """
     conditions = [
         _s.survey == survey,
@@ -170,6 +179,8 @@ def due(
     ]
     if not for_interviewers:
         conditions.append(_s.interviewer_only_since.is_(None))
+    if waiting_districts:
+        conditions.append(_c.district.not_in(sorted(waiting_districts)))
     rows = conn.execute(
         select(*_CASE_TO_CALL_COLUMNS)
         .join(CASES, _c.id == _s.case_id)
@@ -872,6 +883,34 @@ def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
         "for_interviewers": int(for_interviewers),
         "unplanned": int(unplanned_count),
         "next_due": next_due,
+    }
+
+
+class AreaSample(NamedTuple):
+    """A survey of the public's numbers in one area, for planning releases."""
+
+    #: Numbers whose calling is over (a final disposition), and those that gave an interview.
+    finished: int
+    interviewed: int
+    #: Numbers never rung yet and still open: what the sample has left.
+    not_rung: int
+
+
+def sample_by_area(conn: Connection, survey: str, complete_code: str) -> dict[str, AreaSample]:
+    """Per area (the case's district): finished numbers, those that ended ``complete_code``
+    (an interview), and numbers still open that have never been rung."""
+    finished = func.count(_s.disposition)
+    interviewed = func.count(sql_case((_s.disposition == complete_code, 1)))
+    not_rung = func.count(sql_case(((_s.disposition.is_(None)) & (_s.attempts == 0), 1)))
+    rows = conn.execute(
+        select(_c.district, finished, interviewed, not_rung)
+        .join(SCHEDULES, _s.case_id == _c.id)
+        .where(_c.survey == survey)
+        .group_by(_c.district)
+    )
+    return {
+        district or "": AreaSample(int(done), int(complete), int(left))
+        for district, done, complete, left in rows
     }
 
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from ivr.store.models import Answer, Case, Interview, Referral, User
+from ivr.store.models import Answer, Case, Interview, Referral, Transcription, User
 
 #: The status of a closed referral: closed ones are never overdue and are listed last.
 CLOSED = "closed"
@@ -131,6 +131,29 @@ def recording_url(session: Session, referral: Referral) -> str | None:
         .order_by(Answer.id)
         .limit(1)
     )
+
+
+def answer_words(
+    session: Session, interview_id: int, question_ids: Iterable[str]
+) -> dict[str, str | None]:
+    """What the respondent said or keyed to each of ``question_ids`` that has a typed or
+    spoken answer: the interviewer's typing or speech heard, else Twilio's transcription
+    of the recording; None for a recording with neither."""
+    wanted = list(dict.fromkeys(question_ids))
+    rows = session.execute(
+        select(Answer.question_id, Answer.raw, Answer.recording_url, Transcription.text)
+        .outerjoin(
+            Transcription,
+            (Transcription.interview_id == Answer.interview_id)
+            & (Transcription.question_id == Answer.question_id),
+        )
+        .where(Answer.interview_id == interview_id, Answer.question_id.in_(wanted))
+    )
+    return {
+        question_id: raw or text
+        for question_id, raw, recording, text in rows
+        if raw or text or recording
+    }
 
 
 # --- the queue ---------------------------------------------------------------------------

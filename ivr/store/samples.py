@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ivr.store.campaigns import add_missing_schedules
 from ivr.store.models import Base
+from ivr.store.sealing import keyring_of
 
 _CASES: Table = Base.metadata.tables["cases"]
 
@@ -63,3 +64,38 @@ def add_cases(
     each a schedule, which the campaign's scheduler plans."""
     session.execute(insert(_CASES), records)
     add_missing_schedules(session.connection(), survey, imported_at)
+
+
+def held_phones(session: Session, survey: str, phones: Sequence[str]) -> set[str]:
+    """Which of ``phones`` (E.164) a case of ``survey`` already has, found by their keyed
+    hashes (the numbers themselves are sealed), a chunk at a time."""
+    keyring = keyring_of(session.get_bind().dialect)
+    phone_of_hash = {h: phone for phone in set(phones) for h in keyring.phone_hashes(phone)}
+    wanted = list(phone_of_hash)
+    c = _CASES.c
+    found: set[str] = set()
+    with session.no_autoflush:
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            found.update(
+                session.scalars(
+                    select(c.phone_hash).where(c.survey == survey, c.phone_hash.in_(chunk))
+                )
+            )
+    return {phone_of_hash[h] for h in found}
+
+
+def case_refs_starting(session: Session, survey: str, prefix: str) -> list[str]:
+    """The survey's case_refs that begin with ``prefix`` (for numbering new ones)."""
+    c = _CASES.c
+    # LIKE's wildcards in the prefix are escaped: an area's initials are letters, but
+    # a survey id may hold an underscore.
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    with session.no_autoflush:
+        return list(
+            session.scalars(
+                select(c.case_ref).where(
+                    c.survey == survey, c.case_ref.like(escaped + "%", escape="\\")
+                )
+            )
+        )

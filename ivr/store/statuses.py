@@ -12,6 +12,8 @@ CLOSED_INTERVIEW = (
     Status.REFUSED.value,
     Status.WRONG_NUMBER.value,
     "wrong_person",
+    Status.SCREENED_OUT.value,
+    Status.QUOTA_FULL.value,
 )
 
 #: Twilio's final ``CallStatus`` values: the call is over and no later callback changes it.

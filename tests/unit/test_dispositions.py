@@ -92,7 +92,7 @@ def test_a_withdrawn_case_is_out_of_sample_unless_it_was_interviewed() -> None:
 def test_codes_labels_and_groups() -> None:
     assert (D.COMPLETE.code, D.COMPLETE.label) == ("1.1", "Complete")
     assert D.from_code("3.13") is D.NO_ANSWER
-    assert [d.code for d in D if d.group is RateGroup.NE] == ["4.10", "4.30", "4.70"]
+    assert [d.code for d in D if d.group is RateGroup.NE] == ["4.10", "4.30", "4.70", "4.80"]
     assert D.UNABLE.group is RateGroup.O
     assert D.NO_SCREENER.group is RateGroup.UO
     assert (D.WRONG_NUMBER.code, D.WRONG_NUMBER.group) == ("3.91", RateGroup.UO)

@@ -105,3 +105,22 @@ def test_impossible_inputs_are_refused_in_words():
             weeks_left=0,
             assumed_yield=0.1,
         )
+
+
+def test_a_cell_that_is_a_small_share_of_respondents_sets_the_release():
+    common = dict(
+        target=600,
+        achieved=560,
+        finished_numbers=5600,
+        interviews_from_finished=560,
+        available=10**6,
+        weeks_left=10,
+        assumed_yield=0.1,
+        prior_weight=0,
+    )
+    total_only = plan_release(**common)
+    assert total_only.needed == 400  # 40 interviews at one a ten numbers
+    # Young women: 8 still wanted, and 2% of the respondents the numbers reach.
+    with_cells = plan_release(**common, cells=[(8, 0.02), (3, 0.5)])
+    assert with_cells.needed == math.ceil(8 / (0.1 * 0.02)) == 4000
+    assert with_cells.per_week == 400

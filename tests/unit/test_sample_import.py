@@ -488,7 +488,7 @@ def test_vcas_exit_columns(app: Flask, tmp_path: Path) -> None:
 def test_unknown_survey(app: Flask, tmp_path: Path) -> None:
     result = cli(app, write(tmp_path, csv_text(USS_HEADER, uss_row("CR/0001/26"))), "nope")
     assert result.exit_code == 1
-    assert result.stderr == "unknown survey 'nope' (known: uss, vcas_exit)\n"
+    assert result.stderr == "unknown survey 'nope' (known: lpcs, uss, vcas_exit)\n"
 
 
 def test_unreadable_files(app: Flask, tmp_path: Path) -> None:

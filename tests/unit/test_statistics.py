@@ -431,3 +431,9 @@ def test_median(values: list[float], expected: float | None) -> None:
 def test_median_refuses_nan() -> None:
     with pytest.raises(ValueError, match="NaN"):
         median([1.0, math.nan])
+
+
+def test_a_tiny_weighted_share_is_inside_its_own_interval():
+    # Found by hypothesis: p * n / n came back a last bit above p.
+    p, low, high = weighted_proportion(6.2113242154291036e-148, 1.0, 2370.33530773425)
+    assert low <= p <= high
