@@ -203,11 +203,24 @@ def spoken_value(q: Questionnaire, name: str, value: Any) -> str:
     return str(value)
 
 
+#: A survey of the public's placeholder for the places of the number's area, in words.
+PLACES = "places"
+
+
 def render(q: Questionnaire, text: str, case: dict[str, Any]) -> str:
-    """Fill ``{field}`` placeholders with the case's values, spoken naturally."""
+    """Fill ``{field}`` placeholders with the case's values, spoken naturally (and
+    ``{places}`` with the places of the case's area, for a survey with quotas)."""
     if "{" not in text:
         return text
-    return PLACEHOLDER.sub(lambda m: spoken_value(q, m.group(1), case.get(m.group(1))), text)
+
+    def value(match: Any) -> str:
+        name = match.group(1)
+        if name == PLACES and q.quotas is not None:
+            area = str(case.get("district") or "")
+            return q.quotas.places.get(area, area)
+        return spoken_value(q, name, case.get(name))
+
+    return PLACEHOLDER.sub(value, text)
 
 
 def choice_help(options: tuple[Option, ...]) -> str:

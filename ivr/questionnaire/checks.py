@@ -351,7 +351,7 @@ def _gotos_and_reachability(q: Questionnaire) -> Iterator[Found]:
 
 
 def _placeholders(q: Questionnaire) -> Iterator[Found]:
-    known = set(q.case_fields)
+    known = set(q.case_fields) | ({"places"} if q.quotas is not None else set())
     # A survey of the public rings a number drawn for an area: saying the area reveals
     # nothing about anyone, and tells whoever answers why they were rung.
     opening = frozenset({"district"}) if q.sample == "public" else frozenset()
@@ -484,9 +484,10 @@ def _quotas(q: Questionnaire) -> Iterator[Found]:
         return
     if q.sample != "public":
         yield ("quotas",), "quotas are for a survey of the public ('sample: public')"
-    for area in q.quotas.number_ranges:
-        if area not in q.quotas.areas:
-            yield ("quotas", "number_ranges", area), f"'{area}' is not one of the quota areas"
+    for part in ("number_ranges", "places"):
+        for area in getattr(q.quotas, part):
+            if area not in q.quotas.areas:
+                yield ("quotas", part, area), f"'{area}' is not one of the quota areas"
     by_demographic = {question.demographic: i for i, question in enumerate(q.questions)}
     for demographic in q.quotas.demographics:
         i = by_demographic.get(demographic)  # type: ignore[call-overload]

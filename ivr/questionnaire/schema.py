@@ -423,6 +423,9 @@ class Quotas(Model):
     #: An area or cell is "behind" when short of the calendar's expected count by more
     #: than this fraction of it.
     tolerance: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Per area, its places in words (towns, postcode districts), said by ``{places}`` in
+    #: the screening question so that a respondent knows whether they live there.
+    places: dict[str, str] = Field(default_factory=dict)
     #: Random digit dialling: per area, the number ranges numbers are drawn in, written as
     #: dialled with x for each random digit ("01642 2xxxxx").
     number_ranges: dict[str, tuple[str, ...]] = Field(default_factory=dict)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ivr import engine
 from ivr.engine import AnswerRecorded, Digits, InterviewEnded, State, Status, Step
-from ivr.questionnaire.loader import load_file
+from ivr.questionnaire.loader import QuestionnaireError, load_file, parse_questionnaire
 
 ROOT = Path(__file__).resolve().parents[2]
 LPCS = load_file(ROOT / "questionnaires" / "lpcs.yaml").questionnaire
@@ -170,3 +170,21 @@ def test_an_interviewer_codes_a_finer_ethnic_group_under_its_high_level_one():
     odd = engine.step(LPCS, state, engine.InterviewerAnswer(key="4", text="Indian"))
     [recorded] = [e for e in odd.events if isinstance(e, AnswerRecorded)]
     assert recorded.raw == "4"
+
+
+def test_the_screening_question_reads_the_areas_places():
+    steps = play("1", "1")
+    assert steps[-1].state.node == "lives_in_area"
+    assert steps[-1].prompts[0] == (
+        "First, do you live in Hartlepool, that is in Hartlepool, Seaton Carew, Greatham, "
+        "Elwick or Hart, postcodes TS24 to TS27?"
+    )
+
+
+def test_places_and_number_ranges_name_only_quota_areas():
+    source = (ROOT / "questionnaires" / "lpcs.yaml").read_text()
+    edited = source.replace(
+        '    Hartlepool: "Hartlepool, Seaton', '    Hartlepol: "Hartlepool, Seaton'
+    )
+    with pytest.raises(QuestionnaireError, match="'Hartlepol' is not one of the quota areas"):
+        parse_questionnaire(edited, "lpcs.yaml")
