@@ -40,7 +40,7 @@ def create_app(
     from ivr.console import web as console_pages
     from ivr.referrals import web as queue_pages
     from ivr.results import web as results_pages
-    from ivr.web import health
+    from ivr.web import errors, health, phones, surveys
 
     svc = build_services(settings, queue=queue, clock=clock, telephony=telephony)
     settings = svc.settings
@@ -68,6 +68,9 @@ def create_app(
     results_pages.init_app(app)
     admin_pages.init_app(app)
     health.init_app(app)
+    errors.init_app(app)
+    phones.init_app(app)
+    surveys.init_app(app)
     return app
 
 

@@ -78,6 +78,17 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, not {text!r}")
 
 
+def _is_e164(text: str) -> bool:
+    """Whether ``text`` is a valid phone number written exactly in E.164."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == text
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about a running app."""
@@ -88,6 +99,9 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
     twilio_from_number: str = ""
+    #: Where a caller who presses 0 is put through to (E.164), inside calling hours while
+    #: an interviewer is signed in; unset: every such caller is booked a call-back.
+    handover_number: str = ""
     twilio_api_base_url: str | None = None
     public_base_url: str = "http://localhost:5000"
     questionnaires_dir: Path = field(default_factory=_default_questionnaires)
@@ -149,6 +163,7 @@ class Settings:
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+            handover_number=(env.get("HANDOVER_NUMBER") or "").strip(),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             public_base_url=env.get("PUBLIC_BASE_URL") or cls.public_base_url,
             questionnaires_dir=Path(env["IVR_QUESTIONNAIRES"])
@@ -201,22 +216,12 @@ class Settings:
             raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
         if self.production and not self.public_base_url.startswith("https://"):
             raise ConfigError("PUBLIC_BASE_URL must be https:// in production")
-        if self.twilio_from_number:
-            try:
-                number = phonenumbers.parse(self.twilio_from_number, None)
-            except phonenumbers.NumberParseException:
-                number = None
-            if (
-                number is None
-                or not phonenumbers.is_valid_number(number)
-                or (
-                    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                    != self.twilio_from_number
-                )
-            ):
-                raise ConfigError(
-                    "TWILIO_FROM_NUMBER must be a valid number in E.164, e.g. +441134960999"
-                )
+        for name, number in (
+            ("TWILIO_FROM_NUMBER", self.twilio_from_number),
+            ("HANDOVER_NUMBER", self.handover_number),
+        ):
+            if number and not _is_e164(number):
+                raise ConfigError(f"{name} must be a valid number in E.164, e.g. +441134960999")
         if self.calls_per_second <= 0:
             raise ConfigError("CALLS_PER_SECOND must be more than 0")
         if not 0 <= self.proxy_count <= 5:

@@ -129,8 +129,10 @@ def request_kind(url: str) -> str:
 class SqlCounter:
     """Counts what the app asks of its database, for in-process runs only.
 
-    Connection checkouts are counted beside statements because, on PostgreSQL with
-    ``pool_pre_ping``, each checkout is one more round trip that no statement event shows.
+    Every round trip is counted, as tests/functional/test_round_trips.py counts them: each
+    statement, and each BEGIN, COMMIT and ROLLBACK a connection outside autocommit sends
+    (no cursor event shows those). Connection checkouts are counted beside them because,
+    with ``pool_pre_ping``, each checkout is one more round trip.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -138,17 +140,37 @@ class SqlCounter:
         self.checkouts = 0
         self.commits = 0
         self.trace: list[str] | None = None
+        # SQLite's BEGIN IMMEDIATE is a statement of its own, seen as one already.
+        self._begins_seen = engine.dialect.name == "sqlite"
         event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._commit)
+        event.listen(engine, "rollback", self._rollback)
         event.listen(engine.pool, "checkout", self._checkout)
+
+    def _transaction(self, conn: Any, verb: str) -> None:
+        # A connection in autocommit sends no BEGIN, COMMIT or ROLLBACK to the server.
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        self.statements[verb] += 1
+        if self.trace is not None:
+            self.trace.append(verb)
+
+    def _begin(self, conn: Any) -> None:
+        if not self._begins_seen:
+            self._transaction(conn, "BEGIN")
+
+    def _rollback(self, conn: Any) -> None:
+        self._transaction(conn, "ROLLBACK")
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.statements[statement.lstrip().split(None, 1)[0].upper()] += 1
         if self.trace is not None:
             self.trace.append(" ".join(statement.split()))
 
-    def _commit(self, _conn: Any) -> None:
+    def _commit(self, conn: Any) -> None:
         self.commits += 1
+        self._transaction(conn, "COMMIT")
 
     def _checkout(self, *_args: Any) -> None:
         self.checkouts += 1
@@ -750,7 +772,7 @@ def report(figures: dict[str, Any]) -> str:
         if "sql_per_request" in stats:
             verbs = ", ".join(f"{k} {v:g}" for k, v in stats["sql_by_verb_per_request"].items())
             extra = (
-                f", {stats['sql_per_request']:g} SQL ({verbs}), "
+                f", {stats['sql_per_request']:g} round trips ({verbs}), "
                 f"{stats['checkouts_per_request']:g} checkouts, "
                 f"{stats['commits_per_request']:g} commits"
             )
@@ -759,7 +781,7 @@ def report(figures: dict[str, Any]) -> str:
         )
     if "sql_per_turn" in f:
         lines.append(
-            f"SQL statements per turn {f['sql_per_turn']:g}, per call {f['sql_per_call']:g}"
+            f"database round trips per turn {f['sql_per_turn']:g}, per call {f['sql_per_call']:g}"
         )
     db = f["database_after"]
     lines.append(

@@ -26,7 +26,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from ivr.accounts import audit
 from ivr.accounts.guards import access_required
 from ivr.accounts.staff import AccountError, Role
-from ivr.admin import accounts
+from ivr.admin import accounts, user_pages
+from ivr.admin import campaigns as campaign_pages
+from ivr.admin import questionnaires as questionnaire_pages
 from ivr.admin.audit_log import (
     PAGE_SIZE,
     SearchError,
@@ -317,16 +319,27 @@ def subject_erase() -> Any:
 
 
 def _users_page(
-    *, error_for: int | None = None, error: str | None = None, status: int = 200
+    *,
+    error_for: int | None = None,
+    error: str | None = None,
+    field: str | None = None,
+    typed: Mapping[str, Any] | None = None,
+    status: int = 200,
 ) -> tuple[str, int]:
+    """The list of accounts; ``error`` is shown beside ``field`` of account ``error_for``'s
+    forms, which keep what was ``typed``."""
     svc = current_services()
     return render_template(
         "admin/users.html",
         accounts=accounts.accounts(svc.db, svc.clock(), svc.settings.session_max_hours),
+        phones=accounts.account_phones(svc.db),
+        districts=accounts.sample_districts(svc.db),
         me=_me().id,
         roles={role.value: role.label for role in Role},
         error_for=error_for,
         error=error,
+        field=field or "password",
+        typed=typed or {},
         local_time=local_time,
     ), status
 
@@ -428,6 +441,32 @@ def user_second_factor_reset(user_id: int) -> Any:
     return _user_action(user_id, reset)
 
 
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_access_required
+def user_add() -> Any:
+    """Add an account: email, name, role, districts, phone and a password (typed, or made
+    and shown once)."""
+    return user_pages.add_page()
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_access_required
+def user_role(user_id: int) -> Any:
+    """Give an account another role, or a district research officer other districts."""
+    _check_id(user_id)
+    return user_pages.change_role(user_id, _users_page)
+
+
+@bp.post("/users/<int:user_id>/phone")
+@admin_access_required
+def user_phone(user_id: int) -> Any:
+    """Record, change or remove an account's own phone (the console rings it first)."""
+    _check_id(user_id)
+    return user_pages.set_phone(user_id, _users_page)
+
+
 def init_app(app: Flask) -> None:
     """Register the administrator's pages on ``app``."""
     app.register_blueprint(bp)
+    app.register_blueprint(campaign_pages.bp)
+    app.register_blueprint(questionnaire_pages.bp)

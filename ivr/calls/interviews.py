@@ -13,12 +13,18 @@ from ivr import engine
 from ivr.calendar import ZONE
 from ivr.campaigns import quota_status
 from ivr.engine import InputEvent, State, Status, Step
+from ivr.questionnaire.options import options_in
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.questionnaire.schema import Questionnaire
 from ivr.referrals.deadlines import DEFAULT_WORKING_DAYS, first_contact_due
 from ivr.store import turns
 from ivr.store.db import Database
-from ivr.store.interviews import CaseFacts, pin_version, pinned_questionnaire
+from ivr.store.interviews import (
+    CaseFacts,
+    pin_version,
+    pinned_questionnaire,
+    set_interview_language,
+)
 from ivr.store.models import public_id, utcnow
 from ivr.store.statuses import CLOSED_INTERVIEW
 from ivr.store.turns import InterviewRow, NewReferral
@@ -80,7 +86,8 @@ def open_for_call(
     # The case's fields as they are now: a corrected sample (say, domestic abuse marked
     # since) is honoured on the next call.
     saved = State.from_json(interview.state).but(case=case.field_values())
-    step = engine.resume(questionnaire, saved)
+    # A resumed interview goes on in the language it was in.
+    step = engine.resume(in_language(questionnaire, saved.language), saved)
     opening = turns.carry_on(
         conn,
         interview,
@@ -92,6 +99,78 @@ def open_for_call(
     if opening is None:
         raise Overtaken
     return Started(interview.id, interview_public_id, Outcome(step), opening)
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """How a call's first webhook starts or carries on the case's interview, worked out
+    without writing: the new interview's row (``new``), or the interview ``carried`` on
+    with ``carried_values``; its public id, opening step and that step's turn number."""
+
+    public_id: str
+    step: Step
+    opening_step_no: int
+    new: dict[str, Any] | None = None
+    carried: InterviewRow | None = None
+    carried_values: dict[str, Any] | None = None
+    records: bool = False
+
+
+def plan_for_call(
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    case: CaseFacts,
+    found: tuple[InterviewRow, str] | None,
+    *,
+    channel: str,
+    call_sid: str,
+    now: datetime,
+) -> CallPlan | None:
+    """What :func:`open_for_call` would do for a case whose interview (``found``) was read
+    with the call's other facts; None when the case was interviewed already. It writes
+    nothing but a questionnaire version not stored before."""
+    if found is None:
+        loaded = registry.current(case.survey)
+        version_id = pin_version(conn, loaded)
+        values = case.field_values()
+        # As begin(): a case in another language the questionnaire offers hears it first.
+        step = engine.start(in_language(loaded.questionnaire, values.get("language")), values)
+        status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
+        interview_public_id = public_id()
+        new = {
+            "public_id": interview_public_id,
+            "case_id": case.id,
+            "questionnaire_version_id": version_id,
+            "channel": channel,
+            "call_sid": call_sid,
+            "status": status,
+            "step_no": 0,
+            "opening_step_no": 0,
+            "state": step.state.to_json(),
+            "started_at": now,
+            "ended_at": ended_at,
+            "language": step.state.language,
+        }
+        records = any(
+            isinstance(event, engine.AnswerRecorded | engine.ReferralRequested)
+            for event in step.events
+        )
+        return CallPlan(interview_public_id, step, 0, new=new, records=records)
+    interview, interview_public_id = found
+    if interview.status in FINISHED:
+        return None
+    questionnaire = pinned_questionnaire(conn, interview.questionnaire_version_id)
+    # As open_for_call: the case's fields as they are now, identity and safety asked again.
+    saved = State.from_json(interview.state).but(case=case.field_values())
+    step = engine.resume(in_language(questionnaire, saved.language), saved)
+    values = {"status": Status.IN_PROGRESS.value, "state": step.state.to_json(), "channel": channel}
+    return CallPlan(
+        interview_public_id,
+        step,
+        interview.step_no + 1,
+        carried=interview,
+        carried_values=values,
+    )
 
 
 def begin(
@@ -109,7 +188,10 @@ def begin(
     loaded = registry.current(case.survey)
     q = loaded.questionnaire
     version_id = pin_version(conn, loaded)
-    step = engine.start(q, case.field_values())
+    values = case.field_values()
+    # A case the sample says speaks another language the questionnaire offers hears it
+    # from the first word.
+    step = engine.start(in_language(q, values.get("language")), values)
     now = now or utcnow()
     status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
     interview_public_id = public_id()
@@ -127,6 +209,7 @@ def begin(
             "state": step.state.to_json(),
             "started_at": now,
             "ended_at": ended_at,
+            "language": step.state.language,
         },
     )
     referrals = _record(
@@ -163,7 +246,18 @@ def next_step(
         state = state.but(
             quota_full=quota_status.full_cells(conn, questionnaire, population, today)
         )
-    return questionnaire, engine.step(questionnaire, state, event)
+    return questionnaire, engine.step(in_language(questionnaire, state.language), state, event)
+
+
+def in_language(q: Questionnaire, tag: str | None) -> Questionnaire:
+    """The questionnaire in a case's or interview's language; its own language for one it
+    does not offer (a sample's language the current version no longer has)."""
+    return q.in_language(tag) if tag in q.languages else q
+
+
+def _switched_language(interview: InterviewRow, step: Step) -> bool:
+    """Whether the step changed the language the interview is held in."""
+    return step.state.language != interview.state.get("language")
 
 
 def keep_step(
@@ -191,6 +285,8 @@ def keep_step(
         ended_at=ended_at,
     ):
         return None
+    if _switched_language(interview, step):
+        set_interview_language(conn, interview.id, step.state.language)
     referrals = _record(
         conn, interview.id, interview.case_id, questionnaire, step, now, due_days=due_days
     )
@@ -214,8 +310,10 @@ def keep_turn(
     another request moved the interview on first."""
     now = now or utcnow()
     step_no = interview.step_no + 1
-    if turns.turns_in_one_statement(conn) and not any(
-        isinstance(event, engine.ReferralRequested) for event in step.events
+    if (
+        turns.turns_in_one_statement(conn)
+        and not any(isinstance(event, engine.ReferralRequested) for event in step.events)
+        and not _switched_language(interview, step)
     ):
         status, ended_at = _ending(step, interview.status, now)
         if not turns.keep_turn_in_one_statement(
@@ -225,7 +323,7 @@ def keep_turn(
             status=status,
             state=step.state.to_json(),
             ended_at=ended_at,
-            answers=_answers(interview.id, step, now),
+            answers=_answers(interview.id, questionnaire, step, now),
             response=response,
             now=now,
         ):
@@ -277,7 +375,12 @@ def _record(
     for event in step.events:
         if isinstance(event, engine.ReferralRequested):
             reasons = [
-                {"question": r.question, "answer": r.answer, "code": r.code} for r in event.reasons
+                {
+                    "question": r.question,
+                    "answer": in_own_words(q, r.question, r.code, r.answer),
+                    "code": r.code,
+                }
+                for r in event.reasons
             ]
             due_at = first_contact_due(now, due_days) if event.consented else None
             if event.revised:
@@ -311,18 +414,34 @@ def _record(
                     consented=event.consented,
                 )
             )
-    turns.add_answers(conn, _answers(interview_id, step, now))
+    turns.add_answers(conn, _answers(interview_id, q, step, now))
     return referrals
 
 
-def _answers(interview_id: int, step: Step, now: datetime) -> list[dict[str, Any]]:
+def in_own_words(
+    q: Questionnaire, question_id: str, code: str | None, label: str | None
+) -> str | None:
+    """An answer's label in the questionnaire's own language, whatever language it was
+    given in: results and referrals read one language (the interview records which)."""
+    if code is None:
+        return label
+    try:
+        question = q.question(question_id)
+    except KeyError:
+        return label
+    return next((o.label for o in options_in(q, question) if o.key == code), label)
+
+
+def _answers(
+    interview_id: int, q: Questionnaire, step: Step, now: datetime
+) -> list[dict[str, Any]]:
     """The rows of the answers a step recorded."""
     return [
         {
             "interview_id": interview_id,
             "question_id": event.question_id,
             "code": event.code,
-            "label": event.label,
+            "label": in_own_words(q, event.question_id, event.code, event.label),
             "via": event.via.value if event.via else None,
             "raw": event.raw,
             "confidence": event.confidence,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ivr.calls import interviews
+from ivr.calls import handover, interviews
 from ivr.calls import parameters as p
 from ivr.calls.parameters import BadParameter
 from ivr.campaigns import dialler
@@ -24,9 +24,9 @@ from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, S
 from ivr.engine.script import known_sensitive
 from ivr.referrals import notifications
 from ivr.services import current_services
+from ivr.store import call_starts, turns
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
-from ivr.store import turns
 from ivr.store.statuses import FINAL_CALL
 from ivr.store.turns import NewReferral
 from ivr.telephony.media import media_hosts
@@ -97,6 +97,14 @@ def _turn_url(interview_public_id: str, step_no: int) -> str:
     )
 
 
+def _dial_action_url(interview_public_id: str, step_no: int) -> str:
+    """Where Twilio reports how the put-through to a person sent at turn ``step_no - 1`` went."""
+    return (
+        f"{current_services().settings.public_base_url}{bp.url_prefix}/interviews/"
+        f"{interview_public_id}/handovers/{step_no}"
+    )
+
+
 def _transcribe_url(interview_public_id: str, step: Step) -> str | None:
     """Where Twilio posts the transcription of the answer a step records, with
     ``TRANSCRIBE=true``; None otherwise."""
@@ -124,15 +132,37 @@ def voice() -> Response:
     if answered_by.startswith("machine") or answered_by == "fax":
         _note_machine(call_sid, attempt_public_id, answered_by)
         return twiml_response(farewell_twiml(None))
+    phone = _inbound_phone(form, attempt_public_id)
+    surveys = svc.questionnaires.surveys()
     for _ in range(2):
         try:
             with svc.db.reading() as conn:
-                # A retried first webhook gets its first answer again, read without a lock.
-                found, opening = turns.opening_by_call_sid(conn, call_sid)
-                if found:
-                    return twiml_response(opening or farewell_twiml(None))
-                with svc.db.writing(conn):
-                    body = _start_call(conn, form, call_sid, attempt_public_id)
+                # A retried first webhook gets its first answer again, read without a lock;
+                # on PostgreSQL the same statement reads what starting the call needs.
+                facts = call_starts.call_facts(
+                    conn,
+                    call_sid,
+                    phone=phone,
+                    attempt_public_id=attempt_public_id,
+                    surveys=surveys,
+                    opening_only=True,
+                )
+                if facts.opened:
+                    return twiml_response(facts.opening or farewell_twiml(None))
+                body = _start_in_one_statement(conn, facts, call_sid, attempt_public_id)
+                if body is None:
+                    with svc.db.writing(conn):
+                        # Read again under the write lock (SQLite's BEGIN IMMEDIATE).
+                        facts = call_starts.call_facts(
+                            conn,
+                            call_sid,
+                            phone=phone,
+                            attempt_public_id=attempt_public_id,
+                            surveys=surveys,
+                        )
+                        if facts.opened:
+                            raise interviews.Overtaken
+                        body = _start_call(conn, facts, call_sid, attempt_public_id)
             return twiml_response(body)
         except (IntegrityError, interviews.Overtaken):
             # A duplicate of this request won the race; the loop replays its turn.
@@ -140,23 +170,78 @@ def voice() -> Response:
     abort(409)
 
 
+def _start_in_one_statement(
+    conn: Connection, facts: call_starts.CallFacts, call_sid: str, attempt_public_id: str | None
+) -> str | None:
+    """Start or carry on the interview a call is for, if any, writing it all in one
+    statement outside any transaction, and return its first TwiML; None where that cannot
+    be done (SQLite, or a first step that records something): :func:`_start_call` does it
+    in a transaction instead."""
+    if not call_starts.in_one_statement(conn):
+        return None
+    svc = current_services()
+    case, attempt_id, sensitive = _case_for_call(facts, attempt_public_id)
+    if case is None:
+        return _cannot_go_on(attempt_public_id, sensitive)
+    now = svc.clock()
+    plan = interviews.plan_for_call(
+        conn,
+        svc.questionnaires,
+        case,
+        facts.interview,
+        channel="phone_outbound" if attempt_id is not None else "phone_inbound",
+        call_sid=call_sid,
+        now=now,
+    )
+    if plan is None:
+        return farewell_twiml(NEUTRAL_MESSAGE)  # interviewed already
+    if plan.records:
+        return None
+    body = step_twiml(
+        plan.step,
+        _turn_url(plan.public_id, plan.opening_step_no + 1),
+        transcribe_url=_transcribe_url(plan.public_id, plan.step),
+    )
+    if (
+        call_starts.start_in_one_statement(
+            conn,
+            case_id=case.id,
+            call_sid=call_sid,
+            response=body,
+            now=now,
+            new=plan.new,
+            carried=plan.carried,
+            carried_values=plan.carried_values,
+            attempt_id=attempt_id,
+        )
+        is None
+    ):
+        raise interviews.Overtaken
+    return body
+
+
+def _cannot_go_on(attempt_public_id: str | None, sensitive: bool) -> str:
+    """What a call with no case to go on with hears."""
+    if attempt_public_id:
+        # We rang, and cannot go on (no such attempt, or its survey is not loaded): say
+        # who called and how to stop further calls, as Ofcom expects; for a sensitive
+        # case, without naming who we are.
+        return information_twiml(
+            current_services().settings,
+            f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}",
+            neutral=sensitive,
+        )
+    return farewell_twiml(NEUTRAL_MESSAGE)
+
+
 def _start_call(
-    conn: Connection, form: dict[str, str], call_sid: str, attempt_public_id: str | None
+    conn: Connection, facts: call_starts.CallFacts, call_sid: str, attempt_public_id: str | None
 ) -> str:
     """Start or carry on the interview a call is for, if any, and return its first TwiML."""
     svc = current_services()
-    case, attempt_id, sensitive = _case_for_call(conn, form, attempt_public_id)
+    case, attempt_id, sensitive = _case_for_call(facts, attempt_public_id)
     if case is None:
-        if attempt_public_id:
-            # We rang, and cannot go on (no such attempt, or its survey is not loaded):
-            # say who called and how to stop further calls, as Ofcom expects; for a
-            # sensitive case, without naming who we are.
-            return information_twiml(
-                svc.settings,
-                f"{bp.url_prefix}/opt-out?attempt={attempt_public_id}",
-                neutral=sensitive,
-            )
-        return farewell_twiml(NEUTRAL_MESSAGE)
+        return _cannot_go_on(attempt_public_id, sensitive)
     channel = "phone_outbound" if attempt_id is not None else "phone_inbound"
     now = svc.clock()
     started = interviews.open_for_call(
@@ -188,28 +273,24 @@ def _start_call(
     return body
 
 
+def _inbound_phone(form: dict[str, str], attempt_public_id: str | None) -> str | None:
+    """The number an inbound call comes from, if we can tell (not withheld or unknown)."""
+    if attempt_public_id or form.get("Direction", "inbound") != "inbound":
+        return None
+    return caller_e164(p.text(form, "From", p.DIGITS_LIMIT))
+
+
 def _case_for_call(
-    conn: Connection, form: dict[str, str], attempt_public_id: str | None
+    facts: call_starts.CallFacts, attempt_public_id: str | None
 ) -> tuple[store.CaseFacts | None, int | None, bool]:
     """The case a call is about and the outbound attempt it answers (None when inbound);
     and, when no case can go on, whether the number rung is a sensitive case's."""
-    surveys = current_services().questionnaires.surveys()
-    if attempt_public_id:
-        attempt = store.attempt_for_call(conn, attempt_public_id)
-        if attempt is None or attempt.case_id is None:
-            return None, None, False
-        case = store.case_by_id(conn, attempt.case_id)
-        if case is None:
-            return None, None, False
-        if case.survey not in surveys:
-            return None, None, known_sensitive(case.field_values())
-        return case, attempt.id, False
-    if form.get("Direction", "inbound") != "inbound":
+    case = facts.case
+    if case is None:
         return None, None, False
-    phone = caller_e164(p.text(form, "From", p.DIGITS_LIMIT))
-    if phone is None:
-        return None, None, False
-    return store.open_case_for_phone(conn, phone, surveys), None, False
+    if attempt_public_id and case.survey not in current_services().questionnaires.surveys():
+        return None, None, known_sensitive(case.field_values())
+    return case, facts.attempt_id, False
 
 
 @bp.post("/opt-out")
@@ -276,12 +357,20 @@ def turn(public_id: str, step_no: int) -> Response:
                     abort(404)
                 if interview.status != Status.IN_PROGRESS.value:
                     return twiml_response(farewell_twiml(None))
-                questionnaire, step = interviews.next_step(
-                    conn, interview, event, registry=svc.questionnaires, now=svc.clock()
+                # Keypad 0 (or "operator") is put through or called back, as may be.
+                questionnaire, step = handover.next_step(
+                    conn,
+                    interview,
+                    event,
+                    registry=svc.questionnaires,
+                    settings=svc.settings,
+                    now=svc.clock(),
                 )
-                body = step_twiml(
+                body = handover.twiml(
                     step,
                     _turn_url(public_id, step_no + 1),
+                    settings=svc.settings,
+                    dial_action_url=_dial_action_url(public_id, step_no + 1),
                     transcribe_url=_transcribe_url(public_id, step),
                 )
                 outcome = interviews.keep_turn(
@@ -296,10 +385,68 @@ def turn(public_id: str, step_no: int) -> Response:
                 )
                 if outcome is None:
                     raise _Overtaken
+            _after_person_asked(interview.case_id, step)
             _announce(outcome.referrals)
             return twiml_response(body)
         except (IntegrityError, _Overtaken):
             # The other copy committed first; the next pass replays what it sent.
+            continue
+    abort(409)
+
+
+def _after_person_asked(case_id: int, step: Step) -> None:
+    """A caller asked for a person this turn: list the case for the console, or make it
+    one only interviewers ring (idempotent, so a replayed turn changes nothing more)."""
+    if handover.asked_for_person(step):
+        svc = current_services()
+        with svc.db.begin() as conn:
+            handover.after_turn(conn, case_id, step, svc.clock())
+
+
+@bp.post("/interviews/<public_id>/handovers/<int:step_no>")
+@signed
+def handover_ended(public_id: str, step_no: int) -> Response:
+    """Twilio's report of a put-through to a person (the ``<Dial>`` action): answered, the
+    call ends and the console carries the interview on; not answered, the caller is told
+    an interviewer will call back, and the call-back is booked as turn ``step_no``."""
+    if not 1 <= step_no <= p.MAX_INTEGER or not p.public_id(public_id):
+        abort(404)
+    svc = current_services()
+    status = handover.dial_status(_form())
+    for _ in range(3):
+        try:
+            with svc.db.reading() as conn:
+                found = turns.interview_for_turn(conn, public_id, step_no)
+                if found is None:
+                    abort(404)
+                interview, sent = found
+                if sent is not None:
+                    return twiml_response(sent)
+                if status in handover.TAKEN:
+                    with svc.db.writing(conn):
+                        handover.answered(conn, interview.case_id, svc.clock())
+                    return twiml_response(farewell_twiml(None))
+                questionnaire, step = handover.after_dial(conn, interview)
+                if interview.status != Status.IN_PROGRESS.value or step_no != interview.step_no + 1:
+                    # An interviewer took the case on meanwhile: it is theirs to ring back.
+                    return twiml_response(farewell_twiml(step.prompts[0]))
+                body = step_twiml(step, _turn_url(public_id, step_no + 1))
+                outcome = interviews.keep_turn(
+                    svc.db,
+                    conn,
+                    interview,
+                    questionnaire,
+                    step,
+                    body,
+                    due_days=svc.settings.referral_due_working_days,
+                    now=svc.clock(),
+                )
+                if outcome is None:
+                    raise _Overtaken
+            _after_person_asked(interview.case_id, step)
+            _announce(outcome.referrals)
+            return twiml_response(body)
+        except (IntegrityError, _Overtaken):
             continue
     abort(409)
 
@@ -370,6 +517,20 @@ def status() -> tuple[str, int]:
     call_sid = form["CallSid"]
     call_status = form["CallStatus"]
     attempt_public_id = _attempt_id()
+    if call_status not in FINAL_CALL:
+        # A call still going on changes nothing but its attempt: kept outside any
+        # transaction, in one statement for an outbound call on PostgreSQL.
+        with svc.db.reading() as conn:
+            if not campaign_store.advance_outbound(
+                conn,
+                attempt_public_id=attempt_public_id,
+                call_sid=call_sid or None,
+                status=call_status,
+                now=svc.clock(),
+                answered_by=form.get("AnsweredBy") or None,
+            ):
+                _inbound_status(conn, form, svc.clock())
+        return "", 204
     referrals: list[NewReferral] = []
     with svc.db.begin() as conn:
         now = svc.clock()
@@ -409,36 +570,27 @@ def _inbound_status(conn: Connection, form: Mapping[str, str], now: datetime) ->
     call_sid = form.get("CallSid", "")
     call_status = form.get("CallStatus", "")
     duration = form.get("CallDuration", "")
-    for attempt in turns.attempts_by_call_sid(conn, call_sid):
-        changed = attempt._replace(
-            status=attempt.status
-            if attempt.status in FINAL_CALL
-            else call_status or attempt.status,
-            duration_seconds=int(duration) if duration.isdigit() else attempt.duration_seconds,
-            answered_by=form.get("AnsweredBy") or attempt.answered_by,
-        )
-        # An attempt this callback does not change keeps its updated_at.
-        if changed != attempt:
-            turns.save_attempt(conn, changed, now)
+    turns.keep_call_progress(
+        conn,
+        call_sid,
+        status=call_status,
+        duration=int(duration) if duration.isdigit() else None,
+        answered_by=form.get("AnsweredBy") or None,
+        now=now,
+    )
     if call_status not in FINAL_CALL:
         return
     ended = campaign_store.finish_inbound(conn, call_sid, status=call_status, now=now)
-    if ended is None:
+    if ended is None or ended.interview_status is None:
         return
-    case_id, interview_id = ended
-    if interview_id is None:
-        return
-    found = turns.interview_status_and_state(conn, interview_id)
-    if found is not None:
-        interview_status, state = found
-        dialler.interview_ended(
-            conn,
-            current_services().questionnaires,
-            case_id,
-            interview_status,
-            (state or {}).get("callback"),
-            now,
-        )
+    dialler.interview_ended(
+        conn,
+        current_services().questionnaires,
+        ended.case_id,
+        ended.interview_status,
+        (ended.interview_state or {}).get("callback"),
+        now,
+    )
 
 
 def _announce(referrals: list[NewReferral]) -> None:

@@ -16,8 +16,10 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
+from ivr.questionnaire import access_needs
 from ivr.questionnaire.demographics import VOCABULARIES, accepted, group_key
 from ivr.questionnaire.schema import CaseField, Questionnaire
+from ivr.store.handovers import ACCESS_NEEDS, make_interviewer_only_by_ref
 from ivr.store.models import utcnow
 from ivr.store.samples import (
     CASE_REF_LENGTH,
@@ -44,7 +46,11 @@ STANDARD_FIELDS: dict[str, CaseField] = {
     "date_of_birth": CaseField(type="date", required=False, label="Date of birth"),
     "sex": CaseField(type="text", required=False, label="Sex"),
     "disability": CaseField(type="text", required=False, label="Disability"),
-    "access_needs": CaseField(type="text", required=False, label="Access needs"),
+    "access_needs": CaseField(
+        type="text",
+        required=False,
+        label="Access needs (relay_uk; textphone; hearing; speech; slow_speech; other:...)",
+    ),
 }
 #: The longest free-text value kept from a sample cell outside the case's own columns.
 MAX_TEXT = 200
@@ -123,13 +129,17 @@ def import_sample(
 
     rows: list[_Row] = []
     first_seen: dict[str, int] = {}
+    # Each number as written, parsed once: a repeat victim's number, or a system that
+    # writes every number the same way, would otherwise be parsed again on every row.
+    numbers: dict[str, str | PhoneError] = {}
     data_records = 0
     for line, cells in records:
         data_records += 1
         if len(cells) != width:
             problems.append(RowProblem(line, f"expected {width} columns, found {len(cells)}"))
             continue
-        row, reasons = _check_row(cells, columns, fields, today)
+        row, reasons = _check_row(cells, columns, fields, today, numbers)
+        reasons += _language_offered(row, questionnaire)
         problems.extend(RowProblem(line, reason) for reason in reasons)
         if row.case_ref:
             if row.case_ref in first_seen:
@@ -154,6 +164,22 @@ def import_sample(
 
     _add_rows(session, questionnaire.id, rows)
     return ImportReport(len(rows), [])
+
+
+def _language_offered(row: _Row, questionnaire: Questionnaire) -> list[str]:
+    """A case's language must be one its questionnaire is written or translated in (blank:
+    the questionnaire's own); it is stored as the questionnaire spells the tag."""
+    language = row.values.get("language")
+    if language is None:
+        return []
+    offered = {tag.lower(): tag for tag in questionnaire.languages}
+    if language.lower() not in offered:
+        return [
+            f"language '{language}' is not offered by this questionnaire "
+            f"({', '.join(questionnaire.languages)})"
+        ]
+    row.values["language"] = offered[language.lower()]
+    return []
 
 
 def csv_records(stream: TextIO, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
@@ -225,8 +251,26 @@ def _columns(
     return columns
 
 
+def _e164(written: str, numbers: dict[str, str | PhoneError]) -> str:
+    """``written`` in E.164, parsed only the first time it is seen in this import."""
+    known = numbers.get(written)
+    if known is None:
+        try:
+            known = to_e164(written)
+        except PhoneError as exc:
+            known = exc
+        numbers[written] = known
+    if isinstance(known, PhoneError):
+        raise known
+    return known
+
+
 def _check_row(
-    cells: list[str], columns: dict[str, int], fields: dict[str, CaseField], today: date
+    cells: list[str],
+    columns: dict[str, int],
+    fields: dict[str, CaseField],
+    today: date,
+    numbers: dict[str, str | PhoneError],
 ) -> tuple[_Row, list[str]]:
     """The row's converted values and the reasons it is invalid (none if valid)."""
     reasons = [
@@ -247,7 +291,7 @@ def _check_row(
     phone = ""
     if "phone" in columns:
         try:
-            phone = to_e164(cells[columns["phone"]])
+            phone = _e164(cells[columns["phone"]], numbers)
         except PhoneError as exc:
             reasons.append(f"phone: {exc}")
     values: dict[str, Any] = {}
@@ -317,6 +361,11 @@ def _convert(name: str, spec: CaseField, text: str, today: date) -> Any:
         if name == "age" and not AGE_RANGE[0] <= number <= AGE_RANGE[1]:
             raise _Invalid(f"age {number} is not between {AGE_RANGE[0]} and {AGE_RANGE[1]}")
         return number
+    if name == "access_needs":
+        try:
+            return ";".join(access_needs.parse(text)) or None
+        except access_needs.AccessNeedError as exc:
+            raise _Invalid(str(exc)) from None
     column = FIXED_CASE_COLUMNS.get(name)
     limit = column.length if column is not None else MAX_TEXT
     if limit and len(text) > limit:
@@ -351,6 +400,15 @@ def _add_rows(session: Session, survey: str, rows: list[_Row]) -> None:
                 record["fields"][name] = value.isoformat() if isinstance(value, date) else value
         batch.append(record)
     add_cases(session, survey, batch, imported_at)
+    # A victim who uses Relay UK or a textphone, or has a hearing or speech need, cannot
+    # be served by an automated call: from the start, only interviewers ring them.
+    make_interviewer_only_by_ref(
+        session.connection(),
+        survey,
+        [row.case_ref for row in rows if access_needs.interviewer_only(row.values)],
+        ACCESS_NEEDS,
+        imported_at,
+    )
 
 
 def in_line_order(problems: list[RowProblem]) -> list[RowProblem]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ivr.accounts import audit
 from ivr.campaigns import scheduler
 from ivr.campaigns.quota_progress import progress_text, quota_progress
 from ivr.commands.output import needs_schema
@@ -56,10 +57,22 @@ def preview_command(survey: str, as_json: bool) -> None:
 
 
 def _set_status(survey: str, status: str) -> Services:
+    """Set the campaign's status, audited as the campaign page's buttons are."""
     svc = current_services()
     _campaign(survey)
-    with svc.db.begin() as conn:
-        store.set_campaign_status(conn, survey, status, svc.clock())
+    now = svc.clock()
+    with svc.db.transaction() as session:
+        conn = session.connection()
+        before = store.campaign_status(conn, survey)
+        store.set_campaign_status(conn, survey, status, now)
+        action = (
+            "pause_campaign"
+            if status == "paused"
+            else "resume_campaign"
+            if before == "paused"
+            else "start_campaign"
+        )
+        audit.record(session, None, action, now=now, survey=survey, status_before=before, via="cli")
     return svc
 
 
@@ -68,7 +81,25 @@ def _set_status(survey: str, status: str) -> Services:
 @needs_schema
 def start_command(survey: str) -> None:
     """Start (or resume) calling: the next scheduler pass places its calls."""
-    svc = _set_status(survey, "running")
+    _announce_running(survey, _set_status(survey, "running"))
+
+
+@command.command("resume")
+@SURVEY
+@needs_schema
+def resume_command(survey: str) -> None:
+    """Resume a paused campaign: the next scheduler pass places its calls, and the console
+    deals its cases again."""
+    svc = current_services()
+    _campaign(survey)
+    with svc.db.reading() as conn:
+        state = store.campaign_status(conn, survey)
+    if state != "paused":
+        raise click.ClickException(f"campaign {survey} is {state}, not paused")
+    _announce_running(survey, _set_status(survey, "running"))
+
+
+def _announce_running(survey: str, svc: Services) -> None:
     if svc.settings.redis_url:
         click.echo(
             f"campaign {survey} running; the clock (rq cron workers.clock) and the workers "
@@ -87,7 +118,8 @@ def start_command(survey: str) -> None:
 @SURVEY
 @needs_schema
 def pause_command(survey: str) -> None:
-    """Stop starting new calls (calls under way finish)."""
+    """Stop starting new calls (calls under way finish); the console deals none of the
+    survey's cases until it is resumed."""
     _set_status(survey, "paused")
     click.echo(f"campaign {survey} paused", err=True)
 

@@ -21,6 +21,7 @@ from ivr.accounts.staff import (
     normalise_email,
     set_password,
 )
+from ivr.admin.accounts import FormProblems, phone_problem, set_phone
 from ivr.commands.output import console as output_console
 from ivr.commands.output import csv_text, needs_schema
 from ivr.services import current_services
@@ -57,21 +58,32 @@ def _read_password(from_stdin: bool) -> str:
 )
 @click.option("--name", help="The person's name, as shown to colleagues.")
 @click.option(
+    "--phone",
+    help="The person's own phone (any UK writing), which the console rings first.",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of stdin instead of a prompt.",
 )
 @needs_schema
 def add_command(
-    email: str, role: str, districts: Sequence[str], name: str | None, password_stdin: bool
+    email: str,
+    role: str,
+    districts: Sequence[str],
+    name: str | None,
+    phone: str | None,
+    password_stdin: bool,
 ) -> None:
     """Add an account; the password is asked for without echoing it."""
+    e164 = _phone(phone) if phone is not None else None
     password = _read_password(password_stdin)
     try:
         with current_services().db.transaction() as session:
             user = add_user(
                 session, email, role=role, password=password, districts=districts, name=name
             )
+            user.phone = e164
             audit.record(
                 session,
                 None,
@@ -81,11 +93,26 @@ def add_command(
                 email=user.email,
                 role=user.role,
                 via="cli",
+                # That it has a phone, never the number.
+                **_has_phone(e164),
             )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     where = f" for {', '.join(user.districts)}" if user.districts else ""
     click.echo(f"added {user.email} ({Role(user.role).label}{where})")
+
+
+def _has_phone(e164: str | None) -> dict[str, Any]:
+    """The audit detail saying an account was given a phone (none when it was not)."""
+    return {"phone": True} if e164 is not None else {}
+
+
+def _phone(typed: str) -> str:
+    """A typed phone number in E.164; the sample import's rules, its message otherwise."""
+    e164, problem = phone_problem(typed)
+    if e164 is None:
+        raise click.BadParameter(problem or "not a phone number", param_hint="NUMBER/--phone")
+    return e164
 
 
 def _account(session: Any, email: str) -> User:
@@ -162,6 +189,29 @@ def password_command(email: str, password_stdin: bool) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"new password set for {user.email}; every session of it has ended")
+
+
+@command.command("phone")
+@click.argument("email")
+@click.argument("number", required=False)
+@click.option("--clear", is_flag=True, help="Remove the account's phone.")
+@needs_schema
+def phone_command(email: str, number: str | None, clear: bool) -> None:
+    """Record or change an account's own phone (the console rings it first, then bridges
+    the victim), or remove it with --clear. Audited without the number."""
+    if clear == (number is not None):
+        raise click.UsageError("give either a NUMBER or --clear")
+    if number is not None:
+        _phone(number)
+    svc = current_services()
+    with svc.db.transaction() as session:
+        user = _account(session, email)
+        user_id, address = user.id, user.email
+    try:
+        done = set_phone(svc.db, None, user_id, number, svc.clock(), via="cli")
+    except FormProblems as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{address}: phone {done}")
 
 
 @command.command("sign-out")

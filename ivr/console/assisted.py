@@ -99,6 +99,8 @@ NOT_TO_BE_RUNG = {
     Reason.ALREADY_INTERVIEWED: "it has already been interviewed",
     Reason.NO_CAMPAIGN: "the survey has no outbound calling",
 }
+#: A campaign's status while its calling is paused (``ivr campaign pause``).
+PAUSED = "paused"
 #: The longest case reference a sample may hold (the column's width).
 MAX_CASE_REF = 64
 ON_AUTOMATED_CALL = (
@@ -114,7 +116,8 @@ def next_case(
 ) -> int | None:
     """Hold and return the next due case over every campaigned survey; None if none is due.
 
-    The dialler's rules apply: due, inside the calling window, eligible, attempts left.
+    The dialler's rules apply: due, inside the calling window, eligible, attempts left;
+    a survey whose campaign is paused deals none of its cases (see :func:`paused_titles`).
     A user who already holds a case gets that case back.
     """
     _check_user(user)
@@ -130,6 +133,8 @@ def next_case(
                 continue
             if not campaign.policy.may_start(now):
                 continue
+            if store.campaign_status(conn, survey) == PAUSED:
+                continue  # paused for everyone: the dialler and the console alike
             plan(conn, campaign, now)
             cases = store.due(conn, survey, now, CANDIDATES, for_interviewers=True)
             listed = store.on_do_not_call(conn, (c.phone for c in cases))
@@ -157,6 +162,20 @@ def next_case(
             if interviewers.hold_case(conn, user.id, case_id, now, due_only=True):
                 return case_id
     return None
+
+
+def paused_titles(db: Database, registry: QuestionnaireRegistry) -> list[str]:
+    """The titles of the surveys whose campaign is paused, whose cases are not dealt.
+
+    A campaign never started still deals to interviewers: "not started" means only that
+    the automated dialler has not been set going, and a force may work a sample by hand.
+    """
+    titles = []
+    with db.reading() as conn:
+        for survey in registry.surveys():
+            if store.campaign_status(conn, survey) == PAUSED:
+                titles.append(registry.current(survey).questionnaire.title)
+    return titles
 
 
 def release(db: Database, user: Any, case_id: int, now: datetime) -> None:

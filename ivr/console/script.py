@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ivr.calls.interviews import in_language
 from ivr.engine import State, Status, prompt_of
 from ivr.engine.interpreter import CLOSING_FOR
 from ivr.engine.script import (
@@ -23,7 +24,9 @@ from ivr.engine.script import (
     node_named,
     render,
 )
+from ivr.questionnaire import access_needs
 from ivr.questionnaire.schema import QuestionType
+from ivr.store import handovers
 from ivr.store.interviewers import answers_shown, screen_row
 from ivr.store.interviews import pinned_questionnaire
 
@@ -34,6 +37,17 @@ _HEADINGS = {
     CONSENT_STEP: "Consent",
     CALLBACK_TIME: "Callback time",
 }
+
+
+#: Languages by the name staff know them by; any other is shown by its own name.
+ENGLISH_NAMES = {"en-GB": "English", "cy-GB": "Welsh"}
+
+
+def language_in_english(tag: str | None, own_name: str | None = None) -> str:
+    """A language tag as staff name it: "Welsh"; None is the questionnaire's own."""
+    if tag is None:
+        return "the questionnaire's own language"
+    return ENGLISH_NAMES.get(tag) or own_name or tag
 
 
 @dataclass(frozen=True)
@@ -66,19 +80,35 @@ class Screen:
     sensitive: bool = False
     #: Since when only interviewers ring this case (not safe on an automated call).
     interviewer_only_since: datetime | None = None
+    #: Why: None (the safety check), "asked_for_person" or "access_needs".
+    interviewer_only_reason: str | None = None
+    #: The victim's access needs in words ("Uses Relay UK: call through Relay UK, ...").
+    access_needs: tuple[str, ...] = ()
     #: An optional question: the victim may have nothing to add.
     optional: bool = False
     #: The finer answers an interviewer may choose, as (key, heading, (detail, ...)).
     details: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     #: A survey of the public: no name is known, and an action alert takes one.
     public: bool = False
+    #: The language the interview is held in (its tag and its name, in that language); the
+    #: words above are in it.
+    language: str = "en-GB"
+    language_name: str = "English"
+    #: Why the words in this language are not yet ready (awaiting a native speaker's review).
+    review: str | None = None
+
+    @property
+    def language_in_english(self) -> str:
+        """The interview's language as staff name it: "Welsh"."""
+        return language_in_english(self.language, self.language_name)
 
 
 def screen_of(conn: Connection, interview_id: int) -> Screen:
     """The screen for an interview, read in the caller's connection."""
     row = screen_row(conn, interview_id)
-    q = pinned_questionnaire(conn, row.questionnaire_version_id)
     state = State.from_json(row.state)
+    # The interviewer reads the words in the language the interview is held in.
+    q = in_language(pinned_questionnaire(conn, row.questionnaire_version_id), state.language)
     answers = tuple(
         (
             a.question_id,
@@ -100,7 +130,16 @@ def screen_of(conn: Connection, interview_id: int) -> Screen:
         "notes": notes,
         "sensitive": sensitive,
         "interviewer_only_since": row.interviewer_only_since,
+        "interviewer_only_reason": (
+            handovers.interviewer_only_reason(conn, row.case_id)
+            if row.interviewer_only_since
+            else None
+        ),
+        "access_needs": tuple(access_needs.described(state.case)),
         "public": q.sample == "public",
+        "language": q.language,
+        "language_name": q.language_name,
+        "review": q.review,
     }
     if row.status != Status.IN_PROGRESS.value or state.node is None:
         closing_key = CLOSING_FOR.get(Status(row.status))

@@ -36,7 +36,7 @@ from ivr.accounts.staff import Role
 from ivr.campaigns.quota_progress import cell_name, quota_progress
 from ivr.campaigns.scheduler import CampaignError, campaign_for, local_today
 from ivr.config import ConfigError
-from ivr.console import assisted
+from ivr.console import assisted, handovers
 from ivr.console.assisted import (
     CONSOLE_ROLES,
     SUPERVISION_ROLES,
@@ -199,9 +199,13 @@ def _script_page(
         # Ended by its answers, the case is still held: ending the call counts the
         # attempt and gives the case back.
         finishing = FINISHING_OUTCOMES.get(shown.status)
+    with svc.db.reading() as conn:
+        # Only then does "Call" ring the interviewer's own phone first.
+        has_own_phone = interviewers.interviewer_phone(conn, _me().id) is not None
     return render_template(
         "console_interview.html",
         screen=shown,
+        has_own_phone=has_own_phone,
         shortcuts=_shortcuts(shown),
         finishing=finishing,
         callback_choices=CALLBACK_CHOICES,
@@ -246,8 +250,37 @@ def index() -> Any:
         if case["first_name"]:
             _audit_view(case["case_id"], ["first_name"])
     return render_template(
-        "console.html", held=with_held, may_supervise=_has_role(SUPERVISION_ROLES)
+        "console.html",
+        held=with_held,
+        handed_over=handovers.waiting(current_services().db),
+        may_supervise=_has_role(SUPERVISION_ROLES),
     )
+
+
+@bp.post("/handovers/<int:case_id>/take")
+@console_access_required
+def take_caller(case_id: int) -> BaseResponse:
+    """Take a caller being put through to the team: the case is held for this account and
+    its interview opens where it stands."""
+    svc = current_services()
+    _check_id("case", case_id)
+    now = svc.clock()
+    try:
+        interview_id = handovers.take(svc.db, _me(), case_id, now)
+    except ConsoleError as error:
+        flash(f"Not taken: {error}.", "error")
+        return redirect(url_for("console.index"))
+    with svc.db.transaction() as session:
+        audit.record(
+            session,
+            _me(),
+            "take_handed_over_caller",
+            object_type="case",
+            object_id=case_id,
+            now=now,
+            interview_id=interview_id,
+        )
+    return redirect(url_for("console.interview", interview_id=interview_id))
 
 
 @bp.post("/next")
@@ -272,8 +305,16 @@ def next_case() -> BaseResponse:
 
 
 def _why_nothing_due(now: datetime) -> str:
-    """Nothing due: say when calling opens next if every campaign is outside its hours."""
-    registry = current_services().questionnaires
+    """Nothing due: say which surveys' calling is paused, and when calling opens next if
+    every campaign is outside its hours."""
+    svc = current_services()
+    paused = assisted.paused_titles(svc.db, svc.questionnaires)
+    if paused:
+        return (
+            f"No case is due now. Calling for {' and '.join(paused)} is paused: no case "
+            "of it is given out until calling is resumed."
+        )
+    registry = svc.questionnaires
     opens = []
     for survey in registry.surveys():
         try:
@@ -463,6 +504,15 @@ def end(interview_id: int) -> Any:
     """End the call with the outcome chosen."""
     svc = current_services()
     outcome = request.form.get("outcome", "")
+    if not outcome:
+        # Checked here as well as by the page: no outcome is ever assumed.
+        return _script_page(
+            interview_id,
+            form=request.form,
+            error_for="end",
+            error="Choose how the call ended",
+            status=400,
+        )
 
     def end_call() -> str:
         assisted.end_call(

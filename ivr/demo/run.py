@@ -7,7 +7,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -36,7 +36,8 @@ from ivr.demo.people import (
     uss_victims,
     vcas_csv,
 )
-from ivr.demo.personas import LATER_KIND, Persona, pick_kind
+from ivr.demo.personas import KINDS, LATER_KIND, Persona, pick_kind
+from ivr.demo.queue_work import give_calls_their_length, work_the_queue
 from ivr.jobs import InProcessQueue
 from ivr.questionnaire.demographics import ETHNIC_MINORITY, group_key
 from ivr.results.model import Period
@@ -77,6 +78,8 @@ class DemoResult:
     password: str = ""
     #: The quarter each block of simulated calling began in, oldest first.
     quarters: list[str] = field(default_factory=list)
+    #: What became of the referrals once the demo's staff had worked the queue.
+    queue: Counter[str] = field(default_factory=Counter)
 
 
 def simulation_settings(database_url: str, **more: Any) -> Settings:
@@ -124,6 +127,10 @@ class DemoLines:
         self.rung: Counter[str] = Counter()
         #: Each number's victim's mood (see ``victim_mood``); 0 for anyone else.
         self.mood: dict[str, float] = {}
+        #: The first victims to answer are one of each kind, in a random order, so that
+        #: even a small demo shows every way a call can go; the rest are drawn.
+        self.deck = list(KINDS)
+        rng.shuffle(self.deck)
 
     def __call__(self, to: str, _params: Mapping[str, str]) -> Fate:
         line = self.line.setdefault(to, _pick(LINES, self.rng))
@@ -136,7 +143,11 @@ class DemoLines:
         elif line == "machine_first" and attempt == 1:
             fate, name = machine(), "answering machine"
         else:
-            kind = self.kind.setdefault(to, pick_kind(self.rng, self.mood.get(to, 0.0)))
+            if to not in self.kind:
+                self.kind[to] = (
+                    self.deck.pop() if self.deck else pick_kind(self.rng, self.mood.get(to, 0.0))
+                )
+            kind = self.kind[to]
             if kind in LATER_KIND:
                 # At the appointment, or when rung back to carry on, they take part.
                 self.kind[to] = LATER_KIND[kind]
@@ -169,9 +180,10 @@ def calling_blocks(
     today: date, *, quarters: int, days: int, uss_cases: int, vcas_cases: int
 ) -> list[Block]:
     """The demo's calling, one block per quarter, oldest first, so that results have
-    trends and changes to show: the last block ends on ``today``'s morning and the others
+    trends and changes to show: the last block runs from a Monday at least LAST_DAYS
+    before ``today`` up to ``today``'s morning, as a month of work does, and the others
     lie in the quarters before it, each a fortnight into its quarter."""
-    last_monday = today - timedelta(days=days)
+    last_monday = today - timedelta(days=max(days, LAST_DAYS))
     last_monday -= timedelta(days=last_monday.weekday())
     last = Period.of_quarter(last_monday.year, (last_monday.month - 1) // 3 + 1)
     starts: list[date] = []
@@ -186,14 +198,38 @@ def calling_blocks(
         blocks.append(
             Block(
                 start=datetime.combine(day, dt_time(9), tzinfo=ZONE).astimezone(UTC),
-                days=days,
+                days=(today - day).days if index == len(starts) - 1 else days,
                 quarter=quarter.label,
-                uss_cases=_share(uss_cases, quarters, index),
-                vcas_cases=_share(vcas_cases, quarters, index),
+                uss_cases=_block_share(uss_cases, quarters, index),
+                vcas_cases=_block_share(vcas_cases, quarters, index),
                 index=index,
             )
         )
     return blocks
+
+
+#: The last block covers at least this many days: the queue shows a month of referrals.
+LAST_DAYS = 28
+#: The last block's sample arrives in parts every other day, as a force's exports do;
+#: each part has at least SETTLING_DAYS to be worked to its end before the block ends.
+TRANCHE_DAYS = 2
+SETTLING_DAYS = 14
+
+
+def tranche_days(block: Block, last: bool) -> list[int]:
+    """The days into ``block`` on which parts of its sample arrive: one part on its first
+    day, or (the last block) one every other day while each still has time to be worked."""
+    if not last:
+        return [0]
+    return list(range(0, max(1, block.days - SETTLING_DAYS + 1), TRANCHE_DAYS))
+
+
+def _block_share(total: int, blocks: int, index: int) -> int:
+    """Block ``index``'s cases: the last, a month of calling, has twice each other's."""
+    if blocks == 1:
+        return total
+    last = total * 2 // (blocks + 1)
+    return last if index == blocks - 1 else _share(total - last, blocks - 1, index)
 
 
 def _share(total: int, parts: int, index: int) -> int:
@@ -299,35 +335,36 @@ def run_demo(
         services.telephony = TwilioTelephony(ACCOUNT_SID, token, api_base_url=api_url)
         # Simulated time: pacing by the real clock would only make the demo slow.
         services.limiter = LocalRateLimiter(10_000)
-        task = progress.add_task("Simulated days", total=days * len(blocks))
+        task = progress.add_task("Simulated days", total=sum(b.days for b in blocks))
         for block in blocks:
             clock.now = block.start
-            day = clock.now.astimezone(ZONE).date()
             uss_first = sum(b.uss_cases for b in blocks[: block.index])
             vcas_first = sum(b.vcas_cases for b in blocks[: block.index])
-            uss_numbers = [next(numbers) for _ in range(block.uss_cases)]
-            uss = uss_victims(block.uss_cases, uss_numbers, rng, day, first=uss_first)
-            for case in uss:
-                lines.mood[case.phone] = victim_mood(block, len(blocks), case)
-            vcas_numbers = [next(numbers) for _ in range(block.vcas_cases)]
-            for phone in vcas_numbers:
-                lines.mood[phone] = victim_mood(block, len(blocks))
-            files = {
-                "uss": sample_csv(uss),
-                "vcas_exit": vcas_csv(block.vcas_cases, vcas_numbers, rng, day, first=vcas_first),
-            }
-            for survey, text in files.items():
-                with services.db.transaction() as session:
-                    report = import_sample(
-                        session,
-                        services.questionnaires.current(survey).questionnaire,
-                        io.StringIO(text),
-                        today=day,
+            offsets = tranche_days(block, block.index == len(blocks) - 1)
+            arrivals: list[tuple[datetime, Callable[[], None]]] = []
+            for part, offset in enumerate(offsets):
+                uss_n = _share(block.uss_cases, len(offsets), part)
+                vcas_n = _share(block.vcas_cases, len(offsets), part)
+                arrivals.append(
+                    (
+                        block.start + timedelta(days=offset),
+                        _Tranche(
+                            services,
+                            lines,
+                            rng,
+                            numbers,
+                            block,
+                            len(blocks),
+                            uss_n,
+                            vcas_n,
+                            uss_first,
+                            vcas_first,
+                            clock,
+                        ),
                     )
-                if report.problems:
-                    raise RuntimeError(
-                        f"demo sample for {survey} did not import: {report.problems[0]}"
-                    )
+                )
+                uss_first += uss_n
+                vcas_first += vcas_n
             # The victims who ring in themselves, and the strangers: in the last block.
             callers = (
                 _Callers(services, inbound, rng, result, [next(numbers) for _ in range(unknown)])
@@ -335,10 +372,10 @@ def run_demo(
                 else None
             )
             for done in _run_block(
-                block, campaigns, services, settings, clock, fake, result, callers
+                block, campaigns, services, settings, clock, fake, result, callers, arrivals
             ):
-                progress.update(task, completed=block.index * days + done)
-        result.simulated_days = days * len(blocks)
+                progress.update(task, completed=sum(b.days for b in blocks[: block.index]) + done)
+        result.simulated_days = sum(block.days for block in blocks)
         for survey, campaign in campaigns.items():
             result.campaigns[survey] = campaign_status(services.db, campaign, clock())
     # A last sample, due on today's real date and rung by nobody yet: the interviewers'
@@ -352,6 +389,9 @@ def run_demo(
             today=today,
         )
     result.console_cases = CONSOLE_CASES
+    # The calls took real minutes, and the staff worked the queue as the month went by.
+    give_calls_their_length(services.db, rng)
+    result.queue = work_the_queue(services.db, datetime.now(UTC), rng)
     with services.db.transaction() as session:
         result.summaries = {s: survey_summary(session, s) for s in SURVEYS}
     services.db.dispose()
@@ -360,6 +400,52 @@ def run_demo(
 
 
 SURVEYS = ("uss", "vcas_exit")
+
+
+@dataclass
+class _Tranche:
+    """One part of a block's samples, imported when it arrives."""
+
+    services: Any
+    lines: DemoLines
+    rng: random.Random
+    numbers: Iterator[str]
+    block: Block
+    blocks: int
+    uss_cases: int
+    vcas_cases: int
+    uss_first: int
+    vcas_first: int
+    clock: SimulatedClock
+
+    def __call__(self) -> None:
+        day = self.clock().astimezone(ZONE).date()
+        uss_numbers = [next(self.numbers) for _ in range(self.uss_cases)]
+        uss = uss_victims(self.uss_cases, uss_numbers, self.rng, day, first=self.uss_first)
+        for case in uss:
+            self.lines.mood[case.phone] = victim_mood(self.block, self.blocks, case)
+        vcas_numbers = [next(self.numbers) for _ in range(self.vcas_cases)]
+        for phone in vcas_numbers:
+            self.lines.mood[phone] = victim_mood(self.block, self.blocks)
+        files = {
+            "uss": sample_csv(uss),
+            "vcas_exit": vcas_csv(
+                self.vcas_cases, vcas_numbers, self.rng, day, first=self.vcas_first
+            ),
+        }
+        counts = {"uss": self.uss_cases, "vcas_exit": self.vcas_cases}
+        for survey, text in files.items():
+            if not counts[survey]:
+                continue  # a small demo's part may have no case of a survey
+            with self.services.db.transaction() as session:
+                report = import_sample(
+                    session,
+                    self.services.questionnaires.current(survey).questionnaire,
+                    io.StringIO(text),
+                    today=day,
+                )
+            if report.problems:
+                raise RuntimeError(f"demo sample for {survey} did not import: {report.problems[0]}")
 
 
 @dataclass
@@ -373,16 +459,21 @@ class _Callers:
     result: DemoResult
     strangers: list[str]
 
-    def ring(self) -> None:
+    def ring(self) -> bool:
+        """Victims waiting for their next call ring in, up to CALL_BACKS in all, and the
+        strangers with the first of them; True once every one of them has rung."""
         self.result.call_backs += _victims_call_back(
-            self.services, self.inbound, self.rng, self.result
+            self.services, self.inbound, self.rng, self.result, CALL_BACKS - self.result.call_backs
         )
-        for phone in self.strangers:
-            stranger = self.inbound.call(
-                from_=phone, to=SURVEY_NUMBER, respondent=Scripted(press("1"))
-            )
-            self.result.unknown_callers += 1
-            self.result.errors.extend(stranger.errors)
+        if self.result.call_backs and self.strangers:
+            for phone in self.strangers:
+                stranger = self.inbound.call(
+                    from_=phone, to=SURVEY_NUMBER, respondent=Scripted(press("1"))
+                )
+                self.result.unknown_callers += 1
+                self.result.errors.extend(stranger.errors)
+            self.strangers = []
+        return self.result.call_backs >= CALL_BACKS and not self.strangers
 
 
 def _run_block(
@@ -394,12 +485,17 @@ def _run_block(
     fake: FakeTwilioApi,
     result: DemoResult,
     callers: _Callers | None,
+    arrivals: list[tuple[datetime, Callable[[], None]]],
 ) -> Iterator[float]:
-    """Scheduler passes and the calls they place, from the block's start for its days;
-    yields the simulated days done after each pass."""
+    """Scheduler passes and the calls they place, from the block's start for its days,
+    each part of the sample imported when it arrives; yields the simulated days done
+    after each pass."""
     begun = clock()
     end = begun + timedelta(days=block.days)
+    waiting = sorted(arrivals, key=lambda arrival: arrival[0])
     while clock() < end:
+        while waiting and waiting[0][0] <= clock():
+            waiting.pop(0)[1]()
         for campaign in campaigns.values():
             tick(
                 services.db,
@@ -415,11 +511,14 @@ def _run_block(
                 result.mismatches.extend(call.record.mismatches)
                 result.errors.extend(call.record.errors)
             result.errors.extend(call.errors)
-        if callers is not None and clock() - begun > timedelta(hours=5):
-            callers.ring()
+        # Once the calling is well under way, victims waiting for their next call ring in
+        # (the sample arrives in parts, so they may gather over some days).
+        if callers is not None and clock() - begun > timedelta(hours=5) and callers.ring():
             callers = None
         due = next_due(services, campaigns, clock())
         clock.now = _next_pass(campaigns.values(), clock(), due, end)
+        if waiting and waiting[0][0] < clock():
+            clock.now = max(waiting[0][0], begun)
         yield min(block.days, (clock() - begun) / timedelta(days=1))
 
 
@@ -474,12 +573,19 @@ def next_due(services: Any, campaigns: Mapping[str, Campaign], now: datetime) ->
     return min(known) if known else None
 
 
+#: How many victims ring the survey number before their next call is due.
+CALL_BACKS = 3
+
+
 def _victims_call_back(
-    services: Any, inbound: TwilioSimulator, rng: random.Random, result: DemoResult
+    services: Any, inbound: TwilioSimulator, rng: random.Random, result: DemoResult, most: int
 ) -> int:
-    """Three victims still waiting for a call ring in and take part there and then."""
+    """Up to ``most`` victims still waiting for a call ring in and take part there and
+    then; return how many rang."""
+    if most < 1:
+        return 0
     with services.db.reading() as conn:
-        waiting = campaign_store.waiting_phones(conn, "uss", limit=3)
+        waiting = campaign_store.waiting_phones(conn, "uss", limit=most)
     for phone in waiting:
         call = inbound.call(from_=phone, to=SURVEY_NUMBER, respondent=Persona("satisfied", rng))
         result.errors.extend(call.errors)
@@ -579,6 +685,12 @@ def print_summary(result: DemoResult, database_path: Path, console: Console) -> 
                 district, str(kinds.get("service_recovery", 0)), str(kinds.get("action_alert", 0))
             )
         console.print(referrals)
+    if result.queue:
+        console.print(
+            "The referral queue, as the demo's staff left it: "
+            + ", ".join(f"{n} {state}" for state, n in result.queue.most_common())
+            + "."
+        )
     env = f"DATABASE_URL=sqlite:///{database_path}"
     accounts = Table(title="Staff accounts for the queue (fictional; password below)")
     for column in ("email", "role", "district"):

@@ -21,7 +21,9 @@ from ivr.engine.model import (
     InputEvent,
     InterviewEnded,
     InterviewerAnswer,
+    Offer,
     OutputEvent,
+    PersonAsked,
     Reason,
     Recording,
     ReferralRequested,
@@ -52,7 +54,15 @@ from ivr.engine.script import (
     quota_span,
     render,
 )
-from ivr.engine.speech import asks_to_repeat, match_option, spoken_number, words
+from ivr.engine.speech import (
+    asks_for_person,
+    asks_to_repeat,
+    asks_to_slow_down,
+    match_option,
+    spoken_number,
+    words,
+)
+from ivr.questionnaire.access_needs import reads_slowly
 from ivr.questionnaire.options import (
     CALLBACK_CHOICES,
     CONSENT_LATER,
@@ -62,7 +72,7 @@ from ivr.questionnaire.options import (
     NOBODY_OF_THAT_NAME,
     NOT_AVAILABLE,
     YES,
-    YES_NO,
+    built_in,
     is_dissatisfied,
 )
 from ivr.questionnaire.population import quota_cells
@@ -97,8 +107,10 @@ _GIVEN_UP_AT = {
 
 
 def start(q: Questionnaire, case: dict[str, Any]) -> Step:
-    """Begin an interview: the opening, then the first step that applies."""
-    return _from_the_top(q, State(case=dict(case)))
+    """Begin an interview: the opening, then the first step that applies. ``q`` is the
+    questionnaire in the language the call begins in (see :meth:`Questionnaire.in_language`)."""
+    begun = State(case=dict(case), slow=reads_slowly(case), language=q.language)
+    return _with_offers(q, _from_the_top(q, begun))
 
 
 def resume(q: Questionnaire, state: State) -> Step:
@@ -118,8 +130,11 @@ def resume(q: Questionnaire, state: State) -> Step:
         # stays passed (the interview already counts toward its cells).
         passed=tuple(check for check in state.passed if check == QUOTA),
         resumed=bool(state.answers),
+        # Slower reading asked for on an earlier call stays: the victim still needs it.
+        slow=state.slow or reads_slowly(state.case),
+        repeats=0,
     )
-    return _from_the_top(q, again)
+    return _with_offers(q, _from_the_top(q, again))
 
 
 def _from_the_top(q: Questionnaire, state: State) -> Step:
@@ -127,9 +142,42 @@ def _from_the_top(q: Questionnaire, state: State) -> Step:
     return _advance(q, state, after=-1, lead=(render(q, opening, state.case),), events=())
 
 
+def _with_offers(q: Questionnaire, taken: Step) -> Step:
+    """The step in ``q``'s voice; and at the identity step, the call's first question,
+    every other language the questionnaire offers says, in its own voice, how to switch
+    to it."""
+    if q.voice is not None:
+        taken = replace(taken, voice=q.voice)
+    if taken.node != IDENTITY or taken.state.ended:
+        return taken
+    offers = tuple(
+        Offer(other.offer, other.language, other.voice)
+        for other in (q.in_language(tag) for tag in q.languages[1:] if tag != q.language)
+        if other.offer
+    )
+    return replace(taken, offers=offers) if offers else taken
+
+
+def _language_for_key(q: Questionnaire, key: str) -> Questionnaire | None:
+    """The other language whose offer key this is, if any."""
+    for tag in q.languages:
+        other = q.in_language(tag)
+        if tag != q.language and other.offer_key == key:
+            return other
+    return None
+
+
 def step(q: Questionnaire, state: State, event: InputEvent) -> Step:
-    """Apply one input event to an interview and say what happens next."""
-    taken = _step(q, state, event)
+    """Apply one input event to an interview and say what happens next. ``q`` is the
+    questionnaire in the interview's language (``state.language``); pressing another
+    language's offer key at the identity step goes on in that language, from the opening,
+    without using up an attempt."""
+    if state.node == IDENTITY and not state.ended and isinstance(event, Digits):
+        other = _language_for_key(q, event.value.strip())
+        if other is not None:
+            switched = state.but(language=other.language, confirming=None, heard_help=())
+            return _with_offers(other, _from_the_top(other, switched))
+    taken = _with_offers(q, _step(q, state, event))
     if taken.state.quota_full is None:
         return taken
     # The full cells were for this turn only: a later turn is told afresh.
@@ -144,10 +192,27 @@ def _step(q: Questionnaire, state: State, event: InputEvent) -> Step:
         ended, referrals = _referrals(q, ended)
         return Step((), None, ended, (*referrals, InterviewEnded(ended.status)))
     node = node_named(q, state.node)
+    if _asks_for_person(node, event):
+        # The caller decides whether someone can take the call: this step puts it
+        # through, or :func:`call_back_instead` books a call-back.
+        return Step(
+            (q.messages.putting_through,),
+            Wait("person"),
+            state.but(confirming=None),
+            (PersonAsked(node.id),),
+            node=node.id,
+        )
+    if isinstance(event, Speech) and asks_to_slow_down(event.text):
+        lead = () if state.slow else (q.messages.slower,)
+        return _ask(q, state.but(slow=True, confirming=None), node, lead=lead, full_help=True)
     if state.confirming is not None:
         return _confirm(q, state, node, event)
     if _is_repeat(event):
-        return _ask(q, state, node, lead=(), full_help=True)
+        # A second repeat of one question says the words are coming too fast.
+        repeats = state.repeats + 1
+        slows = repeats >= 2 and not state.slow
+        again = state.but(repeats=repeats, slow=state.slow or slows)
+        return _ask(q, again, node, lead=(q.messages.slower,) if slows else (), full_help=True)
     if node.question is not None and node.question.optional and _says_nothing(event):
         return _nothing_to_add(q, state, node, event)
     answer = _interpret(q, node, event)
@@ -159,7 +224,10 @@ def _step(q: Questionnaire, state: State, event: InputEvent) -> Step:
     if via is Via.SPEECH and option is not None and confidence < q.speech_confidence:
         prompt = q.messages.confirm.format(label=option.label)
         return Step(
-            (prompt,), _keys_wait(q, YES_NO), state.but(confirming=option.key), node=node.id
+            (prompt,),
+            _keys_wait(q, built_in(q, "yes_no")),
+            state.but(confirming=option.key),
+            node=node.id,
         )
     return _answered(q, state, node, option, via, raw, confidence, recording)
 
@@ -173,6 +241,32 @@ def _hung_up(state: State) -> Status:
     if state.node == SAFETY:
         return Status.UNSAFE
     return Status.PARTIAL
+
+
+def call_back_instead(q: Questionnaire, state: State) -> Step:
+    """End the interview as a call-back by an interviewer: the caller asked for a person
+    and nobody can take the call now. Answers so far are kept."""
+    asked = PersonAsked(state.node or "")
+    ended = state.but(status=Status.CALLBACK_REQUESTED, node=None, confirming=None, tries=0)
+    ended, referrals = _referrals(q, ended)
+    events: tuple[OutputEvent, ...] = (
+        asked,
+        *referrals,
+        InterviewEnded(Status.CALLBACK_REQUESTED),
+    )
+    return Step((q.messages.nobody_free,), None, ended, events, voice=q.voice)
+
+
+def _asks_for_person(node: Node, event: InputEvent) -> bool:
+    """Keypad 0 where 0 answers nothing (not at a number or recorded answer, nor where 0
+    is an option), or words asking for a person. Not at the safety check: anything but
+    an explicit yes there ends the call, and only interviewers ring that case again."""
+    if node.id == SAFETY:
+        return False
+    if isinstance(event, Digits):
+        keyed = node.type not in (QuestionType.NUMBER, QuestionType.RECORDING)
+        return keyed and event.value.strip() == "0" and node.option("0") is None
+    return isinstance(event, Speech) and asks_for_person(event.text)
 
 
 def _is_repeat(event: InputEvent) -> bool:
@@ -264,13 +358,16 @@ def _confirm(q: Questionnaire, state: State, node: Node, event: InputEvent) -> S
         option = node.option(state.confirming)
         label = option.label if option else state.confirming
         return Step(
-            (q.messages.confirm.format(label=label),), _keys_wait(q, YES_NO), state, node=node.id
+            (q.messages.confirm.format(label=label),),
+            _keys_wait(q, built_in(q, "yes_no")),
+            state,
+            node=node.id,
         )
     said = None
     if isinstance(event, Digits):
         said = event.value.strip()
     elif isinstance(event, Speech):
-        match = match_option(event.text, YES_NO)
+        match = match_option(event.text, built_in(q, "yes_no"))
         said = match.key if match else None
     retry = state.but(confirming=None)
     if said == YES:
@@ -393,9 +490,8 @@ def _passed(state: State, check: str) -> State:
 
 def _ask_callback_time(q: Questionnaire, state: State) -> Step:
     asked = node_named(q, CALLBACK_TIME)
-    return _ask(
-        q, state.but(node=CALLBACK_TIME, tries=0, confirming=None), asked, lead=(), full_help=False
-    )
+    moved = state.but(node=CALLBACK_TIME, tries=0, confirming=None, repeats=0)
+    return _ask(q, moved, asked, lead=(), full_help=False)
 
 
 def _advance(
@@ -433,7 +529,7 @@ def _advance(
             said.append(render(q, q.opening, state.case))
         return _ask(
             q,
-            state.but(node=node.id, tries=0, confirming=None),
+            state.but(node=node.id, tries=0, confirming=None, repeats=0),
             node,
             tuple(said),
             full_help=False,

@@ -143,13 +143,24 @@ class ReferralRequested:
 
 
 @dataclass(frozen=True)
+class PersonAsked:
+    """The respondent pressed 0 (or asked aloud) to speak to a person at ``question_id``:
+    the step puts them through (it waits for "person"), or ends the interview as a
+    call-back by an interviewer (:func:`ivr.engine.call_back_instead`)."""
+
+    question_id: str
+
+
+@dataclass(frozen=True)
 class InterviewEnded:
     """The interview reached a final status."""
 
     status: Status
 
 
-OutputEvent = AnswerRecorded | DissatisfactionDetected | ReferralRequested | InterviewEnded
+OutputEvent = (
+    AnswerRecorded | DissatisfactionDetected | ReferralRequested | PersonAsked | InterviewEnded
+)
 
 
 # --- state and step ---------------------------------------------------------------
@@ -177,6 +188,12 @@ class State:
     #: What each raised referral said, so a resumed interview can revise it; "manual" for
     #: one an interviewer raised, which the rules never change.
     referred: dict[str, str] = field(default_factory=dict)
+    #: Read more slowly for the rest of the call: the case asks for it, or the caller did.
+    slow: bool = False
+    #: Times the current question was repeated on request (the second one slows reading).
+    repeats: int = 0
+    #: The language the call is in (a tag the questionnaire offers); None: its own.
+    language: str | None = None
     #: For this turn only (never saved): the quota cells that are full, which the caller
     #: reads when :func:`ivr.engine.quota_check_due` says the quota gate may be reached.
     quota_full: frozenset[tuple[str, str, str]] | None = field(default=None, compare=False)
@@ -204,6 +221,9 @@ class State:
             "passed": list(self.passed),
             "resumed": self.resumed,
             "referred": dict(self.referred),
+            "slow": self.slow,
+            "repeats": self.repeats,
+            "language": self.language,
         }
 
     @classmethod
@@ -222,6 +242,11 @@ class State:
             passed=tuple(data.get("passed", ())),
             resumed=bool(data.get("resumed", False)),
             referred=dict(data.get("referred") or {}),
+            # States kept before slower reading existed read at the normal speed.
+            slow=bool(data.get("slow", False)),
+            repeats=int(data.get("repeats", 0)),
+            # States kept before translations existed were in the questionnaire's language.
+            language=data.get("language"),
         )
 
     def but(self, **changes: Any) -> State:
@@ -233,10 +258,21 @@ class State:
 class Wait:
     """What the engine waits for next."""
 
-    kind: str  # "keys", "number" or "recording"
+    #: "keys", "number", "recording", or "person": put the call through to a person.
+    kind: str
     speech: bool = False
     hints: tuple[str, ...] = ()
     max_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Another language's offer, said in that language's own voice: "I siarad Cymraeg,
+    pwyswch 9." (``voice`` None: the platform's default)."""
+
+    text: str
+    language: str
+    voice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,3 +284,7 @@ class Step:
     state: State
     events: tuple[OutputEvent, ...] = ()
     node: str | None = None
+    #: Said after the prompts, each in its own language's voice.
+    offers: tuple[Offer, ...] = ()
+    #: The voice the prompts are said in (the questionnaire's; None: the default).
+    voice: str | None = None

@@ -11,20 +11,11 @@ from functools import cache
 from typing import Any
 
 from ivr.questionnaire.options import (
-    CALLBACK_TIMES,
-    CONSENT,
-    CONVENIENCE,
-    SELECTION,
+    built_in,
     is_dissatisfied,
     is_satisfied,
-    not_counted_help,
-    options_for,
-)
-from ivr.questionnaire.options import (
-    IDENTITY as IDENTITY_OPTIONS,
-)
-from ivr.questionnaire.options import (
-    SAFETY as SAFETY_OPTIONS,
+    not_counted_help_in,
+    options_in,
 )
 from ivr.questionnaire.schema import (
     PLACEHOLDER,
@@ -117,14 +108,15 @@ def node_named(q: Questionnaire, node_id: str) -> Node:
 
 
 def _build(q: Questionnaire) -> tuple[Node, ...]:
-    selection = SELECTION if q.sample == "public" else IDENTITY_OPTIONS
+    # The built-in answers in the questionnaire's own words (a translation's, say).
+    selection = built_in(q, "selection" if q.sample == "public" else "identity")
     nodes = [_control(IDENTITY, q.identity, selection)]
     if q.safety is not None:
-        nodes.append(_control(SAFETY, q.safety, SAFETY_OPTIONS))
+        nodes.append(_control(SAFETY, q.safety, built_in(q, "safety")))
     if q.convenience is not None:
-        nodes.append(_control(CONVENIENCE_STEP, q.convenience, CONVENIENCE))
-    nodes.append(_control(CONSENT_STEP, q.consent, CONSENT))
-    nodes.append(_control(CALLBACK_TIME, q.callback_time, CALLBACK_TIMES))
+        nodes.append(_control(CONVENIENCE_STEP, q.convenience, built_in(q, "convenience")))
+    nodes.append(_control(CONSENT_STEP, q.consent, built_in(q, "consent")))
+    nodes.append(_control(CALLBACK_TIME, q.callback_time, built_in(q, "callback_time")))
     for question in q.questions:
         nodes.append(
             Node(
@@ -133,7 +125,7 @@ def _build(q: Questionnaire) -> tuple[Node, ...]:
                 question.prompt,
                 None,
                 question.instructions,
-                options_for(question),
+                options_in(q, question),
                 question.when,
                 question,
             )
@@ -191,12 +183,19 @@ def spoken_date(value: date) -> str:
 
 
 def spoken_value(q: Questionnaire, name: str, value: Any) -> str:
-    """A case field's value in spoken words."""
+    """A case field's value in spoken words, in the questionnaire's language."""
     field = q.case_fields.get(name)
     if value is None or field is None:
         return ""
     if field.type == "date":
         parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
+        if q.dates is not None:
+            return q.dates.pattern.format(
+                weekday=q.dates.weekdays[parsed.weekday()],
+                day=parsed.day,
+                month=q.dates.months[parsed.month - 1],
+                year=parsed.year,
+            )
         return spoken_date(parsed)
     if field.type == "choice":
         return field.choices.get(str(value), str(value))
@@ -239,7 +238,7 @@ def keypad_help(q: Questionnaire, node: Node, full: bool) -> tuple[str | None, s
         return node.keypad, None
     m = q.messages
     assert node.question is not None
-    extra = not_counted_help(node.question)
+    extra = not_counted_help_in(q, node.question)
     text: str | None
     heard: str | None = None
     if node.type is QuestionType.SCALE7:

@@ -25,6 +25,19 @@ from ivr.questionnaire.schema import Option
 
 _WORDS = re.compile(r"[a-z0-9']+")
 REPEAT_PHRASES = ("repeat", "say that again", "pardon", "sorry what", "come again")
+#: Asking for a human being instead of the automated call (as keypad 0 does).
+PERSON_PHRASES = (
+    "speak to a person",
+    "talk to a person",
+    "speak to someone",
+    "talk to someone",
+    "real person",
+    "a human",
+    "operator",
+    "speak to a member of staff",
+)
+#: Asking for the words to be read more slowly.
+SLOWER_PHRASES = ("slower", "more slowly", "slow down", "too fast", "too quick")
 #: Words that turn what follows (or precedes) into its opposite.
 NEGATORS = frozenset({"not", "never", "neither", "nor", "hardly", "barely"})
 _SPELT_OUT = {
@@ -129,8 +142,24 @@ def match_option(text: str, options: tuple[Option, ...]) -> Option | None:
 
 def asks_to_repeat(text: str) -> bool:
     """True when the respondent asked to hear the question again."""
+    return _says_one_of(words(text), REPEAT_PHRASES)
+
+
+def asks_for_person(text: str) -> bool:
+    """True when the respondent asked to speak to a person ("operator", "a real person");
+    not when they said they do not want to."""
     said = words(text)
-    for phrase in REPEAT_PHRASES:
+    return not NEGATORS.intersection(said) and _says_one_of(said, PERSON_PHRASES)
+
+
+def asks_to_slow_down(text: str) -> bool:
+    """True when the respondent asked for the words to be read more slowly."""
+    said = words(text)
+    return not NEGATORS.intersection(said) and _says_one_of(said, SLOWER_PHRASES)
+
+
+def _says_one_of(said: tuple[str, ...], phrases: tuple[str, ...]) -> bool:
+    for phrase in phrases:
         needle = words(phrase)
         n = len(needle)
         if any(said[i : i + n] == needle for i in range(len(said) - n + 1)):

@@ -34,7 +34,11 @@ KEYED_TYPES = {QuestionType.SCALE7, QuestionType.YES_NO, QuestionType.CHOICE}
 REVEALING = re.compile(
     r"\b(police|policing|constabulary|officers?|crimes?|criminal|incidents?|offen[cs]es?|"
     r"abuse|abusive|victims?|assault|burglary|violen\w*|court|justice|survey|"
-    r"satisfaction)\b",
+    r"satisfaction|"
+    # The same in Welsh, with its mutated forms (heddlu, yr heddlu, dioddefwr...).
+    r"heddlu|(t|d|th|nh)rosedd\w*|(d|dd|n)ioddef\w*|(c|g|ch|ngh)am-?drin\w*|"
+    r"(d|dd|n)igwyddiad\w*|h?arolwg\w*|swyddog\w*|llys|(c|g|ch|ngh)yfiawnder|"
+    r"(b|f|m)oddhad)\b",
     re.IGNORECASE,
 )
 
@@ -104,7 +108,7 @@ def _neutral_before_checks(q: Questionnaire) -> Iterator[Found]:
             texts += [((name, "prompt"), step.prompt), ((name, "keypad"), step.keypad)]
     for name in ("callback", "wrong_person", "no_response", "unsafe"):
         texts.append((("closing", name), getattr(q.closing, name)))
-    for name in ("no_input", "invalid", "confirm"):
+    for name in ("no_input", "invalid", "confirm", "putting_through", "nobody_free", "slower"):
         texts.append((("messages", name), getattr(q.messages, name)))
     for path, text in texts:
         if not text:
@@ -127,6 +131,22 @@ def _neutral_before_checks(q: Questionnaire) -> Iterator[Found]:
                         "before identity and safety are confirmed"
                     ),
                 )
+
+
+def neutral_texts_problems(q: Questionnaire) -> Iterator[Found]:
+    """The neutral-text checks alone, with the offer of another language (heard at a
+    sensitive case's opening too): for a translation, whose other checks are the base's."""
+    yield from _neutral_before_checks(q)
+    if q.offer:
+        found = REVEALING.search(q.offer)
+        if found:
+            yield (
+                ("offer",),
+                (
+                    f"says '{found.group(0)}', which a sensitive case's call must not "
+                    "say before identity and safety are confirmed"
+                ),
+            )
 
 
 def _counting(q: Questionnaire) -> Iterator[Found]:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ivr.questionnaire.checks import check_questionnaire
 from ivr.questionnaire.schema import Questionnaire
+from ivr.questionnaire.translations import build_translations
 
 Path_ = tuple[Any, ...]
 
@@ -95,6 +96,9 @@ def _where(data: Any, path: Path_) -> str:
         except (KeyError, IndexError, TypeError, AttributeError):
             qid = None
         return f"question '{qid}'" if qid else f"question #{path[1] + 1}"
+    if path and path[0] == "translations":
+        # Translations are keyed by id and key throughout: the path itself names the place.
+        return ".".join(str(part) for part in path)
     if len(path) >= 2 and path[0] == "referrals" and isinstance(path[1], int):
         return f"referral rule #{path[1] + 1}"
     return str(path[0]) if path else ""
@@ -165,6 +169,14 @@ def parse_questionnaire(
         raise QuestionnaireError(_sorted(problems)) from None
     for path, message in check_questionnaire(questionnaire) if checked else ():
         problems.append(Problem(file, located.line_of(path), _where(data, path), message))
+    translations, found = build_translations(data, questionnaire)
+    for path, message in found if checked else ():
+        problems.append(Problem(file, located.line_of(path), _where(data, path), message))
+    questionnaire.with_translations(translations)
+    for tag, translated in translations.items():
+        # A call in a translation may switch back, or to another translation.
+        others = {t: other for t, other in translations.items() if t != tag}
+        translated.with_translations({questionnaire.language: questionnaire, **others})
     if problems:
         raise QuestionnaireError(_sorted(problems))
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()

@@ -11,10 +11,12 @@ from __future__ import annotations
 from functools import cache
 
 from ivr.questionnaire.schema import (
+    Choices,
     NonSubstantive,
     NotCounted,
     Option,
     Question,
+    Questionnaire,
     QuestionType,
     Sentiment,
 )
@@ -436,3 +438,72 @@ def describe_labels(labels: list[str]) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
+
+
+# --- in the questionnaire's language --------------------------------------------------
+
+#: Each built-in answer set by its name under ``choices:``.
+BUILT_IN: dict[str, tuple[Option, ...]] = {
+    "scale7": SCALE7,
+    "yes_no": YES_NO,
+    "identity": IDENTITY,
+    "selection": SELECTION,
+    "safety": SAFETY,
+    "convenience": CONVENIENCE,
+    "consent": CONSENT,
+    "callback_time": CALLBACK_TIMES,
+}
+
+
+def built_in(q: Questionnaire, name: str) -> tuple[Option, ...]:
+    """A built-in answer set in the questionnaire's words: the same keys and sentiments,
+    the labels and synonyms its ``choices:`` give (English where it gives none)."""
+    key = f"{__name__}.{name}"
+    cached = q.derived.get(key)
+    if cached is None:
+        # Two threads may both build it: the same value, so either may win.
+        cached = q.derived[key] = _in_words(q.choices, name)
+    return cached  # type: ignore[no-any-return]
+
+
+def _in_words(choices: Choices, name: str) -> tuple[Option, ...]:
+    words = getattr(choices, name)
+    if words is None:
+        return BUILT_IN[name]
+    return tuple(
+        o.model_copy(update={"label": words[o.key].label, "synonyms": words[o.key].synonyms})
+        if o.key in words
+        else o
+        for o in BUILT_IN[name]
+    )
+
+
+def _not_counted_in(q: Questionnaire, declared: NonSubstantive) -> Option:
+    words = getattr(q.choices, declared.answer.value)
+    option = not_counted_option(declared)
+    if words is None or declared.label is not None:
+        return option
+    synonyms = declared.synonyms if declared.synonyms is not None else words.synonyms
+    return option.model_copy(update={"label": words.label, "synonyms": synonyms})
+
+
+def options_in(q: Questionnaire, question: Question) -> tuple[Option, ...]:
+    """Every answer a question accepts (see :func:`options_for`), in the questionnaire's
+    words."""
+    if question.type is QuestionType.SCALE7:
+        opinions = built_in(q, "scale7")
+    elif question.type is QuestionType.YES_NO:
+        opinions = built_in(q, "yes_no")
+    else:
+        opinions = question.options
+    return (*opinions, *(_not_counted_in(q, d) for d in declared_not_counted(question)))
+
+
+def not_counted_help_in(q: Questionnaire, question: Question) -> str:
+    """:func:`not_counted_help` in the questionnaire's words."""
+    parts = []
+    for declared in declared_not_counted(question):
+        words = getattr(q.choices, declared.answer.value)
+        default = words.help if words is not None else NOT_COUNTED_WORDS[declared.answer][2]
+        parts.append((declared.help or default).format(key=declared.key))
+    return " ".join(parts)

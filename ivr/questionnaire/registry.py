@@ -98,6 +98,10 @@ class QuestionnaireRegistry:
         """Survey ids available."""
         return sorted(self._entries)
 
+    def path_of(self, survey: str) -> Path:
+        """The file a survey's questionnaire is read from (KeyError if unknown)."""
+        return self._paths[survey]
+
     def current(self, survey: str) -> LoadedQuestionnaire:
         """The newest valid version of a survey's questionnaire (KeyError if unknown)."""
         entry = self._entries[survey]

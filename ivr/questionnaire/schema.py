@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -330,13 +331,75 @@ class Messages(Model):
         "Please press a key from 1, completely satisfied, to 7, completely dissatisfied."
     )
     yes_no_help: str = "Press 1 for yes or 2 for no."
-    repeat_help: str = "You can press star at any time to hear a question again."
+    repeat_help: str = (
+        "You can press star at any time to hear a question again, or press 0 to speak to a person."
+    )
+    #: Said before the call is put through to a member of the team (neutral words: a
+    #: sensitive case may ask before its identity and safety are confirmed).
+    putting_through: str = "Putting you through to a member of the team. Please hold."
+    #: Said when nobody can take the call now: an interviewer rings back instead.
+    nobody_free: str = (
+        "Nobody is available just now. An interviewer will call you back. Thank you, goodbye."
+    )
+    #: Said once, when the caller asks for a slower reading (or repeats a question twice).
+    slower: str = "I'll speak more slowly."
     record_help: str = "Please speak after the tone, and press the hash key when you have finished."
     optional_record_help: str = (
         "Please speak after the tone, and press the hash key when you have finished. "
         "If there is nothing you want to add, just press the hash key."
     )
     number_help: str = "Please key in the number, then press the hash key."
+
+
+class Words(Model):
+    """A built-in answer's words in a questionnaire's language: its label and what a
+    respondent may say for it."""
+
+    label: str
+    synonyms: tuple[str, ...] = ()
+
+
+class NotCountedWords(Words):
+    """Don't know (and the like) in a questionnaire's language, with its keypad help."""
+
+    #: "If you don't know, press {key}."
+    help: str
+
+
+#: Per keypad key, a built-in answer's words.
+KeyedWords = dict[KeypadKey, Words]
+
+
+class Choices(Model):
+    """The built-in answers' words in the questionnaire's language (see options.py for
+    the keys); an absent set keeps its English words."""
+
+    scale7: KeyedWords | None = None
+    yes_no: KeyedWords | None = None
+    identity: KeyedWords | None = None
+    selection: KeyedWords | None = None
+    safety: KeyedWords | None = None
+    convenience: KeyedWords | None = None
+    consent: KeyedWords | None = None
+    callback_time: KeyedWords | None = None
+    dont_know: NotCountedWords | None = None
+    does_not_apply: NotCountedWords | None = None
+    prefer_not_to_say: NotCountedWords | None = None
+
+
+class SpokenDates(Model):
+    """How a date is said in the questionnaire's language (English when absent)."""
+
+    #: Monday first.
+    weekdays: Annotated[tuple[str, ...], Field(min_length=7, max_length=7)]
+    #: January first.
+    months: Annotated[tuple[str, ...], Field(min_length=12, max_length=12)]
+    #: With {weekday}, {day}, {month} and {year}: "{weekday} {day} {month} {year}".
+    pattern: str = "{weekday} {day} {month} {year}"
+
+
+#: A language tag as Twilio takes it: en-GB, cy-GB.
+LANGUAGE_TAG = r"^[a-z]{2,3}-[A-Z]{2}$"
 
 
 DURATION = re.compile(r"(\d+)\s*([dw])")
@@ -497,6 +560,24 @@ class Questionnaire(Model):
     #: A survey of the public's quotas; the interview ends (AAPOR 4.80) after the last
     #: quota question when one of the respondent's cells is full.
     quotas: Quotas | None = None
+    #: The language the questionnaire is written in, and its name in that language.
+    language: Annotated[str, Field(pattern=LANGUAGE_TAG)] = "en-GB"
+    language_name: str = "English"
+    #: The text-to-speech voice (a Twilio voice name); None: the platform's default.
+    voice: str | None = None
+    #: Said, in this language's voice, at the opening of a call in another language:
+    #: "For English, press 9." Pressing ``offer_key`` at the first step switches to it.
+    offer: str | None = None
+    offer_key: KeypadKey = "9"
+    #: Why this language's text is not yet ready for use (awaiting a native speaker's
+    #: review); shown wherever the script is.
+    review: str | None = None
+    choices: Choices = Field(default_factory=Choices)
+    dates: SpokenDates | None = None
+    #: The same questionnaire in other languages, by language tag (see translations.py).
+    translations: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Set by the loader: each translation built as a whole questionnaire of its own.
+    _languages: dict[str, Questionnaire] = PrivateAttr(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -509,6 +590,23 @@ class Questionnaire(Model):
         if not value:
             raise ValueError("a questionnaire needs at least one question")
         return value
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language tags a call may be in: this questionnaire's, then its translations'."""
+        return (self.language, *self._languages)
+
+    def in_language(self, tag: str | None) -> Questionnaire:
+        """This questionnaire in the language ``tag`` (itself for None or its own language).
+        KeyError for a language it does not offer."""
+        if tag is None or tag == self.language:
+            return self
+        return self._languages[tag]
+
+    def with_translations(self, built: dict[str, Questionnaire]) -> None:
+        """Attach the translations the loader built (once, before the questionnaire is
+        shared)."""
+        self._languages = dict(built)
 
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""
@@ -546,6 +644,7 @@ __all__ = [
     "RESERVED_KEYS",
     "CampaignSettings",
     "CaseField",
+    "Choices",
     "Closing",
     "Condition",
     "Eligibility",
@@ -553,6 +652,7 @@ __all__ = [
     "Messages",
     "NonSubstantive",
     "NotCounted",
+    "NotCountedWords",
     "Option",
     "Question",
     "QuestionType",
@@ -561,4 +661,6 @@ __all__ = [
     "ReferralRule",
     "Routing",
     "Sentiment",
+    "SpokenDates",
+    "Words",
 ]

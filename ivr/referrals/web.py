@@ -7,12 +7,24 @@ that its existence is not revealed, whatever the URL or method.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,11 +38,15 @@ from ivr.referrals import workflow
 from ivr.referrals.workflow import (
     CLOSING_OUTCOMES,
     CONTACT_OUTCOMES,
+    KINDS,
     QueueFilters,
+    QueueListing,
+    QueueRow,
     Status,
     WorkflowError,
 )
 from ivr.services import current_services
+from ivr.spreadsheet import text_cell
 from ivr.store import referrals as referral_store
 from ivr.store import staff as staff_store
 from ivr.store.interviews import pinned_questionnaire
@@ -47,7 +63,7 @@ _OUTCOME_COLUMNS = {
     "not_contactable": "not contactable",
     "declined": "declined",
 }
-_FILTERS = ("kind", "district", "survey", "crime_type", "status")
+_FILTERS = ("kind", "district", "survey", "crime_type", "status", "case_ref")
 
 
 def _me() -> Any:
@@ -71,29 +87,177 @@ def _visible(session: Session, referral_id: int, user: Any, *, lock: bool = Fals
     return referral
 
 
+class Surveys(NamedTuple):
+    """What the pages say of the surveys: each one's title, and the services (not police
+    districts) that some survey's referrals are routed to."""
+
+    titles: dict[str, str]
+    services: frozenset[str]
+
+
+def _surveys() -> Surveys:
+    registry = current_services().questionnaires
+    titles: dict[str, str] = {}
+    services: set[str] = set()
+    for survey in registry.surveys():
+        questionnaire = registry.current(survey).questionnaire
+        titles[survey] = questionnaire.title
+        if questionnaire.routing.to == "service" and questionnaire.routing.service:
+            services.add(questionnaire.routing.service)
+    return Surveys(titles, frozenset(services))
+
+
+class Asked(NamedTuple):
+    """The queue's filters as asked in the address, checked."""
+
+    #: Each filter's value as given (None: any), to show in the form and keep in links.
+    chosen: dict[str, str | None]
+    overdue: bool
+    filters: QueueFilters
+    page: int
+    #: What was wrong with the address, if anything (the rest of it is still used).
+    error: str | None = None
+
+
+def _asked(args: Mapping[str, str]) -> Asked:
+    # No NUL byte reaches a query (PostgreSQL refuses one in any text it is sent).
+    chosen = {name: args.get(name, "").replace("\x00", "").strip() or None for name in _FILTERS}
+    overdue = args.get("overdue") == "1"
+    errors: list[str] = []
+    # Each checked filter on its own, so that one bad value leaves the others in use.
+    checks: dict[str, Callable[[str | None], QueueFilters]] = {
+        "status": lambda value: QueueFilters(status=value),
+        "kind": lambda value: QueueFilters(kind=value),
+        "case_ref": lambda value: QueueFilters(case_ref=value),
+    }
+    for name, check in checks.items():
+        try:
+            check(chosen[name])
+        except WorkflowError as error:
+            errors.append(str(error))
+            chosen[name] = None
+    filters = QueueFilters(**chosen, overdue=overdue)
+    page_text = args.get("page", "1").strip() or "1"
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 0
+    if page < 1:
+        errors.append(f"'{page_text[:20]}' is not a page number: showing page 1")
+        page = 1
+    return Asked(chosen, overdue, filters, page, "; ".join(errors) or None)
+
+
+def _kept(asked: Asked) -> dict[str, str]:
+    """The filters to keep in a link: the previous and next pages, the download."""
+    kept = {name: value for name, value in asked.chosen.items() if value}
+    if asked.overdue:
+        kept["overdue"] = "1"
+    return kept
+
+
 @bp.get("/queue")
 @queue_access_required
 def index() -> Any:
-    """The referrals the account may see, filtered, with counts per status."""
+    """The referrals the account may see, filtered or searched by case reference, one
+    page at a time, with counts per status."""
     user, svc = _me(), current_services()
-    chosen = {name: request.args.get(name, "").strip() or None for name in _FILTERS}
-    overdue = request.args.get("overdue") == "1"
-    status = 200
-    try:
-        filters = QueueFilters(**chosen, overdue=overdue)
-    except WorkflowError as error:
-        flash(str(error), "error")
-        filters, status, chosen["status"] = QueueFilters(overdue=overdue), 400, None
+    asked = _asked(request.args)
+    if asked.error:
+        flash(asked.error, "error")
+    surveys = _surveys()
     with _reading() as session:
-        listing = workflow.list_referrals(session, user, filters, svc.clock())
+        listing = workflow.list_referrals(
+            session, user, asked.filters, svc.clock(), page=asked.page
+        )
+    listing.choices["district"] = [
+        d for d in listing.choices.get("district", []) if d not in surveys.services
+    ]
     return render_template(
         "queue.html",
         listing=listing,
-        chosen=chosen,
-        overdue=overdue,
+        chosen=asked.chosen,
+        overdue=asked.overdue,
         statuses=list(Status),
-        filtered=any(chosen.values()) or overdue,
-    ), status
+        kinds=KINDS,
+        surveys=surveys,
+        kept=_kept(asked),
+        filtered=any(asked.chosen.values()) or asked.overdue,
+    ), 400 if asked.error else 200
+
+
+#: The download's columns, in order.
+CSV_COLUMNS = (
+    "referral",
+    "case_ref",
+    "kind",
+    "district",
+    "routed_to",
+    "survey",
+    "crime_type",
+    "status",
+    "raised",
+    "first_contact_due",
+    "first_contact_made",
+    "overdue",
+    "assigned_to",
+)
+
+
+def _csv_row(row: QueueRow, surveys: Surveys) -> list[str]:
+    routed = row.district in surveys.services
+
+    def when(moment: datetime | None) -> str:
+        return local_time(moment) if moment else ""
+
+    cells = [
+        str(row.id),
+        # As on the page: without consent to contact, the case is not named.
+        row.case_ref if row.consented else "",
+        KINDS.get(row.kind, row.kind),
+        "" if routed else row.district,
+        row.district if routed else "",
+        surveys.titles.get(row.survey, row.survey),
+        words(row.crime_type) if row.crime_type else "",
+        Status(row.status).label if row.status in set(Status) else row.status,
+        when(row.created_at),
+        when(row.due_at),
+        when(row.first_contact_at),
+        "yes" if row.overdue else "no",
+        row.assigned_to or "",
+    ]
+    return [text_cell(cell) for cell in cells]
+
+
+def queue_csv(listing: QueueListing, surveys: Surveys) -> str:
+    """The listing as CSV, every cell one a spreadsheet shows as text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(_csv_row(row, surveys) for row in listing.rows)
+    return buffer.getvalue()
+
+
+@bp.get("/queue.csv")
+@queue_access_required
+def download() -> BaseResponse:
+    """Every referral the queue's filters find, on all pages, as CSV (audited)."""
+    user, svc = _me(), current_services()
+    asked = _asked(request.args)
+    if asked.error:
+        return Response(f"{sentence(asked.error)}\n", status=400, mimetype="text/plain")
+    surveys = _surveys()
+    with _reading() as session:
+        listing = workflow.list_referrals(session, user, asked.filters, svc.clock(), page=None)
+    with svc.db.transaction() as session:
+        audit.record(
+            session,
+            user,
+            "download_queue",
+            now=svc.clock(),
+            referrals=len(listing.rows),
+            filters=_kept(asked),
+        )
+    response = Response(queue_csv(listing, surveys), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="referrals.csv"'
+    return response
 
 
 def _questionnaire_of(session: Session, referral: Referral) -> Questionnaire | None:
@@ -186,9 +350,13 @@ def _referral_page(
             session, user, "view_referral", object_type="referral", object_id=referral.id, now=now
         )
         questionnaire = _questionnaire_of(session, referral)
+        surveys = _surveys()
         page = render_template(
             "referral.html",
             referral=referral,
+            kinds=KINDS,
+            survey_title=surveys.titles.get(referral.survey, referral.survey),
+            routed=referral.district in surveys.services,
             case=referral.case,
             contact=_whom_to_contact(session, referral, questionnaire)
             if referral.consented
@@ -355,7 +523,13 @@ def dashboard() -> Any:
     user, svc = _me(), current_services()
     with _reading() as session:
         board = workflow.dashboard(session, user, svc.clock())
-    return render_template("dashboard.html", board=board, outcome_columns=_OUTCOME_COLUMNS)
+    return render_template(
+        "dashboard.html",
+        board=board,
+        outcome_columns=_OUTCOME_COLUMNS,
+        services=_surveys().services,
+        working_days=svc.settings.referral_due_working_days,
+    )
 
 
 def init_app(app: Flask) -> None:

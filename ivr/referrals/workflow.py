@@ -44,6 +44,17 @@ class Status(StrEnum):
         }[self.value]
 
 
+#: The kinds of referral, with the words the pages use: an action alert is the victim
+#: asking for police contact, a service-recovery referral their dissatisfaction.
+KINDS = {
+    "action_alert": "Action alert",
+    "service_recovery": "Service recovery",
+}
+#: Referrals listed on one page of the queue.
+PAGE_SIZE = 50
+#: The longest case reference searched for (longer ones are no case reference).
+MAX_CASE_REF = 64
+
 #: How a contact attempt went, with the words the pages use.
 CONTACT_OUTCOMES = {
     "contacted_resolved": "Spoke to them: resolved",
@@ -160,6 +171,8 @@ def record_contact(
             f"the victim did not agree to be contacted about referral "
             f"#{referral.id}: close it as noted"
         )
+    if not outcome:
+        raise WorkflowError("choose how the contact attempt went")
     if outcome not in CONTACT_OUTCOMES:
         raise WorkflowError(
             f"unknown contact outcome '{outcome}' (one of: {', '.join(CONTACT_OUTCOMES)})"
@@ -185,6 +198,8 @@ def close(
     _check_actor(referral, by)
     if referral.status == Status.CLOSED:
         raise WorkflowError(f"referral #{referral.id} is already closed")
+    if not outcome:
+        raise WorkflowError("choose an outcome to close it with")
     if outcome not in CLOSING_OUTCOMES:
         raise WorkflowError(
             f"unknown closing outcome '{outcome}' (one of: {', '.join(CLOSING_OUTCOMES)})"
@@ -255,8 +270,17 @@ class QueueFilters:
     crime_type: str | None = None
     status: str | None = None
     overdue: bool = False
+    #: The start of a case reference, or a whole one, in any case.
+    case_ref: str | None = None
 
     def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise WorkflowError(f"unknown kind '{self.kind}' (one of: {', '.join(KINDS)})")
+        if self.case_ref is not None and len(self.case_ref) > MAX_CASE_REF:
+            raise WorkflowError(
+                f"a case reference is at most {MAX_CASE_REF} characters "
+                f"(this one has {len(self.case_ref):,})"
+            )
         if self.status is not None and self.status not in {s.value for s in Status}:
             raise WorkflowError(
                 f"unknown status '{self.status}' (one of: {', '.join(s.value for s in Status)})"
@@ -280,6 +304,7 @@ class QueueRow:
     overdue: bool
     #: Whether the victim agreed to be contacted; without it the case is not named.
     consented: bool = True
+    first_contact_at: datetime | None = None
 
 
 @dataclass
@@ -292,25 +317,43 @@ class QueueListing:
     counts: dict[str, int]
     #: Values to filter on, within the scope: kind, district, survey, crime_type.
     choices: dict[str, list[str]] = field(default_factory=dict)
+    #: How many referrals match over all pages, which page ``rows`` is and of how many.
+    total: int = 0
+    page: int = 1
+    pages: int = 1
 
 
 def list_referrals(
-    session: Session, user: Any, filters: QueueFilters, now: datetime
+    session: Session, user: Any, filters: QueueFilters, now: datetime, *, page: int | None = 1
 ) -> QueueListing:
-    """The referrals ``user`` may see, filtered: open ones soonest due first, closed last."""
+    """The referrals ``user`` may see, filtered: open ones soonest due first, closed last.
+
+    ``page`` (from 1) lists PAGE_SIZE of them, a page past the last being the last; None
+    lists them all, as a download does.
+    """
     scope = referral_scope(user)
     narrowing = referral_store.Narrowing(
         kind=filters.kind,
         district=filters.district,
         survey=filters.survey,
         crime_type=filters.crime_type,
+        case_ref=filters.case_ref,
     )
+    overdue_at = now if filters.overdue else None
+    total = referral_store.count_entries(
+        session, scope, narrowing, status=filters.status, overdue_at=overdue_at
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(page or 1, 1), pages)
     entries = referral_store.queue_entries(
         session,
         scope,
         narrowing,
         status=filters.status,
-        overdue_at=now if filters.overdue else None,
+        overdue_at=overdue_at,
+        page=None
+        if page is None
+        else referral_store.QueuePage(offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE),
     )
     rows = [
         QueueRow(
@@ -326,6 +369,7 @@ def list_referrals(
             assigned_to=email,
             overdue=is_overdue(r, now),
             consented=bool(r.consented),
+            first_contact_at=r.first_contact_at,
         )
         for r, case_ref, crime_type, email in entries
     ]
@@ -334,7 +378,9 @@ def list_referrals(
     )
     counts["overdue"] = referral_store.count_overdue(session, scope, narrowing, now)
     choices = referral_store.filter_choices(session, scope)
-    return QueueListing(rows=rows, counts=counts, choices=choices)
+    return QueueListing(
+        rows=rows, counts=counts, choices=choices, total=total, page=number, pages=pages
+    )
 
 
 def overdue(session: Session, now: datetime) -> list[Referral]:
@@ -368,6 +414,18 @@ class DistrictFigures:
     median_hours_to_first_contact: float | None = None
     #: Referrals closed this quarter, by closing outcome (every outcome, zeros too).
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: Referrals whose first contact fell due this quarter, up to now: the base of the
+    #: share first contacted within the target.
+    due: int = 0
+    #: Of those, how many were first contacted by their deadline.
+    contacted_in_time: int = 0
+    #: Referrals whose deadline is still to come: out of the base until it passes.
+    not_yet_due: int = 0
+
+    @property
+    def percent_in_time(self) -> float | None:
+        """The share of referrals due this quarter first contacted within the target."""
+        return round(100 * self.contacted_in_time / self.due, 1) if self.due else None
 
 
 @dataclass
@@ -391,6 +449,9 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
     late: Counter[str] = Counter()
     hours: dict[str, list[float]] = {}
     outcomes: dict[str, Counter[str]] = {}
+    due_now: Counter[str] = Counter()
+    in_time: Counter[str] = Counter()
+    waiting: Counter[str] = Counter()
     for (
         district,
         status,
@@ -412,6 +473,13 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
             hours[district].append((contacted - raised).total_seconds() / 3600)
         if closed is not None and outcome and start <= closed < end:
             outcomes[district][outcome] += 1
+        # Only a referral whose deadline has passed has met or missed it; one without a
+        # deadline (no consent to contact) has no contact to make.
+        if due is not None and due > now:
+            waiting[district] += 1
+        elif due is not None and start <= due:
+            due_now[district] += 1
+            in_time[district] += contacted is not None and contacted <= due
 
     def figures(name: str, districts: list[str]) -> DistrictFigures:
         by_outcome = Counter[str]()
@@ -423,6 +491,9 @@ def dashboard(session: Session, user: Any, now: datetime) -> Dashboard:
             overdue=sum(late[d] for d in districts),
             median_hours_to_first_contact=_median_hours([h for d in districts for h in hours[d]]),
             outcomes={o: by_outcome[o] for o in CLOSING_OUTCOMES},
+            due=sum(due_now[d] for d in districts),
+            contacted_in_time=sum(in_time[d] for d in districts),
+            not_yet_due=sum(waiting[d] for d in districts),
         )
 
     names = sorted(hours)

@@ -46,6 +46,7 @@ COLUMNS = (
     "ended_at",
     "channel",
     "mode",
+    "language",
     "questionnaire_version",
     "district",
     "crime_type",
@@ -174,6 +175,8 @@ def _shaped(
         "ended_at": iso(row.ended_at),
         "channel": row.channel,
         "mode": row.mode,
+        # Interviews before translations were all in the questionnaire's own language.
+        "language": row.language or q.language,
         "questionnaire_version": row.version,
         "district": row.district,
         "crime_type": row.crime_type,

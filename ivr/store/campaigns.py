@@ -10,20 +10,27 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     Connection,
     Select,
+    String,
     Table,
+    and_,
     bindparam,
+    cast,
     delete,
+    false,
     func,
     insert,
     literal,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ivr.store.models import Base, case_field_values, public_id
+from ivr.store.models import Base, case_field_values, public_id, utcnow
 from ivr.store.sealing import keyring_of
 from ivr.store.statuses import CLOSED_INTERVIEW, LIVE_ATTEMPT, LIVE_ATTEMPT_RANK
 
@@ -531,27 +538,78 @@ def advance_status(
     answered_by: str | None = None,
 ) -> bool:
     """Move a live attempt forward to a non-final ``status``; never back, never once ended.
+    Whether anything about the attempt changed.
 
-    The call SID and answering party are kept whatever the order callbacks came in.
+    The call SID and answering party are kept whatever the order callbacks came in; all of
+    it in one statement.
     """
-    if answered_by:
-        conn.execute(update(ATTEMPTS).where(_a.id == attempt_id).values(answered_by=answered_by))
-    if call_sid:
-        conn.execute(
-            update(ATTEMPTS)
-            .where(_a.id == attempt_id, _a.call_sid.is_(None))
-            .values(call_sid=call_sid)
-        )
-    rank = LIVE_ATTEMPT_RANK.get(status)
-    if rank is None:
-        return False
-    earlier = [name for name, r in LIVE_ATTEMPT_RANK.items() if r < rank]
+    changes, values = _advancing(status, now, call_sid, answered_by)
     changed = conn.execute(
-        update(ATTEMPTS)
-        .where(_a.id == attempt_id, _a.ended_at.is_(None), _a.status.in_(earlier))
-        .values(status=status, updated_at=now)
+        update(ATTEMPTS).where(_a.id == attempt_id, or_(*changes)).values(values)
     )
     return bool(changed.rowcount)
+
+
+def advance_outbound(
+    conn: Connection,
+    *,
+    attempt_public_id: str | None,
+    call_sid: str | None,
+    status: str,
+    now: datetime,
+    answered_by: str | None = None,
+) -> bool:
+    """A status callback's news of a call still going on, kept on its outbound attempt (by
+    the public id in the callback's URL, else the call SID) as :func:`advance_status`
+    keeps it; False, with nothing changed, when the call has no outbound attempt. On
+    PostgreSQL one statement, outside any transaction."""
+    if attempt_public_id:
+        key = _a.public_id == attempt_public_id
+    elif call_sid:
+        key = _a.call_sid == call_sid
+    else:
+        return False
+    found = select(_a.id).where(key, _a.direction == "outbound")
+    changes, values = _advancing(status, now, call_sid, answered_by)
+    if conn.dialect.name != "postgresql":
+        attempt_id = conn.execute(found).scalar()
+        if attempt_id is None:
+            return False
+        advance_status(conn, attempt_id, status, now, call_sid=call_sid, answered_by=answered_by)
+        return True
+    target = found.cte("target")
+    moved = (
+        update(ATTEMPTS)
+        .where(_a.id.in_(select(target.c.id)), or_(*changes))
+        .values(values)
+        .returning(_a.id)
+        .cte("moved")
+    )
+    return bool(conn.execute(select(func.count()).select_from(target).add_cte(moved)).scalar())
+
+
+def _advancing(
+    status: str, now: datetime, call_sid: str | None, answered_by: str | None
+) -> tuple[list[Any], dict[str, Any]]:
+    """What advancing an attempt to ``status`` changes: the conditions under which it
+    changes anything, and the new values."""
+    rank = LIVE_ATTEMPT_RANK.get(status)
+    earlier = [] if rank is None else [name for name, r in LIVE_ATTEMPT_RANK.items() if r < rank]
+    moves = and_(_a.ended_at.is_(None), _a.status.in_(earlier)) if earlier else false()
+    changes: list[Any] = [moves]
+    values: dict[str, Any] = {
+        "status": sql_case((moves, status), else_=_a.status),
+        # A callback that only names the call or who answered stamps the real time, as the
+        # column's own default does.
+        "updated_at": sql_case((moves, now), else_=utcnow()),
+    }
+    if answered_by:
+        values["answered_by"] = answered_by
+        changes.append(true())
+    if call_sid:
+        values["call_sid"] = func.coalesce(_a.call_sid, call_sid)
+        changes.append(_a.call_sid.is_(None))
+    return changes, values
 
 
 def finish_attempt(
@@ -574,31 +632,34 @@ def finish_attempt(
     return bool(result.rowcount)
 
 
-_OUTCOMES_OF = select(_s.outcomes).where(_s.case_id == bindparam("case_id"))
+def _with_outcome(conn: Connection, outcome: str) -> Any:
+    """The schedule's outcomes with one more at the end, worked out by the database, so
+    that adding one is a single UPDATE (no read first)."""
+    if conn.dialect.name == "postgresql":
+        appended = func.coalesce(cast(_s.outcomes, JSONB), literal([], JSONB)).op("||")(
+            func.jsonb_build_array(literal(outcome, String))
+        )
+        return cast(appended, _s.outcomes.type)
+    return func.json_insert(func.coalesce(_s.outcomes, "[]"), "$[#]", literal(outcome, String))
 
 
 def release_case(
     conn: Connection, case_id: int, attempt_id: int, *, outcome: str, now: datetime
 ) -> None:
     """The attempt is over: clear it from the case and add its outcome to the history."""
-    row = conn.execute(_OUTCOMES_OF, {"case_id": case_id}).first()
-    outcomes = list(row[0] or []) if row is not None else []
     conn.execute(
         update(SCHEDULES)
         .where(_s.case_id == case_id, _s.active_attempt_id == attempt_id)
-        .values(active_attempt_id=None, outcomes=[*outcomes, outcome], updated_at=now)
+        .values(active_attempt_id=None, outcomes=_with_outcome(conn, outcome), updated_at=now)
     )
 
 
 def add_outcome(conn: Connection, case_id: int, outcome: str, now: datetime) -> None:
     """Add a call's outcome to the case's history (for calls the dialler did not place)."""
-    row = conn.execute(_OUTCOMES_OF, {"case_id": case_id}).first()
-    if row is None:
-        return
     conn.execute(
         update(SCHEDULES)
         .where(_s.case_id == case_id)
-        .values(outcomes=[*(row[0] or []), outcome], updated_at=now)
+        .values(outcomes=_with_outcome(conn, outcome), updated_at=now)
     )
 
 
@@ -886,6 +947,58 @@ def counts_by(conn: Connection, survey: str) -> dict[str, Any]:
     }
 
 
+#: Where each open case stands before the next scheduler pass, in the order the
+#: campaign page lists them (a case falls in the first that fits).
+NEXT_PASS_STANDINGS = (
+    "on_a_call",
+    "held",
+    "not_planned",
+    "interviewer_only",
+    "no_call_time",
+    "attempts_used",
+    "appointment",
+    "due",
+    "later",
+)
+
+
+def next_pass_standings(
+    conn: Connection, survey: str, now: datetime, max_attempts: int
+) -> dict[str, int]:
+    """How many of the survey's open cases stand where before the next pass (one of
+    :data:`NEXT_PASS_STANDINGS`), with ``closed`` for those with a final disposition."""
+    standing = sql_case(
+        (_s.disposition.is_not(None), literal("closed")),
+        (_s.active_attempt_id.is_not(None), literal("on_a_call")),
+        (_s.held_by_id.is_not(None), literal("held")),
+        (_s.planned_at.is_(None), literal("not_planned")),
+        (_s.interviewer_only_since.is_not(None), literal("interviewer_only")),
+        (_s.next_attempt_at.is_(None), literal("no_call_time")),
+        (_s.attempts >= max_attempts, literal("attempts_used")),
+        (
+            (_s.appointment_at.is_not(None)) & (_s.next_attempt_at > now),
+            literal("appointment"),
+        ),
+        (_s.next_attempt_at <= now, literal("due")),
+        else_=literal("later"),
+    ).label("standing")
+    counts = {
+        name: int(n)
+        for name, n in conn.execute(
+            select(standing, func.count()).where(_s.survey == survey).group_by(standing)
+        )
+    }
+    # Cases imported since the last pass have no schedule yet: the pass gives them one.
+    unscheduled = conn.execute(
+        select(func.count())
+        .select_from(CASES.outerjoin(SCHEDULES, _s.case_id == _c.id))
+        .where(_c.survey == survey, _s.case_id.is_(None))
+    ).scalar_one()
+    if unscheduled:
+        counts["not_planned"] = counts.get("not_planned", 0) + int(unscheduled)
+    return counts
+
+
 class AreaSample(NamedTuple):
     """A survey of the public's numbers in one area, for planning releases."""
 
@@ -923,26 +1036,49 @@ def uncount_attempt(conn: Connection, case_id: int, attempt_id: int, now: dateti
     )
 
 
-_INBOUND_BY_CALL_SID = select(_a.id, _a.case_id, _a.interview_id).where(
-    _a.call_sid == bindparam("call_sid"), _a.direction == "inbound", _a.ended_at.is_(None)
+class InboundEnd(NamedTuple):
+    """An inbound call just ended: its case, and its interview's id, status and saved
+    state (None when the call carried no interview)."""
+
+    case_id: int
+    interview_id: int | None
+    interview_status: str | None
+    interview_state: dict[str, Any] | None
+
+
+_I = Base.metadata.tables["interviews"]
+# One statement ends the attempt and reads how its interview stands.
+_FINISH_INBOUND = (
+    update(ATTEMPTS)
+    .where(
+        _a.call_sid == bindparam("b_call_sid"),
+        _a.direction == "inbound",
+        _a.ended_at.is_(None),
+        _a.case_id.is_not(None),
+    )
+    .values(
+        ended_at=bindparam("b_now", type_=_a.ended_at.type),
+        outcome=bindparam("b_outcome", type_=_a.outcome.type),
+        updated_at=bindparam("b_now", type_=_a.updated_at.type),
+    )
+    .returning(
+        _a.case_id,
+        _a.interview_id,
+        select(_I.c.status).where(_I.c.id == _a.interview_id).scalar_subquery(),
+        select(_I.c.state).where(_I.c.id == _a.interview_id).scalar_subquery(),
+    )
 )
 
 
 def finish_inbound(
     conn: Connection, call_sid: str, *, status: str, now: datetime
-) -> tuple[int, int | None] | None:
-    """End an inbound call's attempt once: (case id, interview id), or None if it had ended
-    already or is not an inbound call."""
-    row = conn.execute(_INBOUND_BY_CALL_SID, {"call_sid": call_sid}).first()
-    if row is None or row[1] is None:
-        return None
-    attempt_id, case_id, interview_id = row
-    conn.execute(
-        update(ATTEMPTS)
-        .where(_a.id == attempt_id, _a.ended_at.is_(None))
-        .values(ended_at=now, outcome=status, updated_at=now)
-    )
-    return case_id, interview_id
+) -> InboundEnd | None:
+    """End an inbound call's attempt once, and say how its interview stands; None if it
+    had ended already or is not an inbound call."""
+    row = conn.execute(
+        _FINISH_INBOUND, {"b_call_sid": call_sid, "b_outcome": status, "b_now": now}
+    ).first()
+    return None if row is None else InboundEnd(*row)
 
 
 def waiting_phones(conn: Connection, survey: str, limit: int) -> list[str]:

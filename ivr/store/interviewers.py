@@ -171,9 +171,13 @@ def on_a_live_call(conn: Connection, case_ids: Iterable[int], now: datetime) -> 
     ids = list(case_ids)
     if not ids:
         return set()
-    dialled = select(_s.case_id).where(_s.case_id.in_(ids), _s.active_attempt_id.is_not(None))
+    # A call put through to a person is the console's to work, though the victim is on it.
+    not_handed_over = select(_s.case_id).where(_s.case_id.in_(ids), _s.handed_over_at.is_(None))
+    dialled = select(_s.case_id).where(
+        _s.case_id.in_(ids), _s.active_attempt_id.is_not(None), _s.handed_over_at.is_(None)
+    )
     rang_in = select(_a.case_id).where(
-        _a.case_id.in_(ids),
+        _a.case_id.in_(not_handed_over),
         _a.direction == "inbound",
         _a.ended_at.is_(None),
         _a.status.in_(LIVE_ATTEMPT),

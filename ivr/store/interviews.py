@@ -38,7 +38,7 @@ _ADD_VERSION = insert(_VERSIONS)
 _VERSION_SOURCE = select(_VERSIONS.c.survey, _VERSIONS.c.version, _VERSIONS.c.source).where(
     _VERSIONS.c.id == bindparam("version_id")
 )
-_CASE_FACTS = (
+CASE_FACTS = (
     _CASES.c.id,
     _CASES.c.survey,
     _CASES.c.district,
@@ -55,11 +55,11 @@ _CLOSED = exists().where(
 # is loaded (one number rarely has more than a case or two, and a fixed statement can be
 # prepared where a list of surveys could not).
 _OPEN_CASES_FOR_PHONE = (
-    select(*_CASE_FACTS)
+    select(*CASE_FACTS)
     .where(_CASES.c.phone_hash.in_(bindparam("hashes", expanding=True)), ~_CLOSED)
     .order_by(_CASES.c.imported_at.desc(), _CASES.c.id.desc())
 )
-_CASE = select(*_CASE_FACTS).where(_CASES.c.id == bindparam("case_id"))
+_CASE = select(*CASE_FACTS).where(_CASES.c.id == bindparam("case_id"))
 _ATTEMPT_BY_PUBLIC_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.case_id).where(
     _ATTEMPTS.c.public_id == bindparam("public_id")
 )
@@ -73,6 +73,12 @@ _START_ATTEMPT = (
         status="in-progress",
         updated_at=bindparam("now", type_=_ATTEMPTS.c.updated_at.type),
     )
+)
+
+_SET_LANGUAGE = (
+    update(_INTERVIEWS)
+    .where(_INTERVIEWS.c.id == bindparam("interview_id"))
+    .values(language=bindparam("new_language", type_=_INTERVIEWS.c.language.type))
 )
 
 # Caches per engine, so that two databases in one process (tests, tools) never mix up
@@ -111,6 +117,14 @@ def _engine(bind: Session | Connection) -> Engine:
     return engine if isinstance(engine, Engine) else engine.engine
 
 
+def _autocommit(bind: Session | Connection) -> bool:
+    """Whether each statement on ``bind`` commits on its own (see Database.reading)."""
+    return (
+        isinstance(bind, Connection)
+        and bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    )
+
+
 def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
     """The id of the stored copy of this exact questionnaire text, storing it if new."""
     q = loaded.questionnaire
@@ -137,9 +151,12 @@ def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
         )
         assert result.inserted_primary_key is not None
         version_id = int(result.inserted_primary_key[0])
+        if _autocommit(bind):
+            ids[key] = version_id
     else:
-        # Only a row found by a read is sure to outlive this transaction; a new row's id
-        # is remembered once a later interview finds it.
+        # Only a row found by a read (or written by a connection outside any transaction,
+        # above) is sure to outlive this transaction; a new row's id is remembered once a
+        # later interview finds it.
         ids[key] = version_id
     _PINNED.setdefault(engine, {}).setdefault(version_id, q)
     return int(version_id)
@@ -221,3 +238,8 @@ def attempt_by_public_id(session: Session, attempt_public_id: str) -> CallAttemp
     return session.scalars(
         select(CallAttempt).where(CallAttempt.public_id == attempt_public_id)
     ).first()
+
+
+def set_interview_language(conn: Connection, interview_id: int, language: str | None) -> None:
+    """Record the language an interview is now held in (the victim switched)."""
+    conn.execute(_SET_LANGUAGE, {"interview_id": interview_id, "new_language": language})

@@ -175,6 +175,9 @@ class Interview(Base):
     state: Mapped[dict[str, Any]] = mapped_column(SealedJSON(), default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language tag the interview was held in, as it started or as the victim switched
+    #: (null: the questionnaire's own language, as for interviews before translations).
+    language: Mapped[str | None] = mapped_column(String(16))
 
     case: Mapped[Case] = relationship(back_populates="interviews")
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
@@ -273,6 +276,8 @@ class Referral(Base):
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship()
+    #: The interview it was raised from (read for the language the victim spoke).
+    interview: Mapped[Interview] = relationship()
     assigned_to: Mapped[User | None] = relationship()
     events: Mapped[list[ReferralEvent]] = relationship(
         back_populates="referral", order_by="ReferralEvent.id"
@@ -448,6 +453,12 @@ class Schedule(Base):
     #: Since when only interviewers may ring the case: the victim said it was not safe to
     #: talk (or did not say it was), so the automated dialler never rings it again.
     interviewer_only_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why: empty for the safety check, "asked_for_person" (pressed 0 when nobody could
+    #: take the call), or "access_needs" (Relay UK, textphone, a hearing or speech need).
+    interviewer_only_reason: Mapped[str | None] = mapped_column(String(32))
+    #: Since when the victim's live call has been put through to a person: the console
+    #: lists it for interviewers to take until one does.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Campaign(Base):

@@ -50,6 +50,8 @@ class Narrowing(NamedTuple):
     district: str | None = None
     survey: str | None = None
     crime_type: str | None = None
+    #: The start of a case reference (a whole one included), in any case.
+    case_ref: str | None = None
 
 
 class QueueEntry(NamedTuple):
@@ -60,6 +62,13 @@ class QueueEntry(NamedTuple):
     case_ref: str
     crime_type: str | None
     assigned_to: str | None
+
+
+class QueuePage(NamedTuple):
+    """Which rows of the queue to list: ``limit`` rows after the first ``offset``."""
+
+    offset: int
+    limit: int
 
 
 class Timings(NamedTuple):
@@ -97,6 +106,11 @@ def _narrowed(scope: ReferralScope, narrowing: Narrowing) -> list[ColumnElement[
     ):
         if value is not None:
             conditions.append(column == value)
+    if narrowing.case_ref:
+        # Case references are typed in any case; LIKE's wildcards in them are literal.
+        conditions.append(
+            func.lower(Case.case_ref).startswith(narrowing.case_ref.lower(), autoescape=True)
+        )
     return conditions
 
 
@@ -166,15 +180,12 @@ def queue_entries(
     *,
     status: str | None,
     overdue_at: datetime | None,
+    page: QueuePage | None = None,
 ) -> list[QueueEntry]:
     """The referrals in scope, narrowed, of ``status`` if given and overdue at
     ``overdue_at`` if given: open ones soonest due first (undated after), closed ones
-    last, most recently closed first."""
-    conditions = _narrowed(scope, narrowing)
-    if status is not None:
-        conditions.append(Referral.status == status)
-    if overdue_at is not None:
-        conditions.append(_overdue(overdue_at))
+    last, most recently closed first; only ``page``'s rows when given."""
+    conditions = _listed(scope, narrowing, status, overdue_at)
     closed = Referral.status == CLOSED
     due = case((closed, None), else_=Referral.due_at)
     query = (
@@ -186,7 +197,40 @@ def queue_entries(
             case((closed, 1), else_=0), due.is_(None), due, Referral.closed_at.desc(), Referral.id
         )
     )
+    if page is not None:
+        query = query.offset(page.offset).limit(page.limit)
     return [QueueEntry(*row) for row in session.execute(query)]
+
+
+def _listed(
+    scope: ReferralScope, narrowing: Narrowing, status: str | None, overdue_at: datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions = _narrowed(scope, narrowing)
+    if status is not None:
+        conditions.append(Referral.status == status)
+    if overdue_at is not None:
+        conditions.append(_overdue(overdue_at))
+    return conditions
+
+
+def count_entries(
+    session: Session,
+    scope: ReferralScope,
+    narrowing: Narrowing,
+    *,
+    status: str | None,
+    overdue_at: datetime | None,
+) -> int:
+    """How many referrals :func:`queue_entries` lists over all its pages."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .join(Case, Case.id == Referral.case_id)
+            .where(*_listed(scope, narrowing, status, overdue_at))
+        )
+        or 0
+    )
 
 
 def count_by_status(session: Session, scope: ReferralScope, narrowing: Narrowing) -> dict[str, int]:
@@ -240,6 +284,11 @@ def filter_choices(session: Session, scope: ReferralScope) -> dict[str, list[str
             if value is not None
         ]
     return choices
+
+
+def all_referrals(session: Session) -> list[Referral]:
+    """Every referral, oldest first."""
+    return list(session.scalars(select(Referral).order_by(Referral.created_at, Referral.id)))
 
 
 def overdue_referrals(session: Session, now: datetime) -> list[Referral]:

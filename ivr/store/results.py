@@ -340,6 +340,8 @@ class ExportRow(NamedTuple):
     answers: dict[str, ExportAnswer]
     #: Transcribed recordings' text (None: the transcription failed), by question id.
     transcriptions: dict[str, str | None]
+    #: The language the interview was held in (None: the questionnaire's own).
+    language: str | None = None
 
 
 def versions_of_survey(conn: Connection, survey: str) -> list[int]:
@@ -1219,6 +1221,7 @@ def export_rows(
             rep.status,
             rep.started_at,
             _i.ended_at,
+            _i.language,
             rep.channel,
             rep.questionnaire_version_id,
             _VERSIONS.c.version,
@@ -1273,6 +1276,7 @@ def export_rows(
                 version=row.version,
                 answers={},
                 transcriptions={},
+                language=row.language,
             )
         assert current is not None
         if row.question_id is not None:

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
-from ivr.store.models import AuditEntry, StaffSession, User
+from ivr.store.models import AuditEntry, Case, StaffSession, User
 
 # --- accounts -----------------------------------------------------------------------------
 
@@ -114,6 +114,18 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def sample_districts(conn: Connection) -> list[str]:
+    """Every district the sample's cases name, in order: what an officer may be given."""
+    return list(
+        conn.scalars(
+            select(Case.district)
+            .where(Case.district.is_not(None))
+            .distinct()
+            .order_by(Case.district)
+        )
+    )
 
 
 def all_users(session: Session) -> list[User]:

@@ -12,11 +12,24 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.store.models import Base
+from ivr.store.statuses import FINAL_CALL
 
 _INTERVIEWS: Table = Base.metadata.tables["interviews"]
 _TURNS: Table = Base.metadata.tables["turns"]
@@ -46,15 +59,6 @@ class NewReferral:
     id: int
     kind: str
     district: str
-
-
-class AttemptRow(NamedTuple):
-    """What a status callback may change on a call attempt."""
-
-    id: int
-    status: str
-    duration_seconds: int | None
-    answered_by: str | None
 
 
 _INTERVIEW_COLUMNS = (
@@ -113,8 +117,6 @@ _CARRY_ON = (
         ended_at=None,
     )
 )
-# How an interview a call carried stands once the call is over.
-_STATUS_AND_STATE = select(_i.status, _i.state).where(_i.id == bindparam("interview_id"))
 _CASE_SURVEY_AND_DISTRICT = select(_CASES.c.survey, _CASES.c.district).where(
     _CASES.c.id == bindparam("case_id")
 )
@@ -145,23 +147,6 @@ _ADVANCE = (
         status=bindparam("new_status", type_=_i.status.type),
         state=bindparam("new_state", type_=_i.state.type),
         ended_at=func.coalesce(bindparam("new_ended_at", type_=_i.ended_at.type), _i.ended_at),
-    )
-)
-_ATTEMPTS_BY_CALL_SID = (
-    select(
-        _ATTEMPTS.c.id, _ATTEMPTS.c.status, _ATTEMPTS.c.duration_seconds, _ATTEMPTS.c.answered_by
-    )
-    .where(_ATTEMPTS.c.call_sid == bindparam("call_sid"))
-    .order_by(_ATTEMPTS.c.id)
-)
-_UPDATE_ATTEMPT = (
-    update(_ATTEMPTS)
-    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
-    .values(
-        status=bindparam("new_status", type_=_ATTEMPTS.c.status.type),
-        duration_seconds=bindparam("new_duration", type_=_ATTEMPTS.c.duration_seconds.type),
-        answered_by=bindparam("new_answered_by", type_=_ATTEMPTS.c.answered_by.type),
-        updated_at=bindparam("now", type_=_ATTEMPTS.c.updated_at.type),
     )
 )
 
@@ -258,14 +243,6 @@ def opening_by_call_sid(conn: Connection, call_sid: str) -> tuple[bool, str | No
     """Whether a call already has an interview, and the TwiML its first webhook got."""
     row = conn.execute(_OPENING_BY_CALL_SID, {"call_sid": call_sid}).first()
     return (False, None) if row is None else (True, row[1])
-
-
-def interview_status_and_state(
-    conn: Connection, interview_id: int
-) -> tuple[str, dict[str, Any] | None] | None:
-    """An interview's status and saved state, by row id; None when there is no such one."""
-    row = conn.execute(_STATUS_AND_STATE, {"interview_id": interview_id}).first()
-    return None if row is None else (row[0], row[1])
 
 
 def case_survey_and_district(conn: Connection, case_id: int) -> tuple[str, str | None]:
@@ -485,23 +462,36 @@ def add_turn(
     )
 
 
-def attempts_by_call_sid(conn: Connection, call_sid: str) -> list[AttemptRow]:
-    """Attempts (normally one) recorded for a call."""
-    return [
-        AttemptRow(*row)
-        for row in conn.execute(_ATTEMPTS_BY_CALL_SID, {"call_sid": call_sid}).all()
-    ]
-
-
-def save_attempt(conn: Connection, attempt: AttemptRow, now: datetime) -> None:
-    """Store an attempt's changed status, duration and answering party."""
+def keep_call_progress(
+    conn: Connection,
+    call_sid: str,
+    *,
+    status: str,
+    duration: int | None,
+    answered_by: str | None,
+    now: datetime,
+) -> None:
+    """Keep what a status callback says of a call's attempts (normally one), in one
+    statement: its status, unless it has ended; its duration and who answered, when given.
+    An attempt this changes nothing of keeps its updated_at."""
+    a = _ATTEMPTS.c
+    values: dict[str, Any] = {
+        "status": case(
+            (a.status.in_(FINAL_CALL), a.status),
+            else_=literal(status, a.status.type) if status else a.status,
+        ),
+        "duration_seconds": a.duration_seconds
+        if duration is None
+        else literal(duration, a.duration_seconds.type),
+        "answered_by": a.answered_by
+        if answered_by is None
+        else literal(answered_by, a.answered_by.type),
+    }
     conn.execute(
-        _UPDATE_ATTEMPT,
-        {
-            "attempt_id": attempt.id,
-            "new_status": attempt.status,
-            "new_duration": attempt.duration_seconds,
-            "new_answered_by": attempt.answered_by,
-            "now": now,
-        },
+        update(_ATTEMPTS)
+        .where(
+            a.call_sid == call_sid,
+            or_(*(value.is_distinct_from(a[name]) for name, value in values.items())),
+        )
+        .values(**values, updated_at=now)
     )

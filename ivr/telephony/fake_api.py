@@ -36,6 +36,7 @@ from ivr.telephony.simulator import (
     API_VERSION,
     FORM_CONTENT_TYPE,
     CallRecord,
+    DialOutcome,
     SimulatorError,
     Transport,
     TwilioSimulator,
@@ -83,6 +84,8 @@ class Fate:
     outcome: Outcome
     respondent: Respondent | None = None
     answered_by: str | None = None
+    #: How a put-through to a person (a <Dial> in the app's TwiML) ends.
+    dial_status: DialOutcome = "no-answer"
 
     def __post_init__(self) -> None:
         if self.outcome == "human" and self.respondent is None:
@@ -572,6 +575,7 @@ class FakeTwilioApi:
                 status_callback=_SWALLOWED,
                 answered_by=fate.answered_by if amd and not asynchronous else None,
                 call_sid=call.sid,
+                dial_status=fate.dial_status,
             )
         except SimulatorError as exc:
             record = exc.record

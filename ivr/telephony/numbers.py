@@ -42,13 +42,14 @@ def to_e164(raw: str) -> str:
         number = phonenumbers.parse(text, "GB")
     except phonenumbers.NumberParseException as exc:
         raise PhoneError(f"'{raw}' is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(number):
-        raise PhoneError(f"'{raw}' is not a valid phone number")
+    # is_valid_number() finds the number's region and then checks it against that region;
+    # finding the region once and checking it here halves the cost of a sample's import.
     region = phonenumbers.region_code_for_number(number)
+    if region is None or not phonenumbers.is_valid_number_for_region(number, region):
+        raise PhoneError(f"'{raw}' is not a valid phone number")
     if region not in ACCEPTED_REGIONS:
         raise PhoneError(
-            f"'{raw}' is a number in {region or 'an unknown region'}, "
-            "not the UK, Guernsey, Jersey or the Isle of Man"
+            f"'{raw}' is a number in {region}, not the UK, Guernsey, Jersey or the Isle of Man"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -6,6 +6,7 @@ import http.client
 import math
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -120,6 +121,8 @@ class CallRecord:
     responses: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    #: Each <Dial> followed: (number dialled, caller id shown, DialCallStatus reported).
+    dials: list[tuple[str, str, str]] = field(default_factory=list)
     ended_by: EndedBy | None = None
     duration: int = 0
     status: str = "completed"
@@ -146,6 +149,13 @@ class _Ended(Exception):
 
 
 Target = tuple[str, dict[str, str]]
+#: How the party a <Dial> rings answers: Twilio's DialCallStatus values.
+DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
+#: Seconds a dialled party who answers stays on the line, unless the call says otherwise.
+DIAL_TALK_SECONDS = 120
+#: How a <Dial> ends: a DialCallStatus, or a function of the number dialled that returns
+#: one (run while the call is put through, so a test can act as the person who answers).
+DialOutcome = str | Callable[[str], str]
 
 
 class TwilioSimulator:
@@ -183,12 +193,19 @@ class TwilioSimulator:
         answered_by: str | None = None,
         call_sid: str | None = None,
         extra_params: dict[str, str] | None = None,
+        dial_status: DialOutcome = "no-answer",
     ) -> CallRecord:
-        """Run one call from its first webhook to its status callback and return the record."""
+        """Run one call from its first webhook to its status callback and return the record.
+
+        A ``<Dial>`` in the app's TwiML ends with ``dial_status`` (Twilio's DialCallStatus:
+        ``completed`` when the dialled party answered and the two talked).
+        """
         if direction not in ("inbound", "outbound-api"):
             raise ValueError(f"direction must be 'inbound' or 'outbound-api', not {direction!r}")
+        if isinstance(dial_status, str) and dial_status not in DIAL_STATUSES:
+            raise ValueError(f"dial_status must be one of {', '.join(DIAL_STATUSES)}")
         record = CallRecord(call_sid or _sid("CA"), from_, to, direction)
-        run = _CallRun(self, record, respondent, dict(extra_params or {}))
+        run = _CallRun(self, record, respondent, dict(extra_params or {}), dial_status)
         failure: SimulatorError | None = None
         first = {"CallStatus": "ringing" if direction == "inbound" else "in-progress"}
         if answered_by:
@@ -247,8 +264,10 @@ class _CallRun:
         record: CallRecord,
         respondent: Respondent,
         extra: dict[str, str],
+        dial_status: DialOutcome = "no-answer",
     ) -> None:
         self.sim, self.record, self.respondent, self.extra = sim, record, respondent, extra
+        self.dial_status = dial_status
         self.heard: list[str] = []
         self.seconds = 0.0
         self.transcriptions: list[Target] = []
@@ -300,6 +319,8 @@ class _CallRun:
                 target = self.record_audio(verb, doc_url)
             elif verb.tag == "Redirect":
                 target = urljoin(doc_url, (verb.text or "").strip()), {}
+            elif verb.tag == "Dial":
+                target = self.dial(verb, doc_url)
             elif verb.tag == "Hangup":
                 raise _Ended("app")
             elif verb.tag == "Reject":
@@ -362,6 +383,38 @@ class _CallRun:
             return None
         # Without an action Twilio posts back to the document that held the verb.
         return urljoin(doc_url, verb.get("action", "")), params
+
+    def dial(self, verb: ET.Element, doc_url: str) -> Target | None:
+        """Ring the number a <Dial> names; with an action, Twilio then requests it with how
+        the dial went, and without one goes on to the next verb."""
+        number = (verb.text or "").strip() or "".join(
+            (child.text or "").strip() for child in verb if child.tag == "Number"
+        )
+        caller_id = verb.get("callerId") or self.record.from_
+        status = self.dial_status if isinstance(self.dial_status, str) else self.dial_status(number)
+        if status not in DIAL_STATUSES:
+            raise SimulatorError(f"a dial cannot end {status!r}; one of {', '.join(DIAL_STATUSES)}")
+        self.record.dials.append((number, caller_id, status))
+        if status in ("completed", "answered"):
+            talked = DIAL_TALK_SECONDS
+            limit = verb.get("timeLimit")
+            if limit:
+                talked = min(talked, int(limit))
+            status = "completed"
+        else:
+            talked = 0
+            self.seconds += int(verb.get("timeout", "30"))
+        self.seconds += talked
+        action = verb.get("action")
+        if not action:
+            return None
+        params = {
+            "DialCallStatus": status,
+            "DialCallSid": _sid("CA"),
+            "DialCallDuration": str(talked),
+            "DialBridged": "true" if talked else "false",
+        }
+        return urljoin(doc_url, action), params
 
     def record_audio(self, verb: ET.Element, doc_url: str) -> Target | None:
         finish_keys = verb.get("finishOnKey", "1234567890*#")

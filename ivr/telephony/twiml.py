@@ -3,22 +3,55 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
 from ivr.config import Settings
-from ivr.engine.model import Step, Wait
+from ivr.engine.model import Offer, Step, Wait
 
 VOICE = "Polly.Amy"
 LANGUAGE = "en-GB"
 #: Seconds of silence before a Gather gives up; generous for elderly or distressed callers.
 GATHER_TIMEOUT = 7
 RECORD_SILENCE_TIMEOUT = 5
+#: The slower, clearer reading a caller or their case asks for (SSML prosody).
+SLOW_RATE = "85%"
+#: Seconds the hand-over number rings before the caller is told someone will call back.
+HANDOVER_RING_SECONDS = 25
 
 
-def _say(verb: VoiceResponse | Gather, text: str) -> None:
-    if text:
-        verb.say(text, voice=VOICE, language=LANGUAGE)
+class Voice(NamedTuple):
+    """Who speaks a call's words, and in what language (also what speech is heard in)."""
+
+    name: str = VOICE
+    language: str = LANGUAGE
+
+
+ENGLISH = Voice()
+
+
+def voice_of(step: Step) -> Voice:
+    """The voice of a step: its questionnaire's, in the language the call is in."""
+    return Voice(step.voice or VOICE, step.state.language or LANGUAGE)
+
+
+def _say(
+    verb: VoiceResponse | Gather, text: str, *, slow: bool = False, voice: Voice = ENGLISH
+) -> None:
+    if not text:
+        return
+    if slow:
+        said = Say(voice=voice.name, language=voice.language)
+        said.prosody(text, rate=SLOW_RATE)
+        verb.append(said)
+    else:
+        verb.say(text, voice=voice.name, language=voice.language)
+
+
+def _offer(verb: VoiceResponse | Gather, offers: tuple[Offer, ...], slow: bool) -> None:
+    for offer in offers:
+        _say(verb, offer.text, slow=slow, voice=Voice(offer.voice or VOICE, offer.language))
 
 
 def step_twiml(step: Step, next_url: str, *, transcribe_url: str | None = None) -> str:
@@ -28,13 +61,17 @@ def step_twiml(step: Step, next_url: str, *, transcribe_url: str | None = None) 
     there.
     """
     text = " ".join(p for p in step.prompts if p)
-    if transcribe_url is not None or not _plain(text) or not _plain(next_url):
-        return _render(text, step.wait, next_url, transcribe_url)
+    slow = step.state.slow
+    voice = voice_of(step)
+    if transcribe_url is not None or step.offers or not _plain(text) or not _plain(next_url):
+        return _render(
+            text, step.wait, next_url, transcribe_url, slow=slow, voice=voice, offers=step.offers
+        )
     # Rendering through the twilio library is one of a turn's larger costs, and a step's
     # shape (what it waits for) repeats across calls: the library renders each shape once
     # with slots that the text and URL then fill. The shapes hold no words of a prompt,
     # so nothing said to a victim (a first name) is kept between calls.
-    return _shape(step.wait).replace(TEXT_SLOT, text).replace(URL_SLOT, next_url)
+    return _shape(step.wait, slow, voice).replace(TEXT_SLOT, text).replace(URL_SLOT, next_url)
 
 
 #: Stand in for the words and the next turn's URL in a rendered shape.
@@ -49,18 +86,29 @@ def _plain(text: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _shape(wait: Wait | None) -> str:
-    return _render(TEXT_SLOT, wait, URL_SLOT)
+def _shape(wait: Wait | None, slow: bool = False, voice: Voice = ENGLISH) -> str:
+    return _render(TEXT_SLOT, wait, URL_SLOT, slow=slow, voice=voice)
 
 
-def _render(text: str, wait: Wait | None, next_url: str, transcribe_url: str | None = None) -> str:
+def _render(
+    text: str,
+    wait: Wait | None,
+    next_url: str,
+    transcribe_url: str | None = None,
+    *,
+    slow: bool = False,
+    voice: Voice = ENGLISH,
+    offers: tuple[Offer, ...] = (),
+) -> str:
+    if wait is not None and wait.kind == "person":
+        raise ValueError("a step that puts the call through is rendered by handover_twiml")
     response = VoiceResponse()
     if wait is None:
-        _say(response, text)
+        _say(response, text, slow=slow, voice=voice)
         response.hangup()
         return str(response)
     if wait.kind == "recording":
-        _say(response, text)
+        _say(response, text, slow=slow, voice=voice)
         transcription: dict[str, object] = {}
         if transcribe_url is not None:
             transcription = {"transcribe": True, "transcribe_callback": transcribe_url}
@@ -86,14 +134,33 @@ def _render(text: str, wait: Wait | None, next_url: str, transcribe_url: str | N
         if wait.kind == "keys":
             options["num_digits"] = 1
         if wait.speech:
-            options.update(language=LANGUAGE, speech_timeout="auto")
+            options.update(language=voice.language, speech_timeout="auto")
             if wait.hints:
                 options["hints"] = ", ".join(wait.hints)
         gather = Gather(**options)
-        _say(gather, text)
+        _say(gather, text, slow=slow, voice=voice)
+        # Another language's offer, in its own voice, while the keys are still listened for.
+        _offer(gather, offers, slow)
         response.append(gather)
     # Reached only on no input: the same turn URL without Digits means silence.
     response.redirect(next_url, method="POST")
+    return str(response)
+
+
+def handover_twiml(step: Step, *, number: str, caller_id: str, action_url: str) -> str:
+    """Say the step's words, then put the call through to ``number`` showing ``caller_id``;
+    Twilio then requests ``action_url`` with how the dial went (DialCallStatus)."""
+    response = VoiceResponse()
+    text = " ".join(p for p in step.prompts if p)
+    _say(response, text, slow=step.state.slow, voice=voice_of(step))
+    dial = Dial(
+        action=action_url,
+        method="POST",
+        timeout=HANDOVER_RING_SECONDS,
+        caller_id=caller_id,
+    )
+    dial.number(number)
+    response.append(dial)
     return str(response)
 
 

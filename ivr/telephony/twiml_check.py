@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,10 @@ class TwimlError(SimulatorError):
     """The app returned TwiML that Twilio would reject or that the simulator does not support."""
 
 
+#: A phone number as Twilio dials it: + and up to 15 digits.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
 def _ints(low: int) -> Callable[[str], bool]:
     return lambda v: v.strip().isdigit() and int(v) >= low
 
@@ -29,7 +34,8 @@ def _one_of(*allowed: str) -> Callable[[str], bool]:
 _NESTABLE = {"Say", "Play", "Pause"}
 _CHILDREN = {
     "Gather": _NESTABLE,
-    "Response": _NESTABLE | {"Gather", "Record", "Redirect", "Hangup", "Reject"},
+    "Dial": {"Number"},
+    "Response": _NESTABLE | {"Gather", "Record", "Redirect", "Hangup", "Reject", "Dial"},
 }
 _SSML = {"break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub", "w"}
 _ATTRS: dict[str, set[str]] = {
@@ -68,6 +74,17 @@ _ATTRS: dict[str, set[str]] = {
         "transcribe",
         "transcribeCallback",
     },
+    "Dial": {
+        "action",
+        "method",
+        "timeout",
+        "callerId",
+        "hangupOnStar",
+        "timeLimit",
+        "answerOnBridge",
+        "ringTone",
+    },
+    "Number": {"sendDigits", "url", "method"},
     "Redirect": {"method"},
     "Hangup": set(),
     "Reject": {"reason"},
@@ -75,9 +92,20 @@ _ATTRS: dict[str, set[str]] = {
 _BOOL = (_one_of("true", "false"), "'true' or 'false'")
 _VALUES: dict[str, tuple[Callable[[str], bool], str]] = {
     **dict.fromkeys(("loop", "length", "timeout"), (_ints(0), "a non-negative integer")),
+    "timeLimit": (_ints(1), "a positive integer"),
+    "callerId": (lambda v: _E164.fullmatch(v) is not None, "a number in E.164"),
     **dict.fromkeys(("numDigits", "maxLength"), (_ints(1), "a positive integer")),
     **dict.fromkeys(
-        ("actionOnEmptyResult", "profanityFilter", "enhanced", "bargeIn", "playBeep", "transcribe"),
+        (
+            "actionOnEmptyResult",
+            "profanityFilter",
+            "enhanced",
+            "bargeIn",
+            "playBeep",
+            "transcribe",
+            "hangupOnStar",
+            "answerOnBridge",
+        ),
         _BOOL,
     ),
     "speechTimeout": (lambda v: v == "auto" or _ints(0)(v), "'auto' or a non-negative integer"),
@@ -117,10 +145,22 @@ def _check_verb(el: ET.Element, parent: str) -> None:
                 raise TwimlError(f"{where}: <{node.tag}> is not allowed inside <Say>")
         return
     for child in el:
-        if el.tag != "Gather":
+        if el.tag not in ("Gather", "Dial"):
             raise TwimlError(f"{where}: <{child.tag}> cannot be nested in <{el.tag}>")
-        _check_verb(child, "Gather")
+        _check_verb(child, el.tag)
     text = (el.text or "").strip()
+    if el.tag == "Number":
+        if _E164.fullmatch(text) is None:
+            raise TwimlError(f"{where}: {text!r} is not a number in E.164")
+        return
+    if el.tag == "Dial":
+        if text and _E164.fullmatch(text) is None:
+            raise TwimlError(f"{where}: {text!r} is not a number in E.164")
+        if not text and not len(el):
+            raise TwimlError(f"{where}: a number to dial is required")
+        if text and len(el):
+            raise TwimlError(f"{where}: give the number as text or as <Number>, not both")
+        return
     if el.tag in ("Redirect", "Play"):
         if not text and not el.get("digits"):
             raise TwimlError(f"{where}: a URL is required")

@@ -89,7 +89,8 @@ def test_a_whole_uss_interview_by_keyboard_alone(console_live: LiveApp, page: An
         page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/console/interviews/\d+$"))
     main = page.locator("main").inner_text()
-    assert "CLE/26/400001" in main and VICTIM in main and "Alex" in main
+    # The number to dial as people write it in the UK.
+    assert "CLE/26/400001" in main and "0113 496 0601" in main and "Alex" in main
     assert heading(page) == "Identity check"
     screenshot(page, "console-identity")
     assert press(page, "y") == "Consent"

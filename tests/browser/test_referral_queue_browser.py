@@ -68,7 +68,7 @@ def test_a_district_officer_works_a_referral_from_new_to_closed(
     page.get_by_role("link", name="CLE/26/100001").click()
     page.wait_for_url(re.compile(r".*/queue/referrals/\d+$"))
     detail = page.locator("main").inner_text()
-    assert "Hartlepool" in detail and "+441134960401" in detail
+    assert "Hartlepool" in detail and "0113 496 0401" in detail
     assert page.locator("audio").count() == 1
     page.get_by_label("Assign to").select_option(label=f"Me ({officer})")
     page.get_by_role("button", name="Assign").click()

@@ -156,8 +156,13 @@ def test_next_case_holds_a_due_case_and_shows_its_script(world: World) -> None:
     ):
         assert shown in html
     assert keys_offered(html), "the first step offers keys to press"
+    # The survey by its title, never its id.
+    assert "Victim satisfaction survey (Home Office core questions)" in html
+    assert "· uss ·" not in html
     # The held case is on the console page, for going back to it.
-    assert "CLE/26/300001" in client.get("/console").get_data(as_text=True)
+    console = client.get("/console").get_data(as_text=True)
+    assert "CLE/26/300001" in console
+    assert "(Victim satisfaction survey (Home Office core questions))" in console
 
 
 def test_outside_the_calling_hours_next_case_says_when_calling_opens(world: World) -> None:

@@ -119,7 +119,7 @@ def wording(body: str) -> str | None:
 
 
 def lead(body: str) -> str | None:
-    return one(r'<p class="wording" id="lead">(.*?)</p>', body)
+    return one(r'<p class="wording" id="lead"[^>]*>(.*?)</p>', body)
 
 
 def instructions(body: str) -> str | None:
@@ -127,7 +127,7 @@ def instructions(body: str) -> str | None:
 
 
 def closing(body: str) -> str | None:
-    return one(r'<h2>Say</h2>\s*<p class="wording">(.*?)</p>', body)
+    return one(r'<h2>Say</h2>\s*<p class="wording"[^>]*>(.*?)</p>', body)
 
 
 def interview_row(world: World, interview_id: int) -> Interview:

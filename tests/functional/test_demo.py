@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -85,6 +86,25 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
                 )
             )
         ]
+        calls = [
+            (_utc(row[0]), _utc(row[1]), row[2])
+            for row in conn.execute(
+                text(
+                    "select started_at, ended_at, status from interviews where ended_at is not null"
+                )
+            )
+        ]
+        referrals = [
+            (
+                _utc(row[0]),
+                _utc(row[1]) if row[1] else None,
+                _utc(row[2]) if row[2] else None,
+                row[3],
+            )
+            for row in conn.execute(
+                text("select created_at, due_at, first_contact_at, status from referrals")
+            )
+        ]
         uss_fields = [
             json.loads(row[0]) if isinstance(row[0], str) else row[0]
             for row in conn.execute(text("select fields from cases where survey = 'uss'"))
@@ -112,6 +132,31 @@ def test_demo_runs_both_campaigns_through_the_outbound_path(tmp_path: Path) -> N
         given = {fields[name] for fields in uss_fields if name in fields}
         assert given and given <= {group.key for group in groups}
     assert any(isinstance(fields.get("age"), int) for fields in uss_fields)
+    # Calls last as real ones do, 3 to 12 minutes, lengths varying, started in calling
+    # hours (UK time).
+    minutes = [(ended - began).total_seconds() / 60 for began, ended, _ in calls]
+    assert calls and all(3 <= m <= 12 for m in minutes), (min(minutes), max(minutes))
+    assert len({round(m) for m in minutes}) >= 5
+    assert all(
+        dt_time(9) <= began.astimezone(ZONE).time() <= dt_time(20, 30) for began, _, _ in calls
+    )
+    # Referrals of the last weeks were raised on many days, and worked as a team would:
+    # some overdue, most not, some reached within the target, some closed.
+    now = datetime.now(UTC)
+    recent = [r for r in referrals if now - r[0] <= timedelta(days=35)]
+    assert len({created.astimezone(ZONE).date() for created, *_ in recent}) >= 3
+    due = [r for r in recent if r[1] is not None and r[1] <= now]
+    overdue = [r for r in due if r[3] != "closed"]
+    in_time = [r for r in due if r[2] is not None and r[2] <= r[1]]
+    assert due and 0 < len(overdue) <= len(due) / 2
+    assert in_time and any(r[3] == "closed" for r in recent)
+    assert sum(result.queue.values()) == len(referrals)
+
+
+def _utc(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):  # SQLite hands the stored UTC time back as text
+        return datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return moment
 
 
 def _london_quarter(moment: datetime | str) -> tuple[int, int]:

@@ -105,6 +105,7 @@ def test_export_json(surveyed: Flask) -> None:
             "ended_at",
             "channel",
             "mode",
+            "language",
             "questionnaire_version",
             "district",
             "crime_type",
@@ -125,6 +126,7 @@ def test_export_json(surveyed: Flask) -> None:
             "2026.2",
         )
         assert (row["crime_type"], row["reported_on"]) == ("burglary", "2026-09-14")
+        assert row["language"] == "en-GB"
         assert list(row["answers"]) == [q for q in QUESTIONS if q in row["answers"]]
         started = datetime.fromisoformat(row["started_at"])
         assert started.utcoffset() == UTC.utcoffset(None)
@@ -191,6 +193,7 @@ def test_export_csv(surveyed: Flask) -> None:
             "ended_at",
             "channel",
             "mode",
+            "language",
             "questionnaire_version",
             "district",
             "crime_type",

@@ -35,6 +35,8 @@ from tests.functional.campaign_world import World, campaign_world
 
 LONDON = ZoneInfo("Europe/London")
 SAFETY_QUESTION = "Is it safe for you to talk now?"
+#: The offer of Welsh, said in Welsh beside the identity question (uss.yaml).
+WELSH_OFFER = "I siarad Cymraeg, pwyswch 9."
 GOODBYE = "Thank you for your time. Goodbye."
 DISTRICT = "Hartlepool"
 #: Words that give away who is calling and why.
@@ -148,7 +150,8 @@ def test_anything_but_a_clear_yes_at_the_safety_check_ends_the_call_safely(
             assert len(respondent.heard) == 1 + len(at_safety)
             transcript = record.transcript
             first_safety = next(i for i, said in enumerate(transcript) if SAFETY_QUESTION in said)
-            assert first_safety == 1
+            # Only the offer of Welsh (said in Welsh with the identity question) between.
+            assert transcript[1:first_safety] == [WELSH_OFFER]
             after = " ".join(transcript[first_safety:]).lower()
             before = " ".join(transcript[:first_safety]).lower()
             details = (

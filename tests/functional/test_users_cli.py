@@ -310,3 +310,37 @@ def test_audit_export_needs_since(app: Flask) -> None:
     result = run(app, "audit", "export")
     assert result.exit_code == 2
     assert "Missing option '--since'" in result.output
+
+
+def test_add_with_a_phone_stores_it_in_e164_and_audits_only_that_it_has_one(app: Flask) -> None:
+    result = add(app, "ian@force.example", "--role", "interviewer", "--phone", "0044 113 496 0001")
+    assert result.exit_code == 0, result.output
+    user = account(app, "ian@force.example")
+    assert user is not None and user.phone == "+441134960001"
+    [(action, details)] = [a for a in actions(app) if a[0] == "add_user"]
+    assert details["phone"] is True and "496" not in json.dumps(details)
+
+
+def test_add_with_a_bad_phone_adds_nothing(app: Flask) -> None:
+    result = add(app, "ian@force.example", "--role", "interviewer", "--phone", "07700 900123")
+    assert result.exit_code != 0
+    assert "valid UK phone number" in result.output
+    assert account(app, "ian@force.example") is None
+
+
+def test_phone_records_changes_and_clears_an_accounts_own_phone(app: Flask) -> None:
+    assert add(app, "ian@force.example", "--role", "interviewer").exit_code == 0
+    recorded = run(app, "users", "phone", "ian@force.example", "+44 (0)114 496 0002")
+    assert recorded.exit_code == 0, recorded.output
+    assert account(app, "ian@force.example").phone == "+441144960002"  # type: ignore[union-attr]
+    bad = run(app, "users", "phone", "ian@force.example", "not a number")
+    assert bad.exit_code != 0
+    assert account(app, "ian@force.example").phone == "+441144960002"  # type: ignore[union-attr]
+    assert run(app, "users", "phone", "ian@force.example").exit_code != 0
+    cleared = run(app, "users", "phone", "ian@force.example", "--clear")
+    assert cleared.exit_code == 0, cleared.output
+    assert account(app, "ian@force.example").phone is None  # type: ignore[union-attr]
+    changes = [d for a, d in actions(app) if a == "set_phone"]
+    assert [d["change"] for d in changes] == ["recorded", "removed"]
+    assert all(d["via"] == "cli" and "496" not in json.dumps(d) for d in changes)
+    assert run(app, "users", "phone", "nobody@force.example", "--clear").exit_code != 0

@@ -51,10 +51,12 @@ def test_editing_the_questionnaire_never_breaks_a_call_in_progress(
     # The new version drops the 'kept_informed' question and rewords 'treatment'.
     start = original.index("  - id: kept_informed")
     end = original.index("  - id: treatment")
-    edited = (
-        (original[:start] + original[end:])
-        .replace('version: "2026.2"', 'version: "2026.3"')
-        .replace("the way you were treated", "how you were treated")
+    edited = original[:start] + original[end:]
+    # Its Welsh goes too: a translation of a question the questionnaire lacks is an error.
+    start = edited.index("      kept_informed:")
+    edited = edited[:start] + edited[edited.index("      treatment:") :]
+    edited = edited.replace('version: "2026.2"', 'version: "2026.3"').replace(
+        "the way you were treated", "how you were treated"
     )
     first = simulator(app).call(
         from_="+441134960001",

@@ -171,7 +171,8 @@ def test_star_repeats_without_using_an_attempt() -> None:
 
 
 def test_third_failure_records_unanswered_and_moves_on() -> None:
-    steps = play(Digits("1"), Digits("1"), Digits("9"), Silence(), Digits("0"))
+    # 0 is not an invalid key: it asks for a person.
+    steps = play(Digits("1"), Digits("1"), Digits("9"), Silence(), Digits("9"))
     last = steps[-1]
     assert last.state.node == "actions_taken"
     assert last.events == (AnswerRecorded("ease_of_contact", None, None, None),)
@@ -226,7 +227,7 @@ def test_unmatched_speech_reprompts() -> None:
         (("1", "2", "3"), Status.CALLBACK_REQUESTED, "callback"),
         (("1", "2", "", "9", ""), Status.CALLBACK_REQUESTED, "callback"),
         (("1", "3"), Status.REFUSED, "refused"),
-        (("9", "", "8"), Status.NO_RESPONSE, "no_response"),
+        (("7", "", "8"), Status.NO_RESPONSE, "no_response"),
     ],
 )
 def test_control_steps_end_the_call(keys: tuple[str, ...], status: Status, closing: str) -> None:

@@ -27,7 +27,11 @@ from ivr.questionnaire.loader import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-USS_TEXT = (ROOT / "questionnaires" / "uss.yaml").read_text(encoding="utf-8")
+# Without its translations: an edit to the English words would otherwise also be reported
+# against the Welsh (tests/unit/test_translations.py checks those).
+USS_TEXT = (
+    (ROOT / "questionnaires" / "uss.yaml").read_text(encoding="utf-8").split("\ntranslations:")[0]
+)
 FILE = "uss.yaml"
 SAME_WORDS = "the phone and the interviewer must ask the same words"
 NOT_BEFORE_CHECKS = "must not say before identity and safety are confirmed"

@@ -523,7 +523,7 @@ def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
         csv_text(
             header,
             "V1,0113 496 0001,Sam,2026-09-20,yes,Yes,cy-GB,White British,1970-04-02,Female,no,"
-            "large print",
+            "other:large print",
             "V2,0113 496 0002,Ali,2026-09-21,yes,,,,,,,",
         ),
         survey="vcas_exit",
@@ -541,7 +541,7 @@ def test_any_survey_takes_the_standard_optional_columns(app: Flask) -> None:
         "age": 56,
         "sex": "female",
         "disability": "no",
-        "access_needs": "large print",
+        "access_needs": "other:large print",
     }
     assert second.fields == {"closed_on": "2026-09-21", "consent": "yes"}
 
@@ -563,8 +563,9 @@ def test_a_domestic_abuse_flag_must_be_yes_or_no(app: Flask) -> None:
 
 
 def test_an_overlong_free_text_cell_is_refused(app: Flask) -> None:
-    report = run(app, csv_text(f"{USS_HEADER},access_needs", f"{uss_row('A')},{'x' * 201}"))
-    assert lines(report) == ["line 2: access_needs is longer than 200 characters"]
+    # Access needs are a list of known needs; only ``other:`` takes free text.
+    report = run(app, csv_text(f"{USS_HEADER},access_needs", f"{uss_row('A')},other:{'x' * 201}"))
+    assert lines(report) == ["line 2: access_needs 'other:' is longer than 100 characters"]
 
 
 # --- demographics --------------------------------------------------------------------
@@ -668,3 +669,30 @@ def test_the_age_is_worked_out_from_the_date_of_birth_on_the_day_of_import(app: 
     assert stored["B"] == {"date_of_birth": "1980-10-01", "age": 46}
     assert stored["C"] == {"date_of_birth": "1980-09-30", "age": 46}
     assert stored["D"] == {"date_of_birth": "1980-09-30", "age": 50}
+
+
+def test_each_number_as_written_is_parsed_once(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number repeated across rows (a repeat victim, or one writing of it) is parsed the
+    first time only; a bad one is still reported on every line it is on."""
+    import ivr.campaigns.samples as samples
+
+    parsed: list[str] = []
+    real = samples.to_e164
+
+    def counting(raw: str) -> str:
+        parsed.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(samples, "to_e164", counting)
+    good = [uss_row(f"R{n}", "0113 496 0001" if n % 2 else "+44 113 496 0002") for n in range(6)]
+    report = run(app, csv_text(USS_HEADER, *good))
+    assert report.imported == 6
+    assert sorted(parsed) == ["+44 113 496 0002", "0113 496 0001"]
+
+    parsed.clear()
+    bad = [uss_row(f"B{n}", "0113 496") for n in range(3)]
+    report = run(app, csv_text(USS_HEADER, *bad))
+    assert report.imported == 0
+    assert [p.line for p in report.problems] == [2, 3, 4]
+    assert all("not a valid phone number" in p.reason for p in report.problems)
+    assert parsed == ["0113 496"]

@@ -23,6 +23,10 @@ CASE = {
     "reported_on": "2026-09-14",
 }
 NEXT = "https://ivr.example.test/twilio/interviews/abc/turns/1"
+ENGLISH_AND_WELSH = (
+    {"voice": "Polly.Amy", "language": "en-GB"},
+    {"voice": "Polly.Gwyneth", "language": "cy-GB"},
+)
 
 
 def _steps() -> dict[str, engine.Step]:
@@ -38,6 +42,13 @@ def _steps() -> dict[str, engine.Step]:
         USS, engine.start(USS, {**CASE, "domestic_abuse": "yes"}).state, Digits("1")
     )
     refused = engine.step(USS, consent.state, Digits("3"))
+    # Welsh: a case the sample says speaks it, and a call switched to it with key 9.
+    welsh = USS.in_language("cy-GB")
+    welsh_opening = engine.start(welsh, {**CASE, "language": "cy-GB"})
+    switched = engine.step(USS, start.state, Digits("9"))
+    welsh_question = engine.step(
+        welsh, engine.step(welsh, switched.state, Digits("1")).state, Digits("1")
+    )
     return {
         "opening": start,
         "consent": consent,
@@ -46,6 +57,9 @@ def _steps() -> dict[str, engine.Step]:
         "recording": recording,
         "refused": refused,
         "safety_check": unsafe,
+        "welsh_opening": welsh_opening,
+        "switched_to_welsh": switched,
+        "welsh_question": welsh_question,
     }
 
 
@@ -66,8 +80,12 @@ def test_twiml_follows_the_rules_for_twilio(name: str) -> None:
     step = STEPS[name]
     verbs = parse_twiml(step_twiml(step, NEXT))  # raises on undocumented verbs/attributes
     tags = [v.tag for v in verbs]
+    welsh = step.state.language == "cy-GB"
     for say in (el for v in verbs for el in v.iter("Say")):
-        assert say.attrib == {"voice": "Polly.Amy", "language": "en-GB"}
+        # Every word in the call's language, but the other language's offer in its own.
+        assert say.attrib in ENGLISH_AND_WELSH
+    first_say = next(el for v in verbs for el in v.iter("Say"))
+    assert first_say.attrib == ENGLISH_AND_WELSH[welsh]
     if step.wait is None:
         assert tags[-1] == "Hangup"
         return
@@ -77,6 +95,10 @@ def test_twiml_follows_the_rules_for_twilio(name: str) -> None:
     if wait_verb == "Gather":
         gather = verbs[-2]
         assert {el.tag for el in gather} <= {"Say", "Play", "Pause"}
-        assert gather.attrib["input"] == "dtmf speech"
-        assert gather.attrib["hints"] and gather.attrib["language"] == "en-GB"
+        if welsh:
+            # Twilio's speech recognition is not documented for Welsh: keys only.
+            assert gather.attrib["input"] == "dtmf" and "language" not in gather.attrib
+        else:
+            assert gather.attrib["input"] == "dtmf speech"
+            assert gather.attrib["hints"] and gather.attrib["language"] == "en-GB"
         assert gather.attrib["action"] == NEXT
