@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import click
-from flask.cli import ScriptInfo
+from typing import Any
 
-from ivr.commands import register
-from ivr.commands.report import command as report_command
+import click
+
+from ivr.commands import LazyGroup
 
 #: ``-h`` is help everywhere; help text wraps at a readable width.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -23,17 +23,18 @@ def _create_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from None
 
 
-@click.group("ivr", context_settings=CONTEXT)
+def _script_info() -> Any:
+    # Flask's command-line module is imported only by a command that runs: ``ivr --help``
+    # and the listing of commands never need it.
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+@click.group("ivr", cls=LazyGroup, context_settings=CONTEXT)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Telephony surveys of victims of crime: questionnaires, calls, referrals, results."""
     if ctx.obj is None:
         # Commands build the app when they first need it (a test runner brings its own).
-        ctx.obj = ScriptInfo(
-            create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False
-        )
-
-
-register(main)
-# The quarterly report: a command of its own, beside the groups above.
-main.add_command(report_command)
+        ctx.obj = _script_info()
