@@ -303,18 +303,20 @@ def throwaway_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int) -> Iterator[tuple[str, int]]:
+def gunicorn(database_url: str, workers: int, configured: bool) -> Iterator[tuple[str, int]]:
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {k: v for k, v in os.environ.items() if k not in PRODUCT_SETTINGS}
     env.update(bench_environ(database_url, base))
     env["WEB_CONCURRENCY"] = str(workers)
+    # Without the product's configuration: gunicorn's defaults, as the Procfile ran it before
+    # the collector was tuned, for a before-and-after comparison.
+    config = ["-c", "python:ivr.gunicorn_config"] if configured else ["-w", str(workers)]
     cmd = [
         sys.executable,
         "-m",
         "gunicorn",
-        "-c",
-        "python:ivr.gunicorn_config",
+        *config,
         "-b",
         f"{HOST}:{port}",
         "--log-level",
@@ -407,6 +409,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--database-url", help="default: a throwaway PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--without-config",
+        action="store_true",
+        help="gunicorn's defaults instead of ivr/gunicorn_config.py (no collector tuning)",
+    )
     return parser.parse_args(argv)
 
 
@@ -418,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     with throwaway_postgres() if not args.database_url else _given(args.database_url) as url:
         log(f"preparing {calls} cases in {make_url(url).render_as_string()}")
         prepare_database(url, phones)
-        with gunicorn(url, args.workers) as (base, master):
+        with gunicorn(url, args.workers, not args.without_config) as (base, master):
             window = Window(args.warmup, args.duration)
             run = LoadRun(base, phones, args.rate, window)
             log(
