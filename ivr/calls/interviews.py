@@ -130,32 +130,12 @@ def plan_for_call(
     with the call's other facts; None when the case was interviewed already. It writes
     nothing but a questionnaire version not stored before."""
     if found is None:
-        loaded = registry.current(case.survey)
-        version_id = pin_version(conn, loaded)
-        values = case.field_values()
-        # As begin(): a case in another language the questionnaire offers hears it first.
-        step = engine.start(in_language(loaded.questionnaire, values.get("language")), values)
-        status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
-        interview_public_id = public_id()
-        new = {
-            "public_id": interview_public_id,
-            "case_id": case.id,
-            "questionnaire_version_id": version_id,
-            "channel": channel,
-            "call_sid": call_sid,
-            "status": status,
-            "step_no": 0,
-            "opening_step_no": 0,
-            "state": step.state.to_json(),
-            "started_at": now,
-            "ended_at": ended_at,
-            "language": step.state.language,
-        }
+        _q, step, new = _first_step(conn, registry, case, channel, call_sid, now)
         records = any(
             isinstance(event, engine.AnswerRecorded | engine.ReferralRequested)
             for event in step.events
         )
-        return CallPlan(interview_public_id, step, 0, new=new, records=records)
+        return CallPlan(new["public_id"], step, 0, new=new, records=records)
     interview, interview_public_id = found
     if interview.status in FINISHED:
         return None
@@ -185,33 +165,9 @@ def begin(
 ) -> Started:
     """Start an interview for a case on the current version of its questionnaire; ``now``
     (default: the real time) is when it started."""
-    loaded = registry.current(case.survey)
-    q = loaded.questionnaire
-    version_id = pin_version(conn, loaded)
-    values = case.field_values()
-    # A case the sample says speaks another language the questionnaire offers hears it
-    # from the first word.
-    step = engine.start(in_language(q, values.get("language")), values)
     now = now or utcnow()
-    status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
-    interview_public_id = public_id()
-    interview_id = turns.add_interview(
-        conn,
-        {
-            "public_id": interview_public_id,
-            "case_id": case.id,
-            "questionnaire_version_id": version_id,
-            "channel": channel,
-            "call_sid": call_sid,
-            "status": status,
-            "step_no": 0,
-            "opening_step_no": 0,
-            "state": step.state.to_json(),
-            "started_at": now,
-            "ended_at": ended_at,
-            "language": step.state.language,
-        },
-    )
+    q, step, row = _first_step(conn, registry, case, channel, call_sid, now)
+    interview_id = turns.add_interview(conn, row)
     referrals = _record(
         conn,
         interview_id,
@@ -222,7 +178,42 @@ def begin(
         case_values=(case.survey, case.district),
         due_days=due_days,
     )
-    return Started(interview_id, interview_public_id, Outcome(step, referrals))
+    return Started(interview_id, row["public_id"], Outcome(step, referrals))
+
+
+def _first_step(
+    conn: Connection,
+    registry: QuestionnaireRegistry,
+    case: CaseFacts,
+    channel: str,
+    call_sid: str | None,
+    now: datetime,
+) -> tuple[Questionnaire, Step, dict[str, Any]]:
+    """A new interview's questionnaire (in the language it begins in), its first step and
+    its row, on the current version of the case's questionnaire (stored if new)."""
+    loaded = registry.current(case.survey)
+    version_id = pin_version(conn, loaded)
+    values = case.field_values()
+    # A case the sample says speaks another language the questionnaire offers hears it
+    # from the first word.
+    q = loaded.questionnaire
+    step = engine.start(in_language(q, values.get("language")), values)
+    status, ended_at = _ending(step, Status.IN_PROGRESS.value, now)
+    row = {
+        "public_id": public_id(),
+        "case_id": case.id,
+        "questionnaire_version_id": version_id,
+        "channel": channel,
+        "call_sid": call_sid,
+        "status": status,
+        "step_no": 0,
+        "opening_step_no": 0,
+        "state": step.state.to_json(),
+        "started_at": now,
+        "ended_at": ended_at,
+        "language": step.state.language,
+    }
+    return q, step, row
 
 
 def next_step(
