@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 from flask import (
     Flask,
+    Request,
     Response,
     abort,
     request,
     session,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import (
     AnonymousUserMixin,
     LoginManager,
@@ -183,6 +185,17 @@ def _csrf_failed(_error: CSRFError) -> Response:
     return Response(CSRF_FAILED, status=400, mimetype="text/plain")
 
 
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """Staff's signed session cookie; none for Twilio's webhooks, which are signed requests
+    of their own and never carry a cookie, so that they do not pay for reading one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(WEBHOOK_PREFIX):
+            # Flask then gives the request a null session: empty, and refusing to be set.
+            return None
+        return super().open_session(app, request)
+
+
 def _security_headers(response: Response) -> Response:
     if request.path.startswith(WEBHOOK_PREFIX):
         return response
@@ -215,6 +228,7 @@ def init_app(app: Flask) -> None:
     if settings.production and not settings.redis_url:
         log.warning("REDIS_URL is not set: each web process counts failed sign-ins alone")
     app.extensions[THROTTLE] = SignInThrottle(settings.redis_url or "memory://")
+    app.session_interface = StaffSessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from flask import Response, abort, request
 
@@ -45,9 +45,12 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
 def _utf8_form(data: bytes) -> bool:
     """Whether ``data`` is form encoding whose every name and value is UTF-8 (the form
     parser would quietly drop or keep undecoded what is not)."""
+    # Separators are ASCII, so every name and value decodes exactly when the whole does, as
+    # written and once percent-decoded: two C-speed decodes instead of parsing the form.
     try:
-        parse_qsl(data.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
+        data.decode("utf-8")
+        unquote_to_bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return True
 

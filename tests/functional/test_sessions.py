@@ -246,3 +246,22 @@ def test_flash_messages_put_no_phone_number_or_name_in_the_cookie(sqlite_url: st
         for readable in cookies:
             for personal in (VICTIM, VICTIM[3:], OWN_PHONE, OWN_PHONE[3:], "Alex"):
                 assert personal not in readable
+
+
+def test_webhooks_carry_no_session_and_staff_pages_keep_theirs(sqlite_url: str) -> None:
+    """Twilio's signed requests never open the staff session cookie (it is neither read nor
+    set for them), while the pages staff use keep their signed session."""
+    from flask import session
+    from flask.sessions import NullSession, SecureCookieSession
+
+    app = create_app(make_settings(sqlite_url), queue=InProcessQueue())
+    try:
+        cookie = {"HTTP_COOKIE": "session=forged-or-stale"}
+        with app.test_request_context("/twilio/voice", method="POST", environ_base=cookie):
+            assert isinstance(session._get_current_object(), NullSession)  # type: ignore[attr-defined]
+            with pytest.raises(RuntimeError):
+                session["user"] = "anyone"
+        with app.test_request_context("/queue/", environ_base=cookie):
+            assert isinstance(session._get_current_object(), SecureCookieSession)  # type: ignore[attr-defined]
+    finally:
+        app.extensions["ivr"].db.dispose()
