@@ -13,16 +13,20 @@ round to sending it: a generator that falls behind shows as latency instead of h
 
 The mix of callers: 60% satisfied, 25% dissatisfied (a reason recorded, consent to be
 contacted: a service-recovery referral) and 15% who ask for police contact (an action
-alert). Every call must end with its interview completed, or the run counts an error.
+alert). Every call must end with its interview completed, and every referral's notice
+must have been sent, or the run counts an error.
 
     python scripts/load_calls.py --rate 300 --duration 120                   # PostgreSQL
     python scripts/load_calls.py --rate 100 --duration 30 --database-url sqlite:///load.db
 
 Without ``--database-url`` a throwaway PostgreSQL database is created on 127.0.0.1 and
-dropped at the end. The app runs under gunicorn with the product's own configuration
-(``ivr/gunicorn_config.py``), ``--workers`` sync workers. It prints p50/p90/p99/max per
-kind of webhook, the errors, the calls in progress, and the CPU used by the machine, by
-the server's processes and by the generator itself.
+dropped at the end. The app runs as the Procfile runs it: gunicorn with the product's own
+configuration (``ivr/gunicorn_config.py``, ``--workers`` sync workers) and an RQ worker
+sending the referral notices, on a Redis database the run claims (``--in-process-queue``
+runs them inside the web request instead, as the embedded default does). It prints
+p50/p90/p99/max per kind of webhook, the errors, the calls in progress, how late the
+generator itself sent (its own lag is inside the latency), and the CPU used by the
+machine, by the server's processes (web and worker) and by the generator itself.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -55,6 +59,7 @@ from twilio.request_validator import RequestValidator
 
 HOST = "127.0.0.1"
 SERVER_LOG = Path(tempfile.gettempdir()) / "ivr-load-server.log"
+WORKER_LOG = Path(tempfile.gettempdir()) / "ivr-load-worker.log"
 ROOT = Path(__file__).resolve().parent.parent
 #: Webhooks in a satisfied call: the first, eight answers, the status callback.
 WEBHOOKS_PER_CALL = 10.4
@@ -348,6 +353,66 @@ def process_cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+#: Redis databases a run may claim, and the key that claims one: the test suite's, so that
+#: a load run and a test run on one host never share (or flush) each other's database.
+REDIS_DATABASES = range(1, 16)
+REDIS_CLAIM = "ivr-test-run:{}"
+
+
+@contextmanager
+def claimed_redis(server: str) -> Iterator[str]:
+    """A Redis database of this run's own on ``server``, emptied and released at the end."""
+    from redis import Redis
+
+    admin = Redis.from_url(f"{server}/0", socket_connect_timeout=2)
+    for number in REDIS_DATABASES:
+        if admin.set(REDIS_CLAIM.format(number), os.getpid(), nx=True, ex=3 * 3600):
+            break
+    else:
+        raise RuntimeError(f"every Redis database 1-15 on {server} is claimed by another run")
+    url = f"{server}/{number}"
+    Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        Redis.from_url(url).flushdb()
+        admin.delete(REDIS_CLAIM.format(number))
+
+
+#: As the Procfile has it: jobs run in the worker's own process, on the services and
+#: database connections it built once, instead of in a process forked for each job.
+RQ_WORKER_CLASS = "rq.worker.SimpleWorker"
+
+
+@contextmanager
+def rq_worker(database_url: str, redis_url: str) -> Iterator[int]:
+    """The Procfile's worker: RQ on the run's Redis database, running the referral notices
+    the web processes queue. Its process id."""
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCT_SETTINGS}
+    env.update(bench_environ(database_url, f"http://{HOST}"))
+    env["REDIS_URL"] = redis_url
+    worker_log = open(WORKER_LOG, "w")  # noqa: SIM115 - closed when the worker stops
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rq.cli", "worker", "-w", RQ_WORKER_CLASS, "--url", redis_url],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=worker_log,
+        stderr=worker_log,
+    )
+    try:
+        yield proc.pid
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        worker_log.close()
+
+
 def server_pids(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     try:
@@ -372,12 +437,15 @@ def throwaway_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int, configured: bool) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    database_url: str, redis_url: str, workers: int, configured: bool
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {k: v for k, v in os.environ.items() if k not in PRODUCT_SETTINGS}
     env.update(bench_environ(database_url, base))
     env["WEB_CONCURRENCY"] = str(workers)
+    env["REDIS_URL"] = redis_url
     # Without the product's configuration: gunicorn's defaults, as the Procfile ran it before
     # the collector was tuned, for a before-and-after comparison.
     config = ["-c", "python:ivr.gunicorn_config"] if configured else ["-w", str(workers)]
@@ -438,6 +506,28 @@ def interview_statuses(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+#: Seconds the worker has, once the calls are over, to send the notices still queued.
+NOTICE_DRAIN_SECONDS = 60
+
+
+def referral_notices(url: str) -> tuple[int, int]:
+    """Referrals raised, and how many of them are still unannounced once the worker has had
+    time to send their notices: every one should have gone."""
+    engine = create_engine(url)
+    deadline = time.monotonic() + NOTICE_DRAIN_SECONDS
+    try:
+        while True:
+            with engine.connect() as conn:
+                raised, waiting = conn.execute(
+                    text("select count(*), count(*) - count(announced_at) from referrals")
+                ).one()
+            if not waiting or time.monotonic() > deadline:
+                return int(raised), int(waiting)
+            time.sleep(1.0)
+    finally:
+        engine.dispose()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -485,6 +575,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="default: a throwaway PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379",
+        help="Redis server for the job queue; the run claims a database 1-15 of its own",
+    )
+    parser.add_argument(
+        "--in-process-queue",
+        action="store_true",
+        help="no Redis and no RQ worker: referral notices run inside the web request",
+    )
+    parser.add_argument(
         "--without-config",
         action="store_true",
         help="gunicorn's defaults instead of ivr/gunicorn_config.py (no collector tuning)",
@@ -500,13 +600,20 @@ def main(argv: list[str] | None = None) -> int:
     with throwaway_postgres() if not args.database_url else _given(args.database_url) as url:
         log(f"preparing {calls} cases in {make_url(url).render_as_string()}")
         prepare_database(url, phones)
-        with gunicorn(url, args.workers, not args.without_config) as (base, master):
+        with ExitStack() as stack:
+            redis_url, worker = "", None
+            if not args.in_process_queue:
+                redis_url = stack.enter_context(claimed_redis(args.redis))
+                worker = stack.enter_context(rq_worker(url, redis_url))
+            base, master = stack.enter_context(
+                gunicorn(url, redis_url, args.workers, not args.without_config)
+            )
             window = Window(args.warmup, args.duration)
             run = LoadRun(base, phones, args.rate, window)
             log(
                 f"{args.rate:g} webhooks/s: {args.warmup:g} s warm-up, {args.duration:g} s measured"
             )
-            pids = server_pids(master)
+            pids = server_pids(master) + ([] if worker is None else [worker])
             cpu: dict[str, float] = {}
 
             async def measure_cpu() -> None:
@@ -530,9 +637,14 @@ def main(argv: list[str] | None = None) -> int:
                 asyncio.run(measured_run())
             log(f"run took {time.monotonic() - started:.0f} s")
             statuses = interview_statuses(url)
+            referrals, unannounced = referral_notices(url)
     print(report(run.figures, args.duration, cpu))
     print("interviews: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
-    broken = sum(n for status, n in statuses.items() if status != "completed")
+    print(
+        f"referrals and alerts raised {referrals}, their notices "
+        + (f"NOT SENT for {unannounced}" if unannounced else "all sent")
+    )
+    broken = sum(n for status, n in statuses.items() if status != "completed") + unannounced
     errors = sum(run.figures.errors.values()) + broken
     return 1 if errors else 0
 

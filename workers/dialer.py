@@ -1,8 +1,8 @@
 """RQ jobs of the outbound dialler: the scheduler pass and placing one call.
 
-Run them with ``rq worker --with-scheduler`` (the Procfile's ``worker:``; the scheduler
-runs the notifications' delayed retries). The clock (``rq cron workers.clock``, the
-Procfile's ``clock:``) enqueues a pass every half minute.
+Run them with ``rq worker -w rq.worker.SimpleWorker --with-scheduler`` (the Procfile's
+``worker:``; the scheduler runs the notifications' delayed retries). The clock
+(``rq cron workers.clock``, the Procfile's ``clock:``) enqueues a pass every half minute.
 """
 
 from __future__ import annotations

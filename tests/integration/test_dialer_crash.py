@@ -11,7 +11,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from ivr.telephony.fake_api import FakeTwilioApi, no_answer
 from ivr.telephony.simulator import WSGITransport
 from tests.conftest import AUTH_TOKEN, REDIS_URL, ROOT, make_settings
 from tests.functional.campaign_world import ACCOUNT_SID, uss_csv
+from tests.integration.procfile import rq_worker_command
 
 PHONE = "+441134960201"
 QUEUE = "ivr-dialer-test"
@@ -71,7 +71,7 @@ class Gate:
 
 def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, QUEUE],
+        rq_worker_command(REDIS_URL, QUEUE),
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -81,8 +81,9 @@ def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:
     if not gate.arrived.wait(60):
         os.killpg(worker.pid, signal.SIGKILL)
         pytest.fail("the worker never asked the API to place the call")
-    # Killed at the worst moment: while the REST request is in flight. RQ runs the job in
-    # a forked work horse in a session of its own, so the horse is killed by pid first.
+    # Killed at the worst moment: while the REST request is in flight. The Procfile's worker
+    # runs the job in its own process; a worker that forks a work horse for each job (RQ's
+    # default) would have it in a session of its own, so any child is killed by pid first.
     horses = subprocess.run(
         ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
@@ -95,7 +96,7 @@ def _dial_in_worker(env: dict[str, str], gate: Gate) -> subprocess.Popen[bytes]:
 
 def _rerun_worker(env: dict[str, str]) -> None:
     subprocess.run(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, QUEUE],
+        rq_worker_command(REDIS_URL, QUEUE),
         cwd=ROOT,
         env=env,
         timeout=60,

@@ -38,6 +38,7 @@ from tests.conftest import (
     SURVEY_NUMBER,
     service_missing,
 )
+from tests.integration.procfile import rq_worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -240,7 +241,7 @@ def _work_the_queue(env: dict[str, str], workers: int) -> None:
     """RQ workers, as the Procfile runs them, emptying the queue side by side (burst mode)."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", env["REDIS_URL"]],
+            rq_worker_command(env["REDIS_URL"]),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
