@@ -301,30 +301,78 @@ def keep_turn(
     another request moved the interview on first."""
     now = now or utcnow()
     step_no = interview.step_no + 1
-    if (
-        turns.turns_in_one_statement(conn)
-        and not any(isinstance(event, engine.ReferralRequested) for event in step.events)
-        and not _switched_language(interview, step)
-    ):
-        status, ended_at = _ending(step, interview.status, now)
-        if not turns.keep_turn_in_one_statement(
+    kept = (
+        kept_in_one_statement(interview, questionnaire, step, due_days=due_days, now=now)
+        if turns.turns_in_one_statement(conn)
+        else None
+    )
+    if kept is not None:
+        referrals = turns.keep_turn_in_one_statement(
             conn,
             interview.id,
             read_step_no=interview.step_no,
-            status=status,
-            state=step.state.to_json(),
-            ended_at=ended_at,
-            answers=_answers(interview.id, questionnaire, step, now),
+            status=kept.status,
+            state=kept.state,
+            ended_at=kept.ended_at,
+            answers=kept.answers,
             response=response,
             now=now,
-        ):
-            return None
-        return Outcome(step, [])
+            referrals=kept.referrals,
+        )
+        return None if referrals is None else Outcome(step, referrals)
     with db.writing(conn):
         outcome = keep_step(conn, interview, questionnaire, step, due_days=due_days, now=now)
         if outcome is not None:
             turns.add_turn(conn, interview.id, step_no, response, now)
     return outcome
+
+
+@dataclass(frozen=True)
+class KeptStep:
+    """What keeping a step writes: the interview's status, state and end, the answers'
+    rows and the new referrals' rows."""
+
+    status: str
+    state: dict[str, Any]
+    ended_at: datetime | None
+    answers: list[dict[str, Any]]
+    referrals: list[dict[str, Any]]
+
+
+def kept_in_one_statement(
+    interview: InterviewRow,
+    questionnaire: Questionnaire,
+    step: Step,
+    *,
+    due_days: int,
+    now: datetime,
+) -> KeptStep | None:
+    """What keeping a step writes, where one statement can write it all (as
+    :func:`keep_step` would); None where it cannot: the step switches language or revises
+    a referral (each an update of its own), or raises one whose case's survey and district
+    were not read with the interview."""
+    for event in step.events:
+        if isinstance(event, engine.ReferralRequested) and (
+            event.revised or interview.case_survey is None
+        ):
+            return None
+    if _switched_language(interview, step):
+        return None
+    status, ended_at = _ending(step, interview.status, now)
+    return KeptStep(
+        status,
+        step.state.to_json(),
+        ended_at,
+        _answers(interview.id, questionnaire, step, now),
+        _new_referrals(
+            interview.case_id,
+            questionnaire,
+            step,
+            now,
+            (interview.case_survey or "", interview.case_district),
+            due_days,
+        ),
+    )
 
 
 def advance(
@@ -362,51 +410,73 @@ def _record(
     """Store the step's answers and referrals (a revised referral updates the one it
     revises); ``case_values`` is the case's (survey, district), read from the database
     only when a new referral needs it."""
-    referrals: list[NewReferral] = []
     for event in step.events:
-        if isinstance(event, engine.ReferralRequested):
-            reasons = [
-                {
-                    "question": r.question,
-                    "answer": in_own_words(q, r.question, r.code, r.answer),
-                    "code": r.code,
-                }
-                for r in event.reasons
-            ]
-            due_at = first_contact_due(now, due_days) if event.consented else None
-            if event.revised:
-                turns.revise_referral(
-                    conn,
-                    interview_id=interview_id,
-                    kind=event.kind,
-                    reasons=reasons,
-                    consented=event.consented,
-                    due_at=due_at,
-                    now=now,
-                )
-                continue
-            if case_values is None:
-                case_values = turns.case_survey_and_district(conn, case_id)
-            survey, case_district = case_values
-            district = (
-                q.routing.service if q.routing.to == "service" else case_district
-            ) or "unassigned"
-            referrals.append(
-                turns.add_referral(
-                    conn,
-                    interview_id=interview_id,
-                    case_id=case_id,
-                    survey=survey,
-                    kind=event.kind,
-                    district=district,
-                    reasons=reasons,
-                    now=now,
-                    due_at=due_at,
-                    consented=event.consented,
-                )
+        if isinstance(event, engine.ReferralRequested) and event.revised:
+            reasons = _reasons(q, event)
+            turns.revise_referral(
+                conn,
+                interview_id=interview_id,
+                kind=event.kind,
+                reasons=reasons,
+                consented=event.consented,
+                due_at=_due(event, now, due_days),
+                now=now,
             )
+    raises = any(
+        isinstance(event, engine.ReferralRequested) and not event.revised for event in step.events
+    )
+    if raises and case_values is None:
+        case_values = turns.case_survey_and_district(conn, case_id)
+    referrals = [
+        turns.add_referral(conn, interview_id=interview_id, **row, now=now)
+        for row in _new_referrals(case_id, q, step, now, case_values or ("", None), due_days)
+    ]
     turns.add_answers(conn, _answers(interview_id, q, step, now))
     return referrals
+
+
+def _new_referrals(
+    case_id: int,
+    q: Questionnaire,
+    step: Step,
+    now: datetime,
+    case_values: tuple[str, str | None],
+    due_days: int,
+) -> list[dict[str, Any]]:
+    """The referrals a step raises anew (not those it revises), as rows to store, routed
+    to the case's district (``case_values``: its survey and district) or to the service."""
+    survey, case_district = case_values
+    district = (q.routing.service if q.routing.to == "service" else case_district) or "unassigned"
+    return [
+        {
+            "case_id": case_id,
+            "survey": survey,
+            "kind": event.kind,
+            "district": district,
+            "reasons": _reasons(q, event),
+            "due_at": _due(event, now, due_days),
+            "consented": event.consented,
+        }
+        for event in step.events
+        if isinstance(event, engine.ReferralRequested) and not event.revised
+    ]
+
+
+def _reasons(q: Questionnaire, event: engine.ReferralRequested) -> list[dict[str, Any]]:
+    """A referral's reasons: each dissatisfied answer, in the questionnaire's own words."""
+    return [
+        {
+            "question": r.question,
+            "answer": in_own_words(q, r.question, r.code, r.answer),
+            "code": r.code,
+        }
+        for r in event.reasons
+    ]
+
+
+def _due(event: engine.ReferralRequested, now: datetime, due_days: int) -> datetime | None:
+    """When first contact is due: only a victim who agreed to be contacted is called."""
+    return first_contact_due(now, due_days) if event.consented else None
 
 
 def in_own_words(

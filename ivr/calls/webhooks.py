@@ -16,7 +16,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ivr.calls import handover, interviews
+from ivr.calls import call_ends, handover, interviews
 from ivr.calls import parameters as p
 from ivr.calls.parameters import BadParameter
 from ivr.campaigns import dialler
@@ -24,6 +24,7 @@ from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, S
 from ivr.engine.script import known_sensitive
 from ivr.referrals import notifications
 from ivr.services import current_services
+from ivr.store import call_ends as call_end_store
 from ivr.store import call_starts, turns
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
@@ -532,6 +533,21 @@ def status() -> tuple[str, int]:
                 _inbound_status(conn, form, svc.clock())
         return "", 204
     referrals: list[NewReferral] = []
+    if call_sid:
+        with svc.db.reading() as conn:
+            if call_end_store.ends_in_one_statement(conn):
+                ended = call_ends.end_call(
+                    conn,
+                    svc.questionnaires,
+                    form,
+                    attempt_public_id,
+                    due_days=svc.settings.referral_due_working_days,
+                    now=svc.clock(),
+                )
+                referrals = ended.referrals
+                if ended.done:
+                    _announce(referrals)
+                    return "", 204
     with svc.db.begin() as conn:
         now = svc.clock()
         if call_status in FINAL_CALL and call_sid:
@@ -545,7 +561,7 @@ def status() -> tuple[str, int]:
                     now=now,
                 )
                 # The interview is locked, so no other request can have moved it on.
-                referrals = outcome.referrals if outcome is not None else []
+                referrals += outcome.referrals if outcome is not None else []
         if not dialler.record_call_status(conn, svc.questionnaires, attempt_public_id, form, now):
             _inbound_status(conn, form, now)
     _announce(referrals)
@@ -598,5 +614,5 @@ def _announce(referrals: list[NewReferral]) -> None:
     job queue unreachable they are kept, and the caller still gets the call's TwiML."""
     svc = current_services()
     notifications.announce(
-        svc.queue, svc.db, [(r.id, r.kind, r.district) for r in referrals], svc.clock()
+        svc.queue, svc.db, [(r.id, r.kind, r.district) for r in referrals], svc.clock(), marked=True
     )

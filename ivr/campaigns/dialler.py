@@ -235,7 +235,7 @@ def record_call_status(
         conn, campaign, attempt.case_id, attempt.id, outcome, now, appointment_choice=choice
     )
     if outcome is Outcome.REFUSED:
-        opt_out(conn, attempt.phone, reason="declined the survey", source="survey call", now=now)
+        opt_out(conn, attempt.phone, reason=DECLINED[0], source=DECLINED[1], now=now)
     return True
 
 
@@ -277,7 +277,7 @@ def interview_ended(
     replan_after(conn, campaign, case_id, None, outcome, now, appointment_choice=callback_choice)
     if outcome is Outcome.REFUSED:
         phone = store.phone_of_case(conn, case_id)
-        opt_out(conn, phone, reason="declined the survey", source="survey call", now=now)
+        opt_out(conn, phone, reason=DECLINED[0], source=DECLINED[1], now=now)
 
 
 def cancel_pending_for_inbound(conn: Connection, case_id: int, now: datetime) -> int:
@@ -289,10 +289,17 @@ def cancel_pending_for_inbound(conn: Connection, case_id: int, now: datetime) ->
     return cancelled
 
 
+#: How a case whose number opted out closes: a refusal, because of the do-not-call list.
+OPTED_OUT = ("2.11", "do_not_call")
+#: Why, and where, a victim who declined the survey on a call was listed.
+DECLINED = ("declined the survey", "survey call")
+
+
 def opt_out(conn: Connection, phone: str, *, reason: str, source: str, now: datetime) -> None:
     """Never ring this number again, for any survey: list it and close its open cases."""
     store.add_do_not_call(conn, phone, reason=reason, source=source, now=now)
     cases = store.cases_with_phone(conn, phone)
     for case_id in cases:
         cancel_pending_for_inbound(conn, case_id, now)
-    store.close_open_schedules(conn, cases, disposition="2.11", reason="do_not_call", now=now)
+    disposition, because = OPTED_OUT
+    store.close_open_schedules(conn, cases, disposition=disposition, reason=because, now=now)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -389,6 +390,18 @@ def _close_stranded(conn: Connection, campaign: Campaign, now: datetime) -> int:
 # --- after a call -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NextPlan:
+    """What a case's schedule becomes after a call: its next call (and whether that is an
+    appointment), or its final disposition; and whether only interviewers ring it now."""
+
+    next_attempt_at: datetime | None = None
+    disposition: str | None = None
+    reason: str | None = None
+    appointment_at: datetime | None = None
+    interviewer_only: bool = False
+
+
 def replan_after(
     conn: Connection,
     campaign: Campaign,
@@ -405,11 +418,44 @@ def replan_after(
     case = store.open_schedule_of(conn, case_id)
     if case is None:
         return
+    planned = plan_after(
+        campaign,
+        case,
+        outcome,
+        now,
+        starts=lambda: store.attempt_starts(conn, case_id),
+        core_answers=lambda ids: store.core_answers(conn, case_id, ids),
+        appointment_choice=appointment_choice,
+    )
+    if planned.interviewer_only:
+        store.make_interviewer_only(conn, case_id, now)
+    store.set_plan(
+        conn,
+        case_id,
+        now=now,
+        next_attempt_at=planned.next_attempt_at,
+        disposition=planned.disposition,
+        reason=planned.reason,
+        appointment_at=planned.appointment_at,
+    )
+
+
+def plan_after(
+    campaign: Campaign,
+    case: store.CaseToCall,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    starts: Callable[[], list[datetime]],
+    core_answers: Callable[[Sequence[str]], int],
+    appointment_choice: str | None = None,
+) -> NextPlan:
+    """The plan of an open case (its schedule as it is once the call's outcome is added)
+    after a call ended with ``outcome``. ``starts`` gives when the case's calls began and
+    ``core_answers`` how many of these core questions its interview answered: each is
+    asked only when the plan depends on it."""
     if outcome in FINAL_OUTCOMES:
-        store.set_plan(
-            conn, case_id, now=now, disposition=FINAL_OUTCOMES[outcome].code, reason=outcome.value
-        )
-        return
+        return NextPlan(disposition=FINAL_OUTCOMES[outcome].code, reason=outcome.value)
     if (
         outcome is not Outcome.CALLBACK_REQUESTED
         and _calls_since_stopping(case.outcomes) > campaign.policy.resume_calls
@@ -417,24 +463,36 @@ def replan_after(
         # Rung back as often as the policy allows to carry on an interview that stopped
         # part way, however those calls went (a victim who asked for a call-back still
         # gets it): it stays partial (1.2) or a break-off (2.12), by the threshold.
-        _close_exhausted(conn, campaign, case, now, reason="stopped_part_way")
-        return
-    if outcome is Outcome.UNSAFE:
-        # Not safe to talk (or not a clear yes): no automated call ever again; an
-        # interviewer tries later, starting with the safety question.
-        store.make_interviewer_only(conn, case_id, now)
+        return _exhausted(campaign, case, core_answers, reason="stopped_part_way")
+    # Not safe to talk (or not a clear yes): no automated call ever again; an interviewer
+    # tries later, starting with the safety question.
+    unsafe = outcome is Outcome.UNSAFE
     if outcome is Outcome.CALLBACK_REQUESTED:
         when = campaign.policy.appointment(appointment_choice or "tomorrow_daytime", now)
-        store.set_plan(conn, case_id, now=now, next_attempt_at=when, appointment_at=when)
-        return
-    starts = store.attempt_starts(conn, case_id)
+        return NextPlan(next_attempt_at=when, appointment_at=when)
     following = campaign.policy.next_attempt(
-        outcome=outcome, attempts_made=case.attempts, previous_starts=starts, now=now
+        outcome=outcome, attempts_made=case.attempts, previous_starts=starts(), now=now
     )
     if following is None:
-        _close_exhausted(conn, campaign, case, now)
-    else:
-        store.set_plan(conn, case_id, now=now, next_attempt_at=following)
+        return replace(_exhausted(campaign, case, core_answers), interviewer_only=unsafe)
+    return NextPlan(next_attempt_at=following, interviewer_only=unsafe)
+
+
+def _exhausted(
+    campaign: Campaign,
+    case: store.CaseToCall,
+    core_answers: Callable[[Sequence[str]], int],
+    reason: str = "attempts_exhausted",
+) -> NextPlan:
+    """The plan of a case closed because it was rung as often as it may be."""
+    met = False
+    if Outcome.PARTIAL.value in case.outcomes:
+        q = campaign.questionnaire
+        met = core_answers(q.core_ids) >= q.partial_threshold
+    found = final_disposition(
+        [Outcome(o) for o in case.outcomes], attempts_exhausted=True, partial_threshold_met=met
+    )
+    return NextPlan(disposition=(found or Disposition.NO_ANSWER).code, reason=reason)
 
 
 #: Outcomes of calls that never rang: they do not use up a call to carry on.

@@ -683,7 +683,9 @@ def _announce(
 ) -> None:
     """Queue referral notices once the transaction that made them has committed (kept for
     later when the queue cannot take them: see :func:`notifications.announce`)."""
-    notifications.announce(queue, db, [(r.id, r.kind, r.district) for r in referrals], now)
+    notifications.announce(
+        queue, db, [(r.id, r.kind, r.district) for r in referrals], now, marked=True
+    )
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -133,14 +133,22 @@ def announce(
     db: Database,
     referrals: Iterable[tuple[int, str, str]],
     now: datetime,
+    *,
+    marked: bool = False,
 ) -> None:
     """Queue the notices of referrals (id, kind, district) just committed. A notice the job
     queue cannot take now is kept, not lost: its referral waits, unqueued, for
-    :func:`announce_waiting` once the queue is back; the caller carries on either way."""
-    if queue is None:
-        return
+    :func:`announce_waiting` once the queue is back; the caller carries on either way.
+
+    ``marked``: the referrals were stored with their notices counted as queued, as a new
+    referral is, so that a webhook queueing them makes no write more: only those the queue
+    could not take are written, as not queued after all.
+    """
+    wanted = list(referrals)
     queued = []
-    for referral_id, kind, district in referrals:
+    for referral_id, kind, district in wanted:
+        if queue is None:
+            break
         try:
             queue.enqueue(NOTIFY_NEW_REFERRAL, referral_id, kind, district)
         except JobQueueUnavailable:
@@ -151,7 +159,12 @@ def announce(
             )
             continue
         queued.append(referral_id)
-    if queued:
+    if marked:
+        missed = [referral_id for referral_id, *_ in wanted if referral_id not in queued]
+        if missed:
+            with db.transaction() as session:
+                referral_store.mark_notices_unqueued(session, missed)
+    elif queued:
         with db.transaction() as session:
             referral_store.mark_notices_queued(session, queued, now)
 

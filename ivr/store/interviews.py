@@ -16,8 +16,10 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ivr.questionnaire.loader import LoadedQuestionnaire, parse_questionnaire
@@ -35,6 +37,23 @@ _VERSION_ID = select(_VERSIONS.c.id).where(
     _VERSIONS.c.survey == bindparam("survey"), _VERSIONS.c.sha256 == bindparam("sha256")
 )
 _ADD_VERSION = insert(_VERSIONS)
+# Stored unless a row with the same text is there, and the id either way (PostgreSQL): a
+# conflicting row is not returned by the INSERT, so the read of the table beside it
+# finds it.
+_STORED_VERSION = (
+    pg_insert(_VERSIONS)
+    .values(
+        survey=bindparam("survey"),
+        version=bindparam("version"),
+        sha256=bindparam("sha256"),
+        source=bindparam("source"),
+        loaded_at=bindparam("loaded_at", type_=_VERSIONS.c.loaded_at.type),
+    )
+    .on_conflict_do_nothing(index_elements=[_VERSIONS.c.survey, _VERSIONS.c.sha256])
+    .returning(_VERSIONS.c.id)
+    .cte("stored")
+)
+_PIN_VERSION = union_all(select(_STORED_VERSION.c.id), _VERSION_ID).limit(1)
 _VERSION_SOURCE = select(_VERSIONS.c.survey, _VERSIONS.c.version, _VERSIONS.c.source).where(
     _VERSIONS.c.id == bindparam("version_id")
 )
@@ -134,20 +153,21 @@ def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
     version_id = ids.get(key)
     if version_id is not None:
         return version_id
+    if isinstance(bind, Connection) and _autocommit(bind) and bind.dialect.name == "postgresql":
+        # A call's first webhook runs outside any transaction: found or stored in one
+        # statement, so the process's first call costs one round trip more, not two.
+        found = bind.execute(_PIN_VERSION, _version_values(loaded)).first()
+        if found is not None:
+            ids[key] = version_id = int(found[0])
+            _PINNED.setdefault(engine, {}).setdefault(version_id, q)
+            return version_id
+        # Another request stored it meanwhile: its row was committed after this
+        # statement's snapshot was taken, so the read below finds it.
     version_id = bind.execute(_VERSION_ID, {"survey": q.id, "sha256": loaded.sha256}).scalar()
     if version_id is None:
         result = cast(
             CursorResult[Any],
-            bind.execute(
-                _ADD_VERSION,
-                {
-                    "survey": q.id,
-                    "version": q.version,
-                    "sha256": loaded.sha256,
-                    "source": loaded.source,
-                    "loaded_at": utcnow(),
-                },
-            ),
+            bind.execute(_ADD_VERSION, _version_values(loaded)),
         )
         assert result.inserted_primary_key is not None
         version_id = int(result.inserted_primary_key[0])
@@ -160,6 +180,17 @@ def pin_version(bind: Session | Connection, loaded: LoadedQuestionnaire) -> int:
         ids[key] = version_id
     _PINNED.setdefault(engine, {}).setdefault(version_id, q)
     return int(version_id)
+
+
+def _version_values(loaded: LoadedQuestionnaire) -> dict[str, Any]:
+    q = loaded.questionnaire
+    return {
+        "survey": q.id,
+        "version": q.version,
+        "sha256": loaded.sha256,
+        "source": loaded.source,
+        "loaded_at": utcnow(),
+    }
 
 
 def pinned_questionnaire(bind: Session | Connection, version_id: int) -> Questionnaire:

@@ -335,6 +335,18 @@ def mark_notices_queued(session: Session, referral_ids: Iterable[int], now: date
         session.execute(update(Referral).where(Referral.id.in_(ids)).values(notice_queued_at=now))
 
 
+def mark_notices_unqueued(session: Session, referral_ids: Iterable[int]) -> None:
+    """The referrals' notices, stored as queued, never reached the job queue: they wait
+    for it (see :func:`notices_waiting`)."""
+    ids = list(referral_ids)
+    if ids:
+        session.execute(
+            update(Referral)
+            .where(Referral.id.in_(ids), Referral.announced_at.is_(None))
+            .values(notice_queued_at=None)
+        )
+
+
 def mark_announced(session: Session, referral_id: int, now: datetime) -> None:
     """The people who work the referral's queue were told (or there was nobody to tell)."""
     session.execute(update(Referral).where(Referral.id == referral_id).values(announced_at=now))

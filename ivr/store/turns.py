@@ -50,6 +50,10 @@ class InterviewRow(NamedTuple):
     step_no: int
     status: str
     state: dict[str, Any]
+    #: The case's survey and district, which a referral the turn raises carries: read
+    #: with the turn's interview (None where the interview was read without them).
+    case_survey: str | None = None
+    case_district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,12 @@ _INTERVIEW_COLUMNS = (
     _i.state,
 )
 
-# A turn's one read: the interview and, outer-joined, the TwiML already sent for this turn.
+# A turn's one read: the interview, its case's survey and district (for a referral the turn
+# may raise) and, outer-joined, the TwiML already sent for this turn.
 _FOR_TURN = (
-    select(*_INTERVIEW_COLUMNS, _t.response)
+    select(*_INTERVIEW_COLUMNS, _CASES.c.survey, _CASES.c.district, _t.response)
     .select_from(
-        _INTERVIEWS.outerjoin(
+        _INTERVIEWS.join(_CASES, _CASES.c.id == _i.case_id).outerjoin(
             _TURNS, (_t.interview_id == _i.id) & (_t.step_no == bindparam("step_no"))
         )
     )
@@ -271,7 +276,8 @@ def add_referral(
     due_at: datetime | None,
     consented: bool = True,
 ) -> NewReferral:
-    """Store a new referral and return what its notification needs."""
+    """Store a new referral, its notice counted as queued (see :func:`_referral_row`), and
+    return what its notification needs."""
     row = conn.execute(
         _ADD_REFERRAL,
         {
@@ -285,6 +291,7 @@ def add_referral(
             "created_at": now,
             "due_at": due_at,
             "consented": consented,
+            "notice_queued_at": now,
         },
     ).first()
     assert row is not None, "an INSERT ... RETURNING gives its row"
@@ -371,6 +378,21 @@ def turns_in_one_statement(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+#: The columns of a new referral that a turn's one statement writes, besides its interview.
+_REFERRAL_KEYS = (
+    "case_id",
+    "survey",
+    "kind",
+    "district",
+    "reasons",
+    "status",
+    "created_at",
+    "due_at",
+    "consented",
+    "notice_queued_at",
+)
+
+
 def keep_turn_in_one_statement(
     conn: Connection,
     interview_id: int,
@@ -382,13 +404,16 @@ def keep_turn_in_one_statement(
     answers: list[dict[str, Any]],
     response: str,
     now: datetime,
-) -> bool:
-    """Where the interview got to, the turn's answers and the TwiML sent for it, written in
-    one statement and so one round trip, atomically, outside any transaction (PostgreSQL).
+    referrals: list[dict[str, Any]] | None = None,
+) -> list[NewReferral] | None:
+    """Where the interview got to, the turn's answers, the new referrals it raised (each
+    row as :func:`add_referral` takes it) and the TwiML sent for it, written in one
+    statement and so one round trip, atomically, outside any transaction (PostgreSQL).
 
-    Guarded like :func:`save_interview`: when another request moved the interview on since
-    ``read_step_no``, nothing is written and the result is False.
+    The referrals stored; None, with nothing written, when another request moved the
+    interview on since ``read_step_no`` (the guard of :func:`save_interview`).
     """
+    raised = referrals or []
     values: dict[str, Any] = {
         "b_interview_id": interview_id,
         "b_read_step_no": read_step_no,
@@ -399,16 +424,52 @@ def keep_turn_in_one_statement(
         "b_response": response,
         "b_now": now,
     }
+    values.update(turn_values(answers, raised, now))
+    written = conn.execute(_turn_statement(len(answers), len(raised)), values).one()
+    if not written[0]:
+        return None
+    return [
+        NewReferral(int(referral_id), referral["kind"], referral["district"])
+        for referral_id, referral in zip(written[1:], raised, strict=True)
+    ]
+
+
+def _referral_row(referral: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A new referral's row. Its notice counts as queued from the start: the caller queues
+    it once the row is committed, and says otherwise if the job queue cannot take it (see
+    ``ivr.referrals.notifications.announce``)."""
+    return {**referral, "status": "new", "created_at": now, "notice_queued_at": now}
+
+
+def turn_values(
+    answers: list[dict[str, Any]], referrals: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    """The bound values of :func:`turn_ctes`'s answers and referrals."""
+    values: dict[str, Any] = {}
     for n, answer in enumerate(answers):
         values.update({f"b_a{n}_{key}": answer[key] for key in _ANSWER_KEYS[1:]})
-    written = conn.execute(_turn_statement(len(answers)), values).scalar_one()
-    return bool(written)
+    for n, referral in enumerate(referrals):
+        row = _referral_row(referral, now)
+        values.update({f"b_r{n}_{key}": row[key] for key in _REFERRAL_KEYS})
+    return values
 
 
 @cache
-def _turn_statement(answers: int) -> Select[Any]:
-    """The one statement of a turn with this many answers: a guarded update of the
-    interview whose RETURNING feeds the inserts of the turn and its answers."""
+def _turn_statement(answers: int, referrals: int = 0) -> Select[Any]:
+    """The one statement of a turn with this many answers and new referrals. Its row: how
+    many interviews it moved (0 or 1), then each referral's id."""
+    moved, kept, raised = turn_ctes(answers, referrals)
+    return select(
+        select(func.count()).select_from(moved).scalar_subquery(),
+        *(select(referral.c.id).scalar_subquery() for referral in raised),
+    ).add_cte(*kept, *raised)
+
+
+def turn_ctes(
+    answers: int, referrals: int, *, keep_turn: bool = True
+) -> tuple[Any, list[Any], list[Any]]:
+    """A guarded update of the interview (``moved``) whose RETURNING feeds the inserts of
+    the turn's TwiML (unless not ``keep_turn``), its answers and, apart, its referrals."""
     moved = (
         update(_INTERVIEWS)
         .where(_i.id == bindparam("b_interview_id"), _i.step_no == bindparam("b_read_step_no"))
@@ -421,20 +482,22 @@ def _turn_statement(answers: int) -> Select[Any]:
         .returning(_i.id)
         .cte("moved")
     )
-    kept = [
-        insert(_TURNS)
-        .from_select(
-            ["interview_id", "step_no", "response", "created_at"],
-            select(
-                moved.c.id,
-                bindparam("b_step_no", type_=_t.step_no.type),
-                bindparam("b_response", type_=_t.response.type),
-                bindparam("b_now", type_=_t.created_at.type),
-            ),
+    kept = []
+    if keep_turn:
+        kept.append(
+            insert(_TURNS)
+            .from_select(
+                ["interview_id", "step_no", "response", "created_at"],
+                select(
+                    moved.c.id,
+                    bindparam("b_step_no", type_=_t.step_no.type),
+                    bindparam("b_response", type_=_t.response.type),
+                    bindparam("b_now", type_=_t.created_at.type),
+                ),
+            )
+            .returning(_t.step_no)
+            .cte("kept_turn")
         )
-        .returning(_t.step_no)
-        .cte("kept_turn")
-    ]
     a = _ANSWERS.c
     for n in range(answers):
         kept.append(
@@ -449,7 +512,21 @@ def _turn_statement(answers: int) -> Select[Any]:
             .returning(a.id)
             .cte(f"kept_answer_{n}")
         )
-    return select(func.count()).select_from(moved).add_cte(*kept)
+    r = _REFERRALS.c
+    raised = [
+        insert(_REFERRALS)
+        .from_select(
+            ["interview_id", *_REFERRAL_KEYS],
+            select(
+                moved.c.id,
+                *(bindparam(f"b_r{n}_{key}", type_=r[key].type) for key in _REFERRAL_KEYS),
+            ),
+        )
+        .returning(r.id)
+        .cte(f"raised_referral_{n}")
+        for n in range(referrals)
+    ]
+    return moved, kept, raised
 
 
 def add_turn(
