@@ -8,9 +8,6 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-from holidays.countries.united_kingdom import UnitedKingdom
-
 #: The force's clock: calling windows, deadlines and the dates people read are in it.
 ZONE = ZoneInfo("Europe/London")
 
@@ -32,6 +29,11 @@ def uk_bank_holidays(
 
 @lru_cache(maxsize=32)
 def _uk_holidays(years: tuple[int, ...], subdiv: str) -> frozenset[date]:
+    # The holidays package builds its tables for every country as it is imported (about
+    # half a second): only what works out a calendar pays for it, not every process start.
+    import holidays
+    from holidays.countries.united_kingdom import UnitedKingdom
+
     if subdiv not in UnitedKingdom.subdivisions:
         choices = ", ".join(UnitedKingdom.subdivisions)
         raise ValueError(f"bank_holidays.subdiv: '{subdiv}' is not one of {choices}")

@@ -21,15 +21,12 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ivr.results.model import Breakdown, Proportion, TrendPoint
 
-# No display and no GUI toolkit: charts are only ever drawn to files (Figure, not pyplot).
-matplotlib.use("Agg")
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
 
@@ -50,6 +47,20 @@ _STYLE: dict[Any, Any] = {
     "xtick.color": INK,
     "ytick.color": INK,
 }
+
+
+@lru_cache(maxsize=1)
+def _matplotlib() -> tuple[Any, type[Figure]]:
+    """matplotlib and its Figure, imported when the first chart is drawn: importing them
+    takes half a second, which every command and web process would otherwise pay."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    # No display and no GUI toolkit: charts are only ever drawn to files (Figure, not pyplot).
+    matplotlib.use("Agg")
+    return matplotlib, Figure
+
+
 # rcParams are global to the process and pages render in threads: one chart at a time.
 _drawing = threading.Lock()
 #: Style properties that have an SVG presentation attribute of the same name.
@@ -172,6 +183,7 @@ def _breakdown_svg(
         for y, (_, percent, low, high, suppressed, _) in enumerate(rows)
         if not suppressed and percent is not None
     ]
+    matplotlib, Figure = _matplotlib()
     with _drawing, matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(_WIDTH, height))
         fig.subplots_adjust(left=left, right=0.97, top=1 - 0.08 / height, bottom=0.5 / height)
@@ -229,6 +241,7 @@ def _trend_svg(rows: tuple[_TrendRow, ...], title: str, desc: str, chart_id: str
     percent = [value(r[1], r[4]) for r in rows]
     low = [value(r[2], r[4]) for r in rows]
     high = [value(r[3], r[4]) for r in rows]
+    matplotlib, Figure = _matplotlib()
     with _drawing, matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(_WIDTH, 3.2))
         fig.subplots_adjust(left=0.1, right=0.98, top=0.86, bottom=0.2)

@@ -90,3 +90,17 @@ def test_the_supervisor_queue_migration_gives_old_referrals_their_deadline(
     engine.dispose()
     # Raised on Christmas Eve: Christmas and Boxing Day (Monday 28th in lieu) pass first.
     assert str(due).startswith("2026-12-30 23:59:59")
+
+
+def test_the_head_every_command_checks_is_alembics(tmp_path: Path) -> None:
+    """Commands compare the database with the newest migration read from the files, not
+    through Alembic: it must be the revision Alembic upgrades to."""
+    from alembic.script import ScriptDirectory
+
+    from ivr.store.db import alembic_config, schema_head
+
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    assert schema_head() == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    database = Database(url)
+    database.upgrade()
+    assert database.schema_problem() is None
