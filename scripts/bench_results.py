@@ -8,7 +8,7 @@ counted, the cases closed by district and by quarter (response rates,
 representativeness, the weighting population), the referrals raised and the dissatisfied
 victims' reasons. Then the whole report as the results page builds it (``build_report``:
 the same counts in two halves run side by side on one snapshot, and the statistics).
-Then the whole export is streamed to /dev/null, with its peak memory.
+Then the whole export is written as CSV to /dev/null, with its peak memory.
 
     python scripts/bench_results.py                       # 20,000 interviews, SQLite
     python scripts/bench_results.py --interviews 200000 \\
@@ -23,6 +23,7 @@ whole report under 2 s over 1,000,000 answers on PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -39,6 +40,7 @@ from gen_results_data import ROOT, SURVEY, generate
 from sqlalchemy import event
 
 from ivr.questionnaire.registry import QuestionnaireRegistry
+from ivr.results.export import export_objects, write_csv
 from ivr.results.model import DIMENSIONS, Period, Scope, Thresholds
 from ivr.results.report import REPORT_WORK_MEM, WEIGHT_CELL, build_report, coding_of
 from ivr.store import results as store
@@ -195,29 +197,28 @@ def time_whole_report(db: Database, repeat: int) -> dict[str, Any]:
 
 
 def time_export(db: Database, traced_rows: int) -> dict[str, Any]:
-    """The whole export streamed to /dev/null: time, rows and the process's peak RSS before
+    """The whole export as ``ivr results export --format csv`` writes it (rows shaped, with
+    their weights), streamed to /dev/null: time, rows and the process's peak RSS before
     and after; then the Python heap's peak (tracemalloc) over the first ``traced_rows``
     rows and over twice as many, which stay the same when memory does not grow with rows
     (tracing every allocation makes a traced run some ten times slower)."""
+    registry = QuestionnaireRegistry(ROOT / "questionnaires")
+    question_ids = [q.id for q in registry.current(SURVEY).questionnaire.questions]
     figures: dict[str, Any] = {"rss_before_mb": _max_rss_mb()}
     started = time.perf_counter()
-    count = answers = 0
-    with db.snapshot() as conn, open("/dev/null", "w") as sink:
-        for row in store.export_rows(conn, SURVEY, start=None, end=None):
-            count += 1
-            answers += len(row.answers)
-            sink.write(f"{row.district},{row.crime_type},{row.status},{row.answers}\n")
+    with db.snapshot(work_mem=REPORT_WORK_MEM, jit=False) as conn, open("/dev/null", "w") as sink:
+        rows = export_objects(conn, SURVEY, start=None, end=None, registry=registry)
+        figures["rows"] = write_csv(rows, sink, question_ids)
     figures["seconds"] = time.perf_counter() - started
-    figures["rows"] = count
-    figures["answers"] = answers
     figures["rss_after_mb"] = _max_rss_mb()
     for limit in (traced_rows, 2 * traced_rows):
         tracemalloc.start()
-        with db.snapshot() as conn, open("/dev/null", "w") as sink:
-            for n, row in enumerate(store.export_rows(conn, SURVEY, start=None, end=None)):
-                if n >= limit:
-                    break
-                sink.write(f"{row.district},{row.crime_type},{row.status},{row.answers}\n")
+        with (
+            db.snapshot(work_mem=REPORT_WORK_MEM, jit=False) as conn,
+            open("/dev/null", "w") as sink,
+        ):
+            rows = export_objects(conn, SURVEY, start=None, end=None, registry=registry)
+            write_csv(itertools.islice(rows, limit), sink, question_ids)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         figures[f"peak_heap_mb_{limit}_rows"] = peak / 2**20
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 if k.startswith("peak_heap")
             )
             print(
-                f"export: {export['rows']:,} rows ({export['answers']:,} answers) streamed in "
+                f"export: {export['rows']:,} rows written as CSV in "
                 f"{export['seconds']:.1f} s; process peak RSS {export['rss_before_mb']:.0f} MB "
                 f"before, {export['rss_after_mb']:.0f} MB after; Python heap peak {heaps}"
             )

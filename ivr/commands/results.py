@@ -30,7 +30,7 @@ from ivr.results.model import (
     Report,
     Scope,
 )
-from ivr.results.report import build_report, coding_of, window
+from ivr.results.report import REPORT_WORK_MEM, build_report, coding_of, window
 from ivr.results.settings import thresholds_of
 from ivr.services import current_services
 from ivr.store import results as store
@@ -132,8 +132,15 @@ def export(survey: str, fmt: str, output: Path | None, from_: str | None, to: st
     svc = current_services()
     question_ids = [q.id for q in svc.questionnaires.current(survey).questionnaire.questions]
     # One read-only transaction: the rows stream from a cursor that stays open until the
-    # last, and the calls going on meanwhile are not held up.
-    with svc.db.snapshot() as conn, output_stream(output) as out:
+    # last, and the calls going on meanwhile are not held up. The report's work_mem: with
+    # the server's default 4MB, from some 500,000 interviews up the choice of each case's
+    # interview checks its cases with more than one interview by a scan per interview
+    # instead of a hash, and the first row took hours. No JIT: compiling the one long
+    # query cost seconds and saved nothing.
+    with (
+        svc.db.snapshot(work_mem=REPORT_WORK_MEM, jit=False) as conn,
+        output_stream(output) as out,
+    ):
         rows = export_objects(conn, survey, start=start, end=end, registry=svc.questionnaires)
         written = write_json(rows, out) if fmt == "json" else write_csv(rows, out, question_ids)
     if output is not None:

@@ -15,10 +15,9 @@ recompute every weighted figure from the export alone, or rake the export again.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -110,16 +109,26 @@ def respondents(
     areas: Iterable[str],
 ) -> list[Respondent]:
     """The counted interviews started in ``span``: one per case, as the report counts."""
+    return list(each_respondent(conn, survey, span, versions, areas))
+
+
+def each_respondent(
+    conn: Connection,
+    survey: str,
+    span: store.Window,
+    versions: dict[int, Questionnaire],
+    areas: Iterable[str],
+) -> Iterator[Respondent]:
+    """The counted interviews started in ``span``, one at a time as the store streams
+    them (one per case, as the report counts)."""
     areas = list(areas)
-    found: list[Respondent] = []
-    for row in list(store.export_rows(conn, survey, start=span.start, end=span.end)):
+    for row in store.export_rows(conn, survey, start=span.start, end=span.end):
         q = versions.get(row.questionnaire_version_id)
         if q is None:
             continue  # pinned after the report's versions were read: not in its figures
         r = respondent_of(row, q, areas)
         if r is not None:
-            found.append(r)
-    return found
+            yield r
 
 
 def population_of(
@@ -346,7 +355,12 @@ def weighting(
 
 class PublicQuarterWeights:
     """Each counted interview's raked weight in the quarter it started in, raked once per
-    quarter as the export's rows need them (all areas together, as the report rakes)."""
+    quarter as the export's rows need them (all areas together, as the report rakes).
+
+    A raked weight depends only on the respondent's profile (area, age band by sex,
+    ethnicity), so a quarter keeps only its raking, fitted to the count of respondents
+    per profile: a few hundred cells, never a weight per interview, whatever the export's
+    size. The quarter's interviews are read once, streamed, to count them."""
 
     def __init__(
         self,
@@ -358,16 +372,29 @@ class PublicQuarterWeights:
     ):
         self.conn, self.survey, self.versions = conn, survey, versions
         self.population, self.areas = population, list(areas)
-        self.by_quarter: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
-        self.raked: set[tuple[int, int]] = set()
+        self.by_quarter: dict[tuple[int, int], Raking | None] = {}
 
-    def weight(self, started_at: datetime, case_ref: str) -> float | None:
-        day = started_at.astimezone(ZONE).date()
+    def weight(self, row: store.ExportRow) -> float | None:
+        """The raked weight of the exported interview ``row`` in its quarter; None when it
+        does not count, or its version came after the export's versions were read (the
+        report's raking did not have it)."""
+        q = self.versions.get(row.questionnaire_version_id)
+        respondent = None if q is None else respondent_of(row, q, self.areas)
+        if respondent is None:
+            return None
+        day = row.started_at.astimezone(ZONE).date()
         quarter = (day.year, (day.month - 1) // 3 + 1)
-        if quarter not in self.raked:
-            period = Period.of_quarter(*quarter)
-            span = store.london_window(period.label, period.start, period.end)
-            found = respondents(self.conn, self.survey, span, self.versions, self.areas)
-            self.by_quarter[quarter] = raked(found, self.population, self.areas)
-            self.raked.add(quarter)
-        return self.by_quarter[quarter].get(case_ref)
+        if quarter not in self.by_quarter:
+            self.by_quarter[quarter] = self._raking(Period.of_quarter(*quarter))
+        raking = self.by_quarter[quarter]
+        return None if raking is None else raking.weight(respondent.profile)
+
+    def _raking(self, period: Period) -> Raking | None:
+        span = store.london_window(period.label, period.start, period.end)
+        counts: Counter[RakedProfile] = Counter(
+            r.profile
+            for r in each_respondent(self.conn, self.survey, span, self.versions, self.areas)
+        )
+        if not counts:
+            return None
+        return rake(dict(counts), margins(self.population, self.areas), cap=CAP, floor=FLOOR)
