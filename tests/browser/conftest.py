@@ -61,9 +61,16 @@ def live(sqlite_url: str) -> Iterator[LiveApp]:
         yield served
 
 
+#: Milliseconds a page waits for a navigation, an element or a download (Playwright's
+#: default is 30 s). Drawing a whole report as a PDF can take longer than that on a CI
+#: machine running other tests beside it; a test that passes never waits for it.
+PAGE_TIMEOUT_MS = 120_000
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     opened = context.new_page()
     yield opened
     context.close()
