@@ -401,13 +401,7 @@ def rq_worker(database_url: str, redis_url: str) -> Iterator[int]:
     try:
         yield proc.pid
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
         worker_log.close()
 
 
@@ -432,6 +426,18 @@ def throwaway_postgres() -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a process started in a session of its own, and its children; SIGKILL
+    them if they have not gone within 15 seconds."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextmanager
@@ -483,13 +489,7 @@ def gunicorn(
         time.sleep(1.0)  # every worker up, not just the first
         yield base, proc.pid
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
         server_log.close()
 
 
