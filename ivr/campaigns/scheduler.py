@@ -214,10 +214,27 @@ def case_disposition(
 ) -> Disposition | None:
     """The final disposition of a case's calls, with an interview that stopped early
     weighed against the questionnaire's partial threshold."""
+    return disposition_of(
+        campaign,
+        outcomes,
+        lambda ids: store.core_answers(conn, case_id, ids),
+        attempts_exhausted=attempts_exhausted,
+    )
+
+
+def disposition_of(
+    campaign: Campaign,
+    outcomes: Sequence[str],
+    core_answers: Callable[[Sequence[str]], int],
+    *,
+    attempts_exhausted: bool,
+) -> Disposition | None:
+    """:func:`case_disposition` with ``core_answers`` telling how many of these core
+    questions the case's interview answered (asked only when an interview stopped early)."""
     met = False
     if Outcome.PARTIAL.value in outcomes:
         q = campaign.questionnaire
-        met = store.core_answers(conn, case_id, q.core_ids) >= q.partial_threshold
+        met = core_answers(q.core_ids) >= q.partial_threshold
     return final_disposition(
         [Outcome(o) for o in outcomes],
         attempts_exhausted=attempts_exhausted,
@@ -344,15 +361,10 @@ def _close_exhausted(
     campaign: Campaign,
     case: store.CaseToCall,
     now: datetime,
-    reason: str = "attempts_exhausted",
 ) -> None:
-    found = case_disposition(conn, campaign, case.case_id, case.outcomes, attempts_exhausted=True)
+    planned = _exhausted(campaign, case, lambda ids: store.core_answers(conn, case.case_id, ids))
     store.set_plan(
-        conn,
-        case.case_id,
-        now=now,
-        disposition=(found or Disposition.NO_ANSWER).code,
-        reason=reason,
+        conn, case.case_id, now=now, disposition=planned.disposition, reason=planned.reason
     )
 
 
@@ -485,13 +497,7 @@ def _exhausted(
     reason: str = "attempts_exhausted",
 ) -> NextPlan:
     """The plan of a case closed because it was rung as often as it may be."""
-    met = False
-    if Outcome.PARTIAL.value in case.outcomes:
-        q = campaign.questionnaire
-        met = core_answers(q.core_ids) >= q.partial_threshold
-    found = final_disposition(
-        [Outcome(o) for o in case.outcomes], attempts_exhausted=True, partial_threshold_met=met
-    )
+    found = disposition_of(campaign, case.outcomes, core_answers, attempts_exhausted=True)
     return NextPlan(disposition=(found or Disposition.NO_ANSWER).code, reason=reason)
 
 

@@ -278,21 +278,17 @@ def add_referral(
 ) -> NewReferral:
     """Store a new referral, its notice counted as queued (see :func:`_referral_row`), and
     return what its notification needs."""
+    referral = {
+        "case_id": case_id,
+        "survey": survey,
+        "kind": kind,
+        "district": district,
+        "reasons": reasons,
+        "due_at": due_at,
+        "consented": consented,
+    }
     row = conn.execute(
-        _ADD_REFERRAL,
-        {
-            "interview_id": interview_id,
-            "case_id": case_id,
-            "survey": survey,
-            "kind": kind,
-            "district": district,
-            "reasons": reasons,
-            "status": "new",
-            "created_at": now,
-            "due_at": due_at,
-            "consented": consented,
-            "notice_queued_at": now,
-        },
+        _ADD_REFERRAL, {"interview_id": interview_id, **_referral_row(referral, now)}
     ).first()
     assert row is not None, "an INSERT ... RETURNING gives its row"
     return NewReferral(int(row[0]), kind, district)
