@@ -90,8 +90,9 @@ def test_an_admin_checks_publishes_and_reads_the_diff_by_keyboard(
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(edited)
     tab_to(page, "Check this version")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # The same URL as the refused check's page: wait for this submission's own page.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Version 2026.3 passes every check" in page.locator("main").inner_text()
     assert (
         "Question treatment: its prompt changed." in page.locator("#question-changes").inner_text()

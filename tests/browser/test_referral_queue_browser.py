@@ -236,8 +236,8 @@ def test_an_interviewer_has_no_queue(referrals: LiveApp, page: Any) -> None:
     page.goto(f"{live.url}/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     assert "CLE/26/" not in page.locator("body").inner_text()
     response = page.goto(f"{live.url}/queue")
     assert response is not None and response.status == 403
@@ -260,6 +260,6 @@ def test_a_note_can_be_added_by_keyboard_alone(referrals: LiveApp, page: Any) ->
     page.keyboard.type("Left a voicemail asking them to call back.")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent.trim()") == "Add note"
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Left a voicemail asking them to call back." in page.locator("main").inner_text()
