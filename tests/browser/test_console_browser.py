@@ -137,7 +137,8 @@ def test_a_call_back_is_booked(console_live: LiveApp, page: Any) -> None:
     assert "Call-back booked for Tue 24 Nov 2026" in main
     assert "We will call back at another time" in main
     screenshot(page, "console-call-back")
-    page.get_by_role("link", name="Back to the console").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Back to the console").click()
     assert "You hold no case" in page.locator("main").inner_text()
 
 

@@ -71,14 +71,17 @@ def test_a_district_officer_works_a_referral_from_new_to_closed(
     assert "Hartlepool" in detail and "0113 496 0401" in detail
     assert page.locator("audio").count() == 1
     page.get_by_label("Assign to").select_option(label=f"Me ({officer})")
-    page.get_by_role("button", name="Assign").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Assign").click()
     page.get_by_label("How did it go?").select_option("contacted_resolved")
     page.get_by_label(re.compile(r"^Note \(optional")).first.fill(
         "Spoke to the victim; apologised for the delay and updated them."
     )
-    page.get_by_role("button", name="Record attempt").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record attempt").click()
     page.get_by_label("Outcome").select_option("contacted_resolved")
-    page.get_by_role("button", name="Close referral").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Close referral").click()
     timeline = page.locator("main").inner_text()
     for words in ("assigned", "contact", "closed"):
         assert words in timeline.lower()
@@ -94,7 +97,8 @@ def test_a_supervisor_sees_every_district_and_the_dashboard(referrals: LiveApp, 
     sign_in(page, live, staff(live, "supervisor@cleveland.example", "supervisor"))
     text = page.locator("main").inner_text()
     assert "CLE/26/100001" in text and "CLE/26/100002" in text
-    page.get_by_role("link", name="Dashboard").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Dashboard").click()
     dashboard = page.locator("main").inner_text()
     assert "Hartlepool" in dashboard and "Stockton" in dashboard
     screenshot(page, "dashboard-supervisor")
@@ -123,7 +127,8 @@ def test_another_districts_referral_is_not_found_by_url(referrals: LiveApp, page
 def test_a_form_without_its_csrf_token_is_refused(referrals: LiveApp, page: Any) -> None:
     live = referrals
     sign_in(page, live, staff(live, "supervisor2@cleveland.example", "supervisor"))
-    page.get_by_role("link", name="CLE/26/100001").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="CLE/26/100001").click()
     page.evaluate("""() => document.querySelectorAll('input[name=csrf_token]')
                             .forEach(input => input.remove())""")
     with page.expect_response(
@@ -146,7 +151,8 @@ def test_pages_have_labels_and_reflow_at_200_percent_zoom(referrals: LiveApp, br
             page.goto(f"{live.url}{path}")
             _check_page(page)
         page.goto(f"{live.url}/queue")
-        page.get_by_role("link", name="CLE/26/100001").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name="CLE/26/100001").click()
         _check_page(page)
         screenshot(page, "referral-200-percent")
     finally:
