@@ -33,8 +33,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ivr.store import turns
-from ivr.store.campaigns import CaseToCall
-from ivr.store.models import Base, case_field_values
+from ivr.store.campaigns import CALLING_FACTS, CaseToCall, case_to_call
+from ivr.store.models import Base
 from ivr.store.statuses import FINAL_CALL
 from ivr.store.turns import InterviewRow, NewReferral
 
@@ -119,17 +119,7 @@ def call_end(conn: Connection, call_sid: str, attempt_public_id: str | None) -> 
         )
     schedule = None
     if row.schedule_case_id is not None and row.disposition is None:
-        schedule = CaseToCall(
-            row.schedule_case_id,
-            row.schedule_survey,
-            row.phone,
-            case_field_values(row),
-            row.attempts,
-            tuple(row.outcomes or ()),
-            row.next_attempt_at,
-            row.appointment_at,
-            row.interviewer_only_since,
-        )
+        schedule = case_to_call(row, row.schedule_case_id, row.schedule_survey)
     return CallEnd(
         interview,
         attempt,
@@ -200,17 +190,7 @@ def _end_statement(by_public_id: bool) -> Select[Any]:
         select(
             _s.case_id.label("schedule_case_id"),
             _s.survey.label("schedule_survey"),
-            _c.phone,
-            _c.fields,
-            _c.first_name,
-            _c.crime_type,
-            _c.district,
-            _c.reported_on,
-            _s.attempts,
-            _s.outcomes,
-            _s.next_attempt_at,
-            _s.appointment_at,
-            _s.interviewer_only_since,
+            *CALLING_FACTS,
             _s.disposition,
             _s.active_attempt_id,
         )

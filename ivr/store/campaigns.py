@@ -76,9 +76,9 @@ class Attempt:
     survey: str
 
 
-_CASE_TO_CALL_COLUMNS = (
-    _s.case_id,
-    _s.survey,
+#: What a call to a scheduled case needs besides the case's id and survey: the columns
+#: ``case_to_call`` reads, for every statement that builds a ``CaseToCall``.
+CALLING_FACTS = (
     _c.phone,
     _c.fields,
     _c.first_name,
@@ -91,6 +91,7 @@ _CASE_TO_CALL_COLUMNS = (
     _s.appointment_at,
     _s.interviewer_only_since,
 )
+_CASE_TO_CALL_COLUMNS = (_s.case_id, _s.survey, *CALLING_FACTS)
 
 
 class _ScheduleRow(NamedTuple):
@@ -111,10 +112,11 @@ class _ScheduleRow(NamedTuple):
     interviewer_only_since: datetime | None
 
 
-def _case_to_call(row: Any) -> CaseToCall:
+def case_to_call(row: Any, case_id: int, survey: str) -> CaseToCall:
+    """The case ``case_id`` of ``survey`` from a row holding the ``CALLING_FACTS``."""
     return CaseToCall(
-        row.case_id,
-        row.survey,
+        case_id,
+        survey,
         row.phone,
         case_field_values(row),
         row.attempts,
@@ -123,6 +125,10 @@ def _case_to_call(row: Any) -> CaseToCall:
         row.appointment_at,
         row.interviewer_only_since,
     )
+
+
+def _case_to_call(row: Any) -> CaseToCall:
+    return case_to_call(row, row.case_id, row.survey)
 
 
 # --- schedules ----------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from ivr.store.campaigns import ATTEMPTS, CASES, SCHEDULES, CaseToCall
-from ivr.store.models import Base, case_field_values, public_id
+from ivr.store.campaigns import ATTEMPTS, CALLING_FACTS, CASES, SCHEDULES, CaseToCall, case_to_call
+from ivr.store.models import Base, public_id
 from ivr.store.statuses import LIVE_ATTEMPT
 from ivr.store.turns import InterviewRow
 
@@ -194,17 +194,7 @@ def case_to_give(conn: Connection, survey: str, case_ref: str) -> CaseToGive | N
             _s.case_id,
             _s.survey,
             _c.case_ref,
-            _c.phone,
-            _c.fields,
-            _c.first_name,
-            _c.crime_type,
-            _c.district,
-            _c.reported_on,
-            _s.attempts,
-            _s.outcomes,
-            _s.next_attempt_at,
-            _s.appointment_at,
-            _s.interviewer_only_since,
+            *CALLING_FACTS,
             _s.disposition,
             _s.held_by_id,
         )
@@ -213,17 +203,7 @@ def case_to_give(conn: Connection, survey: str, case_ref: str) -> CaseToGive | N
     ).first()
     if row is None:
         return None
-    case = CaseToCall(
-        row.case_id,
-        row.survey,
-        row.phone,
-        case_field_values(row),
-        row.attempts,
-        tuple(row.outcomes or ()),
-        row.next_attempt_at,
-        row.appointment_at,
-        row.interviewer_only_since,
-    )
+    case = case_to_call(row, row.case_id, row.survey)
     return CaseToGive(case, row.case_ref, row.disposition, row.held_by_id)
 
 
