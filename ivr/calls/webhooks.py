@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import Connection
@@ -22,6 +23,7 @@ from ivr.calls.parameters import BadParameter
 from ivr.campaigns import dialler
 from ivr.engine import Digits, HangUp, InputEvent, Recording, Silence, Speech, Status, Step
 from ivr.engine.script import known_sensitive
+from ivr.questionnaire.schema import Questionnaire
 from ivr.referrals import notifications
 from ivr.services import current_services
 from ivr.store import call_ends as call_end_store
@@ -29,7 +31,7 @@ from ivr.store import call_starts, turns
 from ivr.store import campaigns as campaign_store
 from ivr.store import interviews as store
 from ivr.store.statuses import FINAL_CALL
-from ivr.store.turns import NewReferral
+from ivr.store.turns import InterviewRow, NewReferral
 from ivr.telephony.media import media_hosts
 from ivr.telephony.numbers import caller_e164
 from ivr.telephony.twiml import (
@@ -333,20 +335,62 @@ class _Overtaken(Exception):
 @bp.post("/interviews/<public_id>/turns/<int:step_no>")
 @signed
 def turn(public_id: str, step_no: int) -> Response:
-    """One turn of an interview: the answer to the prompt of turn ``step_no - 1``.
-
-    The interview is read without a lock and the engine runs outside any transaction; the
-    write is conditional on the interview still being where it was read, so a duplicate of
-    the turn that lost the race writes nothing and replays the winner's TwiML.
-    """
+    """One turn of an interview: the answer to the prompt of turn ``step_no - 1``."""
     if not 1 <= step_no <= p.MAX_INTEGER or not p.public_id(public_id):
         abort(404)
     svc = current_services()
-    db = svc.db
     event = input_event(_form(), media_hosts(svc.settings.twilio_api_base_url))
+
+    def answered(conn: Connection, interview: InterviewRow) -> Response | _NextTurn:
+        if step_no != interview.step_no + 1:
+            abort(404)
+        if interview.status != Status.IN_PROGRESS.value:
+            return twiml_response(farewell_twiml(None))
+        # Keypad 0 (or "operator") is put through or called back, as may be.
+        questionnaire, step = handover.next_step(
+            conn,
+            interview,
+            event,
+            registry=svc.questionnaires,
+            settings=svc.settings,
+            now=svc.clock(),
+        )
+        body = handover.twiml(
+            step,
+            _turn_url(public_id, step_no + 1),
+            settings=svc.settings,
+            dial_action_url=_dial_action_url(public_id, step_no + 1),
+            transcribe_url=_transcribe_url(public_id, step),
+        )
+        return _NextTurn(questionnaire, step, body)
+
+    return _take_turn(public_id, step_no, answered)
+
+
+class _NextTurn(NamedTuple):
+    """What a turn moves the interview to, and the TwiML that says so."""
+
+    questionnaire: Questionnaire
+    step: Step
+    body: str
+
+
+def _take_turn(
+    public_id: str,
+    step_no: int,
+    next_turn: Callable[[Connection, InterviewRow], Response | _NextTurn],
+) -> Response:
+    """Keep turn ``step_no`` of an interview as ``next_turn`` decides it, or say it again.
+
+    The interview is read without a lock and ``next_turn`` runs outside any transaction;
+    the write is conditional on the interview still being where it was read, so a
+    duplicate of the turn that lost the race writes nothing and replays the winner's TwiML.
+    ``next_turn`` may instead answer the request itself, writing what it needs.
+    """
+    svc = current_services()
     for _ in range(3):
         try:
-            with db.reading() as conn:
+            with svc.db.reading() as conn:
                 found = turns.interview_for_turn(conn, public_id, step_no)
                 if found is None:
                     abort(404)
@@ -354,41 +398,24 @@ def turn(public_id: str, step_no: int) -> Response:
                 if sent is not None:
                     # Twilio's retries of a turn get the very bytes it was sent.
                     return twiml_response(sent)
-                if step_no != interview.step_no + 1:
-                    abort(404)
-                if interview.status != Status.IN_PROGRESS.value:
-                    return twiml_response(farewell_twiml(None))
-                # Keypad 0 (or "operator") is put through or called back, as may be.
-                questionnaire, step = handover.next_step(
-                    conn,
-                    interview,
-                    event,
-                    registry=svc.questionnaires,
-                    settings=svc.settings,
-                    now=svc.clock(),
-                )
-                body = handover.twiml(
-                    step,
-                    _turn_url(public_id, step_no + 1),
-                    settings=svc.settings,
-                    dial_action_url=_dial_action_url(public_id, step_no + 1),
-                    transcribe_url=_transcribe_url(public_id, step),
-                )
+                planned = next_turn(conn, interview)
+                if isinstance(planned, Response):
+                    return planned
                 outcome = interviews.keep_turn(
-                    db,
+                    svc.db,
                     conn,
                     interview,
-                    questionnaire,
-                    step,
-                    body,
+                    planned.questionnaire,
+                    planned.step,
+                    planned.body,
                     due_days=svc.settings.referral_due_working_days,
                     now=svc.clock(),
                 )
                 if outcome is None:
                     raise _Overtaken
-            _after_person_asked(interview.case_id, step)
+            _after_person_asked(interview.case_id, planned.step)
             _announce(outcome.referrals)
-            return twiml_response(body)
+            return twiml_response(planned.body)
         except (IntegrityError, _Overtaken):
             # The other copy committed first; the next pass replays what it sent.
             continue
@@ -414,42 +441,19 @@ def handover_ended(public_id: str, step_no: int) -> Response:
         abort(404)
     svc = current_services()
     status = handover.dial_status(_form())
-    for _ in range(3):
-        try:
-            with svc.db.reading() as conn:
-                found = turns.interview_for_turn(conn, public_id, step_no)
-                if found is None:
-                    abort(404)
-                interview, sent = found
-                if sent is not None:
-                    return twiml_response(sent)
-                if status in handover.TAKEN:
-                    with svc.db.writing(conn):
-                        handover.answered(conn, interview.case_id, svc.clock())
-                    return twiml_response(farewell_twiml(None))
-                questionnaire, step = handover.after_dial(conn, interview)
-                if interview.status != Status.IN_PROGRESS.value or step_no != interview.step_no + 1:
-                    # An interviewer took the case on meanwhile: it is theirs to ring back.
-                    return twiml_response(farewell_twiml(step.prompts[0]))
-                body = step_twiml(step, _turn_url(public_id, step_no + 1))
-                outcome = interviews.keep_turn(
-                    svc.db,
-                    conn,
-                    interview,
-                    questionnaire,
-                    step,
-                    body,
-                    due_days=svc.settings.referral_due_working_days,
-                    now=svc.clock(),
-                )
-                if outcome is None:
-                    raise _Overtaken
-            _after_person_asked(interview.case_id, step)
-            _announce(outcome.referrals)
-            return twiml_response(body)
-        except (IntegrityError, _Overtaken):
-            continue
-    abort(409)
+
+    def dialled(conn: Connection, interview: InterviewRow) -> Response | _NextTurn:
+        if status in handover.TAKEN:
+            with svc.db.writing(conn):
+                handover.answered(conn, interview.case_id, svc.clock())
+            return twiml_response(farewell_twiml(None))
+        questionnaire, step = handover.after_dial(conn, interview)
+        if interview.status != Status.IN_PROGRESS.value or step_no != interview.step_no + 1:
+            # An interviewer took the case on meanwhile: it is theirs to ring back.
+            return twiml_response(farewell_twiml(step.prompts[0]))
+        return _NextTurn(questionnaire, step, step_twiml(step, _turn_url(public_id, step_no + 1)))
+
+    return _take_turn(public_id, step_no, dialled)
 
 
 def input_event(form: Mapping[str, str], recording_hosts: frozenset[str]) -> InputEvent:
