@@ -17,6 +17,15 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: Languages by the name staff know them by; any other is shown by its tag.
+LANGUAGE_NAMES = {"en-GB": "English", "cy-GB": "Welsh"}
+
+
+def language_name(tag: str) -> str:
+    """A language tag as staff name it: 'cy-GB' -> 'Welsh'."""
+    return LANGUAGE_NAMES.get(tag, tag)
+
+
 def local_time(moment: datetime | date | None) -> str:
     """A time as people in the UK read it: 'Tue 14 Oct 2026, 13:05' (London time)."""
     if moment is None:

@@ -29,6 +29,7 @@ from ivr.questionnaire.schema import QuestionType
 from ivr.store import handovers
 from ivr.store.interviewers import answers_shown, screen_row
 from ivr.store.interviews import pinned_questionnaire
+from ivr.wording import LANGUAGE_NAMES
 
 _HEADINGS = {
     IDENTITY: "Identity check",
@@ -39,15 +40,11 @@ _HEADINGS = {
 }
 
 
-#: Languages by the name staff know them by; any other is shown by its own name.
-ENGLISH_NAMES = {"en-GB": "English", "cy-GB": "Welsh"}
-
-
 def language_in_english(tag: str | None, own_name: str | None = None) -> str:
     """A language tag as staff name it: "Welsh"; None is the questionnaire's own."""
     if tag is None:
         return "the questionnaire's own language"
-    return ENGLISH_NAMES.get(tag) or own_name or tag
+    return LANGUAGE_NAMES.get(tag) or own_name or tag
 
 
 @dataclass(frozen=True)

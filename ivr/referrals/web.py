@@ -53,7 +53,7 @@ from ivr.store.interviews import pinned_questionnaire
 from ivr.store.models import Referral, User
 from ivr.telephony.media import media_hosts, on_media_host
 from ivr.telephony.numbers import PhoneError, to_e164
-from ivr.wording import local_time, sentence, words
+from ivr.wording import language_name, local_time, sentence, words
 
 bp = Blueprint("queue", __name__, template_folder="templates")
 #: Dashboard column headings, after "Closed this quarter:".
@@ -93,18 +93,26 @@ class Surveys(NamedTuple):
 
     titles: dict[str, str]
     services: frozenset[str]
+    #: Each survey's own language: an interview with none stored was held in it.
+    languages: dict[str, str]
+
+    def language_of(self, row: QueueRow) -> str:
+        """The language a referral's interview was held in, by its tag."""
+        return row.language or self.languages.get(row.survey, "en-GB")
 
 
 def _surveys() -> Surveys:
     registry = current_services().questionnaires
     titles: dict[str, str] = {}
     services: set[str] = set()
+    languages: dict[str, str] = {}
     for survey in registry.surveys():
         questionnaire = registry.current(survey).questionnaire
         titles[survey] = questionnaire.title
+        languages[survey] = questionnaire.language
         if questionnaire.routing.to == "service" and questionnaire.routing.service:
             services.add(questionnaire.routing.service)
-    return Surveys(titles, frozenset(services))
+    return Surveys(titles, frozenset(services), languages)
 
 
 class Asked(NamedTuple):
@@ -191,6 +199,7 @@ CSV_COLUMNS = (
     "district",
     "routed_to",
     "survey",
+    "language",
     "crime_type",
     "status",
     "raised",
@@ -215,6 +224,7 @@ def _csv_row(row: QueueRow, surveys: Surveys) -> list[str]:
         "" if routed else row.district,
         row.district if routed else "",
         surveys.titles.get(row.survey, row.survey),
+        language_name(surveys.language_of(row)),
         words(row.crime_type) if row.crime_type else "",
         Status(row.status).label if row.status in set(Status) else row.status,
         when(row.created_at),
@@ -537,3 +547,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(words, "words")
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(language_name, "language_name")

@@ -305,6 +305,8 @@ class QueueRow:
     #: Whether the victim agreed to be contacted; without it the case is not named.
     consented: bool = True
     first_contact_at: datetime | None = None
+    #: The language the victim was interviewed in; None: the questionnaire's own.
+    language: str | None = None
 
 
 @dataclass
@@ -370,8 +372,9 @@ def list_referrals(
             overdue=is_overdue(r, now),
             consented=bool(r.consented),
             first_contact_at=r.first_contact_at,
+            language=language,
         )
-        for r, case_ref, crime_type, email in entries
+        for r, case_ref, crime_type, email, language in entries
     ]
     counts = dict.fromkeys((s.value for s in Status), 0) | referral_store.count_by_status(
         session, scope, narrowing

@@ -55,13 +55,15 @@ class Narrowing(NamedTuple):
 
 
 class QueueEntry(NamedTuple):
-    """One referral as the queue lists it, with its case's reference and crime type and
-    the email of whoever it is assigned to."""
+    """One referral as the queue lists it, with its case's reference and crime type, the
+    email of whoever it is assigned to, and the language of the interview that raised it
+    (None: the questionnaire's own)."""
 
     referral: Referral
     case_ref: str
     crime_type: str | None
     assigned_to: str | None
+    language: str | None
 
 
 class QueuePage(NamedTuple):
@@ -189,8 +191,9 @@ def queue_entries(
     closed = Referral.status == CLOSED
     due = case((closed, None), else_=Referral.due_at)
     query = (
-        select(Referral, Case.case_ref, Case.crime_type, User.email)
+        select(Referral, Case.case_ref, Case.crime_type, User.email, Interview.language)
         .join(Case, Case.id == Referral.case_id)
+        .join(Interview, Interview.id == Referral.interview_id)
         .outerjoin(User, User.id == Referral.assigned_to_id)
         .where(*conditions)
         .order_by(

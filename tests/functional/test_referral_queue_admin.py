@@ -110,6 +110,8 @@ def test_the_download_has_every_page_of_the_filter_safe_cells_and_is_audited(
     assert {row["survey"] for row in rows} == {
         "Victim satisfaction survey (Home Office core questions)"
     }
+    # Interviews with no language stored were held in the questionnaire's own.
+    assert {row["language"] for row in rows} == {"English"}
     # No phone numbers or names: the queue's page shows none either.
     text = response.get_data(as_text=True)
     assert "+44113" not in text and "Sam" not in text
@@ -149,6 +151,8 @@ def test_surveys_show_by_title_and_a_service_is_not_a_district(app: Flask) -> No
     assert "Victim satisfaction survey (Home Office core questions)" in page
     assert "Victim Care and Advice Service exit survey" in page
     assert ">uss<" not in page and ">vcas_exit<" not in page
+    # Both interviews were in the questionnaires' own language: no language is called out.
+    assert 'class="tag language"' not in page
     assert "Routed to: VCAS service manager" in page
     district_filter = page.split('id="filter-district"')[1].split("</select>")[0]
     assert "Hartlepool" in district_filter and "VCAS service manager" not in district_filter

@@ -5,6 +5,7 @@ Each test runs on SQLite and on PostgreSQL (the ``app_any_db`` fixture).
 
 from __future__ import annotations
 
+import csv
 import io
 
 from flask import Flask
@@ -101,6 +102,10 @@ def test_an_english_case_switches_to_welsh_at_the_opening_and_completes(
     officer = sign_in(app_any_db, "officer@cleveland.example")
     shown = officer.get(f"/queue/referrals/{referral.id}").get_data(as_text=True)
     assert '<dd id="interview-language">Welsh</dd>' in shown
+    queue = officer.get("/queue").get_data(as_text=True)
+    assert '<span class="tag language">In Welsh</span>' in queue
+    (listed,) = csv.DictReader(io.StringIO(officer.get("/queue.csv").get_data(as_text=True)))
+    assert listed["language"] == "Welsh"
     with app_any_db.extensions["ivr"].db.begin() as conn:
         (exported,) = export_objects(conn, "uss", start=None, end=None)
     assert exported["language"] == "cy-GB"
