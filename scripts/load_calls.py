@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import gc
 import os
+import platform
 import random
 import resource
 import secrets
@@ -531,8 +532,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def machine_words() -> str:
+    """The processor and the interpreter the run had: the figures scale with both."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "an unknown processor",
+    )
+    return (
+        f"on {model}, {os.cpu_count()} cores; Python {platform.python_version()} from "
+        f"{sys.base_prefix} ({platform.python_compiler()})"
+    )
+
+
 def report(figures: Figures, seconds: float, cpu: dict[str, float]) -> str:
-    lines = []
+    lines = [machine_words()]
     every = [v for values in figures.latencies.values() for v in values]
     lines.append(
         f"sent {len(every)} webhooks in {seconds:.0f} s: {len(every) / seconds:.1f}/s; "
