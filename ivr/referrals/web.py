@@ -100,6 +100,11 @@ class Surveys(NamedTuple):
         """The language a referral's interview was held in, by its tag."""
         return row.language or self.languages.get(row.survey, "en-GB")
 
+    def other_language(self, row: QueueRow) -> str | None:
+        """The interview's language where it is not its questionnaire's own, else None."""
+        language = self.language_of(row)
+        return None if language == self.languages.get(row.survey, "en-GB") else language
+
 
 def _surveys() -> Surveys:
     registry = current_services().questionnaires
