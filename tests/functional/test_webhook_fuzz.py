@@ -5,8 +5,6 @@ is TwiML. Runs on SQLite and on PostgreSQL with the requests of ``scripts/fuzz_w
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,21 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT
+from tests.scripts import load_script
 
-
-def _fuzzer() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "fuzz_webhooks", ROOT / "scripts" / "fuzz_webhooks.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _fuzzer()
+fuzz = load_script("fuzz_webhooks")
 REQUESTS_PER_DATABASE = 2000
 
 values = st.one_of(

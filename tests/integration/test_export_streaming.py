@@ -8,68 +8,34 @@ The data is the benchmark generator's, a few batches' worth.
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import secrets
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import event
 
 from ivr.questionnaire.registry import QuestionnaireRegistry
 from ivr.results.export import export_objects, write_csv, write_json
 from ivr.store import results as store
 from ivr.store.db import Database
-from tests.conftest import POSTGRES_URL, ROOT, service_missing
+from tests.conftest import ROOT
+from tests.integration.generated_results import generated_results
 
 #: Enough interviews for a few of the store's batches.
 INTERVIEWS = 3 * store.EXPORT_BATCH
-
-
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "gen_results_data", ROOT / "scripts" / "gen_results_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def generated(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('export') / 'results.db'}"
-        _generator().generate(url, INTERVIEWS, seed=5)
+    folder = tmp_path_factory.mktemp("export")
+    with generated_results(request.param, folder, INTERVIEWS, seed=5) as url:
         db = Database(url)
         yield db
         db.dispose()
-        return
-    try:
-        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not there
-        service_missing("PostgreSQL", exc)
-    name = f"ivr_export_{secrets.token_hex(4)}"
-    with server.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        _generator().generate(url, INTERVIEWS, seed=5)
-        db = Database(url)
-        yield db
-        db.dispose()
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        server.dispose()
 
 
 def test_the_store_reads_the_rows_a_batch_at_a_time_from_an_open_cursor(

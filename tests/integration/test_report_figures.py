@@ -7,17 +7,12 @@ cases with two interviews, demographics), on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import importlib.util
-import secrets
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from ivr.calendar import ZONE
@@ -31,50 +26,21 @@ from ivr.results.report import build_report
 from ivr.store import results as store
 from ivr.store.db import Database
 from ivr.store.interviews import pinned_questionnaire
-from tests.conftest import POSTGRES_URL, ROOT, service_missing
+from tests.conftest import ROOT
+from tests.integration.generated_results import generated_results
 
 QUARTER = Period.parse_quarter("2026Q2")
 THRESHOLDS = Thresholds()
 TOLERANCE = 0.01  # points
 
 
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "gen_results_data", ROOT / "scripts" / "gen_results_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def generated(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'results.db'}"
-        _generator().generate(url, 3000, seed=11)
+    folder = tmp_path_factory.mktemp("report")
+    with generated_results(request.param, folder, 3000, seed=11) as url:
         yield url
-        return
-    try:
-        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not there
-        service_missing("PostgreSQL", exc)
-    name = f"ivr_report_{secrets.token_hex(4)}"
-    with server.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        _generator().generate(url, 3000, seed=11)
-        yield url
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        server.dispose()
 
 
 @dataclass
