@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -121,9 +122,9 @@ def make_settings(database_url: str, **changes: Any) -> Settings:
     ).but(**changes)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of this run's own, with the current schema, dropped at the end.
+@contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of its own, dropped afterwards.
 
     Created beside the server's ``test`` database, so that two runs on one machine (or a
     run and a developer's tools) never share tables.
@@ -134,17 +135,23 @@ def postgres_url() -> Iterator[str]:
             conn.execute(text("select 1"))
     except Exception as exc:  # noqa: BLE001 - any connection failure means "not there"
         service_missing("PostgreSQL", exc)
-    name = f"ivr_test_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     with server.connect() as conn:
         conn.execute(text(f'create database "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        Database(url).upgrade()
-        yield url
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with server.connect() as conn:
             conn.execute(text(f'drop database if exists "{name}" with (force)'))
         server.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this run's own, with the current schema, dropped at the end."""
+    with throwaway_postgres("ivr_test") as url:
+        Database(url).upgrade()
+        yield url
 
 
 #: Every sequence of the schema back to its start, as TRUNCATE ... RESTART IDENTITY would.

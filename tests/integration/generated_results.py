@@ -3,14 +3,11 @@ database of its own that is dropped afterwards."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
-
-from tests.conftest import POSTGRES_URL, service_missing
+from tests.conftest import throwaway_postgres
 from tests.scripts import load_script
 
 
@@ -24,20 +21,6 @@ def generated_results(kind: str, folder: Path, interviews: int, *, seed: int) ->
         generator.generate(url, interviews, seed=seed)
         yield url
         return
-    try:
-        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not there
-        service_missing("PostgreSQL", exc)
-    name = f"ivr_results_{secrets.token_hex(4)}"
-    with server.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("ivr_results") as url:
         generator.generate(url, interviews, seed=seed)
         yield url
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        server.dispose()

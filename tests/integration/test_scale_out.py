@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from ivr.store.db import Database
 from ivr.store.models import Case, User
@@ -32,11 +31,10 @@ from ivr.telephony.respondents import Scripted, hang_up, press, record
 from ivr.telephony.simulator import HTTPTransport, TwilioSimulator
 from tests.conftest import (
     AUTH_TOKEN,
-    POSTGRES_URL,
     PUBLIC_BASE_URL,
     REDIS_URL,
     SURVEY_NUMBER,
-    service_missing,
+    throwaway_postgres,
 )
 from tests.integration.procfile import rq_worker_command
 
@@ -60,32 +58,19 @@ CALLERS: dict[str, tuple[Any, ...]] = {
 }
 
 
+@contextmanager
 def _fresh_database() -> Iterator[str]:
-    try:
-        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not there"
-        service_missing("PostgreSQL", exc)
-    name = f"ivr_scale_{os.getpid()}_{secrets.token_hex(4)}"
-    with server.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("ivr_scale") as url:
         Database(url).upgrade()
         yield url
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        server.dispose()
 
 
 @pytest.fixture
 def two_databases() -> Iterator[tuple[str, str]]:
     with ExitStack() as stack:
         yield (
-            stack.enter_context(contextmanager(_fresh_database)()),
-            stack.enter_context(contextmanager(_fresh_database)()),
+            stack.enter_context(_fresh_database()),
+            stack.enter_context(_fresh_database()),
         )
 
 
